@@ -1,0 +1,445 @@
+"""The Controller: play episodes on a pool of persistent workers, then collate them.
+
+Usage (the IL-Datasets paper's snippet)::
+
+    Controller(baseline_enjoy, baseline_collate, episodes=1000, threads=4).start(
+        {"game": "cartpole", "mode": "all"})
+
+Guarantees:
+
+* episode ``i`` is reset with ``episode_seed(seed, i, attempt)``; a rejected attempt (return below
+  the threshold) is retried with the next attempt's seed, at most ``max_attempts`` times;
+* the dataset depends only on the arguments, never on ``threads`` or scheduling;
+* episodes are staged atomically; rerunning an interrupted run resumes it and ends with the same
+  bytes as an uninterrupted run; a run with other arguments never reads this run's files.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing as mp
+import os
+import shutil
+import sys
+import time
+from argparse import Namespace
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from imitation_datasets.collect.episode import Episode, EpisodeFileError
+from imitation_datasets.collect.functions import DatasetCollate, RecordingEnjoy
+from imitation_datasets.collect.rollout import make_env
+from imitation_datasets.collect.staging import Staging, fingerprint
+from imitation_datasets.collect.worker import WorkerSpec, run_worker
+from imitation_datasets.data.arrays import DatasetArrays
+from imitation_datasets.data.metadata import build_metadata, read_metadata
+from imitation_datasets.data.schema import DatasetFormatError, json_number, space_to_dict
+from imitation_datasets.seeding import expert_eval_seeds
+
+MODES = ("all", "play", "collate")
+MAIN_GUARD_HELP = (
+    "Controller.start() ran inside a worker process that was importing your script. "
+    "This platform starts workers by re-importing the main module, so put the code that "
+    "creates the dataset under\n\n    if __name__ == \"__main__\":\n        Controller(...).start(...)\n"
+)
+
+
+class CollectionError(RuntimeError):
+    """Collection stopped (threshold never reached, workers crashing); staged data is kept."""
+
+
+@dataclass
+class _Options:
+    game: str
+    mode: str
+    seed: int
+    threshold: float | None
+    max_attempts: int
+    random: bool
+
+
+def _options(opt: Any, defaults: dict[str, Any]) -> _Options:
+    if isinstance(opt, Namespace):
+        opt = vars(opt)
+    if not isinstance(opt, dict):
+        raise TypeError(f"start() takes a dict or argparse.Namespace, got {type(opt).__name__}")
+    if "game" not in opt:
+        raise ValueError("start() needs a 'game' entry naming the expert, e.g. {'game': 'cartpole'}")
+    mode = opt.get("mode", "all")
+    if mode not in MODES:
+        raise ValueError(f"unknown mode {mode!r}; expected one of {', '.join(MODES)}")
+    merged = {**defaults, **{k: v for k, v in opt.items() if v is not None}}
+    return _Options(
+        game=str(opt["game"]),
+        mode=mode,
+        seed=int(merged["seed"]),
+        threshold=None if merged.get("threshold") is None else float(merged["threshold"]),
+        max_attempts=int(merged["max_attempts"]),
+        random=bool(merged.get("random", False)),
+    )
+
+
+class Controller:
+    """Create a dataset with ``episodes`` accepted episodes using ``threads`` worker processes.
+
+    Args:
+        enjoy: plays one episode: ``baseline_enjoy``/``random_enjoy`` (fast built-in path) or a
+            user function ``enjoy(expert, path, context) -> bool`` (``context.seed`` is the reset
+            seed to use).
+        collate: ``baseline_collate`` (writes the dataset directory) or a user function
+            ``collate(path, data) -> bool``.
+        episodes: number of episodes to keep (``amount`` is accepted as an alias).
+        threads: worker processes (exactly this many).
+        path: datasets are written to ``<path>/<game>/``.
+        seed: dataset seed (can also be given in ``start``'s options).
+        threshold: minimum episode return; defaults to the expert's threshold.
+        max_attempts: attempts per episode before the run stops.
+        envs_per_worker: environments stepped together in each worker (built-in enjoy).
+        progress: show a progress bar.
+        expert: a policy to use instead of looking ``game`` up in the registry.
+        command: how the run was started (recorded in the metadata).
+    """
+
+    def __init__(
+        self,
+        enjoy: Callable[..., Any],
+        collate: Callable[..., Any],
+        episodes: int | None = None,
+        threads: int = 1,
+        path: str | os.PathLike[str] = "./dataset/",
+        *,
+        amount: int | None = None,
+        seed: int = 0,
+        threshold: float | None = None,
+        max_attempts: int = 10,
+        envs_per_worker: int = 16,
+        progress: bool = True,
+        expert: Any = None,
+        command: str | None = None,
+    ) -> None:
+        episodes = amount if episodes is None else episodes
+        if episodes is None or int(episodes) < 1:
+            raise ValueError(f"episodes must be a positive integer, got {episodes!r}")
+        if int(threads) < 1:
+            raise ValueError(f"threads must be >= 1, got {threads!r}")
+        if int(max_attempts) < 1:
+            raise ValueError(f"max_attempts must be >= 1, got {max_attempts!r}")
+        if int(seed) < 0:
+            raise ValueError(f"seed must be >= 0, got {seed!r}")
+        self.enjoy = enjoy
+        self.collate = collate
+        self.episodes = int(episodes)
+        self.threads = int(threads)
+        self.path = Path(path)
+        self.defaults = {"seed": int(seed), "threshold": threshold,
+                         "max_attempts": int(max_attempts), "random": False}
+        self.envs_per_worker = int(envs_per_worker)
+        self.progress = progress
+        self.expert = expert
+        self.command = command
+        self.last_run: dict[str, Any] = {}
+
+    # ------------------------------------------------------------------ public API
+    def start(self, opt: dict[str, Any] | Namespace) -> Path:
+        """Run ``opt["mode"]`` (``all``, ``play`` or ``collate``) for expert ``opt["game"]``.
+
+        Returns:
+            The dataset directory.
+
+        Raises:
+            CollectionError: an episode never reached the threshold, or workers kept crashing.
+        """
+        if mp.parent_process() is not None:
+            raise RuntimeError(MAIN_GUARD_HELP)
+        options = _options(opt, self.defaults)
+        random_actions = options.random or (
+            isinstance(self.enjoy, RecordingEnjoy) and self.enjoy.random_actions
+        )
+        policy = self.expert if self.expert is not None else _lookup_expert(options.game)
+        env_id = getattr(policy, "env_id", None) or policy.name
+        env_kwargs = dict(getattr(policy, "env_kwargs", {}) or {})
+        threshold = options.threshold
+        if threshold is None:
+            threshold = -math.inf if random_actions else float(policy.threshold)
+        out_dir = self.path / options.game
+        provenance = ({"kind": "random"} if random_actions
+                      else (policy.provenance() if hasattr(policy, "provenance")
+                            else {"kind": "policy", "id": repr(policy)}))
+        run = {
+            "env_id": env_id,
+            "env_kwargs": env_kwargs,
+            "expert": {k: provenance.get(k) for k in ("kind", "id", "weights_sha256")},
+            "dataset_seed": options.seed,
+            "threshold": json_number(threshold),
+            "max_attempts": options.max_attempts,
+            "enjoy": repr(self.enjoy) if isinstance(self.enjoy, RecordingEnjoy)
+            else f"{getattr(self.enjoy, '__module__', '?')}.{getattr(self.enjoy, '__qualname__', '?')}",
+            "random_actions": random_actions,
+        }
+        staging = Staging(out_dir, fingerprint(run))
+        if self._complete(out_dir, staging):
+            self._say(f"{out_dir}: already complete for these arguments; nothing to do")
+            return out_dir
+        staging.create(run)
+        user_enjoy = None if isinstance(self.enjoy, RecordingEnjoy) else self.enjoy
+        spec = WorkerSpec(
+            env_id=env_id, env_kwargs=env_kwargs,
+            policy=None if random_actions and user_enjoy is None else policy,
+            random_actions=random_actions, dataset_seed=options.seed, threshold=threshold,
+            max_attempts=options.max_attempts, staging=staging,
+            n_envs=self.envs_per_worker, user_enjoy=user_enjoy,
+        )
+        if options.mode in ("all", "play"):
+            self._play(spec, out_dir)
+        if options.mode in ("all", "collate"):
+            self._collate(spec, out_dir, run, provenance, policy)
+        return out_dir
+
+    # ------------------------------------------------------------------ play
+    def _done_indices(self, spec: WorkerSpec) -> set[int]:
+        if spec.user_enjoy is not None:
+            return spec.staging.marked_episodes(self.episodes)
+        return spec.staging.staged_episodes(self.episodes)
+
+    def _play(self, spec: WorkerSpec, out_dir: Path) -> None:
+        done = self._done_indices(spec)
+        todo = deque(i for i in range(self.episodes) if i not in done)
+        stats = {"accepted": len(done), "rejected": 0, "errors": 0}
+        if not todo:
+            return
+        out_dir.mkdir(parents=True, exist_ok=True)
+        context = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+        outbox = context.Queue()
+        cap = 2 * self.envs_per_worker if spec.user_enjoy is None else 2
+        workers: dict[int, Any] = {}
+        inboxes: dict[int, Any] = {}
+        outstanding: dict[int, set[int]] = {}
+        restarts = 0
+
+        def launch(worker: int) -> None:
+            inboxes[worker] = context.Queue()
+            outstanding[worker] = set()
+            refill(worker)
+            process = context.Process(target=run_worker, args=(worker, spec, inboxes[worker], outbox),
+                                      daemon=True, name=f"il-datasets-worker-{worker}")
+            process.start()
+            workers[worker] = process
+
+        def refill(worker: int) -> None:
+            while todo and len(outstanding[worker]) < cap:
+                index = todo.popleft()
+                outstanding[worker].add(index)
+                inboxes[worker].put(index)
+
+        bar = self._progress_bar(len(done))
+        started = time.perf_counter()
+        try:
+            for worker in range(self.threads):
+                launch(worker)
+            while any(outstanding.values()):
+                try:
+                    kind, worker, info = outbox.get(timeout=0.2)
+                except Exception:  # noqa: BLE001 - queue.Empty; check the workers' health
+                    for worker, process in list(workers.items()):
+                        if process.exitcode is not None and outstanding[worker]:
+                            restarts += 1
+                            if restarts > 3 * self.threads:
+                                raise CollectionError(
+                                    f"workers keep dying (last exit code {process.exitcode}); "
+                                    f"{stats['accepted']} episodes are staged in {spec.staging.path}"
+                                ) from None
+                            todo.extendleft(sorted(outstanding[worker], reverse=True))
+                            self._say(f"worker {worker} died (exit code {process.exitcode}); "
+                                      f"restarting it and replaying its episodes")
+                            launch(worker)
+                    continue
+                if kind == "fatal":
+                    raise CollectionError(f"worker {worker} failed:\n{info}")
+                stats["rejected"] += len(info["rejected_returns"])
+                stats["errors"] += info["errors"]
+                if kind == "failed":
+                    raise CollectionError(_threshold_message(info, spec, stats["accepted"]))
+                outstanding[worker].discard(info["index"])
+                stats["accepted"] += 1
+                refill(worker)
+                if not todo and not outstanding[worker]:
+                    inboxes[worker].put(None)
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix(accepted=stats["accepted"], rejected=stats["rejected"],
+                                    errors=stats["errors"], refresh=False)
+        except KeyboardInterrupt:
+            self._say(f"\ninterrupted: {stats['accepted']} episodes are staged in "
+                      f"{spec.staging.path}; rerun the same command to resume")
+            raise
+        finally:
+            if bar is not None:
+                bar.close()
+            for worker, process in workers.items():
+                if process.is_alive():
+                    inboxes[worker].put(None)
+            deadline = time.monotonic() + 2.0
+            for process in workers.values():
+                process.join(timeout=max(0.0, deadline - time.monotonic()))
+                if process.is_alive():
+                    process.kill()
+                    process.join()
+            self.last_run = {**stats, "seconds": time.perf_counter() - started,
+                             "restarts": restarts}
+
+    def _progress_bar(self, initial: int) -> Any:
+        if not self.progress:
+            return None
+        from tqdm import tqdm
+
+        return tqdm(total=self.episodes, initial=initial, unit="ep", desc="episodes",
+                    dynamic_ncols=True)
+
+    # ------------------------------------------------------------------ collate
+    def _collate(self, spec: WorkerSpec, out_dir: Path, run: dict[str, Any],
+                 provenance: dict[str, Any], policy: Any) -> None:
+        done = self._done_indices(spec)
+        missing = [i for i in range(self.episodes) if i not in done]
+        if missing:
+            raise CollectionError(
+                f"cannot collate: {len(missing)} of {self.episodes} episodes are not staged "
+                f"(first missing: {missing[0]}); run mode 'play' or 'all' with the same arguments"
+            )
+        if spec.user_enjoy is not None or not isinstance(self.collate, DatasetCollate):
+            self._user_collate(spec, out_dir)
+            return
+        try:
+            episodes = [Episode.load(spec.staging.episode_path(i)) for i in range(self.episodes)]
+        except EpisodeFileError as exc:
+            raise CollectionError(f"{exc}; delete that file and rerun to replay the episode") from None
+
+        def metadata(arrays: DatasetArrays) -> dict[str, Any]:
+            return build_metadata(
+                arrays,
+                env=_env_description(spec.env_id, spec.env_kwargs),
+                expert=provenance,
+                collection={
+                    "dataset_seed": spec.dataset_seed,
+                    "episodes": self.episodes,
+                    "threshold": json_number(spec.threshold),
+                    "max_attempts": spec.max_attempts,
+                    "enjoy": run["enjoy"],
+                    "random_actions": spec.random_actions,
+                    "seed_rule": "imitation_datasets.seeding.episode_seed(dataset_seed, episode, "
+                                 "attempt) = SeedSequence(dataset_seed, spawn_key=(episode, "
+                                 "attempt)).generate_state(1, uint32)[0]",
+                    "fingerprint": spec.staging.fingerprint,
+                },
+                acceptance=_acceptance(episodes),
+                reference=_reference(provenance, spec, arrays),
+                creation={"command": self.command or _default_command(self, run)},
+            )
+
+        self.collate.write(out_dir, episodes, metadata)
+        shutil.rmtree(spec.staging.path, ignore_errors=True)
+
+    def _user_collate(self, spec: WorkerSpec, out_dir: Path) -> None:
+        if spec.user_enjoy is None:
+            files = [spec.staging.episode_path(i).name for i in range(self.episodes)]
+            path = str(spec.staging.path) + os.sep
+        else:
+            files = spec.staging.user_files(range(self.episodes))
+            path = str(out_dir) + os.sep
+        result = self.collate(path=path, data=files)
+        if result is False:
+            raise CollectionError(f"collate function {self.collate!r} returned False")
+
+    @staticmethod
+    def _complete(out_dir: Path, staging: Staging) -> bool:
+        try:
+            metadata = read_metadata(out_dir)
+        except DatasetFormatError:
+            return False
+        return metadata.get("collection", {}).get("fingerprint") == staging.fingerprint and \
+            not staging.path.exists()
+
+    def _say(self, message: str) -> None:
+        print(message, file=sys.stderr)
+
+
+def _lookup_expert(game: str) -> Any:
+    from imitation_datasets.experts.registry import Experts
+
+    return Experts.get_expert(game)
+
+
+def _env_description(env_id: str, env_kwargs: dict[str, Any]) -> dict[str, Any]:
+    env = make_env(env_id, env_kwargs)
+    try:
+        spec_json = env.spec.to_json() if env.spec is not None else None
+    except Exception:  # noqa: BLE001 - some specs hold callables; keep the id then
+        spec_json = None
+    description = {
+        "id": env_id,
+        "kwargs": env_kwargs,
+        "spec": spec_json,
+        "max_episode_steps": getattr(env.spec, "max_episode_steps", None),
+        "observation_space": space_to_dict(env.observation_space),
+        "action_space": space_to_dict(env.action_space),
+    }
+    env.close()
+    return description
+
+
+def _acceptance(episodes: list[Episode]) -> dict[str, Any]:
+    rejected = [r for e in episodes for r in e.rejected_returns if not math.isnan(r)]
+    errors = sum(1 for e in episodes for r in e.rejected_returns if math.isnan(r))
+    attempts = sum(e.attempt + 1 for e in episodes)
+    return {
+        "attempts": attempts,
+        "accepted": len(episodes),
+        "rejected": len(rejected),
+        "errors": errors,
+        "acceptance_rate": len(episodes) / attempts,
+        "rejected_returns": [json_number(r) for r in rejected],
+    }
+
+
+def _reference(provenance: dict[str, Any], spec: WorkerSpec,
+               arrays: DatasetArrays) -> dict[str, Any]:
+    returns = arrays.returns
+    reference: dict[str, Any] = {"dataset_return_mean": json_number(returns.mean())}
+    if "random_return_mean" in provenance:
+        reference["random_return_mean"] = provenance["random_return_mean"]
+        reference["random_return_source"] = (
+            f"expert card: random policy on seeds {provenance['evaluation_seed_start']}.."
+            f"{provenance['evaluation_seed_start'] + provenance['evaluation_episodes'] - 1}"
+        )
+        reference["expert_return_mean"] = provenance["return_mean"]
+    else:
+        from imitation_datasets.evaluation import evaluate_policy
+
+        seeds = expert_eval_seeds(100)
+        random_returns = evaluate_policy(None, spec.env_id, seeds, spec.env_kwargs)
+        reference["random_return_mean"] = json_number(np.mean(random_returns))
+        reference["random_return_source"] = (
+            f"random policy on seeds {seeds[0]}..{seeds[-1]}"
+        )
+    return reference
+
+
+def _default_command(controller: Controller, run: dict[str, Any]) -> str:
+    return (f"Controller({run['enjoy']}, {controller.collate!r}, episodes={controller.episodes}, "
+            f"seed={run['dataset_seed']}, threshold={run['threshold']}, "
+            f"max_attempts={run['max_attempts']}).start(...)")
+
+
+def _threshold_message(info: dict[str, Any], spec: WorkerSpec, accepted: int) -> str:
+    returns = info["rejected_returns"]
+    best = f"best return {max(returns):.2f}" if returns else "every attempt failed with an error"
+    return (
+        f"episode {info['index']} did not reach the threshold {spec.threshold:g} in "
+        f"{info['attempts']} attempts ({best}); stopping. {accepted} accepted episodes are kept "
+        f"in {spec.staging.path}. Lower the threshold or raise max_attempts"
+        + (f"; tracebacks are in {spec.staging.path / 'errors.log'}" if info["errors"] else "")
+    )

@@ -1,0 +1,222 @@
+"""Play many seeded episodes at once: several environments per process, one batched policy call.
+
+The runner keeps ``n_envs`` environments busy. Whenever one finishes an episode it asks for the
+next job (an opaque key and a reset seed), so a process never idles while work remains. Policy
+inference is batched across the environments, which is where the speed comes from.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable, Hashable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from imitation_datasets.collect.episode import Episode
+
+Job = tuple[Hashable, int]
+"""``(key, seed)``: what to play next; the key comes back with the result."""
+
+
+def make_env(env_id: str, env_kwargs: dict[str, Any] | None = None) -> gym.Env:
+    """Create an environment the way every part of the library does."""
+    return gym.make(env_id, disable_env_checker=True, **(env_kwargs or {}))
+
+
+def policy_actions(policy: Any, obs: np.ndarray) -> np.ndarray:
+    """Call ``policy.predict(obs, deterministic=True)`` on a batch; accept SB3-style tuples."""
+    out = policy.predict(obs, deterministic=True)
+    if isinstance(out, tuple):
+        out = out[0]
+    return np.asarray(out)
+
+
+@dataclass
+class Outcome:
+    """The result of one job: an episode, or the traceback of the error that ended it."""
+
+    key: Hashable
+    seed: int
+    episode: Episode | None
+    error: str | None = None
+
+    @property
+    def episode_return(self) -> float:
+        """Return of the episode (``-inf`` when it failed)."""
+        return float("-inf") if self.episode is None else self.episode.episode_return
+
+
+class _Slot:
+    """One environment and the episode it is recording."""
+
+    __slots__ = ("env", "job", "obs", "observations", "actions", "rewards", "reward_sum", "steps")
+
+    def __init__(self, env: gym.Env) -> None:
+        self.env = env
+        self.job: Job | None = None
+
+    def start(self, job: Job, random_actions: bool) -> None:
+        self.job = job
+        self.obs, _ = self.env.reset(seed=int(job[1]))
+        if random_actions:
+            self.env.action_space.seed(int(job[1]))
+        self.observations: list[np.ndarray] = []
+        self.actions: list[Any] = []
+        self.rewards: list[float] = []
+        self.reward_sum = 0.0
+        self.steps = 0
+
+
+class EpisodeRunner:
+    """Plays jobs on ``n_envs`` environments with one batched policy call per step.
+
+    Args:
+        env_fn: creates one environment.
+        policy: anything with ``predict(obs_batch, deterministic=True)``; ignored when
+            ``random_actions`` is true.
+        n_envs: environments stepped together in this process.
+        random_actions: sample actions from the action space, seeded with the episode seed.
+        record: keep observations/actions/rewards (``False`` only measures returns).
+    """
+
+    def __init__(
+        self,
+        env_fn: Callable[[], gym.Env],
+        policy: Any = None,
+        n_envs: int = 16,
+        random_actions: bool = False,
+        record: bool = True,
+    ) -> None:
+        if policy is None and not random_actions:
+            raise ValueError("a policy is required unless random_actions=True")
+        if n_envs < 1:
+            raise ValueError(f"n_envs must be >= 1, got {n_envs}")
+        self.slots = [_Slot(env_fn()) for _ in range(n_envs)]
+        self.policy = policy
+        self.random_actions = random_actions
+        self.record = record
+        space = self.slots[0].env.observation_space
+        if not isinstance(space, gym.spaces.Box):
+            raise TypeError(f"only Box observation spaces are supported, got {space}")
+        self.discrete = isinstance(self.slots[0].env.action_space, gym.spaces.Discrete)
+
+    def close(self) -> None:
+        """Close every environment."""
+        for slot in self.slots:
+            slot.env.close()
+
+    def _finish(self, slot: _Slot, final_obs: np.ndarray, terminated: bool, truncated: bool
+                ) -> Outcome:
+        key, seed = slot.job
+        if self.record:
+            episode = Episode(
+                obs=np.stack(slot.observations),
+                actions=np.asarray(slot.actions),
+                rewards=np.asarray(slot.rewards, dtype=np.float64),
+                final_obs=np.asarray(final_obs),
+                terminated=bool(terminated),
+                truncated=bool(truncated),
+                seed=int(seed),
+            )
+        else:
+            episode = Episode(
+                obs=np.zeros((slot.steps, 0), np.float32),
+                actions=np.zeros(slot.steps),
+                rewards=np.asarray(slot.rewards, dtype=np.float64),
+                final_obs=np.asarray(final_obs),
+                terminated=bool(terminated),
+                truncated=bool(truncated),
+                seed=int(seed),
+            )
+        slot.job = None
+        return Outcome(key, int(seed), episode)
+
+    def run(self, next_job: Callable[[], Job | None]) -> Iterator[Outcome]:
+        """Play jobs until ``next_job`` returns ``None`` and every environment is idle.
+
+        Outcomes are yielded as episodes end; ``next_job`` is called after the consumer has
+        handled the previous outcome, so a consumer can schedule a retry from it.
+        """
+        exhausted = False
+
+        def refill(slot: _Slot) -> Iterator[Outcome]:
+            nonlocal exhausted
+            while slot.job is None and not exhausted:
+                job = next_job()
+                if job is None:
+                    exhausted = True
+                    return
+                try:
+                    slot.start(job, self.random_actions)
+                except Exception:  # noqa: BLE001 - a failing reset is a failed attempt
+                    slot.job = None
+                    yield Outcome(job[0], int(job[1]), None, traceback.format_exc())
+
+        for slot in self.slots:
+            yield from refill(slot)
+        while True:
+            active = [slot for slot in self.slots if slot.job is not None]
+            if not active:
+                return
+            if self.random_actions:
+                actions = [slot.env.action_space.sample() for slot in active]
+            else:
+                try:
+                    batch = policy_actions(self.policy, np.stack([s.obs for s in active]))
+                except Exception:  # noqa: BLE001 - a policy error fails these attempts
+                    error = traceback.format_exc()
+                    for slot in active:
+                        key, seed = slot.job
+                        slot.job = None
+                        yield Outcome(key, int(seed), None, error)
+                    for slot in active:
+                        yield from refill(slot)
+                    continue
+                actions = list(batch)
+            for slot, action in zip(active, actions):
+                try:
+                    obs, reward, terminated, truncated, _ = slot.env.step(action)
+                except Exception:  # noqa: BLE001 - an env error fails this attempt
+                    key, seed = slot.job
+                    slot.job = None
+                    yield Outcome(key, int(seed), None, traceback.format_exc())
+                    yield from refill(slot)
+                    continue
+                if self.record:
+                    slot.observations.append(slot.obs)
+                    slot.actions.append(action)
+                slot.rewards.append(reward)
+                slot.steps += 1
+                slot.obs = obs
+                if terminated or truncated:
+                    yield self._finish(slot, obs, terminated, truncated)
+                    yield from refill(slot)
+
+
+def play(
+    env_fn: Callable[[], gym.Env],
+    seeds: list[int],
+    policy: Any = None,
+    n_envs: int = 16,
+    random_actions: bool = False,
+    record: bool = True,
+) -> list[Episode]:
+    """Play one episode per seed and return the episodes in seed order.
+
+    Raises:
+        RuntimeError: an episode failed (its traceback is in the message).
+    """
+    queue = list(enumerate(seeds))[::-1]
+    runner = EpisodeRunner(env_fn, policy, min(n_envs, max(len(seeds), 1)), random_actions, record)
+    episodes: dict[int, Episode] = {}
+    try:
+        for outcome in runner.run(lambda: queue.pop() if queue else None):
+            if outcome.episode is None:
+                raise RuntimeError(f"episode with seed {outcome.seed} failed:\n{outcome.error}")
+            episodes[outcome.key] = outcome.episode
+    finally:
+        runner.close()
+    return [episodes[i] for i in range(len(seeds))]

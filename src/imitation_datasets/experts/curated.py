@@ -1,0 +1,118 @@
+"""Curated experts shipped with the package: a JSON card plus safetensors weights."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from imitation_datasets.experts.card import CardError, ExpertCard
+from imitation_datasets.experts.network import ExpertNetwork, sha256_file
+
+ZOO_DIR = Path(__file__).resolve().parent / "zoo"
+
+
+class CuratedExpert:
+    """A shipped expert policy; inference runs in NumPy (no torch, SB3 or pickle).
+
+    Args:
+        card: the validated card.
+        directory: folder holding ``card.weights_file``.
+    """
+
+    def __init__(self, card: ExpertCard, directory: str | Path = ZOO_DIR) -> None:
+        self.card = card
+        self.directory = Path(directory)
+        self._network: ExpertNetwork | None = None
+
+    @classmethod
+    def from_card_file(cls, path: str | Path) -> CuratedExpert:
+        """Load a card and remember where its weights are."""
+        path = Path(path)
+        return cls(ExpertCard.from_file(path), path.parent)
+
+    # Paper-compatible attributes -------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        """Gymnasium id of the expert's environment (the original's ``Policy.name``)."""
+        return self.card.env_id
+
+    @property
+    def env_id(self) -> str:
+        """Gymnasium id of the expert's environment."""
+        return self.card.env_id
+
+    @property
+    def env_kwargs(self) -> dict[str, Any]:
+        """Extra ``gym.make`` arguments of the environment."""
+        return dict(self.card.env_kwargs)
+
+    @property
+    def threshold(self) -> float:
+        """Default acceptance threshold (episode return) used by the Controller."""
+        return float(self.card.threshold)
+
+    @property
+    def algo(self) -> str:
+        """Algorithm that trained the expert."""
+        return self.card.algo
+
+    @property
+    def weights_path(self) -> Path:
+        """Path of the safetensors file."""
+        return self.directory / self.card.weights_file
+
+    def load(self) -> CuratedExpert:
+        """Read and verify the weights (sha256 against the card); idempotent."""
+        if self._network is None:
+            from safetensors.numpy import load_file
+
+            path = self.weights_path
+            if not path.is_file():
+                raise CardError(f"{self.card.name}: weights file {path} is missing")
+            digest = sha256_file(path)
+            if digest != self.card.weights_sha256:
+                raise CardError(
+                    f"{path}: sha256 {digest} does not match the card ({self.card.weights_sha256})"
+                )
+            low = None if self.card.action_low is None else np.array(self.card.action_low)
+            high = None if self.card.action_high is None else np.array(self.card.action_high)
+            self._network = ExpertNetwork(self.card.network, load_file(str(path)), low, high)
+        return self
+
+    def predict(self, obs: Any, deterministic: bool = True) -> tuple[np.ndarray, None]:
+        """Return ``(action, None)`` like SB3; accepts one observation or a batch.
+
+        The experts are deterministic; ``deterministic=False`` is accepted for compatibility.
+        """
+        network = self.load()._network
+        obs = np.asarray(obs, dtype=np.float32)
+        single = obs.ndim == 1
+        actions = network(obs[None] if single else obs)
+        return (actions[0] if single else actions), None
+
+    def provenance(self) -> dict[str, Any]:
+        """What a dataset's metadata records about this expert."""
+        ev = self.card.evaluation
+        return {
+            "kind": "curated",
+            "id": self.card.name,
+            "algo": self.card.algo,
+            "weights_sha256": self.card.weights_sha256,
+            "return_mean": ev.return_mean,
+            "return_std": ev.return_std,
+            "evaluation_episodes": ev.episodes,
+            "evaluation_seed_start": ev.seed_start,
+            "random_return_mean": ev.random_return_mean,
+            "target": self.card.target,
+            "quality": self.card.quality,
+        }
+
+    def __repr__(self) -> str:
+        return f"CuratedExpert({self.card.name!r}, env_id={self.env_id!r})"
+
+
+def load_zoo(directory: str | Path = ZOO_DIR) -> list[CuratedExpert]:
+    """All curated experts whose card lies in ``directory`` (sorted by name)."""
+    return [CuratedExpert.from_card_file(p) for p in sorted(Path(directory).glob("*.json"))]

@@ -1,0 +1,184 @@
+"""The Policy interface and adapters: SB3 checkpoints (opt-in, they hold pickle) and callables."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+TRUST_PICKLE_ENV = "IMITATION_DATASETS_TRUST_PICKLE"
+
+
+@runtime_checkable
+class PolicyLike(Protocol):
+    """Anything that acts: ``predict(obs, deterministic=True)`` on one observation or a batch.
+
+    It may return the actions, or ``(actions, state)`` as stable-baselines3 does.
+    """
+
+    def predict(self, obs: Any, deterministic: bool = True) -> Any:
+        """Return actions for ``obs``."""
+
+
+class PickleOptInError(PermissionError):
+    """Loading this checkpoint would unpickle it, and the user has not opted in."""
+
+
+class CallablePolicy:
+    """Adapt a function ``obs_batch -> actions`` to the Policy interface.
+
+    Args:
+        fn: maps a batch of observations to a batch of actions.
+        env_id: environment the policy acts in (used by the Controller).
+        threshold: minimum return for an episode to be kept.
+        name: label recorded in the dataset metadata.
+    """
+
+    def __init__(
+        self,
+        fn: Callable[[np.ndarray], Any],
+        env_id: str,
+        threshold: float = float("-inf"),
+        name: str | None = None,
+        env_kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        self.fn = fn
+        self.env_id = env_id
+        self.name = env_id
+        self.threshold = float(threshold)
+        self.label = name or getattr(fn, "__qualname__", "callable")
+        self.env_kwargs = dict(env_kwargs or {})
+
+    def load(self) -> CallablePolicy:
+        """Nothing to load."""
+        return self
+
+    def predict(self, obs: Any, deterministic: bool = True) -> tuple[np.ndarray, None]:
+        """Apply the function (batched or single observation)."""
+        obs = np.asarray(obs)
+        single = obs.ndim == 1
+        actions = np.asarray(self.fn(obs[None] if single else obs))
+        return (actions[0] if single else actions), None
+
+    def provenance(self) -> dict[str, Any]:
+        """What a dataset's metadata records about this policy."""
+        return {"kind": "callable", "id": self.label}
+
+
+@dataclass
+class Policy:
+    """A stable-baselines3 checkpoint as an expert (the original IL-Datasets ``Policy``).
+
+    ``repo_id`` is a HuggingFace hub repository (resolved through the local cache, so it works
+    offline once downloaded) or a local folder; ``filename`` the ``.zip`` inside it, or a full
+    path to a local ``.zip``. SB3 zips contain pickled objects, which can execute code when
+    loaded: :meth:`load` refuses unless ``trust_pickle=True`` or the environment variable
+    ``IMITATION_DATASETS_TRUST_PICKLE=1`` is set.
+
+    Args:
+        name: Gymnasium id of the environment.
+        repo_id: hub repository id or local folder.
+        filename: checkpoint file name (or path).
+        threshold: minimum episode return to keep an episode.
+        algo: an SB3 algorithm class, or its name (``"ppo"``, ``"dqn"``, ``"sac"``, ...).
+        trust_pickle: explicit opt-in to unpickling the checkpoint.
+    """
+
+    name: str
+    repo_id: str
+    filename: str
+    threshold: float
+    algo: Any
+    trust_pickle: bool = False
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+    policy: Any = field(init=False, default=None, repr=False)
+    internal_state: Any = field(init=False, default=None, repr=False)
+    environment: Any = field(init=False, default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.threshold = float(self.threshold)
+
+    @property
+    def env_id(self) -> str:
+        """Gymnasium id of the environment."""
+        return self.name
+
+    def checkpoint_path(self) -> Path:
+        """Resolve the checkpoint to a local file (hub cache or local path)."""
+        for candidate in (Path(self.filename), Path(self.repo_id) / self.filename):
+            if candidate.is_file():
+                return candidate
+        try:
+            from huggingface_hub import hf_hub_download
+        except ImportError:
+            raise ImportError(
+                "loading from the hub needs huggingface_hub: pip install 'imitation-datasets[sb3]'"
+            ) from None
+        try:
+            return Path(hf_hub_download(repo_id=self.repo_id, filename=self.filename))
+        except Exception as exc:  # noqa: BLE001 - many hub errors; one clear message
+            raise FileNotFoundError(
+                f"cannot find {self.filename!r} locally or in the hub cache for {self.repo_id!r}: "
+                f"{type(exc).__name__}: {exc}"
+            ) from None
+
+    def _algo_class(self) -> Any:
+        if not isinstance(self.algo, str):
+            return self.algo
+        import sb3_contrib
+        import stable_baselines3
+
+        for module in (stable_baselines3, sb3_contrib):
+            cls = getattr(module, self.algo.upper(), None)
+            if cls is not None:
+                return cls
+        raise ValueError(f"unknown SB3 algorithm {self.algo!r}")
+
+    def load(self) -> Any:
+        """Load the SB3 model (only with the pickle opt-in)."""
+        if self.policy is not None:
+            return self.policy
+        path = self.checkpoint_path()
+        if not (self.trust_pickle or os.environ.get(TRUST_PICKLE_ENV) == "1"):
+            raise PickleOptInError(
+                f"{path} is a stable-baselines3 checkpoint, which contains pickle and can run code "
+                f"when loaded. If you trust it, pass trust_pickle=True to Policy(...) or set "
+                f"{TRUST_PICKLE_ENV}=1. The curated experts need no opt-in."
+            )
+        custom_objects = {"learning_rate": 0.0, "lr_schedule": lambda _: 0.0,
+                          "clip_range": lambda _: 0.0}
+        self.policy = self._algo_class().load(str(path), custom_objects=custom_objects,
+                                              device="cpu")
+        return self.policy
+
+    def predict(self, obs: Any, deterministic: bool = True) -> tuple[Any, Any]:
+        """SB3 ``predict`` (loads on first use)."""
+        model = self.load()
+        action, self.internal_state = model.predict(
+            obs, state=self.internal_state, deterministic=deterministic
+        )
+        return action, self.internal_state
+
+    def get_environment(self) -> Any:
+        """Create (once) and return the environment."""
+        if self.environment is None:
+            import gymnasium as gym
+
+            self.environment = gym.make(self.name, **self.env_kwargs)
+        return self.environment
+
+    def provenance(self) -> dict[str, Any]:
+        """What a dataset's metadata records about this policy."""
+        from imitation_datasets.experts.network import sha256_file
+
+        info: dict[str, Any] = {"kind": "sb3", "id": f"{self.repo_id}/{self.filename}",
+                                "algo": getattr(self.algo, "__name__", str(self.algo))}
+        try:
+            info["weights_sha256"] = sha256_file(self.checkpoint_path())
+        except (OSError, ImportError):
+            pass
+        return info

@@ -1,0 +1,37 @@
+"""Every seed the library uses, derived in one place.
+
+Episode ``i`` of a dataset created with seed ``s`` is reset with ``episode_seed(s, i, 0)``; when that
+attempt is rejected, attempt ``a`` uses ``episode_seed(s, i, a)``. The value depends only on
+``(s, i, a)``, never on worker count or scheduling, so datasets are reproducible byte for byte.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+EXPERT_EVAL_SEED_START = 1_000_000_000
+"""Expert cards are measured on the seeds ``EXPERT_EVAL_SEED_START + k`` for ``k < episodes``."""
+
+
+def episode_seed(dataset_seed: int, episode_index: int, attempt: int = 0) -> int:
+    """Return the environment reset seed of one attempt at one dataset episode.
+
+    Args:
+        dataset_seed: the dataset's seed (a non-negative integer).
+        episode_index: index of the episode in the dataset (``0 <= i``).
+        attempt: 0 for the first attempt, then 1, 2, ... for retries after a rejection.
+
+    Returns:
+        A seed in ``[0, 2**32)`` suitable for ``env.reset(seed=...)``.
+    """
+    for name, value in (("dataset_seed", dataset_seed), ("episode_index", episode_index),
+                        ("attempt", attempt)):
+        if int(value) < 0:
+            raise ValueError(f"{name} must be >= 0, got {value}")
+    sequence = np.random.SeedSequence(int(dataset_seed), spawn_key=(int(episode_index), int(attempt)))
+    return int(sequence.generate_state(1, dtype=np.uint32)[0])
+
+
+def expert_eval_seeds(episodes: int = 100) -> list[int]:
+    """Seeds on which expert cards report their returns."""
+    return [EXPERT_EVAL_SEED_START + k for k in range(episodes)]

@@ -1,0 +1,136 @@
+"""Exported networks reproduce SB3's deterministic actions (untrained tiny models, fast)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("stable_baselines3")
+pytest.importorskip("torch")
+
+import torch  # noqa: E402
+from stable_baselines3 import DQN, PPO, SAC, TD3  # noqa: E402
+from stable_baselines3.common.env_util import make_vec_env  # noqa: E402
+from stable_baselines3.common.vec_env import VecNormalize  # noqa: E402
+
+from imitation_datasets.experts.network import ExpertNetwork  # noqa: E402
+from imitation_datasets.experts.recipes.export import (  # noqa: E402
+    ExportedPolicy,
+    ExportMismatchError,
+    check_observations,
+    export_sb3,
+    verify_export,
+)
+
+torch.set_num_threads(1)
+
+
+def small() -> dict:
+    """Fresh policy kwargs (SB3 adds keys to the dict it is given)."""
+    return {"net_arch": [16, 16]}
+
+
+def _roundtrip(exported: ExportedPolicy, tmp_path) -> ExpertNetwork:
+    from safetensors.numpy import load_file
+
+    path = tmp_path / "weights.safetensors"
+    exported.save(path)
+    return ExpertNetwork(exported.spec, load_file(str(path)), exported.action_low,
+                         exported.action_high)
+
+
+def _perturb(model, scale: float = 0.5) -> None:
+    """Spread the weights so untrained outputs are far from ties and from zero."""
+    gen = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for param in model.policy.parameters():
+            param.add_(torch.randn(param.shape, generator=gen) * scale)
+
+
+def test_ppo_discrete(tmp_path):
+    model = PPO("MlpPolicy", "CartPole-v1", policy_kwargs=small(), n_steps=64, seed=0, device="cpu")
+    _perturb(model)
+    exported = export_sb3(model)
+    assert exported.spec["head"]["op"] == "argmax"
+    assert exported.check["mismatches"] == 0
+    obs = check_observations(model.observation_space, 300, seed=5)
+    expected, _ = model.predict(obs, deterministic=True)
+    np.testing.assert_array_equal(_roundtrip(exported, tmp_path)(obs), expected)
+
+
+def test_ppo_continuous_with_vecnormalize(tmp_path):
+    venv = make_vec_env("Pendulum-v1", n_envs=2, seed=0)
+    vecnorm = VecNormalize(venv, norm_obs=True, norm_reward=True, clip_obs=5.0)
+    model = PPO("MlpPolicy", vecnorm, policy_kwargs=small(), n_steps=64, seed=0, device="cpu")
+    vecnorm.reset()
+    for _ in range(50):  # non-trivial running statistics
+        vecnorm.step(np.stack([venv.action_space.sample() for _ in range(2)]))
+    _perturb(model, 1.0)
+    exported = export_sb3(model, vecnorm)
+    assert exported.spec["head"]["op"] == "clip"
+    assert exported.spec["obs_norm"] == {"epsilon": vecnorm.epsilon, "clip": 5.0}
+    assert exported.check["max_abs_diff"] <= 1e-5
+    obs = check_observations(model.observation_space, 300, seed=6, vec_normalize=vecnorm)
+    expected, _ = model.predict(vecnorm.normalize_obs(obs), deterministic=True)
+    got = _roundtrip(exported, tmp_path)(obs)
+    np.testing.assert_allclose(got, expected, atol=1e-5, rtol=0)
+    assert np.any(got == venv.action_space.high) or np.any(got == venv.action_space.low)
+
+
+def test_dqn(tmp_path):
+    model = DQN("MlpPolicy", "Acrobot-v1", policy_kwargs=small(), learning_starts=0, seed=0,
+                device="cpu")
+    _perturb(model)
+    exported = export_sb3(model)
+    assert [layer["op"] for layer in exported.spec["layers"]] == [
+        "linear", "relu", "linear", "relu", "linear"]
+    obs = check_observations(model.observation_space, 300, seed=7)
+    expected, _ = model.predict(obs, deterministic=True)
+    np.testing.assert_array_equal(_roundtrip(exported, tmp_path)(obs), expected)
+
+
+def test_qrdqn_folds_quantile_mean():
+    sb3_contrib = pytest.importorskip("sb3_contrib")
+    model = sb3_contrib.QRDQN("MlpPolicy", "CartPole-v1", seed=0, device="cpu",
+                              policy_kwargs={"net_arch": [16], "n_quantiles": 7})
+    _perturb(model)
+    exported = export_sb3(model)
+    assert exported.tensors["fc1.weight"].shape == (2, 16)
+
+
+@pytest.mark.parametrize("use_sde", [False, True])
+def test_sac(tmp_path, use_sde):
+    model = SAC("MlpPolicy", "MountainCarContinuous-v0", policy_kwargs=small(), use_sde=use_sde,
+                learning_starts=0, seed=0, device="cpu")
+    _perturb(model, 1.0)  # large means: the gSDE Hardtanh(-2, 2) clip is exercised
+    exported = export_sb3(model)
+    assert exported.spec["head"]["op"] == "tanh_scale"
+    obs = check_observations(model.observation_space, 300, seed=8)
+    expected, _ = model.predict(obs, deterministic=True)
+    np.testing.assert_allclose(_roundtrip(exported, tmp_path)(obs), expected, atol=1e-5, rtol=0)
+
+
+def test_td3():
+    model = TD3("MlpPolicy", "Pendulum-v1", policy_kwargs=small(), learning_starts=0, seed=0,
+                device="cpu")
+    _perturb(model)
+    assert export_sb3(model).spec["head"]["op"] == "tanh_scale"
+
+
+@pytest.mark.parametrize("policy", ["LinearPolicy", "MlpPolicy"])
+def test_ars(policy):
+    sb3_contrib = pytest.importorskip("sb3_contrib")
+    for env_id in ("MountainCarContinuous-v0", "CartPole-v1"):
+        model = sb3_contrib.ARS(policy, env_id, seed=0, device="cpu")
+        _perturb(model)
+        export_sb3(model)
+
+
+def test_mismatch_is_detected():
+    model = PPO("MlpPolicy", "Pendulum-v1", policy_kwargs=small(), n_steps=64, seed=0, device="cpu")
+    _perturb(model)
+    exported = export_sb3(model, n_check=50)
+    exported.tensors["fc2.bias"] = exported.tensors["fc2.bias"] + 0.1
+    obs = check_observations(model.observation_space, 50)
+    with pytest.raises(ExportMismatchError):
+        verify_export(exported, model, obs)
