@@ -16,6 +16,7 @@ Guarantees:
 
 from __future__ import annotations
 
+import json
 import math
 import multiprocessing as mp
 import os
@@ -376,7 +377,7 @@ def _lookup_expert(game: str) -> Any:
 def _env_description(env_id: str, env_kwargs: dict[str, Any]) -> dict[str, Any]:
     env = make_env(env_id, env_kwargs)
     try:
-        spec_json = env.spec.to_json() if env.spec is not None else None
+        spec_json = json.loads(env.spec.to_json()) if env.spec is not None else None
     except Exception:  # noqa: BLE001 - some specs hold callables; keep the id then
         spec_json = None
     description = {

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import os
-import zipfile
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+
+MAGIC = b"ILDS-EPISODE-1\n"
+"""First bytes of a staged episode file; then a little-endian u64 header size, the JSON header,
+and the arrays' raw bytes in header order."""
 
 
 class EpisodeFileError(ValueError):
@@ -56,42 +62,68 @@ class Episode:
         return float(np.sum(self.rewards, dtype=np.float64))
 
     def save(self, path: str | Path) -> None:
-        """Write the episode to ``path`` atomically (temporary file, fsync, rename)."""
+        """Write the episode to ``path`` atomically (temporary file, then rename).
+
+        The file is a small JSON header followed by the raw arrays (see :data:`MAGIC`); it is
+        read back with ``np.frombuffer``, so loading never executes anything. A process killed
+        mid-write leaves only a temporary file, never a partial episode.
+        """
         path = Path(path)
+        arrays = {
+            "obs": np.ascontiguousarray(self.obs),
+            "actions": np.ascontiguousarray(self.actions),
+            "rewards": np.ascontiguousarray(self.rewards, dtype=np.float64),
+            "final_obs": np.ascontiguousarray(self.final_obs),
+            "rejected_returns": np.asarray(self.rejected_returns, dtype=np.float64),
+        }
+        header = {
+            "terminated": bool(self.terminated),
+            "truncated": bool(self.truncated),
+            "seed": None if self.seed is None else int(self.seed),
+            "index": int(self.index),
+            "attempt": int(self.attempt),
+            "arrays": [[name, a.dtype.str, list(a.shape)] for name, a in arrays.items()],
+        }
+        blob = json.dumps(header).encode()
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         with open(tmp, "wb") as handle:
-            np.savez(
-                handle,
-                obs=self.obs,
-                actions=self.actions,
-                rewards=self.rewards,
-                final_obs=self.final_obs,
-                flags=np.array([self.terminated, self.truncated]),
-                ids=np.array([-1 if self.seed is None else self.seed, self.index, self.attempt],
-                             dtype=np.int64),
-                rejected_returns=np.asarray(self.rejected_returns, dtype=np.float64),
-            )
-            handle.flush()
-            os.fsync(handle.fileno())
+            handle.write(MAGIC + struct.pack("<Q", len(blob)) + blob)
+            for array in arrays.values():
+                handle.write(array.tobytes())
         os.replace(tmp, path)
 
     @classmethod
     def load(cls, path: str | Path) -> Episode:
-        """Read an episode written by :meth:`save` (never unpickles)."""
+        """Read an episode written by :meth:`save` (plain bytes; never unpickles)."""
         try:
-            with np.load(path, allow_pickle=False) as data:
-                flags, ids = data["flags"], data["ids"]
-                return cls(
-                    obs=data["obs"],
-                    actions=data["actions"],
-                    rewards=data["rewards"],
-                    final_obs=data["final_obs"],
-                    terminated=bool(flags[0]),
-                    truncated=bool(flags[1]),
-                    seed=None if ids[0] < 0 else int(ids[0]),
-                    index=int(ids[1]),
-                    attempt=int(ids[2]),
-                    rejected_returns=tuple(float(r) for r in data["rejected_returns"]),
-                )
-        except (OSError, KeyError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+            data = Path(path).read_bytes()
+            if not data.startswith(MAGIC):
+                raise ValueError("bad magic bytes")
+            offset = len(MAGIC) + 8
+            (size,) = struct.unpack("<Q", data[len(MAGIC):offset])
+            header = json.loads(data[offset:offset + size])
+            offset += size
+            arrays = {}
+            for name, dtype, shape in header["arrays"]:
+                dtype = np.dtype(dtype)
+                if dtype.hasobject:
+                    raise ValueError("object arrays are not allowed")
+                count = int(np.prod(shape, dtype=np.int64))
+                arrays[name] = np.frombuffer(data, dtype, count, offset).reshape(shape)
+                offset += count * dtype.itemsize
+            if offset != len(data):
+                raise ValueError(f"{len(data) - offset} unexpected trailing bytes")
+            return cls(
+                obs=arrays["obs"],
+                actions=arrays["actions"],
+                rewards=arrays["rewards"],
+                final_obs=arrays["final_obs"],
+                terminated=bool(header["terminated"]),
+                truncated=bool(header["truncated"]),
+                seed=header["seed"],
+                index=int(header["index"]),
+                attempt=int(header["attempt"]),
+                rejected_returns=tuple(float(r) for r in arrays["rejected_returns"]),
+            )
+        except (OSError, KeyError, ValueError, TypeError, struct.error) as exc:
             raise EpisodeFileError(f"{path}: not a readable episode file ({exc})") from None

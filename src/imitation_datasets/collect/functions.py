@@ -41,7 +41,7 @@ class RecordingEnjoy:
 
         Args:
             expert: the policy (with ``env_id``/``name``, ``threshold``, ``predict``).
-            path: folder to write ``episode_<index>.npz`` into.
+            path: folder to write ``episode_<index>.ep`` into.
             context: carries ``index`` and optionally ``seed``, ``attempt`` and ``threshold``.
         """
         env_id = getattr(expert, "env_id", None) or expert.name
@@ -62,7 +62,7 @@ class RecordingEnjoy:
             return False
         episode.index = int(context.index)
         episode.attempt = int(getattr(context, "attempt", 0))
-        episode.save(Path(path) / f"episode_{int(context.index):07d}.npz")
+        episode.save(Path(path) / f"episode_{int(context.index):07d}.ep")
         if hasattr(context, "add_log"):
             context.add_log(f"Accumulated reward {episode.episode_return}")
         return True

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-EPISODE_PATTERN = re.compile(r"^episode_(\d{7})\.npz$")
+EPISODE_PATTERN = re.compile(r"^episode_(\d{7})\.ep$")
 MARKER_PATTERN = re.compile(r"^(\d+)\.done\.json$")
 
 
@@ -61,7 +61,7 @@ class Staging:
 
     def episode_path(self, index: int) -> Path:
         """File of the accepted episode ``index`` (built-in enjoy functions)."""
-        return self.path / f"episode_{index:07d}.npz"
+        return self.path / f"episode_{index:07d}.ep"
 
     def marker_path(self, index: int) -> Path:
         """Completion marker of episode ``index`` (user enjoy functions)."""

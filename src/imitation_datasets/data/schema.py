@@ -66,7 +66,8 @@ def space_from_dict(data: dict[str, Any]) -> gym.Space:
         return gym.spaces.Discrete(int(data["n"]), start=int(data.get("start", 0)))
     if data.get("type") == "Box":
         shape = tuple(data["shape"])
-        low = np.array([float(v) for v in data["low"]]).reshape(shape)
-        high = np.array([float(v) for v in data["high"]]).reshape(shape)
-        return gym.spaces.Box(low, high, shape=shape, dtype=np.dtype(data["dtype"]))
+        dtype = np.dtype(data["dtype"])
+        low = np.array([float(v) for v in data["low"]]).astype(dtype).reshape(shape)
+        high = np.array([float(v) for v in data["high"]]).astype(dtype).reshape(shape)
+        return gym.spaces.Box(low, high, shape=shape, dtype=dtype)
     raise DatasetFormatError(f"unknown space description {data!r}")
