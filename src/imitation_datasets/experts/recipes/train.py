@@ -94,9 +94,9 @@ def algorithm_class(name: str) -> Any:
 def _value(value: Any) -> Any:
     """Decode rl-zoo conventions: ``"lin_<x>"`` is a linear schedule from ``x`` to 0."""
     if isinstance(value, str) and value.startswith("lin_"):
-        from stable_baselines3.common.utils import get_linear_fn
+        from stable_baselines3.common.utils import LinearSchedule
 
-        return get_linear_fn(float(value[4:]), 0.0, 1.0)
+        return LinearSchedule(float(value[4:]), 0.0, 1.0)
     return value
 
 

@@ -1,0 +1,227 @@
+"""``il-datasets``: the command-line entry point.
+
+Subcommands::
+
+    il-datasets experts [--markdown]
+    il-datasets collect ENV --episodes N --workers W --seed S --out DIR [--threshold X] [--random]
+    il-datasets info DIR
+    il-datasets export-npz DIR [--out FILE]
+
+User errors (unknown names, bad arguments, unreadable datasets) print one line and exit with
+status 2; a collection that cannot finish exits with status 1; Ctrl-C exits with status 130 and
+keeps what was staged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from imitation_datasets.names import UnknownNameError
+
+
+class UserError(Exception):
+    """An error caused by the user's input; printed as one line."""
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for documentation and tests)."""
+    parser = argparse.ArgumentParser(
+        prog="il-datasets",
+        description="Create, inspect and convert imitation-learning datasets.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    experts = sub.add_parser("experts", help="list the curated experts and their measured returns")
+    experts.add_argument("--markdown", action="store_true", help="print a Markdown table")
+
+    collect = sub.add_parser("collect", help="create a dataset with a curated expert")
+    collect.add_argument("env", help="expert name or Gymnasium id (e.g. cartpole, CartPole-v1)")
+    collect.add_argument("--episodes", type=_positive, default=1000, help="episodes to keep")
+    collect.add_argument("--workers", type=_positive, default=1, help="worker processes")
+    collect.add_argument("--seed", type=_non_negative, default=0, help="dataset seed")
+    collect.add_argument("--out", type=Path, default=None,
+                         help="dataset directory (default: ./dataset/<env>)")
+    collect.add_argument("--threshold", type=float, default=None,
+                         help="minimum episode return (default: the expert's threshold)")
+    collect.add_argument("--max-attempts", type=_positive, default=10,
+                         help="attempts per episode before giving up (default: 10)")
+    collect.add_argument("--random", action="store_true",
+                         help="play uniformly random actions (any Gymnasium id works)")
+    collect.add_argument("--envs-per-worker", type=_positive, default=16,
+                         help="environments stepped together in each worker (default: 16)")
+    collect.add_argument("--no-npz", action="store_true", help="do not also write teacher.npz")
+    collect.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    info = sub.add_parser("info", help="summarise a dataset directory")
+    info.add_argument("path", type=Path)
+
+    export = sub.add_parser("export-npz", help="write a dataset as teacher.npz (original layout)")
+    export.add_argument("path", type=Path)
+    export.add_argument("--out", type=Path, default=None, help="default: <path>/teacher.npz")
+    return parser
+
+
+def _resolve_expert(name: str, random: bool) -> Any:
+    from imitation_datasets.experts.registry import Experts
+
+    try:
+        return Experts.get_expert(name)
+    except UnknownNameError:
+        if not random:
+            raise
+    import gymnasium as gym
+
+    from imitation_datasets.experts.policy import CallablePolicy
+    from imitation_datasets.names import unknown
+
+    if name not in gym.registry:
+        raise unknown("environment", name, list(gym.registry) + Experts.names())
+    return CallablePolicy(lambda obs: None, env_id=name, name="random")
+
+
+def cmd_collect(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    """Create a dataset."""
+    from imitation_datasets.collect.controller import Controller
+    from imitation_datasets.collect.functions import DatasetCollate, baseline_enjoy, random_enjoy
+
+    expert = _resolve_expert(args.env, args.random)
+    out = args.out if args.out is not None else Path("dataset") / args.env
+    controller = Controller(
+        random_enjoy if args.random else baseline_enjoy,
+        DatasetCollate("baseline_collate", npz=not args.no_npz),
+        episodes=args.episodes,
+        threads=args.workers,
+        path=out.parent,
+        seed=args.seed,
+        threshold=args.threshold,
+        max_attempts=args.max_attempts,
+        envs_per_worker=args.envs_per_worker,
+        progress=not args.quiet,
+        expert=expert,
+        command="il-datasets " + " ".join(shlex.quote(a) for a in argv),
+    )
+    path = controller.start({"game": out.name, "mode": "all"})
+    print(f"dataset written to {path}")
+    print(describe(path))
+    return 0
+
+
+def describe(path: Path) -> str:
+    """A human-readable summary of a dataset directory."""
+    from imitation_datasets.data.metadata import read_metadata
+
+    meta = read_metadata(path)
+    episodes = meta["episodes"]
+    seeds = episodes["seed"]
+    returns, acceptance = meta["returns"], meta["acceptance"]
+    expert = meta["expert"]
+    ref = meta["reference"]
+    lines = [
+        f"env           {meta['env']['id']}",
+        f"expert        {expert.get('id', expert.get('kind'))}"
+        + (f" ({expert['algo']}, sha256 {expert['weights_sha256'][:12]})"
+           if expert.get("weights_sha256") else ""),
+        f"episodes      {episodes['count']}",
+        f"steps         {meta['total_steps']}",
+        f"return        {returns['mean']:.2f} ± {returns['std']:.2f} "
+        f"(min {returns['min']:.2f}, max {returns['max']:.2f})",
+        f"random return {ref.get('random_return_mean')}",
+        f"seeds         dataset seed {meta['collection'].get('dataset_seed')}; episode seeds "
+        f"{min(seeds)}..{max(seeds)}",
+        f"threshold     {meta['collection'].get('threshold')}",
+        f"acceptance    {acceptance['accepted']}/{acceptance['attempts']} attempts accepted "
+        f"({100 * acceptance['acceptance_rate']:.1f} %), {acceptance['errors']} errors",
+        f"created by    {meta['creation'].get('command')}",
+    ]
+    return "\n".join(lines)
+
+
+def cmd_info(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    """Summarise a dataset."""
+    print(describe(args.path))
+    return 0
+
+
+def cmd_export_npz(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    """Export a dataset to teacher.npz."""
+    from imitation_datasets.data.npz import export_npz
+    from imitation_datasets.data.parquet import read_parquet
+
+    arrays, _ = read_parquet(args.path)
+    out = args.out if args.out is not None else args.path / "teacher.npz"
+    print(f"wrote {export_npz(arrays, out)}")
+    return 0
+
+
+def expert_table(markdown: bool = False) -> str:
+    """Table of the registry with the measured returns from the expert cards."""
+    from imitation_datasets.experts.curated import CuratedExpert
+    from imitation_datasets.experts.registry import Experts
+
+    header = ["expert", "env", "algo", "return (mean ± std)", "random", "target", "threshold",
+              "quality"]
+    rows = []
+    for key, expert in sorted(Experts.get_register().items()):
+        if isinstance(expert, CuratedExpert):
+            card, ev = expert.card, expert.card.evaluation
+            rows.append([key, card.env_id, card.algo,
+                         f"{ev.return_mean:.1f} ± {ev.return_std:.1f}",
+                         f"{ev.random_return_mean:.1f}", f"{card.target:g}",
+                         f"{card.threshold:g}", card.quality.replace("_", " ")])
+        else:
+            rows.append([key, getattr(expert, "env_id", "?"), str(getattr(expert, "algo", "?")),
+                         "-", "-", "-", f"{getattr(expert, 'threshold', '-')}", "user"])
+    if markdown:
+        out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        out += ["| " + " | ".join(row) + " |" for row in rows]
+        return "\n".join(out)
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows)]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    return "\n".join(fmt.format(*row) for row in [header, *rows])
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    from imitation_datasets.collect.controller import CollectionError
+    from imitation_datasets.data.schema import DatasetFormatError
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    handlers = {"collect": cmd_collect, "info": cmd_info, "export-npz": cmd_export_npz}
+    try:
+        if args.command == "experts":
+            print(expert_table(args.markdown))
+            return 0
+        return handlers[args.command](args, argv)
+    except (UnknownNameError, DatasetFormatError, UserError, ValueError, FileNotFoundError) as exc:
+        print(f"il-datasets: error: {exc}", file=sys.stderr)
+        return 2
+    except CollectionError as exc:
+        print(f"il-datasets: collection stopped: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("il-datasets: interrupted; rerun the same command to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,272 @@
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from argparse import Namespace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import balance, digests, heuristic_policy
+
+from imitation_datasets.collect.staging import EPISODE_PATTERN
+from imitation_datasets.controller import CollectionError, Controller
+from imitation_datasets.data.parquet import read_parquet
+from imitation_datasets.experts.policy import CallablePolicy
+from imitation_datasets.functions import baseline_collate, baseline_enjoy, random_enjoy
+from imitation_datasets.seeding import episode_seed
+
+SCRIPTS = Path(__file__).parent / "scripts"
+
+
+def collect(tmp_path, name, episodes=24, threads=1, policy=None, **kwargs):
+    controller = Controller(baseline_enjoy, baseline_collate, episodes=episodes, threads=threads,
+                            path=tmp_path, expert=policy or heuristic_policy(), progress=False,
+                            **kwargs)
+    return controller.start({"game": name, "mode": "all"})
+
+
+def test_same_seed_gives_identical_bytes_for_1_2_and_8_workers(tmp_path):
+    one = digests(collect(tmp_path, "w1", threads=1))
+    assert digests(collect(tmp_path, "w2", threads=2)) == one
+    assert digests(collect(tmp_path, "w8", threads=8, envs_per_worker=3)) == one
+
+
+def test_other_seed_gives_other_data(tmp_path):
+    a = collect(tmp_path, "a", episodes=4, seed=0)
+    b = collect(tmp_path, "b", episodes=4, seed=1)
+    assert digests(a)["steps.parquet"] != digests(b)["steps.parquet"]
+
+
+def test_episode_seeds_follow_the_documented_rule(tmp_path):
+    arrays, meta = read_parquet(collect(tmp_path, "s", episodes=6, seed=7))
+    expected = [episode_seed(7, i, 0) for i in range(6)]
+    assert arrays.seeds.tolist() == expected == meta["episodes"]["seed"]
+
+
+def test_metadata_matches_the_data(tmp_path):
+    arrays, meta = read_parquet(collect(tmp_path, "m", episodes=10))
+    np.testing.assert_array_equal(meta["episodes"]["return"], arrays.returns)
+    assert meta["episodes"]["length"] == arrays.lengths.tolist()
+    assert meta["total_steps"] == arrays.n_steps == int(arrays.lengths.sum())
+    assert meta["returns"]["mean"] == pytest.approx(arrays.returns.mean())
+    assert meta["env"]["id"] == "CartPole-v1"
+    assert meta["env"]["action_space"] == {"type": "Discrete", "n": 2, "start": 0}
+    assert meta["acceptance"]["accepted"] == 10
+    assert meta["reference"]["random_return_mean"] < 50
+    # terminated/truncated sit only on each episode's last step, and are never both set
+    last = arrays.starts + arrays.lengths - 1
+    flags = arrays.terminated | arrays.truncated
+    assert flags[last].all() and flags.sum() == arrays.n_episodes
+    assert not (arrays.terminated & arrays.truncated).any()
+
+
+def test_final_observation_continues_the_episode(tmp_path):
+    """Replaying an episode's actions from its seed reproduces obs and the final obs."""
+    import gymnasium as gym
+
+    arrays, _ = read_parquet(collect(tmp_path, "f", episodes=3, policy=CallablePolicy(
+        lambda o: np.zeros(len(o), np.int64), "CartPole-v1", name="left")))
+    env = gym.make("CartPole-v1")
+    for e, (start, length) in enumerate(zip(arrays.starts, arrays.lengths)):
+        obs, _ = env.reset(seed=int(arrays.seeds[e]))
+        for t in range(length):
+            np.testing.assert_array_equal(obs, arrays.obs[start + t])
+            obs, *_ = env.step(int(arrays.actions[start + t]))
+        np.testing.assert_array_equal(obs, arrays.final_obs[e])
+
+
+def test_rejected_attempts_retry_with_the_next_seed_and_are_recorded(tmp_path):
+    # watching only the pole angle lasts 25-50 steps: a threshold at the median rejects half
+    policy = CallablePolicy(lambda o: (o[:, 2] > 0).astype(np.int64), "CartPole-v1",
+                            threshold=37, name="angle-only")
+    arrays, meta = read_parquet(collect(tmp_path, "r", episodes=12, threads=2, policy=policy,
+                                        max_attempts=30))
+    acc = meta["acceptance"]
+    assert acc["rejected"] > 0 and acc["attempts"] == 12 + acc["rejected"]
+    assert all(r < 37 for r in acc["rejected_returns"])
+    assert (arrays.returns >= 37).all()
+    for i, attempts in enumerate(arrays.attempts):
+        assert arrays.seeds[i] == episode_seed(0, i, int(attempts) - 1)
+
+
+def test_threshold_never_reached_stops_with_a_clear_message_and_keeps_staged(tmp_path):
+    with pytest.raises(CollectionError, match=r"did not reach the threshold 600 in 3 attempts"):
+        collect(tmp_path, "t", episodes=5, threshold=600, max_attempts=3)
+    assert not (tmp_path / "t" / "metadata.json").exists()
+    assert list((tmp_path / "t").glob(".staging-*/run.json"))
+
+
+def test_enjoy_exceptions_are_logged_and_retried(tmp_path):
+    calls = {"n": 0}
+
+    def sometimes_broken(obs):
+        if obs[0, 1] > 0.04:  # depends only on the state: deterministic
+            raise RuntimeError("sensor glitch")
+        return balance(obs)
+
+    policy = CallablePolicy(sometimes_broken, "CartPole-v1", name="glitchy")
+    del calls
+    _, meta = read_parquet(collect(tmp_path, "e", episodes=8, policy=policy, envs_per_worker=1,
+                                   max_attempts=50))
+    assert meta["acceptance"]["errors"] > 0
+    # the log lived in the staging folder, which is removed after a successful collate;
+    # a failing run keeps it:
+    def always_broken(obs):
+        raise RuntimeError("sensor glitch")
+
+    with pytest.raises(CollectionError, match="errors.log"):
+        collect(tmp_path, "e2", episodes=2, max_attempts=2,
+                policy=CallablePolicy(always_broken, "CartPole-v1", name="broken"))
+    log = next((tmp_path / "e2").glob(".staging-*/errors.log")).read_text()
+    assert "RuntimeError: sensor glitch" in log and "Traceback" in log
+
+
+def test_user_enjoy_with_original_signature(tmp_path):
+    import gymnasium as gym
+
+    def my_enjoy(expert, path, context):
+        env = gym.make("CartPole-v1")
+        obs, _ = env.reset(seed=context.seed)
+        states, done, total = [], False, 0.0
+        while not done:
+            states.append(obs)
+            obs, reward, terminated, truncated, _ = env.step(int(expert.predict(obs)[0]))
+            total += reward
+            done = terminated or truncated
+        context.episode_return = total
+        if total < 100:
+            return False
+        np.savez(f"{path}{context.index}", states=np.array(states))
+        context.add_log(f"Accumulated reward {total}")
+        return True
+
+    seen = {}
+
+    def my_collate(path, data):
+        seen["files"] = data
+        return True
+
+    (tmp_path / "u").mkdir()
+    (tmp_path / "u" / "99.npz").write_bytes(b"stale file from another run")
+    Controller(my_enjoy, my_collate, episodes=5, threads=2, path=tmp_path,
+               expert=heuristic_policy(), progress=False).start(
+        Namespace(game="u", mode="all"))
+    assert seen["files"] == [f"{i}.npz" for i in range(5)]
+
+
+def test_play_then_collate_modes_and_rerun_is_a_no_op(tmp_path):
+    controller = Controller(baseline_enjoy, baseline_collate, episodes=6, path=tmp_path,
+                            expert=heuristic_policy(), progress=False)
+    with pytest.raises(CollectionError, match="not staged"):
+        controller.start({"game": "p", "mode": "collate"})
+    controller.start({"game": "p", "mode": "play"})
+    assert not (tmp_path / "p" / "metadata.json").exists()
+    controller.start({"game": "p", "mode": "collate"})
+    before = digests(tmp_path / "p")
+    controller.start({"game": "p", "mode": "all"})
+    assert digests(tmp_path / "p") == before
+    assert not list((tmp_path / "p").glob(".staging-*"))
+
+
+def test_random_enjoy_records_seeded_random_actions(tmp_path):
+    policy = CallablePolicy(lambda o: None, "CartPole-v1", name="random")
+    controller = Controller(random_enjoy, baseline_collate, episodes=30, threads=2,
+                            path=tmp_path, expert=policy, progress=False)
+    arrays, meta = read_parquet(controller.start({"game": "rnd", "mode": "all"}))
+    assert meta["expert"] == {"kind": "random"}
+    assert 10 < arrays.returns.mean() < 40
+    again = Controller(random_enjoy, baseline_collate, episodes=30, threads=1,
+                       path=tmp_path, expert=policy, progress=False).start(
+        {"game": "rnd2", "mode": "all"})
+    assert digests(again) == digests(tmp_path / "rnd")
+
+
+@pytest.mark.parametrize("bad, message", [
+    ({"mode": "all"}, "needs a 'game'"),
+    ({"game": "cartpole", "mode": "everything"}, "unknown mode"),
+])
+def test_bad_options(tmp_path, bad, message):
+    controller = Controller(baseline_enjoy, baseline_collate, episodes=1, path=tmp_path,
+                            expert=heuristic_policy(), progress=False)
+    with pytest.raises(ValueError, match=message):
+        controller.start(bad)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"episodes": 0}, "episodes must be a positive integer"),
+    ({"episodes": 2, "threads": 0}, "threads must be >= 1"),
+    ({"episodes": 2, "max_attempts": 0}, "max_attempts must be >= 1"),
+    ({"episodes": 2, "seed": -1}, "seed must be >= 0"),
+])
+def test_bad_constructor_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        Controller(baseline_enjoy, baseline_collate, **kwargs)
+
+
+# ---------------------------------------------------------------- interruptions
+def _staged(directory: Path) -> int:
+    return sum(1 for p in directory.glob(".staging-*/*") if EPISODE_PATTERN.match(p.name))
+
+
+def _start_slow(out: Path, episodes: int, threads: int, delay: float) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, str(SCRIPTS / "slow_collect.py"), str(out),
+                             str(episodes), str(threads), str(delay)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def _wait_for_staged(out: Path, count: int, process: subprocess.Popen, timeout=60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while _staged(out) < count:
+        assert process.poll() is None, process.stderr.read().decode()
+        assert time.monotonic() < deadline, "collection made no progress"
+        time.sleep(0.02)
+
+
+def _children(pid: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """An uninterrupted run of the slow script (same arguments as the interrupted ones)."""
+    out = tmp_path_factory.mktemp("ref") / "slow"
+    process = _start_slow(out, 16, 2, 0.0)
+    assert process.wait(timeout=120) == 0, process.stderr.read().decode()
+    return digests(out)
+
+
+@pytest.mark.parametrize("how", ["sigkill-main", "sigint-main", "sigkill-worker"])
+def test_interrupted_run_resumes_to_identical_bytes(tmp_path, reference, how):
+    out = tmp_path / "slow"
+    process = _start_slow(out, 16, 2, 0.0005)
+    _wait_for_staged(out, 3, process)
+    if how == "sigkill-worker":
+        workers = _children(process.pid)
+        assert workers, "no worker processes found"
+        os.kill(workers[0], signal.SIGKILL)
+        assert process.wait(timeout=120) == 0, process.stderr.read().decode()
+        assert "died" in process.stderr.read().decode()
+    else:
+        process.send_signal(signal.SIGKILL if how == "sigkill-main" else signal.SIGINT)
+        process.wait(timeout=30)
+        assert not (out / "metadata.json").exists()
+        time.sleep(0.3)  # orphaned workers notice their parent is gone
+        rerun = _start_slow(out, 16, 2, 0.0)
+        assert rerun.wait(timeout=120) == 0, rerun.stderr.read().decode()
+    assert digests(out) == reference
+
+
+def test_paper_snippet_runs_as_written_without_main_guard(tmp_path):
+    result = subprocess.run([sys.executable, str(SCRIPTS / "paper_snippet.py")], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    meta = json.loads((tmp_path / "dataset" / "cartpole" / "metadata.json").read_text())
+    assert meta["episodes"]["count"] == 20
+    assert meta["expert"]["kind"] == "curated" and meta["expert"]["id"] == "cartpole"
+    assert (tmp_path / "dataset" / "cartpole" / "teacher.npz").exists()
+    assert not math.isnan(meta["returns"]["mean"])
