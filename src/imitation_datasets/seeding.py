@@ -1,7 +1,7 @@
 """Every seed the library uses, derived in one place.
 
-Episode ``i`` of a dataset created with seed ``s`` is reset with ``episode_seed(s, i, 0)``; when that
-attempt is rejected, attempt ``a`` uses ``episode_seed(s, i, a)``. The value depends only on
+Episode ``i`` of a dataset created with seed ``s`` is reset with ``episode_seed(s, i, 0)``; when
+that attempt is rejected, attempt ``a`` uses ``episode_seed(s, i, a)``. The value depends only on
 ``(s, i, a)``, never on worker count or scheduling, so datasets are reproducible byte for byte.
 """
 
@@ -28,7 +28,8 @@ def episode_seed(dataset_seed: int, episode_index: int, attempt: int = 0) -> int
                         ("attempt", attempt)):
         if int(value) < 0:
             raise ValueError(f"{name} must be >= 0, got {value}")
-    sequence = np.random.SeedSequence(int(dataset_seed), spawn_key=(int(episode_index), int(attempt)))
+    sequence = np.random.SeedSequence(int(dataset_seed),
+                                      spawn_key=(int(episode_index), int(attempt)))
     return int(sequence.generate_state(1, dtype=np.uint32)[0])
 
 

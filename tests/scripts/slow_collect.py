@@ -13,7 +13,8 @@ from imitation_datasets.controller import Controller
 from imitation_datasets.experts.policy import CallablePolicy
 from imitation_datasets.functions import baseline_collate, baseline_enjoy
 
-out, episodes, threads, delay = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+out, episodes, threads = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+delay = float(sys.argv[4])
 
 
 def slow_balance(obs):
@@ -22,5 +23,6 @@ def slow_balance(obs):
 
 
 policy = CallablePolicy(slow_balance, "CartPole-v1", threshold=0.0, name="balance-heuristic")
-Controller(baseline_enjoy, baseline_collate, episodes=episodes, threads=threads, path=out.parent,
-           expert=policy, progress=False, envs_per_worker=2).start({"game": out.name, "mode": "all"})
+controller = Controller(baseline_enjoy, baseline_collate, episodes=episodes, threads=threads,
+                        path=out.parent, expert=policy, progress=False, envs_per_worker=2)
+controller.start({"game": out.name, "mode": "all"})

@@ -46,7 +46,8 @@ MODES = ("all", "play", "collate")
 MAIN_GUARD_HELP = (
     "Controller.start() ran inside a worker process that was importing your script. "
     "This platform starts workers by re-importing the main module, so put the code that "
-    "creates the dataset under\n\n    if __name__ == \"__main__\":\n        Controller(...).start(...)\n"
+    "creates the dataset under\n\n    if __name__ == \"__main__\":\n"
+    "        Controller(...).start(...)\n"
 )
 
 
@@ -70,7 +71,9 @@ def _options(opt: Any, defaults: dict[str, Any]) -> _Options:
     if not isinstance(opt, dict):
         raise TypeError(f"start() takes a dict or argparse.Namespace, got {type(opt).__name__}")
     if "game" not in opt:
-        raise ValueError("start() needs a 'game' entry naming the expert, e.g. {'game': 'cartpole'}")
+        raise ValueError(
+            "start() needs a 'game' entry naming the expert, e.g. {'game': 'cartpole'}"
+        )
     mode = opt.get("mode", "all")
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}; expected one of {', '.join(MODES)}")
@@ -178,8 +181,7 @@ class Controller:
             "dataset_seed": options.seed,
             "threshold": json_number(threshold),
             "max_attempts": options.max_attempts,
-            "enjoy": repr(self.enjoy) if isinstance(self.enjoy, RecordingEnjoy)
-            else f"{getattr(self.enjoy, '__module__', '?')}.{getattr(self.enjoy, '__qualname__', '?')}",
+            "enjoy": _function_name(self.enjoy),
             "random_actions": random_actions,
         }
         staging = Staging(out_dir, fingerprint(run))
@@ -226,8 +228,10 @@ class Controller:
             inboxes[worker] = context.Queue()
             outstanding[worker] = set()
             refill(worker)
-            process = context.Process(target=run_worker, args=(worker, spec, inboxes[worker], outbox),
-                                      daemon=True, name=f"il-datasets-worker-{worker}")
+            process = context.Process(
+                target=run_worker, args=(worker, spec, inboxes[worker], outbox),
+                daemon=True, name=f"il-datasets-worker-{worker}",
+            )
             process.start()
             workers[worker] = process
 
@@ -252,7 +256,8 @@ class Controller:
                             if restarts > 3 * self.threads:
                                 raise CollectionError(
                                     f"workers keep dying (last exit code {process.exitcode}); "
-                                    f"{stats['accepted']} episodes are staged in {spec.staging.path}"
+                                    f"{stats['accepted']} episodes are staged in "
+                                    f"{spec.staging.path}"
                                 ) from None
                             todo.extendleft(sorted(outstanding[worker], reverse=True))
                             self._say(f"worker {worker} died (exit code {process.exitcode}); "
@@ -317,7 +322,9 @@ class Controller:
         try:
             episodes = [Episode.load(spec.staging.episode_path(i)) for i in range(self.episodes)]
         except EpisodeFileError as exc:
-            raise CollectionError(f"{exc}; delete that file and rerun to replay the episode") from None
+            raise CollectionError(
+                f"{exc}; delete that file and rerun to replay the episode"
+            ) from None
 
         def metadata(arrays: DatasetArrays) -> dict[str, Any]:
             return build_metadata(
@@ -366,6 +373,13 @@ class Controller:
 
     def _say(self, message: str) -> None:
         print(message, file=sys.stderr)
+
+
+def _function_name(function: Any) -> str:
+    if isinstance(function, RecordingEnjoy):
+        return repr(function)
+    module = getattr(function, "__module__", "?")
+    return f"{module}.{getattr(function, '__qualname__', type(function).__name__)}"
 
 
 def _lookup_expert(game: str) -> Any:

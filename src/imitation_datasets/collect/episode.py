@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 
-
 MAGIC = b"ILDS-EPISODE-1\n"
 """First bytes of a staged episode file; then a little-endian u64 header size, the JSON header,
 and the arrays' raw bytes in header order."""

@@ -25,8 +25,10 @@ from imitation_datasets.data.schema import NPZ_FILE
 
 
 class RecordingEnjoy:
-    """An ``enjoy`` function that records observations, actions, rewards, ``terminated`` and
-    ``truncated``, the final observation, the return, and the reset seed.
+    """An ``enjoy`` function that records whole episodes with their seeds.
+
+    It keeps observations, actions, rewards, ``terminated`` and ``truncated``, the final
+    observation, the return, and the reset seed.
 
     Args:
         random_actions: play uniformly random actions (seeded by the episode seed).

@@ -51,7 +51,9 @@ class DatasetArrays:
         episodes = len(self.lengths)
         for name in ("seeds", "attempts"):
             if len(getattr(self, name)) != episodes:
-                raise ValueError(f"{name} has {len(getattr(self, name))} rows for {episodes} episodes")
+                raise ValueError(
+                    f"{name} has {len(getattr(self, name))} rows for {episodes} episodes"
+                )
         if self.final_obs is not None and len(self.final_obs) != episodes:
             raise ValueError(f"final_obs has {len(self.final_obs)} rows for {episodes} episodes")
         if np.any(self.lengths < 1):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -177,8 +178,6 @@ class Policy:
 
         info: dict[str, Any] = {"kind": "sb3", "id": f"{self.repo_id}/{self.filename}",
                                 "algo": getattr(self.algo, "__name__", str(self.algo))}
-        try:
+        with contextlib.suppress(OSError, ImportError):
             info["weights_sha256"] = sha256_file(self.checkpoint_path())
-        except (OSError, ImportError):
-            pass
         return info

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from imitation_datasets.experts.curated import CuratedExpert, load_zoo
+from imitation_datasets.experts.curated import load_zoo
 from imitation_datasets.names import normalise, unknown
 
 
