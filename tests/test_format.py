@@ -16,8 +16,9 @@ from imitation_datasets.functions import baseline_collate, baseline_enjoy
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
     path = tmp_path_factory.mktemp("ds")
-    return Controller(baseline_enjoy, baseline_collate, episodes=12, threads=2, path=path,
-                      expert=heuristic_policy(), progress=False).start({"game": "cp", "mode": "all"})
+    controller = Controller(baseline_enjoy, baseline_collate, episodes=12, threads=2, path=path,
+                            expert=heuristic_policy(), progress=False)
+    return controller.start({"game": "cp", "mode": "all"})
 
 
 def test_npz_round_trip_keeps_every_array(dataset, tmp_path):

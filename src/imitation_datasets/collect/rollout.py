@@ -175,7 +175,9 @@ class EpisodeRunner:
                     for slot in active:
                         yield from refill(slot)
                     continue
-                actions = list(batch)
+                # Python ints for discrete actions: Gymnasium checks them much faster than
+                # NumPy scalars, and they are recorded as the same int64 values.
+                actions = batch.tolist() if self.discrete else list(batch)
             for slot, action in zip(active, actions):
                 try:
                     obs, reward, terminated, truncated, _ = slot.env.step(action)
