@@ -170,6 +170,12 @@ def test_play_then_collate_modes_and_rerun_is_a_no_op(tmp_path):
     controller.start({"game": "p", "mode": "all"})
     assert digests(tmp_path / "p") == before
     assert not list((tmp_path / "p").glob(".staging-*"))
+    # more episodes with the same arguments: the first six are the same episodes
+    small, _ = read_parquet(tmp_path / "p")
+    Controller(baseline_enjoy, baseline_collate, episodes=8, path=tmp_path,
+               expert=heuristic_policy(), progress=False).start({"game": "p", "mode": "all"})
+    large, _ = read_parquet(tmp_path / "p")
+    assert large.n_episodes == 8 and large.select(range(6)).equals(small)
 
 
 def test_random_enjoy_records_seeded_random_actions(tmp_path):

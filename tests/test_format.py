@@ -155,3 +155,16 @@ def test_collate_is_linear_in_the_number_of_episodes():
 
     small, large = cost(500), cost(4000)
     assert large / small < 16, (small, large)  # quadratic growth would give ~64
+
+
+def test_original_collate_signature_works_on_staged_files(tmp_path):
+    from imitation_datasets.functions import baseline_collate as collate_fn
+
+    for i in range(3):
+        Episode(obs=np.full((4, 2), i, np.float32), actions=np.array([0, 1, 1, 0]),
+                rewards=np.ones(4), final_obs=np.zeros(2, np.float32), terminated=True,
+                truncated=False, seed=i, index=i).save(tmp_path / f"episode_{i:07d}.ep")
+    assert collate_fn(str(tmp_path) + "/", [f"episode_{i:07d}.ep" for i in (2, 0, 1)])
+    arrays, meta = read_parquet(tmp_path)
+    assert arrays.n_episodes == 3 and arrays.obs[4, 0] == 1.0
+    assert meta["env"]["action_space"] == {"type": "Discrete", "n": 2, "start": 0}

@@ -20,6 +20,7 @@ import json
 import math
 import multiprocessing as mp
 import os
+import queue
 import shutil
 import sys
 import time
@@ -246,23 +247,15 @@ class Controller:
         try:
             for worker in range(self.threads):
                 launch(worker)
+            last_check = time.monotonic()
             while any(outstanding.values()):
+                if time.monotonic() - last_check > 0.5:
+                    last_check = time.monotonic()
+                    restarts = self._replace_dead(workers, outstanding, todo, launch, restarts,
+                                                  stats, spec)
                 try:
                     kind, worker, info = outbox.get(timeout=0.2)
-                except Exception:  # noqa: BLE001 - queue.Empty; check the workers' health
-                    for worker, process in list(workers.items()):
-                        if process.exitcode is not None and outstanding[worker]:
-                            restarts += 1
-                            if restarts > 3 * self.threads:
-                                raise CollectionError(
-                                    f"workers keep dying (last exit code {process.exitcode}); "
-                                    f"{stats['accepted']} episodes are staged in "
-                                    f"{spec.staging.path}"
-                                ) from None
-                            todo.extendleft(sorted(outstanding[worker], reverse=True))
-                            self._say(f"worker {worker} died (exit code {process.exitcode}); "
-                                      f"restarting it and replaying its episodes")
-                            launch(worker)
+                except queue.Empty:
                     continue
                 if kind == "fatal":
                     raise CollectionError(f"worker {worker} failed:\n{info}")
@@ -297,6 +290,25 @@ class Controller:
                     process.join()
             self.last_run = {**stats, "seconds": time.perf_counter() - started,
                              "restarts": restarts}
+
+    def _replace_dead(self, workers: dict[int, Any], outstanding: dict[int, set[int]],
+                      todo: deque[int], launch: Callable[[int], None], restarts: int,
+                      stats: dict[str, int], spec: WorkerSpec) -> int:
+        """Relaunch workers that died with episodes in hand; their episodes are replayed."""
+        for worker, process in list(workers.items()):
+            if process.exitcode is None or not outstanding[worker]:
+                continue
+            restarts += 1
+            if restarts > 3 * self.threads:
+                raise CollectionError(
+                    f"workers keep dying (last exit code {process.exitcode}); "
+                    f"{stats['accepted']} episodes are staged in {spec.staging.path}"
+                )
+            todo.extendleft(sorted(outstanding[worker], reverse=True))
+            self._say(f"worker {worker} died (exit code {process.exitcode}); "
+                      "restarting it and replaying its episodes")
+            launch(worker)
+        return restarts
 
     def _progress_bar(self, initial: int) -> Any:
         if not self.progress:
@@ -362,14 +374,15 @@ class Controller:
         if result is False:
             raise CollectionError(f"collate function {self.collate!r} returned False")
 
-    @staticmethod
-    def _complete(out_dir: Path, staging: Staging) -> bool:
+    def _complete(self, out_dir: Path, staging: Staging) -> bool:
         try:
             metadata = read_metadata(out_dir)
         except DatasetFormatError:
             return False
-        return metadata.get("collection", {}).get("fingerprint") == staging.fingerprint and \
-            not staging.path.exists()
+        collection = metadata.get("collection", {})
+        return (collection.get("fingerprint") == staging.fingerprint
+                and collection.get("episodes") == self.episodes
+                and not staging.path.exists())
 
     def _say(self, message: str) -> None:
         print(message, file=sys.stderr)

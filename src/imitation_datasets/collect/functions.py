@@ -94,8 +94,13 @@ class DatasetCollate:
         return write_parquet(out_dir, arrays, metadata_fn(arrays))
 
     def __call__(self, path: str, data: list[str]) -> bool:
-        """Original signature: merge ``data`` (file names in ``path``) into a dataset."""
+        """Original signature: merge ``data`` (episode files in ``path``) into a dataset.
+
+        Without a Controller run there is no provenance to record: the metadata holds the
+        episodes, spaces inferred from the arrays, and the call itself.
+        """
         from imitation_datasets.data.metadata import build_metadata
+        from imitation_datasets.data.schema import infer_spaces
 
         episodes = sorted((Episode.load(os.path.join(path, f)) for f in data),
                           key=lambda e: e.index)
@@ -103,8 +108,12 @@ class DatasetCollate:
             raise ValueError(f"no episodes to collate in {path}")
 
         def metadata(arrays: DatasetArrays) -> dict[str, Any]:
+            observation_space, action_space = infer_spaces(arrays.obs, arrays.actions)
             return build_metadata(
-                arrays, env={}, expert={}, collection={}, acceptance={}, reference={},
+                arrays,
+                env={"id": None, "observation_space": observation_space,
+                     "action_space": action_space},
+                expert={"kind": "unknown"}, collection={}, acceptance={}, reference={},
                 creation={"command": f"collate({path!r}, <{len(data)} files>)"},
             )
 

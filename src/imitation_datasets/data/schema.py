@@ -71,3 +71,22 @@ def space_from_dict(data: dict[str, Any]) -> gym.Space:
         high = np.array([float(v) for v in data["high"]]).astype(dtype).reshape(shape)
         return gym.spaces.Box(low, high, shape=shape, dtype=dtype)
     raise DatasetFormatError(f"unknown space description {data!r}")
+
+
+def infer_spaces(obs: np.ndarray, actions: np.ndarray) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Space descriptions guessed from data when no environment is known.
+
+    Observations become an unbounded Box of their shape and dtype; integer actions a Discrete
+    space covering the values seen, float actions an unbounded Box.
+    """
+    def box(values: np.ndarray) -> dict[str, Any]:
+        shape = list(values.shape[1:])
+        size = int(np.prod(shape)) if shape else 1
+        return {"type": "Box", "shape": shape, "dtype": str(values.dtype),
+                "low": ["-inf"] * size, "high": ["inf"] * size}
+
+    if np.issubdtype(actions.dtype, np.integer) and actions.ndim == 1:
+        action = {"type": "Discrete", "n": int(actions.max()) + 1, "start": 0}
+    else:
+        action = box(actions)
+    return box(obs), action
