@@ -60,14 +60,12 @@ class Episode:
         """Sum of rewards, accumulated in float64."""
         return float(np.sum(self.rewards, dtype=np.float64))
 
-    def save(self, path: str | Path) -> None:
-        """Write the episode to ``path`` atomically (temporary file, then rename).
+    def to_bytes(self) -> bytes:
+        """Serialise to the staging format.
 
-        The file is a small JSON header followed by the raw arrays (see :data:`MAGIC`); it is
-        read back with ``np.frombuffer``, so loading never executes anything. A process killed
-        mid-write leaves only a temporary file, never a partial episode.
+        :data:`MAGIC`, a u64 header size, a JSON header, then the arrays' raw bytes in header
+        order (read back with ``np.frombuffer``).
         """
-        path = Path(path)
         arrays = {
             "obs": np.ascontiguousarray(self.obs),
             "actions": np.ascontiguousarray(self.actions),
@@ -84,18 +82,20 @@ class Episode:
             "arrays": [[name, a.dtype.str, list(a.shape)] for name, a in arrays.items()],
         }
         blob = json.dumps(header).encode()
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        with open(tmp, "wb") as handle:
-            handle.write(MAGIC + struct.pack("<Q", len(blob)) + blob)
-            for array in arrays.values():
-                handle.write(array.tobytes())
-        os.replace(tmp, path)
+        return b"".join([MAGIC, struct.pack("<Q", len(blob)), blob,
+                         *(a.tobytes() for a in arrays.values())])
+
+    def save(self, path: str | Path) -> None:
+        """Write the episode to ``path`` atomically (temporary file, then rename).
+
+        A process killed mid-write leaves only a temporary file, never a partial episode.
+        """
+        write_atomic(path, self.to_bytes())
 
     @classmethod
-    def load(cls, path: str | Path) -> Episode:
-        """Read an episode written by :meth:`save` (plain bytes; never unpickles)."""
+    def from_bytes(cls, data: bytes, source: str = "<bytes>") -> Episode:
+        """Parse :meth:`to_bytes` output (plain bytes; never unpickles)."""
         try:
-            data = Path(path).read_bytes()
             if not data.startswith(MAGIC):
                 raise ValueError("bad magic bytes")
             offset = len(MAGIC) + 8
@@ -124,5 +124,23 @@ class Episode:
                 attempt=int(header["attempt"]),
                 rejected_returns=tuple(float(r) for r in arrays["rejected_returns"]),
             )
-        except (OSError, KeyError, ValueError, TypeError, struct.error) as exc:
-            raise EpisodeFileError(f"{path}: not a readable episode file ({exc})") from None
+        except (KeyError, ValueError, TypeError, struct.error) as exc:
+            raise EpisodeFileError(f"{source}: not a readable episode file ({exc})") from None
+
+    @classmethod
+    def load(cls, path: str | Path) -> Episode:
+        """Read an episode written by :meth:`save`."""
+        try:
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            raise EpisodeFileError(f"{path}: cannot read ({exc})") from None
+        return cls.from_bytes(data, str(path))
+
+
+def write_atomic(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+    os.replace(tmp, path)

@@ -17,15 +17,13 @@ import os
 import queue
 import signal
 import traceback
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
 import numpy as np
 
-from imitation_datasets.collect.rollout import EpisodeRunner, make_env
+from imitation_datasets.collect.player import EpisodePlayer, PlaySpec, summary
 from imitation_datasets.collect.staging import Staging, atomic_write_text
 from imitation_datasets.seeding import episode_seed
 
@@ -45,6 +43,11 @@ class WorkerSpec:
     n_envs: int = 16
     user_enjoy: Callable[..., Any] | None = None
     parent_pid: int = field(default_factory=os.getpid)
+
+    def play_spec(self) -> PlaySpec:
+        """The part of the spec an :class:`EpisodePlayer` needs."""
+        return PlaySpec(self.env_id, self.env_kwargs, self.policy, self.random_actions,
+                        self.dataset_seed, self.threshold, self.max_attempts, self.n_envs)
 
 
 @dataclass
@@ -105,92 +108,50 @@ def run_worker(worker: int, spec: WorkerSpec, inbox: Any, outbox: Any) -> None:
     _die_with_parent()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     try:
-        if spec.policy is not None and hasattr(spec.policy, "load"):
-            spec.policy.load()
         if spec.user_enjoy is None:
             _batched_loop(worker, spec, inbox, outbox)
         else:
+            if spec.policy is not None and hasattr(spec.policy, "load"):
+                spec.policy.load()
             _user_loop(worker, spec, inbox, outbox)
     except Exception:  # noqa: BLE001 - report, then let the controller decide
         outbox.put(("fatal", worker, traceback.format_exc()))
 
 
 def _batched_loop(worker: int, spec: WorkerSpec, inbox: Any, outbox: Any) -> None:
-    runner = EpisodeRunner(
-        partial(make_env, spec.env_id, spec.env_kwargs),
-        spec.policy,
-        n_envs=spec.n_envs,
-        random_actions=spec.random_actions,
-    )
-    pending: deque[tuple[int, int]] = deque()
-    rejected: dict[int, list[float]] = {}
+    player = EpisodePlayer(spec.play_spec())
     stop = False
 
-    def next_job() -> tuple[tuple[int, int], int] | None:
+    def next_index() -> int | None:
         nonlocal stop
-        if not pending and not stop:
-            try:
-                message = inbox.get_nowait()
-            except queue.Empty:
-                return None
-            if message is None:
-                stop = True
-            else:
-                pending.append((message, 0))
-        if not pending:
+        if stop:
             return None
-        index, attempt = pending.popleft()
-        return (index, attempt), episode_seed(spec.dataset_seed, index, attempt)
+        try:
+            message = inbox.get_nowait()
+        except queue.Empty:
+            return None
+        stop = message is None
+        return message
 
-    while True:
-        if not pending and not stop:
-            message = _next_message(inbox, spec)
-            if message is None:
-                stop = True
-            else:
-                pending.append((message, 0))
-        if stop and not pending:
+    handed: list[int] = []
+
+    def take() -> int | None:
+        return handed.pop() if handed else next_index()
+
+    while not stop:
+        first = _next_message(inbox, spec)
+        if first is None:
             break
-        for outcome in runner.run(next_job):
-            index, attempt = outcome.key
-            history = rejected.setdefault(index, [])
-            if outcome.episode is None:
-                spec.staging.log_error(index, attempt, outcome.seed, outcome.error or "")
-                history.append(math.nan)
-            elif outcome.episode_return >= spec.threshold:
-                episode = outcome.episode
-                episode.index, episode.attempt = index, attempt
-                episode.rejected_returns = tuple(history)
-                episode.save(spec.staging.episode_path(index))
-                del rejected[index]
-                outbox.put(("done", worker, _summary(index, attempt, outcome.seed,
-                                                     episode.episode_return, episode.length,
-                                                     history)))
-                continue
-            else:
-                history.append(outcome.episode_return)
-            if attempt + 1 < spec.max_attempts:
-                pending.appendleft((index, attempt + 1))
-            else:
-                del rejected[index]
-                outbox.put(("failed", worker, _summary(index, attempt, outcome.seed,
-                                                       math.nan, 0, history)))
+        handed.append(first)
+        for result in player.play(take):
+            for attempt, seed, text in result.errors:
+                spec.staging.log_error(result.summary["index"], attempt, seed, text)
+            if result.episode is not None:
+                result.episode.save(spec.staging.episode_path(result.summary["index"]))
+            outbox.put((result.kind, worker, result.summary))
             if not _parent_alive(spec):
                 os._exit(0)
-    runner.close()
-
-
-def _summary(index: int, attempt: int, seed: int, episode_return: float, length: int,
-             rejected: list[float]) -> dict[str, Any]:
-    return {
-        "index": index,
-        "attempts": attempt + 1,
-        "seed": seed,
-        "return": episode_return,
-        "length": length,
-        "rejected_returns": [r for r in rejected if not math.isnan(r)],
-        "errors": sum(1 for r in rejected if math.isnan(r)),
-    }
+    player.close()
 
 
 def _user_loop(worker: int, spec: WorkerSpec, inbox: Any, outbox: Any) -> None:
@@ -210,15 +171,15 @@ def _user_loop(worker: int, spec: WorkerSpec, inbox: Any, outbox: Any) -> None:
                 history.append(math.nan)
                 continue
             if accepted:
-                summary = _summary(index, attempt, seed, context.episode_return, 0, history)
-                summary["logs"] = context.logs
+                record = summary(index, attempt, seed, context.episode_return, 0, history)
+                record["logs"] = context.logs
                 atomic_write_text(spec.staging.marker_path(index),
-                                  json.dumps(summary, default=_json_default))
-                outbox.put(("done", worker, summary))
+                                  json.dumps(record, default=_json_default))
+                outbox.put(("done", worker, record))
                 break
             history.append(context.episode_return)
         else:
-            outbox.put(("failed", worker, _summary(index, spec.max_attempts - 1,
+            outbox.put(("failed", worker, summary(index, spec.max_attempts - 1,
                                                    seed, math.nan, 0, history)))
 
 
