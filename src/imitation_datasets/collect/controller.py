@@ -20,10 +20,8 @@ import json
 import math
 import multiprocessing as mp
 import os
-import queue
 import shutil
 import sys
-import time
 from argparse import Namespace
 from collections import deque
 from collections.abc import Callable
@@ -35,25 +33,24 @@ import numpy as np
 
 from imitation_datasets.collect.episode import Episode, EpisodeFileError
 from imitation_datasets.collect.functions import DatasetCollate, RecordingEnjoy
+from imitation_datasets.collect.local_backend import play_local
 from imitation_datasets.collect.rollout import make_env
 from imitation_datasets.collect.staging import Staging, fingerprint
-from imitation_datasets.collect.worker import WorkerSpec, run_worker
+from imitation_datasets.collect.tally import CollectionError, Tally
+from imitation_datasets.collect.worker import WorkerSpec
 from imitation_datasets.data.arrays import DatasetArrays
 from imitation_datasets.data.metadata import build_metadata, read_metadata
 from imitation_datasets.data.schema import DatasetFormatError, json_number, space_to_dict
 from imitation_datasets.seeding import expert_eval_seeds
 
 MODES = ("all", "play", "collate")
+BACKENDS = ("local", "ray")
 MAIN_GUARD_HELP = (
     "Controller.start() ran inside a worker process that was importing your script. "
     "This platform starts workers by re-importing the main module, so put the code that "
     "creates the dataset under\n\n    if __name__ == \"__main__\":\n"
     "        Controller(...).start(...)\n"
 )
-
-
-class CollectionError(RuntimeError):
-    """Collection stopped (threshold never reached, workers crashing); staged data is kept."""
 
 
 @dataclass
@@ -108,6 +105,10 @@ class Controller:
         progress: show a progress bar.
         expert: a policy to use instead of looking ``game`` up in the registry.
         command: how the run was started (recorded in the metadata).
+        backend: ``"local"`` (worker processes on this machine) or ``"ray"`` (long-lived Ray
+            actors; ``threads`` actors of one CPU each). Both give the same bytes.
+        ray_address: Ray cluster to join (``None``: an already initialised Ray, or a new local
+            instance).
     """
 
     def __init__(
@@ -126,6 +127,8 @@ class Controller:
         progress: bool = True,
         expert: Any = None,
         command: str | None = None,
+        backend: str = "local",
+        ray_address: str | None = None,
     ) -> None:
         episodes = amount if episodes is None else episodes
         if episodes is None or int(episodes) < 1:
@@ -138,6 +141,13 @@ class Controller:
             raise ValueError(f"seed must be >= 0, got {seed!r}")
         self.enjoy = enjoy
         self.collate = collate
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}")
+        if backend == "ray" and not isinstance(enjoy, RecordingEnjoy):
+            raise ValueError("backend='ray' runs the built-in baseline_enjoy/random_enjoy; "
+                             "custom enjoy functions run on the local backend")
+        self.backend = backend
+        self.ray_address = ray_address
         self.episodes = int(episodes)
         self.threads = int(threads)
         self.path = Path(path)
@@ -213,110 +223,23 @@ class Controller:
     def _play(self, spec: WorkerSpec, out_dir: Path) -> None:
         done = self._done_indices(spec)
         todo = deque(i for i in range(self.episodes) if i not in done)
-        stats = {"accepted": len(done), "rejected": 0, "errors": 0}
         if not todo:
             return
         out_dir.mkdir(parents=True, exist_ok=True)
-        context = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
-        outbox = context.Queue()
-        cap = 2 * self.envs_per_worker if spec.user_enjoy is None else 2
-        workers: dict[int, Any] = {}
-        inboxes: dict[int, Any] = {}
-        outstanding: dict[int, set[int]] = {}
-        restarts = 0
-
-        def launch(worker: int) -> None:
-            inboxes[worker] = context.Queue()
-            outstanding[worker] = set()
-            refill(worker)
-            process = context.Process(
-                target=run_worker, args=(worker, spec, inboxes[worker], outbox),
-                daemon=True, name=f"il-datasets-worker-{worker}",
-            )
-            process.start()
-            workers[worker] = process
-
-        def refill(worker: int) -> None:
-            while todo and len(outstanding[worker]) < cap:
-                index = todo.popleft()
-                outstanding[worker].add(index)
-                inboxes[worker].put(index)
-
-        bar = self._progress_bar(len(done))
-        started = time.perf_counter()
+        tally = Tally(self.episodes, len(done), spec.threshold, spec.staging.path, self.progress)
         try:
-            for worker in range(self.threads):
-                launch(worker)
-            last_check = time.monotonic()
-            while any(outstanding.values()):
-                if time.monotonic() - last_check > 0.5:
-                    last_check = time.monotonic()
-                    restarts = self._replace_dead(workers, outstanding, todo, launch, restarts,
-                                                  stats, spec)
-                try:
-                    kind, worker, info = outbox.get(timeout=0.2)
-                except queue.Empty:
-                    continue
-                if kind == "fatal":
-                    raise CollectionError(f"worker {worker} failed:\n{info}")
-                stats["rejected"] += len(info["rejected_returns"])
-                stats["errors"] += info["errors"]
-                if kind == "failed":
-                    raise CollectionError(_threshold_message(info, spec, stats["accepted"]))
-                outstanding[worker].discard(info["index"])
-                stats["accepted"] += 1
-                refill(worker)
-                if not todo and not outstanding[worker]:
-                    inboxes[worker].put(None)
-                if bar is not None:
-                    bar.update(1)
-                    bar.set_postfix(accepted=stats["accepted"], rejected=stats["rejected"],
-                                    errors=stats["errors"], refresh=False)
+            if self.backend == "ray":
+                from imitation_datasets.collect.ray_backend import play_ray
+
+                play_ray(spec, todo, self.threads, tally, self.ray_address)
+            else:
+                play_local(spec, todo, self.threads, tally)
         except KeyboardInterrupt:
-            self._say(f"\ninterrupted: {stats['accepted']} episodes are staged in "
+            self._say(f"\ninterrupted: {tally.accepted} episodes are staged in "
                       f"{spec.staging.path}; rerun the same command to resume")
             raise
         finally:
-            if bar is not None:
-                bar.close()
-            for worker, process in workers.items():
-                if process.is_alive():
-                    inboxes[worker].put(None)
-            deadline = time.monotonic() + 2.0
-            for process in workers.values():
-                process.join(timeout=max(0.0, deadline - time.monotonic()))
-                if process.is_alive():
-                    process.kill()
-                    process.join()
-            self.last_run = {**stats, "seconds": time.perf_counter() - started,
-                             "restarts": restarts}
-
-    def _replace_dead(self, workers: dict[int, Any], outstanding: dict[int, set[int]],
-                      todo: deque[int], launch: Callable[[int], None], restarts: int,
-                      stats: dict[str, int], spec: WorkerSpec) -> int:
-        """Relaunch workers that died with episodes in hand; their episodes are replayed."""
-        for worker, process in list(workers.items()):
-            if process.exitcode is None or not outstanding[worker]:
-                continue
-            restarts += 1
-            if restarts > 3 * self.threads:
-                raise CollectionError(
-                    f"workers keep dying (last exit code {process.exitcode}); "
-                    f"{stats['accepted']} episodes are staged in {spec.staging.path}"
-                )
-            todo.extendleft(sorted(outstanding[worker], reverse=True))
-            self._say(f"worker {worker} died (exit code {process.exitcode}); "
-                      "restarting it and replaying its episodes")
-            launch(worker)
-        return restarts
-
-    def _progress_bar(self, initial: int) -> Any:
-        if not self.progress:
-            return None
-        from tqdm import tqdm
-
-        return tqdm(total=self.episodes, initial=initial, unit="ep", desc="episodes",
-                    dynamic_ncols=True)
+            self.last_run = tally.close()
 
     # ------------------------------------------------------------------ collate
     def _collate(self, spec: WorkerSpec, out_dir: Path, run: dict[str, Any],
@@ -460,14 +383,3 @@ def _default_command(controller: Controller, run: dict[str, Any]) -> str:
     return (f"Controller({run['enjoy']}, {controller.collate!r}, episodes={controller.episodes}, "
             f"seed={run['dataset_seed']}, threshold={run['threshold']}, "
             f"max_attempts={run['max_attempts']}).start(...)")
-
-
-def _threshold_message(info: dict[str, Any], spec: WorkerSpec, accepted: int) -> str:
-    returns = info["rejected_returns"]
-    best = f"best return {max(returns):.2f}" if returns else "every attempt failed with an error"
-    return (
-        f"episode {info['index']} did not reach the threshold {spec.threshold:g} in "
-        f"{info['attempts']} attempts ({best}); stopping. {accepted} accepted episodes are kept "
-        f"in {spec.staging.path}. Lower the threshold or raise max_attempts"
-        + (f"; tracebacks are in {spec.staging.path / 'errors.log'}" if info["errors"] else "")
-    )

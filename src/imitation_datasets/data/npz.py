@@ -14,9 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from imitation_datasets.data.arrays import DatasetArrays
+from imitation_datasets.data.original import REQUIRED, arrays_from_columns
 from imitation_datasets.data.schema import DatasetFormatError
-
-REQUIRED = ("obs", "actions", "rewards", "episode_starts")
 
 
 def export_npz(arrays: DatasetArrays, path: str | Path) -> Path:
@@ -70,39 +69,4 @@ def import_npz(path: str | Path) -> DatasetArrays:
     except (OSError, zipfile.BadZipFile, EOFError, KeyError) as exc:
         raise DatasetFormatError(f"{path}: corrupt or truncated npz ({exc})") from None
 
-    starts_flags = np.asarray(arrays["episode_starts"]).astype(bool).reshape(-1)
-    total = len(starts_flags)
-    for key in ("obs", "actions", "rewards"):
-        if len(arrays[key]) != total:
-            raise DatasetFormatError(
-                f"{path}: {key} has {len(arrays[key])} rows, episode_starts has {total}"
-            )
-    if total == 0:
-        raise DatasetFormatError(f"{path}: empty dataset")
-    if not starts_flags[0]:
-        raise DatasetFormatError(f"{path}: episode_starts[0] must be true")
-    starts = np.flatnonzero(starts_flags)
-    lengths = np.diff(np.append(starts, total)).astype(np.int64)
-    last = starts + lengths - 1
-    if "terminated" in arrays and "truncated" in arrays:
-        terminated = arrays["terminated"].astype(bool).reshape(-1)
-        truncated = arrays["truncated"].astype(bool).reshape(-1)
-    else:
-        terminated = np.zeros(total, dtype=bool)
-        truncated = np.zeros(total, dtype=bool)
-        truncated[last] = True
-    n = len(lengths)
-    actions = np.asarray(arrays["actions"])
-    if actions.ndim == 2 and actions.shape[1] == 1 and np.issubdtype(actions.dtype, np.integer):
-        actions = actions.reshape(-1)
-    return DatasetArrays(
-        obs=np.asarray(arrays["obs"]),
-        actions=actions,
-        rewards=np.asarray(arrays["rewards"], dtype=np.float64).reshape(-1),
-        terminated=terminated,
-        truncated=truncated,
-        lengths=lengths,
-        final_obs=arrays.get("final_obs"),
-        seeds=np.asarray(arrays.get("seeds", np.full(n, -1)), dtype=np.int64),
-        attempts=np.asarray(arrays.get("attempts", np.ones(n)), dtype=np.int64),
-    )
+    return arrays_from_columns(arrays, str(path))
