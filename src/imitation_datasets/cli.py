@@ -4,6 +4,7 @@ Subcommands::
 
     il-datasets experts [--markdown]
     il-datasets collect ENV --episodes N --workers W --seed S --out DIR [--threshold X] [--random]
+                        [--backend local|ray [--address ADDR]]
     il-datasets info DIR
     il-datasets export-npz DIR [--out FILE]
 
@@ -69,6 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
     collect.add_argument("--envs-per-worker", type=_positive, default=16,
                          help="environments stepped together in each worker (default: 16)")
     collect.add_argument("--no-npz", action="store_true", help="do not also write teacher.npz")
+    collect.add_argument("--backend", choices=("local", "ray"), default="local",
+                         help="local worker processes (default) or Ray actors")
+    collect.add_argument("--address", default=None,
+                         help="Ray cluster address (e.g. auto or HOST:6379); default: a local Ray")
     collect.add_argument("--quiet", action="store_true", help="no progress bar")
 
     info = sub.add_parser("info", help="summarise a dataset directory")
@@ -118,6 +123,8 @@ def cmd_collect(args: argparse.Namespace, argv: Sequence[str]) -> int:
         progress=not args.quiet,
         expert=expert,
         command="il-datasets " + " ".join(shlex.quote(a) for a in argv),
+        backend=args.backend,
+        ray_address=args.address,
     )
     path = controller.start({"game": out.name, "mode": "all"})
     print(f"dataset written to {path}")

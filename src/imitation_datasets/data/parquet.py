@@ -22,6 +22,9 @@ from imitation_datasets.data.schema import (
 )
 
 ROW_GROUP = 1 << 20
+# What read_parquet needs (the other columns are redundant: episode_index, step, ...).
+STEP_READ_COLUMNS = ("obs", "action", "reward", "terminated", "truncated")
+EPISODE_READ_COLUMNS = ("length", "final_obs", "seed", "attempts")
 
 
 def _flat(values: np.ndarray) -> pa.Array:
@@ -102,49 +105,103 @@ def _step_numbers(lengths: np.ndarray) -> np.ndarray:
 
 
 def _read_table(path: Path, columns: tuple[str, ...]) -> pa.Table:
+    """Read ``columns`` of a Parquet file, memory-mapped; refuse a missing, corrupt or
+    incomplete file with a message naming it.
+
+    A file with several row groups is returned as it is (one chunk per row group);
+    :func:`_numpy` copies such columns into one array, one row group at a time.
+    """
     if not path.is_file():
         raise DatasetFormatError(f"{path}: missing")
     try:
-        table = pq.read_table(path, memory_map=True)
+        names = pq.read_schema(path, memory_map=True).names
+        missing = [c for c in columns if c not in names]
+        if missing:
+            raise DatasetFormatError(f"{path}: missing column(s) {missing}")
+        return pq.read_table(path, columns=list(columns), memory_map=True)
     except (pa.ArrowException, OSError) as exc:
         raise DatasetFormatError(f"{path}: corrupt or not Parquet ({exc})") from None
-    missing = [c for c in columns if c not in table.column_names]
-    if missing:
-        raise DatasetFormatError(f"{path}: missing column(s) {missing}")
-    return table
 
 
-def _numpy(table: pa.Table, name: str, shape: tuple[int, ...], path: Path) -> np.ndarray:
-    column = table.column(name)
-    if column.null_count:
+def _leaf(array: pa.Array, name: str, path: Path) -> tuple[pa.Array, tuple[int, ...]]:
+    """The flat values of a (nested) fixed-size-list array and the shape of one row."""
+    shape: list[int] = []
+    while pa.types.is_fixed_size_list(array.type):
+        if array.null_count:
+            raise DatasetFormatError(f"{path}: column {name!r} has missing values")
+        shape.append(array.type.list_size)
+        array = array.flatten()
+    if array.null_count:
         raise DatasetFormatError(f"{path}: column {name!r} has missing values")
-    array = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
-    if pa.types.is_fixed_size_list(array.type):
-        width = array.type.list_size
-        if width != int(np.prod(shape)):
+    return array, tuple(shape)
+
+
+def _chunk_numpy(chunk: pa.Array, name: str, path: Path) -> tuple[np.ndarray, tuple[int, ...]]:
+    values, row_shape = _leaf(chunk, name, path)
+    if not (pa.types.is_integer(values.type) or pa.types.is_floating(values.type)
+            or pa.types.is_boolean(values.type)):
+        raise DatasetFormatError(f"{path}: column {name!r} holds {values.type}, not numbers")
+    # Zero-copy for numbers without nulls (a view of the Arrow buffer); bools are unpacked.
+    return values.to_numpy(zero_copy_only=False), row_shape
+
+
+def _numpy(table: pa.Table, name: str, shape: tuple[int, ...] | None,
+           path: Path) -> np.ndarray:
+    """Column ``name`` as one ``(rows, *shape)`` array (``shape`` None: take it from the file).
+
+    A single-chunk column is a zero-copy view of the Arrow buffer (read-only); a column in
+    several chunks is copied once into a preallocated array.
+    """
+    column = table.column(name)
+    chunks = column.chunks or [pa.array([], type=column.type)]
+    parts = [_chunk_numpy(chunk, name, path) for chunk in chunks]
+    row_shape = parts[0][1]
+    if shape is not None and int(np.prod(row_shape)) != int(np.prod(shape)):
+        if row_shape:
             raise DatasetFormatError(
-                f"{path}: column {name!r} holds {width} values per row, metadata says {shape}"
+                f"{path}: column {name!r} holds {int(np.prod(row_shape))} values per row, "
+                f"metadata says {shape}"
             )
-        values = array.values.to_numpy(zero_copy_only=False)
-        return values.reshape((len(array), *shape))
-    if shape not in ((), (1,)):
         raise DatasetFormatError(f"{path}: column {name!r} should hold arrays shaped {shape}")
-    values = array.to_numpy(zero_copy_only=False)
-    return values if shape == () else values.reshape(-1, 1)
+    shape = row_shape if shape is None else shape
+    if len(parts) == 1:
+        return parts[0][0].reshape((len(column), *shape))
+    out = np.empty((len(column), *shape), dtype=parts[0][0].dtype)
+    flat = out.reshape(-1)
+    offset = 0
+    for values, _ in parts:
+        flat[offset:offset + len(values)] = values
+        offset += len(values)
+    return out
+
+
+def _space_shape(metadata: dict[str, Any], key: str) -> tuple[int, ...] | None:
+    """Shape of the metadata's observation/action space, or None when it is not described."""
+    description = metadata.get("env", {}).get(key)
+    if not description:
+        return None
+    space = space_from_dict(description)
+    return tuple(space.shape) if space.shape else ()
 
 
 def read_parquet(directory: str | Path) -> tuple[DatasetArrays, dict[str, Any]]:
-    """Read a dataset directory written by :func:`write_parquet`."""
+    """Read a dataset directory written by :func:`write_parquet`.
+
+    Only the columns :class:`DatasetArrays` needs are read, memory-mapped; numeric columns are
+    zero-copy, read-only views of the Arrow buffers (a file written by ``write_parquet`` up to
+    ``ROW_GROUP`` rows is one chunk; larger ones are copied once, row group by row group).
+    Shapes come from the metadata's spaces (or, when it has none, from the file).
+    """
     directory = Path(directory)
     metadata = read_metadata(directory)
-    obs_space = space_from_dict(metadata["env"]["observation_space"])
-    act_space = space_from_dict(metadata["env"]["action_space"])
+    obs_shape = _space_shape(metadata, "observation_space")
+    act_shape = _space_shape(metadata, "action_space")
     steps_path, episodes_path = directory / STEPS_FILE, directory / EPISODES_FILE
-    steps = _read_table(steps_path, STEP_COLUMNS)
-    episodes = _read_table(episodes_path, EPISODE_COLUMNS)
-    obs_shape = tuple(obs_space.shape)
-    act_shape = tuple(act_space.shape) if act_space.shape else ()
+    steps = _read_table(steps_path, STEP_READ_COLUMNS)
+    episodes = _read_table(episodes_path, EPISODE_READ_COLUMNS)
     lengths = _numpy(episodes, "length", (), episodes_path).astype(np.int64)
+    if len(lengths) == 0:
+        raise DatasetFormatError(f"{episodes_path}: empty dataset (no episodes)")
     if int(lengths.sum()) != steps.num_rows:
         raise DatasetFormatError(
             f"{steps_path}: {steps.num_rows} rows but episode lengths sum to {int(lengths.sum())}"
@@ -154,15 +211,19 @@ def read_parquet(directory: str | Path) -> tuple[DatasetArrays, dict[str, Any]]:
             f"{episodes_path}: {len(lengths)} episodes but metadata says "
             f"{metadata['episodes']['count']}"
         )
-    arrays = DatasetArrays(
-        obs=_numpy(steps, "obs", obs_shape, steps_path),
-        actions=_numpy(steps, "action", act_shape, steps_path),
-        rewards=_numpy(steps, "reward", (), steps_path),
-        terminated=_numpy(steps, "terminated", (), steps_path),
-        truncated=_numpy(steps, "truncated", (), steps_path),
-        lengths=lengths,
-        final_obs=_numpy(episodes, "final_obs", obs_shape, episodes_path),
-        seeds=_numpy(episodes, "seed", (), episodes_path).astype(np.int64),
-        attempts=_numpy(episodes, "attempts", (), episodes_path).astype(np.int64),
-    )
+    obs = _numpy(steps, "obs", obs_shape, steps_path)
+    try:
+        arrays = DatasetArrays(
+            obs=obs,
+            actions=_numpy(steps, "action", act_shape, steps_path),
+            rewards=_numpy(steps, "reward", (), steps_path),
+            terminated=_numpy(steps, "terminated", (), steps_path),
+            truncated=_numpy(steps, "truncated", (), steps_path),
+            lengths=lengths,
+            final_obs=_numpy(episodes, "final_obs", obs.shape[1:], episodes_path),
+            seeds=_numpy(episodes, "seed", (), episodes_path).astype(np.int64),
+            attempts=_numpy(episodes, "attempts", (), episodes_path).astype(np.int64),
+        )
+    except ValueError as exc:
+        raise DatasetFormatError(f"{directory}: {exc}") from None
     return arrays, metadata

@@ -1,0 +1,107 @@
+"""Observations stored as encoded images (the original hub layout's image columns), decoded
+lazily, one at a time, when a transition is read.
+
+Accepted Arrow columns: strings (image file paths, relative to the dataset's folder), binary
+(encoded PNG/JPEG bytes), or HuggingFace's ``Image`` feature (a struct of ``bytes`` and
+``path``). Decoding uses Pillow (``pip install pillow``); nothing else is read from the file.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from imitation_datasets.data.schema import DatasetFormatError
+
+
+def is_image_column(array_type: pa.DataType) -> bool:
+    """Whether an Arrow column of this type holds encoded images or image paths."""
+    if pa.types.is_struct(array_type):
+        names = {array_type.field(i).name for i in range(array_type.num_fields)}
+        return "bytes" in names or "path" in names
+    return any(check(array_type) for check in (
+        pa.types.is_string, pa.types.is_large_string, pa.types.is_binary,
+        pa.types.is_large_binary))
+
+
+class ImageColumn:
+    """A lazily decoded column of images: ``column[i]`` is a ``uint8`` ``(H, W, C)`` array.
+
+    Args:
+        values: the Arrow array (paths, bytes, or ``{bytes, path}`` structs).
+        base_dir: folder that relative paths are resolved against; a path may not leave it.
+        origin: the file the column came from, for error messages.
+    """
+
+    def __init__(self, values: pa.Array, base_dir: Path | None, origin: str) -> None:
+        if isinstance(values, pa.ChunkedArray):
+            values = values.combine_chunks()
+        if values.null_count:
+            raise DatasetFormatError(f"{origin}: image column has missing values")
+        self.values = values
+        self.base_dir = None if base_dir is None else Path(base_dir).resolve()
+        self.origin = origin
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """``(rows, H, W, C)``, from the first image."""
+        return (len(self), *self[0].shape)
+
+    def take(self, rows: np.ndarray) -> ImageColumn:
+        """The images at ``rows`` (still encoded)."""
+        return ImageColumn(self.values.take(pa.array(np.asarray(rows, dtype=np.int64))),
+                           self.base_dir, self.origin)
+
+    def slice(self, start: int, stop: int) -> ImageColumn:
+        """Rows ``start:stop`` (zero-copy)."""
+        return ImageColumn(self.values.slice(start, stop - start), self.base_dir, self.origin)
+
+    def raw(self, index: int) -> bytes | str:
+        """The stored value of row ``index``: encoded bytes or a path."""
+        value = self.values[index].as_py()
+        if isinstance(value, dict):
+            value = value.get("bytes") or value.get("path")
+        if value is None:
+            raise DatasetFormatError(f"{self.origin}: row {index} holds no image")
+        return value
+
+    def __getitem__(self, index: int) -> np.ndarray:
+        value = self.raw(int(index))
+        try:
+            from PIL import Image
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise ImportError("image observations need Pillow: pip install pillow") from exc
+        try:
+            if isinstance(value, bytes | bytearray):
+                source: io.BytesIO | Path = io.BytesIO(value)
+            else:
+                source = self._path(value, index)
+            with Image.open(source) as image:
+                array = np.asarray(image)
+        except (OSError, ValueError, Image.DecompressionBombError) as exc:
+            raise DatasetFormatError(f"{self.origin}: row {index}: unreadable image ({exc})") \
+                from None
+        if array.ndim == 2:
+            array = array[:, :, None]
+        return np.ascontiguousarray(array, dtype=np.uint8)
+
+    def _path(self, value: str, index: int) -> Path:
+        path = Path(value)
+        if self.base_dir is None:
+            raise DatasetFormatError(
+                f"{self.origin}: row {index} names image file {value!r} but the dataset has no "
+                "folder to resolve it against"
+            )
+        resolved = (self.base_dir / path).resolve()
+        if not resolved.is_relative_to(self.base_dir):
+            raise DatasetFormatError(
+                f"{self.origin}: row {index}: image path {value!r} leaves the dataset folder "
+                f"{self.base_dir}; refused"
+            )
+        return resolved
