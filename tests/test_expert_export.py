@@ -134,3 +134,41 @@ def test_mismatch_is_detected():
     obs = check_observations(model.observation_space, 50)
     with pytest.raises(ExportMismatchError):
         verify_export(exported, model, obs)
+
+
+def test_recipes_load_and_validation_seeds_are_held_out():
+    from imitation_datasets.experts.recipes import load_recipe, recipe_keys
+    from imitation_datasets.seeding import expert_eval_seeds
+
+    keys = recipe_keys()
+    assert {"cartpole", "acrobot", "mountaincar", "lunarlander", "pendulum",
+            "mountaincarcontinuous"} <= set(keys)
+    card_seeds = set(expert_eval_seeds(100))
+    for key in keys:
+        recipe = load_recipe(key)
+        assert recipe.key == key
+        assert not card_seeds & set(recipe.validation_seeds())
+
+
+def test_threshold_rule():
+    from imitation_datasets.experts.recipes.evaluate import threshold_from_returns
+
+    assert threshold_from_returns(np.full(100, 500.0), 500.0) == 500.0
+    returns = np.linspace(-120.0, -90.0, 100)
+    assert threshold_from_returns(returns, -110.0) == np.floor(np.percentile(returns, 5))
+    assert threshold_from_returns(np.full(100, 300.0), 240.0) == 240.0
+
+
+def test_shipped_cards_come_from_recipes():
+    from imitation_datasets.experts.curated import ZOO_DIR, CuratedExpert
+    from imitation_datasets.experts.recipes import load_recipe
+
+    for path in sorted(ZOO_DIR.glob("*.json")):
+        expert = CuratedExpert.from_card_file(path).load()
+        recipe = load_recipe(expert.card.name)
+        assert expert.card.env_id == recipe.env_id
+        assert expert.card.algo == recipe.algo
+        assert expert.card.target == recipe.target
+        assert expert.card.training["recipe"].startswith(
+            f"python -m imitation_datasets.experts.recipes.train {recipe.key}")
+        assert expert.card.evaluation.command.endswith(f"evaluate {recipe.key}")

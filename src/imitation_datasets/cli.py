@@ -7,6 +7,8 @@ Subcommands::
                         [--backend local|ray [--address ADDR]]
     il-datasets info DIR
     il-datasets export-npz DIR [--out FILE]
+    il-datasets benchmark --methods bc,bco,abco,iupe --envs cartpole,... --seeds 5 --out results/
+    il-datasets benchmark-report results/benchmark_results.json
 
 User errors (unknown names, bad arguments, unreadable datasets) print one line and exit with
 status 2; a collection that cannot finish exits with status 1; Ctrl-C exits with status 130 and
@@ -78,6 +80,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     info = sub.add_parser("info", help="summarise a dataset directory")
     info.add_argument("path", type=Path)
+
+    bench = sub.add_parser("benchmark", help="train and test IL methods on the protocol's splits")
+    bench.add_argument("--methods", default="bc,bco,abco,iupe", help="comma-separated methods")
+    bench.add_argument("--envs", default="cartpole,acrobot,mountaincar,lunarlander,pendulum,"
+                       "mountaincarcontinuous", help="comma-separated environments")
+    bench.add_argument("--seeds", type=_positive, default=5, help="training seeds 0..N-1")
+    bench.add_argument("--out", type=Path, default=Path("results"), help="results folder")
+    bench.add_argument("--data", type=Path, default=Path("benchmark_data"),
+                       help="where the protocol's datasets are created and cached")
+    bench.add_argument("--jobs", type=_positive, default=2, help="cells run in parallel")
+    bench.add_argument("--backend", choices=("local", "ray"), default="local")
+    bench.add_argument("--address", default=None, help="Ray cluster address")
+    bench.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    report = sub.add_parser("benchmark-report",
+                            help="regenerate the Markdown table and plots from the JSON")
+    report.add_argument("json", type=Path, help="a benchmark_results.json")
+    report.add_argument("--out", type=Path, default=None, help="default: the JSON's folder")
 
     export = sub.add_parser("export-npz", help="write a dataset as teacher.npz (original layout)")
     export.add_argument("path", type=Path)
@@ -168,6 +188,41 @@ def cmd_info(args: argparse.Namespace, argv: Sequence[str]) -> int:
     return 0
 
 
+def cmd_benchmark(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    """Run the benchmark grid and write the report."""
+    import time
+
+    from imitation_datasets.benchmark.report import summarise, write_report
+    from imitation_datasets.benchmark.runner import run_benchmark
+
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    envs = [e.strip() for e in args.envs.split(",") if e.strip()]
+    started = time.perf_counter()
+    cells = run_benchmark(methods, envs, args.seeds, args.out, args.data, jobs=args.jobs,
+                          backend=args.backend, address=args.address, progress=not args.quiet)
+    import json
+
+    facts = {env: json.loads((args.out / "envs" / f"{env}.json").read_text()) for env in
+             dict.fromkeys(c["env"] for c in cells)}
+    results = summarise(cells, facts, {
+        "command": "il-datasets " + " ".join(shlex.quote(a) for a in argv),
+        "wall_seconds": time.perf_counter() - started,
+        "cell_seconds": sum(c["train_seconds"] + c["test_seconds"] for c in cells),
+        "jobs": args.jobs,
+        "backend": args.backend,
+    })
+    print(f"report written to {write_report(results, args.out)}")
+    return 0
+
+
+def cmd_benchmark_report(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    """Regenerate the report from its JSON."""
+    from imitation_datasets.benchmark.report import report_from_json
+
+    print(f"report written to {report_from_json(args.json, args.out)}")
+    return 0
+
+
 def cmd_export_npz(args: argparse.Namespace, argv: Sequence[str]) -> int:
     """Export a dataset to teacher.npz."""
     from imitation_datasets.data.npz import export_npz
@@ -213,7 +268,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
-    handlers = {"collect": cmd_collect, "info": cmd_info, "export-npz": cmd_export_npz}
+    handlers = {"collect": cmd_collect, "info": cmd_info, "export-npz": cmd_export_npz,
+                "benchmark": cmd_benchmark, "benchmark-report": cmd_benchmark_report}
     try:
         if args.command == "experts":
             print(expert_table(args.markdown))
@@ -224,6 +280,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except CollectionError as exc:
         print(f"il-datasets: collection stopped: {exc}", file=sys.stderr)
+        return 1
+    except RuntimeError as exc:
+        if type(exc).__name__ != "LeakageError":
+            raise
+        print(f"il-datasets: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("il-datasets: interrupted; rerun the same command to resume", file=sys.stderr)

@@ -1,0 +1,202 @@
+"""The benchmark protocol, implemented once: datasets, splits, seeds and the leakage check.
+
+* Expert data: ``dataset_episodes`` episodes from the curated expert with ``dataset_seed``;
+  methods train on episodes ``[0, train_episodes)``.
+* Random data (BCO family): ``random_episodes`` random-policy episodes with ``random_seed``,
+  created by the same Controller, cached.
+* Model selection: ``validation_episodes`` episodes on validation seeds; never the test seeds.
+* Test: ``test_episodes`` episodes on test seeds disjoint from every dataset and validation seed;
+  the leakage check verifies that no test start state equals a training start state.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from imitation_datasets.collect.rollout import make_env
+from imitation_datasets.data.arrays import DatasetArrays
+from imitation_datasets.data.parquet import read_parquet
+from imitation_datasets.names import unknown
+
+VALIDATION_SEED_START = 2_500_000_000
+TEST_SEED_START = 3_500_000_000
+LEAKAGE_TOLERANCE = 1e-6
+ENVS_FILE = Path(__file__).with_name("envs.yaml")
+
+
+class LeakageError(RuntimeError):
+    """A test start state appears in the training data: results must not be published."""
+
+
+@dataclass(frozen=True)
+class EnvProtocol:
+    """Everything the protocol fixes for one environment."""
+
+    expert: str
+    env_id: str
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+    dataset_seed: int = 0
+    dataset_episodes: int = 1000
+    train_episodes: int = 100
+    random_seed: int = 1
+    random_episodes: int = 100
+    test_episodes: int = 100
+    validation_episodes: int = 10
+    accuracy_episodes: int = 100
+
+
+@functools.cache
+def _env_table() -> dict[str, dict[str, Any]]:
+    data = yaml.safe_load(ENVS_FILE.read_text(encoding="utf-8"))
+    return {name: {**data["defaults"], **(values or {})} for name, values in data["envs"].items()}
+
+
+def benchmark_envs() -> list[str]:
+    """Expert keys of the benchmark environments, in table order."""
+    return list(_env_table())
+
+
+def env_protocol(name: str) -> EnvProtocol:
+    """The protocol of one environment, by expert key or Gymnasium id."""
+    from imitation_datasets.experts.registry import Experts
+
+    table = _env_table()
+    try:
+        expert = Experts.get_expert(name)
+    except LookupError:
+        raise unknown("benchmark environment", name, table) from None
+    key = next((k for k in table if Experts.get_expert(k) is expert), None)
+    if key is None:
+        raise unknown("benchmark environment", name, table)
+    return EnvProtocol(expert=key, env_id=expert.env_id, env_kwargs=dict(expert.env_kwargs),
+                       **table[key])
+
+
+def _seed_stream(start: int, count: int, exclude: set[int]) -> list[int]:
+    seeds, candidate = [], start
+    while len(seeds) < count:
+        if candidate not in exclude:
+            seeds.append(candidate)
+        candidate += 1
+    return seeds
+
+
+@dataclass
+class Splits:
+    """Seeds and data of one environment's protocol."""
+
+    protocol: EnvProtocol
+    dataset_dir: Path
+    random_dir: Path
+    validation_seeds: list[int]
+    test_seeds: list[int]
+
+    @functools.cached_property
+    def dataset(self) -> tuple[DatasetArrays, dict[str, Any]]:
+        """The full expert dataset and its metadata."""
+        return read_parquet(self.dataset_dir)
+
+    @functools.cached_property
+    def random(self) -> DatasetArrays:
+        """The random-policy dataset."""
+        return read_parquet(self.random_dir)[0]
+
+    @property
+    def train(self) -> DatasetArrays:
+        """Training episodes ``[0, train_episodes)``."""
+        return self.dataset[0].select(range(self.protocol.train_episodes))
+
+    @property
+    def held_out(self) -> DatasetArrays:
+        """Expert episodes used only to measure action accuracy."""
+        start = self.protocol.train_episodes
+        return self.dataset[0].select(range(start, start + self.protocol.accuracy_episodes))
+
+    @property
+    def expert_return(self) -> float:
+        """The dataset's mean return (the expert term of the performance metric)."""
+        return float(self.dataset[1]["returns"]["mean"])
+
+
+def prepare(name: str, data_dir: str | Path, workers: int = 2, progress: bool = False) -> Splits:
+    """Create (or reuse) the expert and random datasets of ``name`` and fix its seeds."""
+    from imitation_datasets.controller import Controller
+    from imitation_datasets.experts.registry import Experts
+    from imitation_datasets.functions import baseline_collate, baseline_enjoy, random_enjoy
+
+    protocol = env_protocol(name)
+    data_dir = Path(data_dir)
+    expert = Experts.get_expert(protocol.expert)
+    dataset_dir = Controller(
+        baseline_enjoy, baseline_collate, episodes=protocol.dataset_episodes, threads=workers,
+        path=data_dir, seed=protocol.dataset_seed, expert=expert, progress=progress,
+        command=f"imitation_datasets.benchmark.protocol.prepare({protocol.expert!r})",
+    ).start({"game": protocol.expert, "mode": "all"})
+    random_dir = Controller(
+        random_enjoy, baseline_collate, episodes=protocol.random_episodes, threads=workers,
+        path=data_dir, seed=protocol.random_seed, expert=expert, progress=progress,
+        command=f"imitation_datasets.benchmark.protocol.prepare({protocol.expert!r}) [random]",
+    ).start({"game": f"{protocol.expert}-random", "mode": "all"})
+    used = set(read_parquet(dataset_dir)[0].seeds.tolist())
+    used |= set(read_parquet(random_dir)[0].seeds.tolist())
+    validation = _seed_stream(VALIDATION_SEED_START, protocol.validation_episodes, used)
+    test = _seed_stream(TEST_SEED_START, protocol.test_episodes, used | set(validation))
+    return Splits(protocol, dataset_dir, random_dir, validation, test)
+
+
+def start_states(env_id: str, seeds: list[int], env_kwargs: dict[str, Any] | None = None
+                 ) -> np.ndarray:
+    """Observation returned by ``reset(seed=s)`` for each seed."""
+    env = make_env(env_id, env_kwargs)
+    try:
+        return np.stack([np.asarray(env.reset(seed=int(s))[0]) for s in seeds])
+    finally:
+        env.close()
+
+
+@dataclass(frozen=True)
+class LeakageReport:
+    """Result of the leakage check."""
+
+    passed: bool
+    test_seeds: int
+    training_start_states: int
+    min_distance: float
+    overlapping_test_seeds: list[int]
+    seed_overlap: list[int]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"passed": self.passed, "test_seeds": self.test_seeds,
+                "training_start_states": self.training_start_states,
+                "min_distance": self.min_distance,
+                "overlapping_test_seeds": self.overlapping_test_seeds,
+                "seed_overlap": self.seed_overlap, "tolerance": LEAKAGE_TOLERANCE}
+
+
+def leakage_check(test_seeds: list[int], test_starts: np.ndarray, training: list[DatasetArrays],
+                  tolerance: float = LEAKAGE_TOLERANCE) -> LeakageReport:
+    """Compare every test start state with every training start state (L-inf distance).
+
+    Also reports test seeds that were used to reset a training episode.
+    """
+    train_starts = np.concatenate([a.obs[a.starts] for a in training]).reshape(
+        -1, int(np.prod(test_starts.shape[1:])))
+    tests = test_starts.reshape(len(test_starts), -1).astype(np.float64)
+    train = train_starts.astype(np.float64)
+    overlapping, best = [], np.inf
+    for chunk in range(0, len(train), 4096):
+        dist = np.abs(tests[:, None, :] - train[None, chunk:chunk + 4096, :]).max(axis=2)
+        best = min(best, float(dist.min()))
+        overlapping.extend(np.flatnonzero(dist.min(axis=1) <= tolerance).tolist())
+    used = {int(s) for a in training for s in a.seeds.tolist()}
+    seed_overlap = sorted(int(s) for s in test_seeds if int(s) in used)
+    bad = sorted({int(test_seeds[i]) for i in overlapping})
+    return LeakageReport(not bad and not seed_overlap, len(test_seeds), len(train), best, bad,
+                         seed_overlap)

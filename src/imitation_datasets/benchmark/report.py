@@ -1,0 +1,166 @@
+"""The benchmark report: one JSON with every raw number, a Markdown table and PNG plots.
+
+The Markdown and the plots are made from the JSON alone (``il-datasets benchmark-report``), so
+anyone can regenerate them from a published ``benchmark_results.json``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from imitation_datasets.benchmark.metrics import Aggregate
+from imitation_datasets.collect.staging import atomic_write_text
+
+RESULTS_JSON = "benchmark_results.json"
+RESULTS_MD = "benchmark_results.md"
+
+
+def summarise(cells: Sequence[dict[str, Any]], envs: dict[str, dict[str, Any]],
+              extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Aggregate cell results per (env, method) over training seeds."""
+    summary: dict[str, dict[str, Any]] = {}
+    for env in envs:
+        summary[env] = {}
+        methods = sorted({c["method"] for c in cells if c["env"] == env},
+                         key=lambda m: [c["method"] for c in cells].index(m))
+        for method in methods:
+            runs = sorted((c for c in cells if c["env"] == env and c["method"] == method),
+                          key=lambda c: c["seed"])
+            entry = {
+                "seeds": [c["seed"] for c in runs],
+                "aer": asdict(Aggregate.of([c["aer"] for c in runs])),
+                "performance": asdict(Aggregate.of([c["performance"] for c in runs])),
+                "train_seconds": float(np.mean([c["train_seconds"] for c in runs])),
+            }
+            if runs[0].get("accuracy") is not None:
+                entry["accuracy"] = asdict(Aggregate.of([c["accuracy"] for c in runs]))
+            summary[env][method] = entry
+    return {"envs": envs, "summary": summary, "cells": list(cells), **(extra or {})}
+
+
+def markdown(results: dict[str, Any]) -> str:
+    """The results table (like the original IL-Datasets table, plus IQM and CI columns)."""
+    lines = [
+        "# Benchmark results",
+        "",
+        "Performance = (AER − random) / (expert − random), with expert = the dataset's mean "
+        "return and random = a random policy on the same test seeds. AER and performance are "
+        "means ± std over training seeds; IQM and the 95 % bootstrap CI are of performance.",
+        "",
+    ]
+    meta = {k: v for k, v in results.items() if k not in ("envs", "summary", "cells")}
+    if meta.get("command"):
+        lines += [f"Produced by `{meta['command']}`"
+                  + (f" in {meta['wall_seconds'] / 60:.1f} min" if meta.get("wall_seconds")
+                     else "") + ".", ""]
+    lines += ["| Environment | Method | AER | Performance | IQM | 95 % CI | Accuracy | "
+              "Expert | Random | Seeds |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
+    for env, methods in results["summary"].items():
+        facts = results["envs"][env]
+        for method, s in methods.items():
+            acc = s.get("accuracy")
+            lines.append(
+                f"| {facts['env_id']} | {method.upper()} | {s['aer']['mean']:.2f} ± "
+                f"{s['aer']['std']:.2f} | {s['performance']['mean']:.3f} ± "
+                f"{s['performance']['std']:.3f} | {s['performance']['iqm']:.3f} | "
+                f"[{s['performance']['ci_low']:.3f}, {s['performance']['ci_high']:.3f}] | "
+                + (f"{acc['mean']:.3f}" if acc else "–")
+                + f" | {facts['expert_return']:.2f} | {facts['random_return']:.2f} | "
+                f"{len(s['seeds'])} |"
+            )
+    lines += ["", "Leakage check (test start states vs training start states):", ""]
+    for facts in results["envs"].values():
+        leak = facts["leakage"]
+        lines.append(f"- {facts['env_id']}: {'passed' if leak['passed'] else 'FAILED'} — "
+                     f"{leak['test_seeds']} test seeds vs {leak['training_start_states']} "
+                     f"training start states, min L∞ distance {leak['min_distance']:.3g}")
+    return "\n".join(lines) + "\n"
+
+
+def plots(results: dict[str, Any], out: Path) -> list[Path]:
+    """Performance per env and method with CIs; validation learning curves."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    summary = results["summary"]
+    envs = list(summary)
+    methods = list(dict.fromkeys(m for env in envs for m in summary[env]))
+    fig, ax = plt.subplots(figsize=(1.8 * len(envs) + 2, 4))
+    width = 0.8 / max(len(methods), 1)
+    for i, method in enumerate(methods):
+        xs, ys, lo, hi = [], [], [], []
+        for j, env in enumerate(envs):
+            if method in summary[env]:
+                perf = summary[env][method]["performance"]
+                xs.append(j + i * width)
+                ys.append(perf["mean"])
+                lo.append(perf["mean"] - perf["ci_low"])
+                hi.append(perf["ci_high"] - perf["mean"])
+        ax.bar(xs, ys, width, yerr=[lo, hi], capsize=3, label=method.upper())
+    ax.axhline(1.0, color="black", linewidth=0.8, linestyle="--")
+    ax.set_xticks([j + width * (len(methods) - 1) / 2 for j in range(len(envs))])
+    ax.set_xticklabels([results["envs"][e]["env_id"] for e in envs], rotation=15)
+    ax.set_ylabel("performance (95 % bootstrap CI)")
+    ax.legend(ncol=len(methods), fontsize=8)
+    fig.tight_layout()
+    bars = out / "performance.png"
+    fig.savefig(bars, dpi=120)
+    plt.close(fig)
+
+    fig, axes = plt.subplots(1, len(envs), figsize=(3.2 * len(envs), 3), squeeze=False)
+    for ax, env in zip(axes[0], envs):
+        for method in methods:
+            curves = [c["log"]["records"] for c in results["cells"]
+                      if c["env"] == env and c["method"] == method and c["log"].get("records")]
+            if not curves:
+                continue
+            length = min(len(c) for c in curves)
+            x = [r["epoch"] for r in curves[0][:length]]
+            y = np.mean([[r["validation_performance"] for r in c[:length]] for c in curves],
+                        axis=0)
+            ax.plot(x, y, label=method.upper())
+        ax.set_title(results["envs"][env]["env_id"], fontsize=9)
+        ax.set_xlabel("epoch")
+    axes[0][0].set_ylabel("validation performance")
+    axes[0][-1].legend(fontsize=7)
+    fig.tight_layout()
+    curves_path = out / "learning_curves.png"
+    fig.savefig(curves_path, dpi=120)
+    plt.close(fig)
+    return [bars, curves_path]
+
+
+def write_report(results: dict[str, Any], out: str | Path, with_plots: bool = True) -> Path:
+    """Write the JSON, the Markdown table and the plots.
+
+    Raises:
+        LeakageError: an environment failed its leakage check; nothing is written.
+    """
+    from imitation_datasets.benchmark.protocol import LeakageError
+
+    failed = [e for e, facts in results["envs"].items() if not facts["leakage"]["passed"]]
+    if failed:
+        raise LeakageError(f"refusing to publish: leakage check failed for {failed}")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / RESULTS_JSON, json.dumps(results, indent=1))
+    atomic_write_text(out / RESULTS_MD, markdown(results))
+    if with_plots:
+        plots(results, out)
+    return out / RESULTS_MD
+
+
+def report_from_json(path: str | Path, out: str | Path | None = None) -> Path:
+    """Regenerate the Markdown and plots from a ``benchmark_results.json``."""
+    path = Path(path)
+    results = json.loads(path.read_text(encoding="utf-8"))
+    return write_report(results, out or path.parent)

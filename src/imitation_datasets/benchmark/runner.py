@@ -1,0 +1,193 @@
+"""Run the benchmark grid (method × env × training seed), resumably, locally or on Ray.
+
+Each cell trains one method on one environment's training episodes with one seed, selects its
+model on validation seeds, and is tested on the protocol's test seeds. A finished cell is a JSON
+file under ``<out>/cells/``; rerunning skips it. Environment-level facts (expert and random
+returns on the test seeds, the leakage check) go to ``<out>/envs/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from imitation_datasets.benchmark.metrics import accuracy, performance
+from imitation_datasets.benchmark.protocol import (
+    LeakageError,
+    Splits,
+    leakage_check,
+    prepare,
+    start_states,
+)
+from imitation_datasets.collect.rollout import make_env
+from imitation_datasets.collect.staging import atomic_write_text
+from imitation_datasets.evaluation import evaluate_policy
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One (method, env, seed) run."""
+
+    method: str
+    env: str
+    seed: int
+
+    def path(self, out: Path) -> Path:
+        """Where the cell's result is stored."""
+        return out / "cells" / self.env / self.method / f"seed{self.seed}.json"
+
+
+def env_facts(splits: Splits) -> dict[str, Any]:
+    """Expert/random reference returns on the test seeds and the leakage check of one env."""
+    p = splits.protocol
+    training = [splits.train, splits.random]
+    report = leakage_check(splits.test_seeds, start_states(p.env_id, splits.test_seeds,
+                                                           p.env_kwargs), training)
+    random_test = evaluate_policy(None, p.env_id, splits.test_seeds, p.env_kwargs)
+    random_validation = evaluate_policy(None, p.env_id, splits.validation_seeds, p.env_kwargs)
+    meta = splits.dataset[1]
+    return {
+        "env": p.expert,
+        "env_id": p.env_id,
+        "protocol": p.__dict__,
+        "expert_return": splits.expert_return,
+        "expert_return_std": float(meta["returns"]["std"]),
+        "expert": meta["expert"],
+        "random_return": float(random_test.mean()),
+        "random_return_std": float(random_test.std()),
+        "random_validation_return": float(random_validation.mean()),
+        "validation_seeds": splits.validation_seeds,
+        "test_seeds": splits.test_seeds,
+        "dataset_fingerprint": meta["collection"]["fingerprint"],
+        "leakage": report.to_dict(),
+    }
+
+
+def run_cell(cell: Cell, data_dir: str, out_dir: str, facts: dict[str, Any]) -> dict[str, Any]:
+    """Train, select and test one cell; write and return its result (runs in a worker)."""
+    import torch
+    from imitation_datasets.methods import get_method, load_config
+    from imitation_datasets.methods.base import TrainingTask
+
+    torch.set_num_threads(1)
+    splits = prepare(cell.env, data_dir)
+    p = splits.protocol
+    space_env = make_env(p.env_id, p.env_kwargs)
+    method_cls = get_method(cell.method)
+    config = load_config(cell.method, p.env_id)
+    method = method_cls(space_env.observation_space, space_env.action_space, config=config,
+                        seed=cell.seed)
+    space_env.close()
+    task = TrainingTask(
+        env_id=p.env_id,
+        env_kwargs=p.env_kwargs,
+        expert=splits.train,
+        random=splits.random,
+        validation_seeds=splits.validation_seeds,
+        expert_return=facts["expert_return"],
+        random_return=facts["random_validation_return"],
+        success_threshold=float(dataset_threshold(splits)),
+        interaction_seed=1_000 + cell.seed,
+    )
+    started = time.perf_counter()
+    log = method.fit(task)
+    trained = time.perf_counter()
+    returns = evaluate_policy(method, p.env_id, splits.test_seeds, p.env_kwargs)
+    held_out = splits.held_out
+    discrete = np.issubdtype(held_out.actions.dtype, np.integer)
+    result = {
+        "method": cell.method,
+        "env": cell.env,
+        "env_id": p.env_id,
+        "seed": cell.seed,
+        "test_returns": returns.tolist(),
+        "aer": float(returns.mean()),
+        "aer_std": float(returns.std()),
+        "performance": performance(float(returns.mean()), facts["random_return"],
+                                   facts["expert_return"]),
+        "accuracy": accuracy(method.predict(held_out.obs), held_out.actions)
+        if discrete else None,
+        "action_mse": None if discrete else float(np.mean(
+            (method.predict(held_out.obs) - held_out.actions) ** 2)),
+        "train_seconds": trained - started,
+        "test_seconds": time.perf_counter() - trained,
+        "config": config,
+        "log": log.to_dict(),
+    }
+    path = cell.path(Path(out_dir))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, json.dumps(result, indent=1))
+    return result
+
+
+def dataset_threshold(splits: Splits) -> float:
+    """Return counting as a success for ABCO/IUPE: the dataset's acceptance threshold."""
+    value = splits.dataset[1]["collection"]["threshold"]
+    return float(value)
+
+
+def run_benchmark(methods: Sequence[str], envs: Sequence[str], seeds: int, out: str | Path,
+                  data_dir: str | Path, jobs: int = 2, backend: str = "local",
+                  address: str | None = None, progress: bool = True) -> list[dict[str, Any]]:
+    """Run every missing cell of the grid; return all cell results (old and new).
+
+    Raises:
+        LeakageError: an environment's leakage check failed (nothing is run for it).
+    """
+    from imitation_datasets.methods import get_method
+
+    out, data_dir = Path(out), Path(data_dir)
+    for name in methods:
+        get_method(name)  # unknown names fail before any work
+    facts = {}
+    for env in envs:
+        splits = prepare(env, data_dir, workers=jobs)
+        facts_path = out / "envs" / f"{splits.protocol.expert}.json"
+        if facts_path.exists():
+            facts[env] = json.loads(facts_path.read_text())
+        else:
+            facts[env] = env_facts(splits)
+            facts_path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(facts_path, json.dumps(facts[env], indent=1))
+        if not facts[env]["leakage"]["passed"]:
+            raise LeakageError(f"{env}: test start states overlap the training data: "
+                               f"{facts[env]['leakage']}")
+    cells = [Cell(m, e, s) for e in envs for m in methods for s in range(seeds)]
+    todo = [c for c in cells if not c.path(out).exists()]
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(cells), initial=len(cells) - len(todo), unit="cell",
+                   desc="benchmark", dynamic_ncols=True)
+    if backend == "ray":
+        from imitation_datasets.benchmark.ray_runner import run_cells_on_ray
+
+        run_cells_on_ray(todo, str(data_dir), str(out), facts, address, bar)
+    elif jobs <= 1:
+        for cell in todo:
+            run_cell(cell, str(data_dir), str(out), facts[cell.env])
+            if bar is not None:
+                bar.update(1)
+    else:
+        import multiprocessing as mp
+
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as pool:
+            futures = [pool.submit(run_cell, c, str(data_dir), str(out), facts[c.env])
+                       for c in todo]
+            for future in as_completed(futures):
+                future.result()
+                if bar is not None:
+                    bar.update(1)
+    if bar is not None:
+        bar.close()
+    return [json.loads(c.path(out).read_text()) for c in cells]

@@ -1,0 +1,299 @@
+"""The hub layout: one row per step, the original IL-Datasets columns first.
+
+=================  ==========================================================================
+column             content
+=================  ==========================================================================
+``obs``            observation before the action (a list, nested for images; or an image path,
+                   encoded image bytes, or a HuggingFace ``Image`` struct)
+``actions``        action (int for Discrete, list of floats for Box)
+``rewards``        reward
+``episode_starts`` true on each episode's first step
+``terminated``     ours: true on the last step of an episode that reached a terminal state
+``truncated``      ours: true on the last step of an episode cut by the time limit
+``episode_index``  ours: episode number; ``step``: step number inside the episode
+``final_obs``      ours: the observation after the last step, on each episode's last row
+                   (null on every other row)
+=================  ==========================================================================
+
+The original's files (JSONL on the hub) have only the first four columns; ours add the rest,
+which the original's readers ignore. Per-episode seeds, attempts and provenance travel in
+``metadata.json`` beside the data files.
+
+This module converts between such Arrow tables (or Parquet/JSONL files) and
+:class:`~imitation_datasets.data.arrays.DatasetArrays`, validating as it goes: missing columns,
+missing values, ragged observations and mismatched lengths are refused with a message naming
+the file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from imitation_datasets.data.arrays import DatasetArrays
+from imitation_datasets.data.images import ImageColumn, is_image_column
+from imitation_datasets.data.original import arrays_from_columns, canonical_columns
+from imitation_datasets.data.parquet import _flat
+from imitation_datasets.data.schema import FORMAT_NAME, DatasetFormatError, space_from_dict
+
+HUB_COLUMNS = ("obs", "actions", "rewards", "episode_starts", "terminated", "truncated",
+               "episode_index", "step", "final_obs")
+DATA_SUFFIXES = (".parquet", ".jsonl", ".json")
+
+
+# ---------------------------------------------------------------------------- reading
+def _storage(array: pa.Array | pa.ChunkedArray) -> pa.Array:
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks() if array.num_chunks != 1 else array.chunk(0)
+    if isinstance(array.type, pa.ExtensionType):  # HuggingFace ArrayXD
+        array = array.storage
+    return array
+
+
+def dense(array: pa.Array | pa.ChunkedArray, name: str, origin: str) -> np.ndarray:
+    """A numeric column (scalars, or lists nested to any depth) as one ``(rows, *shape)`` array.
+
+    Raises:
+        DatasetFormatError: missing values, ragged lists, or values that are not numbers.
+    """
+    array = _storage(array)
+    rows = len(array)
+    shape: list[int] = []
+    while True:
+        if array.null_count:
+            raise DatasetFormatError(f"{origin}: column {name!r} has missing values")
+        kind = array.type
+        if pa.types.is_fixed_size_list(kind):
+            shape.append(kind.list_size)
+        elif pa.types.is_list(kind) or pa.types.is_large_list(kind):
+            lengths = pc.list_value_length(array).to_numpy(zero_copy_only=False)
+            if len(lengths) and np.any(lengths != lengths[0]):
+                bad = int(np.flatnonzero(lengths != lengths[0])[0])
+                what = "ragged observations" if name in ("obs", "final_obs") else "ragged rows"
+                raise DatasetFormatError(
+                    f"{origin}: {what} in column {name!r}: list {bad} has {lengths[bad]} values, "
+                    f"list 0 has {lengths[0]}"
+                )
+            shape.append(int(lengths[0]) if len(lengths) else 0)
+        else:
+            break
+        array = array.flatten()
+    if not (pa.types.is_integer(array.type) or pa.types.is_floating(array.type)
+            or pa.types.is_boolean(array.type)):
+        raise DatasetFormatError(f"{origin}: column {name!r} holds {array.type}, not numbers")
+    return array.to_numpy(zero_copy_only=False).reshape((rows, *shape))
+
+
+def _final_obs(array: pa.Array | pa.ChunkedArray, arrays_last: np.ndarray, origin: str
+               ) -> np.ndarray | None:
+    """``final_obs`` rows (set on each episode's last step) or None when the column is empty."""
+    array = _storage(array)
+    present = ~array.is_null().to_numpy(zero_copy_only=False)
+    if not present.any():
+        return None
+    where = np.flatnonzero(present)
+    if len(where) != len(arrays_last) or np.any(where != arrays_last):
+        raise DatasetFormatError(
+            f"{origin}: final_obs must be set on exactly the last step of every episode "
+            f"({len(where)} rows set for {len(arrays_last)} episodes)"
+        )
+    return dense(array.filter(pa.array(present)), "final_obs", origin)
+
+
+def columns_from_table(table: pa.Table, origin: str, base_dir: Path | None = None
+                       ) -> dict[str, Any]:
+    """Original-layout columns (NumPy, or an :class:`ImageColumn` for image observations)."""
+    found = canonical_columns(table.column_names)
+    missing = [key for key in ("obs", "actions", "rewards", "episode_starts") if key not in found]
+    if missing:
+        raise DatasetFormatError(
+            f"{origin}: missing column(s) {missing} (found {table.column_names}); expected the "
+            "IL-Datasets layout: obs, actions, rewards, episode_starts"
+        )
+    if table.num_rows == 0:
+        raise DatasetFormatError(f"{origin}: empty dataset")
+    columns: dict[str, Any] = {}
+    obs = _storage(table.column(found["obs"]))
+    if is_image_column(obs.type):
+        columns["obs"] = ImageColumn(obs, base_dir, origin)
+    else:
+        columns["obs"] = dense(obs, "obs", origin)
+        if columns["obs"].ndim == 1:  # scalar observations (as the original did)
+            columns["obs"] = columns["obs"].reshape(-1, 1)
+    for key in ("actions", "rewards", "episode_starts", "terminated", "truncated"):
+        if key in found:
+            columns[key] = dense(table.column(found[key]), found[key], origin)
+    if "final_obs" in found and isinstance(columns["obs"], np.ndarray):
+        starts = columns["episode_starts"].astype(bool).reshape(-1)
+        if len(starts) and starts[0]:
+            last = np.append(np.flatnonzero(starts)[1:], len(starts)) - 1
+            final = _final_obs(table.column("final_obs"), last, origin)
+            if final is not None:
+                columns["final_obs"] = final.reshape((len(final), *columns["obs"].shape[1:]))
+    return columns
+
+
+def read_table_file(path: Path) -> pa.Table:
+    """A Parquet or JSONL file as an Arrow table (memory-mapped Parquet; no pandas)."""
+    try:
+        if path.suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            return pq.read_table(path, memory_map=True)
+        import pyarrow.json as pj
+
+        return pj.read_json(path)
+    except (pa.ArrowException, OSError) as exc:
+        kind = "Parquet" if path.suffix == ".parquet" else "JSON lines"
+        raise DatasetFormatError(f"{path}: corrupt or not {kind} ({exc})") from None
+
+
+def apply_metadata(columns: dict[str, Any], metadata: dict[str, Any] | None, origin: str
+                   ) -> dict[str, Any]:
+    """Use our ``metadata.json`` (when there is one) for dtypes, shapes, seeds and attempts."""
+    if not metadata or metadata.get("format") != FORMAT_NAME:
+        return columns
+    env = metadata.get("env", {})
+    for key, space_key in (("obs", "observation_space"), ("final_obs", "observation_space"),
+                           ("actions", "action_space")):
+        if space_key not in env or not isinstance(columns.get(key), np.ndarray):
+            continue
+        space = space_from_dict(env[space_key])
+        shape = tuple(space.shape) if space.shape else ()
+        values = columns[key]
+        if int(np.prod(values.shape[1:])) != int(np.prod(shape)):
+            raise DatasetFormatError(
+                f"{origin}: column {key!r} rows hold {int(np.prod(values.shape[1:]))} values, "
+                f"metadata.json says {shape}"
+            )
+        columns[key] = values.astype(space.dtype, copy=False).reshape((len(values), *shape))
+    episodes = metadata.get("episodes", {})
+    n = int(np.asarray(columns["episode_starts"]).astype(bool).sum())
+    if episodes.get("count") is not None and episodes["count"] != n:
+        raise DatasetFormatError(
+            f"{origin}: {n} episodes but metadata.json says {episodes['count']}"
+        )
+    for key, name in (("seeds", "seed"), ("attempts", "attempts")):
+        if len(episodes.get(name, ())) == n and key not in columns:
+            columns[key] = np.asarray(episodes[name], dtype=np.int64)
+    return columns
+
+
+def read_hub_files(files: Sequence[Path], origin: str, base_dir: Path | None,
+                   metadata: dict[str, Any] | None = None) -> DatasetArrays:
+    """Read hub-layout data files (Parquet/JSONL, concatenated in order) into arrays."""
+    tables = [read_table_file(Path(f)) for f in files]
+    if len(tables) == 1:
+        table = tables[0]
+    else:
+        try:
+            table = pa.concat_tables(tables, promote_options="permissive")
+        except pa.ArrowException as exc:
+            raise DatasetFormatError(f"{origin}: data files do not share columns ({exc})") \
+                from None
+    columns = apply_metadata(columns_from_table(table, origin, base_dir), metadata, origin)
+    return arrays_from_columns(columns, origin)
+
+
+# ---------------------------------------------------------------------------- writing
+def _nested(values: np.ndarray) -> pa.Array:
+    """``(rows, *shape)`` values as (nested) fixed-size lists, built from the buffer."""
+    if values.ndim == 1:
+        return _flat(values)
+    array = _flat(np.ascontiguousarray(values).reshape(-1))
+    for width in reversed(values.shape[1:]):
+        array = pa.FixedSizeListArray.from_arrays(array, int(width))
+    return array
+
+
+def _final_obs_column(arrays: DatasetArrays) -> pa.Array:
+    """A list column set on each episode's last row (only ``E`` observations are stored)."""
+    assert arrays.final_obs is not None
+    width = int(np.prod(arrays.final_obs.shape[1:]))
+    last = arrays.starts + arrays.lengths - 1
+    present = np.zeros(arrays.n_steps, dtype=bool)
+    present[last] = True
+    offsets = np.zeros(arrays.n_steps + 1, dtype=np.int32)
+    offsets[1:] = np.cumsum(present * width)
+    values = _flat(np.ascontiguousarray(arrays.final_obs).reshape(-1))
+    mask = pa.Array.from_buffers(pa.bool_(), arrays.n_steps,
+                                 [None, pa.py_buffer(np.packbits(~present, bitorder="little"))])
+    return pa.ListArray.from_arrays(_flat(offsets), values, mask=mask)
+
+
+def hub_table(arrays: DatasetArrays) -> pa.Table:
+    """``arrays`` as a hub-layout Arrow table (see the module docstring)."""
+    from imitation_datasets.data.parquet import _step_numbers
+
+    if isinstance(arrays.obs, ImageColumn):
+        obs = arrays.obs.values
+    else:
+        obs = _nested(arrays.obs)
+    columns: dict[str, pa.Array] = {
+        "obs": obs,
+        "actions": _nested(arrays.actions),
+        "rewards": _flat(arrays.rewards.astype(np.float64, copy=False)),
+        "episode_starts": _flat(arrays.episode_starts),
+        "terminated": _flat(arrays.terminated),
+        "truncated": _flat(arrays.truncated),
+        "episode_index": _flat(arrays.episode_index.astype(np.int32)),
+        "step": _flat(_step_numbers(arrays.lengths)),
+    }
+    if arrays.final_obs is not None:
+        columns["final_obs"] = _final_obs_column(arrays)
+    return pa.Table.from_arrays(list(columns.values()), names=list(columns))
+
+
+def write_jsonl(arrays: DatasetArrays, path: str | Path) -> Path:
+    """Write ``arrays`` as JSON lines in the hub layout (the original's upload format).
+
+    ``final_obs`` appears only on each episode's last row.
+    """
+    path = Path(path)
+    if isinstance(arrays.obs, ImageColumn):
+        obs = [arrays.obs.raw(i) for i in range(len(arrays.obs))]
+        if any(isinstance(v, bytes) for v in obs):
+            raise DatasetFormatError("image bytes cannot be written as JSON lines; use Parquet")
+    else:
+        obs = arrays.obs.tolist()
+    last = set((arrays.starts + arrays.lengths - 1).tolist())
+    final = None if arrays.final_obs is None else arrays.final_obs.tolist()
+    columns = zip(obs, arrays.actions.tolist(), arrays.rewards.tolist(),
+                  arrays.episode_starts.tolist(), arrays.terminated.tolist(),
+                  arrays.truncated.tolist(), arrays.episode_index.tolist(), strict=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    step = 0
+    with open(tmp, "w", encoding="utf-8") as handle:
+        for row, (o, a, r, start, term, trunc, episode) in enumerate(columns):
+            step = 0 if start else step + 1
+            record = {"obs": o, "actions": a, "rewards": r, "episode_starts": start,
+                      "terminated": term, "truncated": trunc, "episode_index": episode,
+                      "step": step}
+            if final is not None and row in last:
+                record["final_obs"] = final[episode]
+            handle.write(json.dumps(record, allow_nan=True) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def write_hub_parquet(arrays: DatasetArrays, path: str | Path) -> Path:
+    """Write ``arrays`` as one hub-layout Parquet file (atomically)."""
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    pq.write_table(hub_table(arrays), tmp, compression="zstd", write_statistics=False)
+    os.replace(tmp, path)
+    return path
+
+
+__all__ = ["DATA_SUFFIXES", "HUB_COLUMNS", "apply_metadata", "columns_from_table", "dense",
+           "hub_table", "read_hub_files", "read_table_file", "write_hub_parquet", "write_jsonl"]

@@ -1,0 +1,242 @@
+"""Resolve what a user hands to ``BaselineDataset`` (a path, a file, a hub repo id, a Minari
+dataset id) into :class:`~imitation_datasets.data.arrays.DatasetArrays` plus metadata.
+
+=========================================  ===================================================
+input                                      read with
+=========================================  ===================================================
+our dataset directory (``metadata.json``   :func:`~imitation_datasets.data.parquet.read_parquet`
++ ``steps.parquet``)                       (zero-copy)
+``*.npz`` (original layout or ours)        :func:`~imitation_datasets.data.npz.import_npz`
+``*.parquet`` / ``*.jsonl`` in the hub     :func:`~imitation_datasets.data.hub_layout.read_hub_files`
+layout, or a folder of them (a hub         (``metadata.json`` beside them is used when it is
+snapshot, our ``push_to_hub`` folder)      ours)
+a ``datasets`` ``save_to_disk`` folder     ``datasets.load_from_disk``
+a hub repo id (``source="hf"``)            the hub cache (``huggingface_hub``), else ``datasets``
+a Minari dataset id (``source="minari"``)  :func:`~imitation_datasets.data.minari_io.from_minari`
+=========================================  ===================================================
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from imitation_datasets.data.arrays import DatasetArrays
+from imitation_datasets.data.schema import (
+    FORMAT_NAME,
+    METADATA_FILE,
+    STEPS_FILE,
+    DatasetFormatError,
+)
+
+SOURCES = {"local": "local", "hf": "hf", "huggingface": "hf", "minari": "minari"}
+SPLIT_WORDS = ("train", "test", "validation", "valid", "val", "eval", "evaluation", "dev")
+SKIPPED_JSON = ("metadata.json", "dataset_info.json", "state.json", "dataset_dict.json")
+
+
+@dataclass
+class LoadedData:
+    """A dataset in memory: its arrays, its metadata (``None`` when it has none) and where it
+    came from (a path, ``hf://datasets/<repo>`` or ``minari://<id>``)."""
+
+    arrays: DatasetArrays
+    metadata: dict[str, Any] | None
+    origin: str
+
+
+def normalize_source(source: str) -> str:
+    """``"local"``, ``"hf"`` (also ``"huggingface"``) or ``"minari"``; anything else raises."""
+    key = str(source).lower()
+    if key not in SOURCES:
+        raise ValueError(
+            f"unknown source {source!r}; expected one of {', '.join(repr(s) for s in SOURCES)}"
+        )
+    return SOURCES[key]
+
+
+def load_source(path: str | Path, source: str = "local", hf_split: str = "train", *,
+                revision: str | None = None, cache_dir: str | Path | None = None) -> LoadedData:
+    """Load any supported dataset (see the module docstring) into memory.
+
+    Args:
+        path: a local file or directory, a HuggingFace hub repo id (``source="hf"``) or a Minari
+            dataset id (``source="minari"``).
+        source: ``"local"``, ``"hf"``/``"huggingface"`` or ``"minari"``. A path that exists is
+            read locally whatever the source.
+        hf_split: the split of a HuggingFace dataset (data files named after their split, as on
+            the hub); our directories and npz files have only ``"train"``.
+        revision: hub revision (branch, tag or commit) of a repo id.
+        cache_dir: hub cache folder (default: HuggingFace's).
+
+    Raises:
+        FileNotFoundError: a local path that does not exist.
+        DatasetFormatError: a file that is corrupt or not in a supported layout.
+    """
+    kind = normalize_source(source)
+    local = Path(path).expanduser()
+    if local.exists():
+        return load_local(local, hf_split)
+    if kind == "hf":
+        from imitation_datasets.data.huggingface import load_from_hub
+
+        return load_from_hub(str(path), hf_split, revision=revision, cache_dir=cache_dir)
+    if kind == "minari":
+        from imitation_datasets.data.minari_io import from_minari
+
+        arrays, metadata = from_minari(str(path))
+        return LoadedData(arrays, metadata, f"minari://{path}")
+    hint = " (for a HuggingFace hub repo id pass source='hf')" if _looks_like_repo(str(path)) \
+        else ""
+    raise FileNotFoundError(f"No dataset at: {path}{hint}")
+
+
+def _looks_like_repo(name: str) -> bool:
+    return re.fullmatch(r"[\w.-]+/[\w.-]+", name) is not None
+
+
+def our_metadata(directory: Path) -> dict[str, Any] | None:
+    """``directory/metadata.json`` when it is ours (checked); ``None`` when absent or foreign."""
+    path = directory / METADATA_FILE
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DatasetFormatError(f"{path}: unreadable ({exc})") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
+        return None
+    from imitation_datasets.data.metadata import read_metadata
+
+    return read_metadata(directory)
+
+
+def _single_split(path: Path, hf_split: str) -> None:
+    if hf_split != "train":
+        raise ValueError(
+            f"hf_split={hf_split!r}: {path} holds a single split ('train'); use split= and "
+            "n_episodes= to cut it by episodes"
+        )
+
+
+def load_local(path: Path, hf_split: str = "train", origin: str | None = None) -> LoadedData:
+    """Load a local file or directory (see the module docstring)."""
+    origin = origin or str(path)
+    if path.is_dir():
+        return _load_directory(path, hf_split, origin)
+    suffix = path.suffix.lower()
+    if suffix == ".npz":
+        _single_split(path, hf_split)
+        return _load_npz(path)
+    if path.name == STEPS_FILE and (path.parent / METADATA_FILE).is_file():
+        _single_split(path, hf_split)
+        return _load_ours(path.parent)
+    if suffix in (".parquet", ".jsonl", ".json"):
+        from imitation_datasets.data.hub_layout import read_hub_files
+
+        metadata = our_metadata(path.parent)
+        arrays = read_hub_files([path], str(path), path.parent, metadata)
+        return LoadedData(arrays, metadata, origin)
+    raise DatasetFormatError(
+        f"{path}: unsupported file type {suffix!r}; expected a dataset directory, .npz, "
+        ".parquet or .jsonl"
+    )
+
+
+def _load_ours(directory: Path) -> LoadedData:
+    from imitation_datasets.data.parquet import read_parquet
+
+    arrays, metadata = read_parquet(directory)
+    return LoadedData(arrays, metadata, str(directory))
+
+
+def _load_npz(path: Path) -> LoadedData:
+    from imitation_datasets.data.npz import import_npz
+
+    arrays = import_npz(path)
+    metadata = None
+    try:
+        candidate = our_metadata(path.parent)
+    except DatasetFormatError:
+        candidate = None
+    # Our collate writes teacher.npz beside metadata.json; use it only if it describes this file.
+    if candidate is not None and candidate.get("total_steps") == arrays.n_steps and \
+            candidate.get("episodes", {}).get("count") == arrays.n_episodes:
+        metadata = candidate
+    return LoadedData(arrays, metadata, str(path))
+
+
+def _split_of(relative: Path) -> str | None:
+    """The split a data file belongs to, from its folder or file name (hub conventions)."""
+    parts = [*relative.parts[:-1], relative.name.split(".")[0]]
+    for part in parts:
+        for token in re.split(r"[-_. ]+", part.lower()):
+            if token in SPLIT_WORDS:
+                return token
+    return None
+
+
+def data_files(directory: Path, hf_split: str) -> list[Path]:
+    """The hub-layout data files of ``directory`` that belong to ``hf_split``.
+
+    Files named after a split (``data/train-00000-of-00001.parquet``, ``test.jsonl``) belong to
+    it; when no file is named after a split, every file is ``"train"`` (the hub's rule). Parquet
+    files are preferred over JSON lines when both exist.
+    """
+    candidates = [
+        p for p in sorted(directory.rglob("*"))
+        if p.is_file() and p.suffix.lower() in (".parquet", ".jsonl", ".json")
+        and p.name not in SKIPPED_JSON
+        and not any(part.startswith(".") for part in p.relative_to(directory).parts)
+    ]
+    for suffix in (".parquet", ".jsonl", ".json"):
+        files = [p for p in candidates if p.suffix.lower() == suffix]
+        if not files:
+            continue
+        splits = {p: _split_of(p.relative_to(directory)) for p in files}
+        named = {s for s in splits.values() if s is not None}
+        if not named:
+            if hf_split != "train":
+                raise ValueError(
+                    f"hf_split={hf_split!r}: {directory} has no files named after a split, so "
+                    "everything is 'train'"
+                )
+            return files
+        chosen = [p for p, s in splits.items() if s == hf_split]
+        if not chosen:
+            raise ValueError(
+                f"hf_split={hf_split!r} not found in {directory}; it has {sorted(named)}"
+            )
+        return chosen
+    return []
+
+
+def _load_directory(directory: Path, hf_split: str, origin: str) -> LoadedData:
+    if (directory / STEPS_FILE).is_file():
+        # Ours; without metadata.json it is incomplete and read_parquet says so.
+        _single_split(directory, hf_split)
+        return _load_ours(directory)
+    if (directory / "dataset_info.json").is_file() or (directory / "dataset_dict.json").is_file():
+        from imitation_datasets.data.huggingface import load_saved_dataset
+
+        return load_saved_dataset(directory, hf_split)
+    files = data_files(directory, hf_split)
+    if files:
+        from imitation_datasets.data.hub_layout import read_hub_files
+
+        metadata = our_metadata(directory)
+        name = origin if len(files) > 1 else f"{origin} ({files[0].relative_to(directory)})"
+        return LoadedData(read_hub_files(files, name, directory, metadata), metadata, origin)
+    npz = sorted(directory.glob("*.npz"))
+    if len(npz) == 1:
+        _single_split(directory, hf_split)
+        return _load_npz(npz[0])
+    if (directory / METADATA_FILE).is_file():
+        # Our metadata without steps.parquet: let read_parquet name what is missing.
+        return _load_ours(directory)
+    raise DatasetFormatError(
+        f"{directory}: no dataset found (expected metadata.json + steps.parquet, a teacher.npz, "
+        "or .parquet/.jsonl files in the IL-Datasets hub layout)"
+    )
