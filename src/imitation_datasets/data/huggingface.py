@@ -89,16 +89,13 @@ def from_hf_dataset(dataset: Any, origin: str = "HuggingFace dataset",
         origin: what to call it in error messages.
         base_dir: folder that image paths are relative to (image observations only).
     """
-    if not hasattr(dataset, "with_format"):
-        raise TypeError(f"expected a datasets.Dataset, got {type(dataset).__name__}")
-    if not hasattr(dataset, "features") or isinstance(getattr(dataset, "features"), dict) and \
-            not hasattr(dataset, "num_rows"):
-        raise TypeError("expected one split of a DatasetDict, e.g. dataset['train']")
-    if isinstance(dataset.num_rows, dict):
+    if isinstance(getattr(dataset, "num_rows", None), dict):
         raise TypeError(
             f"got a DatasetDict with splits {sorted(dataset.num_rows)}; pass one split, "
             "e.g. dataset['train']"
         )
+    if not hasattr(dataset, "with_format"):
+        raise TypeError(f"expected a datasets.Dataset, got {type(dataset).__name__}")
     table = dataset.with_format("arrow")[:]
     metadata = _description_metadata(dataset)
     columns = columns_from_table(table, origin, None if base_dir is None else Path(base_dir))

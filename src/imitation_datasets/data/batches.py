@@ -1,0 +1,106 @@
+"""Shuffled batches of transitions without a per-item ``__getitem__``.
+
+:class:`TransitionLoader` replaces ``DataLoader(dataset, batch_size, shuffle=True)``: it draws
+one permutation per epoch from an explicitly seeded ``torch.Generator`` and gathers each batch
+with a few tensor indexing operations. :class:`TransitionBatchSampler` yields the index tensors
+only, for ``DataLoader(dataset, sampler=..., batch_size=None)`` (worker processes, pinning).
+
+The same seed gives the same batches, epoch after epoch, run after run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, Protocol
+
+import torch
+from torch.utils.data import Sampler
+
+
+class Gatherable(Protocol):
+    """A dataset that returns a whole batch for a tensor of indices."""
+
+    def __len__(self) -> int: ...
+
+    def gather(self, index: torch.Tensor) -> tuple[torch.Tensor, ...]: ...
+
+
+def seeded_generator(seed: int | None, generator: torch.Generator | None) -> torch.Generator:
+    """``generator`` if given, else a new CPU generator seeded with ``seed``."""
+    if generator is not None:
+        return generator
+    if seed is None:
+        raise ValueError("pass a seed (int) or a torch.Generator: shuffling is always seeded")
+    return torch.Generator().manual_seed(int(seed))
+
+
+class TransitionBatchSampler(Sampler[torch.Tensor]):
+    """Yields 1-D int64 index tensors of ``batch_size`` (shuffled each epoch when ``shuffle``).
+
+    Args:
+        length: number of items.
+        batch_size: items per batch.
+        shuffle: draw a new permutation for each epoch (``iter()``).
+        seed: seed of the permutation generator (ignored when ``generator`` is given).
+        generator: a ``torch.Generator`` to draw permutations from.
+        drop_last: drop the last batch when it is smaller than ``batch_size``.
+    """
+
+    def __init__(self, length: int, batch_size: int = 1024, *, shuffle: bool = True,
+                 seed: int | None = 0, generator: torch.Generator | None = None,
+                 drop_last: bool = False) -> None:
+        if int(batch_size) < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        self.length = int(length)
+        self.batch_size = int(batch_size)
+        self.shuffle = shuffle
+        self.drop_last = drop_last
+        self.generator = seeded_generator(seed, generator) if shuffle else None
+
+    def __iter__(self) -> Iterator[torch.Tensor]:
+        if self.shuffle:
+            order = torch.randperm(self.length, generator=self.generator)
+        else:
+            order = torch.arange(self.length)
+        stop = len(self) * self.batch_size if self.drop_last else self.length
+        for start in range(0, stop, self.batch_size):
+            yield order[start:start + self.batch_size]
+
+    def __len__(self) -> int:
+        if self.drop_last:
+            return self.length // self.batch_size
+        return -(-self.length // self.batch_size)
+
+
+class TransitionLoader:
+    """Iterates batches ``dataset.gather(indices)`` in a seeded random order.
+
+    Use it in place of a ``DataLoader``::
+
+        for states, actions, next_states in dataset.batches(1024, seed=0):
+            ...
+
+    Args:
+        dataset: a ``BaselineDataset`` (or anything with ``__len__`` and ``gather``).
+        batch_size, shuffle, seed, generator, drop_last: as in :class:`TransitionBatchSampler`.
+    """
+
+    def __init__(self, dataset: Gatherable, batch_size: int = 1024, *, shuffle: bool = True,
+                 seed: int | None = 0, generator: torch.Generator | None = None,
+                 drop_last: bool = False) -> None:
+        self.dataset = dataset
+        self.sampler = TransitionBatchSampler(len(dataset), batch_size, shuffle=shuffle,
+                                              seed=seed, generator=generator,
+                                              drop_last=drop_last)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, ...]]:
+        for index in self.sampler:
+            yield self.dataset.gather(index)
+
+    def __len__(self) -> int:
+        return len(self.sampler)
+
+    def __repr__(self) -> str:
+        sampler: Any = self.sampler
+        return (f"TransitionLoader({len(self.dataset)} items, batch_size={sampler.batch_size}, "
+                f"shuffle={sampler.shuffle}, drop_last={sampler.drop_last})")

@@ -1,0 +1,131 @@
+"""``(s_t, a_t, s_{t+1})`` as index arithmetic over one contiguous observation array.
+
+Steps of consecutive episodes lie in one ``(T, ...)`` array. Transition ``i`` is found from
+per-episode offsets only (``O(E)`` memory, nothing per step):
+
+* when the final observation of every episode is known (our format), every step is a transition;
+  ``s_{t+1}`` is the next row, or the episode's final observation on its last step;
+* when it is not (the original IL-Datasets layout), the last step of each episode has no
+  ``s_{t+1}`` and is skipped: transition ``i`` of episode ``e`` is row ``i + e``.
+
+No transition ever crosses an episode boundary, and no observation is copied until a batch is
+gathered.
+"""
+
+from __future__ import annotations
+
+import bisect
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+
+from imitation_datasets.data.images import ImageColumn
+
+Transform = Callable[[torch.Tensor], torch.Tensor]
+
+
+def as_tensor(array: np.ndarray) -> torch.Tensor:
+    """``torch.from_numpy`` without copying, also over read-only (Arrow) buffers.
+
+    The tensor shares the dataset's memory: do not modify it in place.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        return torch.from_numpy(array)
+
+
+class Transitions:
+    """Transitions of consecutive episodes.
+
+    Args:
+        obs: ``(T, ...)`` observations (a tensor view, or lazily decoded images).
+        final_obs: ``(E, ...)`` observation after each episode's last step, or ``None``.
+        lengths: ``(E,)`` steps per episode.
+        transform: applied to every observation returned (``s_t`` and ``s_{t+1}``).
+    """
+
+    def __init__(self, obs: torch.Tensor | ImageColumn, final_obs: torch.Tensor | None,
+                 lengths: np.ndarray, transform: Transform | None = None) -> None:
+        self.obs = obs
+        self.final_obs = final_obs
+        self.transform = transform
+        lengths = np.asarray(lengths, dtype=np.int64)
+        self.n_rows = int(lengths.sum())
+        self.drop_last = final_obs is None
+        counts = lengths - 1 if self.drop_last else lengths
+        self.counts = counts
+        first = np.cumsum(counts) - counts
+        row_start = np.cumsum(lengths) - lengths
+        self.length = int(counts.sum())
+        # Tensors for batches, lists for single items (bisect is faster than torch there).
+        self.first = torch.from_numpy(first)
+        self.last_row = torch.from_numpy(row_start + lengths - 1)
+        self._first_list = first.tolist()
+        self._last_list = (row_start + lengths - 1).tolist()
+
+    def __len__(self) -> int:
+        return self.length
+
+    # -------------------------------------------------------------------- single items
+    def locate(self, index: int) -> tuple[int, int]:
+        """``(episode, row)`` of transition ``index`` (negative indices count from the end)."""
+        if index < 0:
+            index += self.length
+        if not 0 <= index < self.length:
+            raise IndexError(f"transition {index} out of range for {self.length} transitions")
+        episode = bisect.bisect_right(self._first_list, index) - 1
+        return episode, index + episode if self.drop_last else index
+
+    def observation(self, row: int) -> torch.Tensor:
+        """Observation ``row`` (decoded and transformed)."""
+        if isinstance(self.obs, ImageColumn):
+            value = torch.from_numpy(self.obs[row])
+        else:
+            value = self.obs[row]
+        return value if self.transform is None else self.transform(value)
+
+    def next_observation(self, episode: int, row: int) -> torch.Tensor:
+        """``s_{t+1}`` of the transition at ``row`` of ``episode``."""
+        if self.final_obs is not None and row == self._last_list[episode]:
+            value = self.final_obs[episode]
+            return value if self.transform is None else self.transform(value)
+        return self.observation(row + 1)
+
+    # -------------------------------------------------------------------- batches
+    def locate_batch(self, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(episodes, rows)`` of a 1-D int64 tensor of transition indices."""
+        if index.numel() and (int(index.min()) < 0 or int(index.max()) >= self.length):
+            raise IndexError(f"transition indices out of range for {self.length} transitions")
+        episode = torch.searchsorted(self.first, index, right=True) - 1
+        return episode, index + episode if self.drop_last else index
+
+    def observations(self, rows: torch.Tensor) -> torch.Tensor:
+        """Observations at ``rows``, stacked (one gather; per item only for images/transforms)."""
+        if isinstance(self.obs, ImageColumn) or self.transform is not None:
+            return _stack([self.observation(int(r)) for r in rows], self.obs, rows)
+        return self.obs[rows]
+
+    def next_observations(self, episode: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+        """``s_{t+1}`` for each ``(episode, row)``."""
+        following = rows + 1
+        if self.final_obs is None:
+            return self.observations(following)
+        last = rows == self.last_row[episode]
+        if isinstance(self.obs, ImageColumn) or self.transform is not None:
+            items = [self.next_observation(int(e), int(r)) for e, r in zip(episode, rows)]
+            return _stack(items, self.obs, rows)
+        out = self.obs[following.clamp_(max=self.n_rows - 1)]
+        if bool(last.any()):
+            out[last] = self.final_obs[episode[last]]
+        return out
+
+
+def _stack(items: list[torch.Tensor], obs: Any, rows: torch.Tensor) -> torch.Tensor:
+    if items:
+        return torch.stack(items)
+    shape = tuple(obs.shape[1:]) if isinstance(obs, torch.Tensor) else (0,)
+    return torch.empty((0, *shape), dtype=obs.dtype if isinstance(obs, torch.Tensor) else
+                       torch.uint8)

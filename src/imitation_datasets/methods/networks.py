@@ -1,0 +1,206 @@
+"""Network builders shared by every method: MLP and attention bodies, action heads.
+
+A method's networks are :class:`ActionModel` s: an input normaliser, a body (an MLP, or the
+attention MLP of ABCO/IUPE) and an action head that knows the action space:
+
+* ``Discrete(n)``: ``n`` logits; loss is cross-entropy; the mode is the argmax; a sample is
+  drawn per row from ``softmax(logits)``.
+* ``Box``: actions are scaled to ``[-1, 1]`` by the space's bounds (unbounded dimensions are
+  left as they are). The head predicts a mean and a log standard deviation; the loss is the
+  mean squared error of the mean (``"mse"``) or the Gaussian negative log-likelihood
+  (``"gaussian"``); the mode is the mean; a sample is ``mean + std * N(0, 1)``. Predictions
+  are clipped to the bounds: continuous actions are never rounded or cast to integers.
+
+Randomness comes only from the ``torch.Generator`` passed to :meth:`ActionModel.sample` and
+from the global torch RNG at construction (which :class:`~.base.Method` seeds and restores).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import gymnasium as gym
+import numpy as np
+import torch
+import torch.nn.functional as F  # noqa: N812 - the usual name
+from torch import nn
+
+ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh, "gelu": nn.GELU}
+LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0
+NORMALISED_CLIP = 10.0
+
+
+def mlp(in_dim: int, out_dim: int, hidden: Sequence[int] = (64, 64),
+        activation: str = "relu") -> nn.Sequential:
+    """A multilayer perceptron ``in -> hidden... -> out`` (no activation after the last layer)."""
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {activation!r}; choose one of {sorted(ACTIVATIONS)}")
+    layers: list[nn.Module] = []
+    width = in_dim
+    for size in hidden:
+        layers += [nn.Linear(width, int(size)), ACTIVATIONS[activation]()]
+        width = int(size)
+    layers.append(nn.Linear(width, out_dim))
+    return nn.Sequential(*layers)
+
+
+class AttentionMLP(nn.Module):
+    """Self-attention over learned feature tokens, then an MLP (the ABCO/IUPE body).
+
+    The input is projected to ``tokens`` feature vectors of width ``token_dim`` (plus a learned
+    position embedding); one multi-head self-attention block with a residual connection and
+    layer normalisation lets every feature attend to the others; the attended tokens are
+    flattened and mapped to the output by an MLP.
+    """
+
+    def __init__(self, in_dim: int, out_dim: int, tokens: int = 8, token_dim: int = 16,
+                 heads: int = 2, hidden: Sequence[int] = (64,), activation: str = "relu") -> None:
+        super().__init__()
+        if token_dim % heads:
+            raise ValueError(f"token_dim ({token_dim}) must be divisible by heads ({heads})")
+        self.tokens, self.token_dim, self.heads = tokens, token_dim, heads
+        self.embed = nn.Linear(in_dim, tokens * token_dim)
+        self.position = nn.Parameter(0.02 * torch.randn(tokens, token_dim))
+        self.qkv = nn.Linear(token_dim, 3 * token_dim)
+        self.out = nn.Linear(token_dim, token_dim)
+        self.norm = nn.LayerNorm(token_dim)
+        self.head = mlp(tokens * token_dim, out_dim, hidden, activation)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, in_dim) -> (B, out_dim)``."""
+        batch = x.shape[0]
+        t = self.embed(x).view(batch, self.tokens, self.token_dim) + self.position
+        q, k, v = self.qkv(t).view(batch, self.tokens, 3, self.heads, -1).permute(2, 0, 3, 1, 4)
+        attended = F.scaled_dot_product_attention(q, k, v)
+        attended = attended.transpose(1, 2).reshape(batch, self.tokens, self.token_dim)
+        t = self.norm(t + self.out(attended))
+        return self.head(t.flatten(1))
+
+
+def body(architecture: str, in_dim: int, out_dim: int, config: dict) -> nn.Module:
+    """Build the body named by ``architecture`` (``"mlp"`` or ``"attention"``) from a config."""
+    if architecture == "mlp":
+        return mlp(in_dim, out_dim, config["hidden"], config["activation"])
+    if architecture == "attention":
+        return AttentionMLP(in_dim, out_dim, config["tokens"], config["token_dim"],
+                            config["heads"], config["hidden"], config["activation"])
+    raise ValueError(f"unknown architecture {architecture!r}; choose 'mlp' or 'attention'")
+
+
+class Normaliser(nn.Module):
+    """``clip((x - mean) / std, -10, 10)`` with statistics fitted on training data."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(dim))
+        self.register_buffer("std", torch.ones(dim))
+
+    def fit(self, x: torch.Tensor) -> None:
+        """Set the statistics from ``x`` (rows are samples); tiny deviations are floored."""
+        x = x.double()
+        self.mean.copy_(x.mean(0).float())
+        self.std.copy_(x.std(0, correction=0).clamp_min(1e-6).float())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Normalise ``x``."""
+        return ((x - self.mean) / self.std).clamp(-NORMALISED_CLIP, NORMALISED_CLIP)
+
+
+class ActionModel(nn.Module):
+    """``normaliser -> body -> action head``: a policy ``pi(s)`` or an inverse dynamics model.
+
+    Args:
+        in_dim: width of the (flattened) input.
+        action_space: ``Discrete`` or ``Box``.
+        config: network settings (``architecture``, ``hidden``, ``activation``, and for the
+            attention body ``tokens``, ``token_dim``, ``heads``).
+        continuous_loss: ``"mse"`` or ``"gaussian"`` (ignored for discrete actions).
+    """
+
+    def __init__(self, in_dim: int, action_space: gym.Space, config: dict,
+                 continuous_loss: str = "mse") -> None:
+        super().__init__()
+        self.discrete = isinstance(action_space, gym.spaces.Discrete)
+        if continuous_loss not in ("mse", "gaussian"):
+            raise ValueError(f"continuous_loss must be 'mse' or 'gaussian', got {continuous_loss!r}")
+        self.continuous_loss = continuous_loss
+        if self.discrete:
+            self.n_actions = int(action_space.n)
+            self.action_dim = 1
+            out_dim = self.n_actions
+        else:
+            self.action_shape = tuple(action_space.shape)
+            self.action_dim = int(np.prod(self.action_shape))
+            low = np.asarray(action_space.low, np.float64).reshape(-1)
+            high = np.asarray(action_space.high, np.float64).reshape(-1)
+            bounded = np.isfinite(low) & np.isfinite(high)
+            center = np.where(bounded, (low + high) / 2, 0.0)
+            scale = np.where(bounded, (high - low) / 2, 1.0)
+            self.register_buffer("action_center", torch.tensor(center, dtype=torch.float32))
+            self.register_buffer("action_scale", torch.tensor(scale, dtype=torch.float32))
+            self.register_buffer("action_low", torch.tensor(np.where(bounded, -1.0, -np.inf),
+                                                            dtype=torch.float32))
+            self.register_buffer("action_high", torch.tensor(np.where(bounded, 1.0, np.inf),
+                                                             dtype=torch.float32))
+            out_dim = 2 * self.action_dim
+        self.normaliser = Normaliser(in_dim)
+        self.body = body(config["architecture"], in_dim, out_dim, config)
+
+    # ------------------------------------------------------------------ targets
+    def encode(self, actions: torch.Tensor) -> torch.Tensor:
+        """Environment actions -> training targets (class indices, or scaled and clipped)."""
+        if self.discrete:
+            return actions.reshape(-1).long()
+        scaled = (actions.reshape(-1, self.action_dim).float() - self.action_center) \
+            / self.action_scale
+        return torch.maximum(torch.minimum(scaled, self.action_high), self.action_low)
+
+    def decode(self, targets: torch.Tensor) -> torch.Tensor:
+        """Training targets -> environment actions (inverse of :meth:`encode`)."""
+        if self.discrete:
+            return targets
+        return (targets * self.action_scale + self.action_center).reshape(-1, *self.action_shape)
+
+    # ------------------------------------------------------------------ outputs
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Raw head output: logits, or ``[mean, log_std]`` in target units."""
+        return self.body(self.normaliser(x))
+
+    def _gaussian(self, out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mean, log_std = out.split(self.action_dim, dim=-1)
+        return mean, log_std.clamp(LOG_STD_MIN, LOG_STD_MAX)
+
+    def loss(self, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Training loss of predicting encoded ``target`` from ``x`` (mean over the batch)."""
+        out = self(x)
+        if self.discrete:
+            return F.cross_entropy(out, target)
+        mean, log_std = self._gaussian(out)
+        if self.continuous_loss == "mse":
+            return F.mse_loss(mean, target)
+        nll = 0.5 * ((target - mean) * torch.exp(-log_std)) ** 2 + log_std
+        return nll.sum(-1).mean()
+
+    def mode(self, x: torch.Tensor) -> torch.Tensor:
+        """Most likely target: argmax class, or the mean clipped to the scaled bounds."""
+        out = self(x)
+        if self.discrete:
+            return out.argmax(-1)
+        mean, _ = self._gaussian(out)
+        return torch.maximum(torch.minimum(mean, self.action_high), self.action_low)
+
+    def sample(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """One target per row from the predicted distribution.
+
+        Discrete: a categorical draw per row from ``softmax(logits)`` (one uniform number per
+        row, not per class). Continuous: ``mean + std * N(0, 1)``, clipped to the bounds.
+        """
+        out = self(x)
+        if self.discrete:
+            cdf = torch.softmax(out.double(), -1).cumsum(-1)
+            u = torch.rand((out.shape[0], 1), generator=generator, dtype=torch.float64)
+            return (cdf < u).sum(-1).clamp_max(self.n_actions - 1)
+        mean, log_std = self._gaussian(out)
+        noise = torch.randn(mean.shape, generator=generator, dtype=mean.dtype)
+        value = mean + torch.exp(log_std) * noise
+        return torch.maximum(torch.minimum(value, self.action_high), self.action_low)
