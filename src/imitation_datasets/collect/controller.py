@@ -34,6 +34,7 @@ import numpy as np
 from imitation_datasets.collect.episode import Episode, EpisodeFileError
 from imitation_datasets.collect.functions import DatasetCollate, RecordingEnjoy
 from imitation_datasets.collect.local_backend import play_local
+from imitation_datasets.collect.player import PlaySpec
 from imitation_datasets.collect.rollout import make_env
 from imitation_datasets.collect.staging import Staging, fingerprint
 from imitation_datasets.collect.tally import CollectionError, Tally
@@ -201,13 +202,13 @@ class Controller:
             return out_dir
         staging.create(run)
         user_enjoy = None if isinstance(self.enjoy, RecordingEnjoy) else self.enjoy
-        spec = WorkerSpec(
+        play = PlaySpec(
             env_id=env_id, env_kwargs=env_kwargs,
             policy=None if random_actions and user_enjoy is None else policy,
             random_actions=random_actions, dataset_seed=options.seed, threshold=threshold,
-            max_attempts=options.max_attempts, staging=staging,
-            n_envs=self.envs_per_worker, user_enjoy=user_enjoy,
+            max_attempts=options.max_attempts, n_envs=self.envs_per_worker,
         )
+        spec = WorkerSpec(play=play, staging=staging, user_enjoy=user_enjoy)
         if options.mode in ("all", "play"):
             self._play(spec, out_dir)
         if options.mode in ("all", "collate"):
@@ -226,7 +227,8 @@ class Controller:
         if not todo:
             return
         out_dir.mkdir(parents=True, exist_ok=True)
-        tally = Tally(self.episodes, len(done), spec.threshold, spec.staging.path, self.progress)
+        tally = Tally(self.episodes, len(done), spec.play.threshold, spec.staging.path,
+                      self.progress)
         try:
             if self.backend == "ray":
                 from imitation_datasets.collect.ray_backend import play_ray
@@ -264,15 +266,15 @@ class Controller:
         def metadata(arrays: DatasetArrays) -> dict[str, Any]:
             return build_metadata(
                 arrays,
-                env=_env_description(spec.env_id, spec.env_kwargs),
+                env=_env_description(spec.play.env_id, spec.play.env_kwargs),
                 expert=provenance,
                 collection={
-                    "dataset_seed": spec.dataset_seed,
+                    "dataset_seed": spec.play.dataset_seed,
                     "episodes": self.episodes,
-                    "threshold": json_number(spec.threshold),
-                    "max_attempts": spec.max_attempts,
+                    "threshold": json_number(spec.play.threshold),
+                    "max_attempts": spec.play.max_attempts,
                     "enjoy": run["enjoy"],
-                    "random_actions": spec.random_actions,
+                    "random_actions": spec.play.random_actions,
                     "seed_rule": "imitation_datasets.seeding.episode_seed(dataset_seed, episode, "
                                  "attempt) = SeedSequence(dataset_seed, spawn_key=(episode, "
                                  "attempt)).generate_state(1, uint32)[0]",
@@ -371,7 +373,7 @@ def _reference(provenance: dict[str, Any], spec: WorkerSpec,
         from imitation_datasets.evaluation import evaluate_policy
 
         seeds = expert_eval_seeds(100)
-        random_returns = evaluate_policy(None, spec.env_id, seeds, spec.env_kwargs)
+        random_returns = evaluate_policy(None, spec.play.env_id, seeds, spec.play.env_kwargs)
         reference["random_return_mean"] = json_number(np.mean(random_returns))
         reference["random_return_source"] = (
             f"random policy on seeds {seeds[0]}..{seeds[-1]}"

@@ -21,7 +21,7 @@ def play_local(spec: WorkerSpec, todo: deque[int], threads: int, tally: Tally) -
     """
     context = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
     outbox = context.Queue()
-    cap = 2 * spec.n_envs if spec.user_enjoy is None else 2
+    cap = 2 * spec.play.n_envs if spec.user_enjoy is None else 2
     workers: dict[int, Any] = {}
     inboxes: dict[int, Any] = {}
     outstanding: dict[int, set[int]] = {}

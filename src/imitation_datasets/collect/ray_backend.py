@@ -63,8 +63,8 @@ def play_ray(spec: WorkerSpec, todo: deque[int], actors: int, tally: Tally,
         ray.init(address=address, include_dashboard=False, log_to_driver=False,
                  namespace=NAMESPACE)
     remote_actor = ray.remote(num_cpus=1, max_restarts=0)(EpisodeActor)
-    play_spec = spec.play_spec()
-    chunk = max(1, min(4 * spec.n_envs, -(-len(todo) // actors)))
+    play_spec = spec.play
+    chunk = max(1, min(4 * spec.play.n_envs, -(-len(todo) // actors)))
     chunks = deque(sorted(todo)[i:i + chunk] for i in range(0, len(todo), chunk))
     todo.clear()
     handles: dict[int, Any] = {}

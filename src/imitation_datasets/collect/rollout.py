@@ -111,26 +111,15 @@ class EpisodeRunner:
     def _finish(self, slot: _Slot, final_obs: np.ndarray, terminated: bool, truncated: bool
                 ) -> Outcome:
         key, seed = slot.job
-        if self.record:
-            episode = Episode(
-                obs=np.stack(slot.observations),
-                actions=np.asarray(slot.actions),
-                rewards=np.asarray(slot.rewards, dtype=np.float64),
-                final_obs=np.asarray(final_obs),
-                terminated=bool(terminated),
-                truncated=bool(truncated),
-                seed=int(seed),
-            )
-        else:
-            episode = Episode(
-                obs=np.zeros((slot.steps, 0), np.float32),
-                actions=np.zeros(slot.steps),
-                rewards=np.asarray(slot.rewards, dtype=np.float64),
-                final_obs=np.asarray(final_obs),
-                terminated=bool(terminated),
-                truncated=bool(truncated),
-                seed=int(seed),
-            )
+        episode = Episode(
+            obs=np.stack(slot.observations) if self.record else np.zeros((slot.steps, 0)),
+            actions=np.asarray(slot.actions) if self.record else np.zeros(slot.steps),
+            rewards=np.asarray(slot.rewards, dtype=np.float64),
+            final_obs=np.asarray(final_obs),
+            terminated=bool(terminated),
+            truncated=bool(truncated),
+            seed=int(seed),
+        )
         slot.job = None
         return Outcome(key, int(seed), episode)
 

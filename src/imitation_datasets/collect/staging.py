@@ -69,25 +69,17 @@ class Staging:
 
     def staged_episodes(self, limit: int) -> set[int]:
         """Indices ``< limit`` with a complete staged episode file."""
-        if not self.path.is_dir():
-            return set()
-        found = set()
-        for name in os.listdir(self.path):
-            match = EPISODE_PATTERN.match(name)
-            if match and int(match.group(1)) < limit:
-                found.add(int(match.group(1)))
-        return found
+        return self._indices(EPISODE_PATTERN, limit)
 
     def marked_episodes(self, limit: int) -> set[int]:
         """Indices ``< limit`` whose user enjoy call completed (marker present)."""
+        return self._indices(MARKER_PATTERN, limit)
+
+    def _indices(self, pattern: re.Pattern[str], limit: int) -> set[int]:
         if not self.path.is_dir():
             return set()
-        found = set()
-        for name in os.listdir(self.path):
-            match = MARKER_PATTERN.match(name)
-            if match and int(match.group(1)) < limit:
-                found.add(int(match.group(1)))
-        return found
+        matches = (pattern.match(name) for name in os.listdir(self.path))
+        return {int(m.group(1)) for m in matches if m and int(m.group(1)) < limit}
 
     def user_files(self, indices: Iterable[int]) -> list[str]:
         """Files a user enjoy function wrote into the dataset folder for ``indices``.

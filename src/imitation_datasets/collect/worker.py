@@ -32,22 +32,10 @@ from imitation_datasets.seeding import episode_seed
 class WorkerSpec:
     """Everything a worker needs; shared with the worker by fork, never pickled to disk."""
 
-    env_id: str
-    env_kwargs: dict[str, Any]
-    policy: Any
-    random_actions: bool
-    dataset_seed: int
-    threshold: float
-    max_attempts: int
+    play: PlaySpec
     staging: Staging
-    n_envs: int = 16
     user_enjoy: Callable[..., Any] | None = None
     parent_pid: int = field(default_factory=os.getpid)
-
-    def play_spec(self) -> PlaySpec:
-        """The part of the spec an :class:`EpisodePlayer` needs."""
-        return PlaySpec(self.env_id, self.env_kwargs, self.policy, self.random_actions,
-                        self.dataset_seed, self.threshold, self.max_attempts, self.n_envs)
 
 
 @dataclass
@@ -111,15 +99,15 @@ def run_worker(worker: int, spec: WorkerSpec, inbox: Any, outbox: Any) -> None:
         if spec.user_enjoy is None:
             _batched_loop(worker, spec, inbox, outbox)
         else:
-            if spec.policy is not None and hasattr(spec.policy, "load"):
-                spec.policy.load()
+            if spec.play.policy is not None and hasattr(spec.play.policy, "load"):
+                spec.play.policy.load()
             _user_loop(worker, spec, inbox, outbox)
     except Exception:  # noqa: BLE001 - report, then let the controller decide
         outbox.put(("fatal", worker, traceback.format_exc()))
 
 
 def _batched_loop(worker: int, spec: WorkerSpec, inbox: Any, outbox: Any) -> None:
-    player = EpisodePlayer(spec.play_spec())
+    player = EpisodePlayer(spec.play)
     stop = False
 
     def next_index() -> int | None:
@@ -161,11 +149,11 @@ def _user_loop(worker: int, spec: WorkerSpec, inbox: Any, outbox: Any) -> None:
         if index is None:
             return
         history: list[float] = []
-        for attempt in range(spec.max_attempts):
-            seed = episode_seed(spec.dataset_seed, index, attempt)
-            context = Context(index, seed, attempt, spec.threshold, spec.staging)
+        for attempt in range(spec.play.max_attempts):
+            seed = episode_seed(spec.play.dataset_seed, index, attempt)
+            context = Context(index, seed, attempt, spec.play.threshold, spec.staging)
             try:
-                accepted = bool(_call_user_enjoy(spec.user_enjoy, spec.policy, path, context))
+                accepted = bool(_call_user_enjoy(spec.user_enjoy, spec.play.policy, path, context))
             except Exception:  # noqa: BLE001 - logged and retried
                 spec.staging.log_error(index, attempt, seed, traceback.format_exc())
                 history.append(math.nan)
@@ -179,7 +167,7 @@ def _user_loop(worker: int, spec: WorkerSpec, inbox: Any, outbox: Any) -> None:
                 break
             history.append(context.episode_return)
         else:
-            outbox.put(("failed", worker, summary(index, spec.max_attempts - 1,
+            outbox.put(("failed", worker, summary(index, spec.play.max_attempts - 1,
                                                    seed, math.nan, 0, history)))
 
 

@@ -1,0 +1,171 @@
+"""Loading benchmark: time and peak memory of ``BaselineDataset`` on a 1M-transition dataset.
+
+Builds a synthetic dataset shaped like HalfCheetah (1000 episodes x 1000 steps, obs 17 float32,
+action 6 float32) with our writer, then, each in a fresh subprocess:
+
+* ``BaselineDataset(path)``: wall time and peak RSS above the interpreter's after imports
+  (``resource.getrusage(RUSAGE_SELF).ru_maxrss``), compared with the raw bytes of the arrays;
+* one epoch of ``dataset.batches(batch_size)`` (shuffled, seeded): transitions per second;
+* ``DataLoader(dataset, batch_size, shuffle=True)`` over a few batches, for comparison;
+* a 500k-step CartPole ``teacher.npz`` in the original layout (the original IL-Datasets took
+  43.6 s and 20.4 GB RSS to load it).
+
+Usage::
+
+    python benchmarks/loading.py [--episodes 1000] [--steps 1000] [--dir /tmp/il-bench]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def build_halfcheetah_like(directory: Path, episodes: int, steps: int, seed: int = 0) -> Path:
+    """A synthetic dataset with HalfCheetah's shapes, written with ``write_parquet``."""
+    import gymnasium as gym
+
+    from imitation_datasets.data.arrays import DatasetArrays
+    from imitation_datasets.data.metadata import build_metadata
+    from imitation_datasets.data.parquet import write_parquet
+    from imitation_datasets.data.schema import space_to_dict
+
+    rng = np.random.default_rng(seed)
+    total = episodes * steps
+    lengths = np.full(episodes, steps, dtype=np.int64)
+    truncated = np.zeros(total, dtype=bool)
+    truncated[np.cumsum(lengths) - 1] = True
+    arrays = DatasetArrays(
+        obs=rng.standard_normal((total, 17), dtype=np.float32),
+        actions=rng.uniform(-1, 1, (total, 6)).astype(np.float32),
+        rewards=rng.standard_normal(total),
+        terminated=np.zeros(total, dtype=bool),
+        truncated=truncated,
+        lengths=lengths,
+        final_obs=rng.standard_normal((episodes, 17), dtype=np.float32),
+        seeds=np.arange(episodes, dtype=np.int64),
+        attempts=np.ones(episodes, dtype=np.int64),
+    )
+    obs_space = gym.spaces.Box(-np.inf, np.inf, (17,), np.float32)
+    act_space = gym.spaces.Box(-1.0, 1.0, (6,), np.float32)
+    metadata = build_metadata(
+        arrays,
+        env={"id": "HalfCheetah-v5", "kwargs": {}, "spec": None, "max_episode_steps": steps,
+             "observation_space": space_to_dict(obs_space),
+             "action_space": space_to_dict(act_space)},
+        expert={"kind": "synthetic"},
+        collection={"dataset_seed": seed, "episodes": episodes},
+        acceptance={},
+        reference={"random_return_mean": -280.0, "expert_return_mean": 12000.0},
+        creation={"command": "benchmarks/loading.py"},
+    )
+    write_parquet(directory, arrays, metadata)
+    return directory
+
+
+def build_cartpole_npz(path: Path, steps: int = 500_000, seed: int = 0) -> Path:
+    """A 500k-step CartPole ``teacher.npz`` in the original layout (episodes of 500 steps)."""
+    rng = np.random.default_rng(seed)
+    starts = np.zeros(steps, dtype=bool)
+    starts[::500] = True
+    rewards = np.ones(steps)
+    np.savez(path, obs=rng.standard_normal((steps, 4), dtype=np.float32),
+             actions=rng.integers(0, 2, steps), rewards=rewards,
+             episode_returns=np.full(starts.sum(), 500.0), episode_starts=starts)
+    return path
+
+
+CHILD = r"""
+import json, resource, sys, time
+import torch
+from imitation_datasets.dataset import BaselineDataset
+path, batch_size, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+start = time.perf_counter()
+dataset = BaselineDataset(path)
+load_s = time.perf_counter() - start
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+arrays = dataset.arrays
+raw = sum(getattr(arrays, k).nbytes for k in ("obs", "actions", "rewards", "terminated",
+                                              "truncated"))
+raw += 0 if arrays.final_obs is None else arrays.final_obs.nbytes
+out = {"load_s": load_s, "peak_rss_above_baseline_mb": (peak - base) / 1024,
+       "baseline_rss_mb": base / 1024, "raw_mb": raw / 2**20, "transitions": len(dataset)}
+if mode == "full":
+    start = time.perf_counter()
+    seen = 0
+    for states, actions, next_states in dataset.batches(batch_size, seed=0):
+        seen += len(states)
+    out["batches_per_s"] = seen / (time.perf_counter() - start)
+    loader = torch.utils.data.DataLoader(dataset, batch_size=256, shuffle=True,
+                                         generator=torch.Generator().manual_seed(0))
+    start = time.perf_counter()
+    seen = 0
+    for i, (states, actions, next_states) in enumerate(loader):
+        seen += len(states)
+        if i == 200:
+            break
+    out["dataloader_per_s"] = seen / (time.perf_counter() - start)
+print(json.dumps(out))
+"""
+
+
+def measure(path: Path, batch_size: int, mode: str) -> dict:
+    """Run the measurement in a fresh interpreter (no cached pages of the Python heap)."""
+    result = subprocess.run([sys.executable, "-c", CHILD, str(path), str(batch_size), mode],
+                            check=True, capture_output=True, text=True)
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--episodes", type=int, default=1000)
+    parser.add_argument("--steps", type=int, default=1000)
+    parser.add_argument("--batch-size", type=int, default=1024)
+    parser.add_argument("--dir", type=Path, default=None, help="where to build the datasets")
+    parser.add_argument("--repeat", type=int, default=3, help="load measurements (best kept)")
+    args = parser.parse_args()
+    root = args.dir or Path(tempfile.mkdtemp(prefix="il-bench-"))
+    root.mkdir(parents=True, exist_ok=True)
+    cheetah = root / f"halfcheetah-like-{args.episodes}x{args.steps}"
+    if not (cheetah / "metadata.json").exists():
+        start = time.perf_counter()
+        build_halfcheetah_like(cheetah, args.episodes, args.steps)
+        print(f"built {cheetah} in {time.perf_counter() - start:.1f} s")
+    npz = root / "cartpole-500k.npz"
+    if not npz.exists():
+        build_cartpole_npz(npz)
+    size = sum(f.stat().st_size for f in cheetah.iterdir()) / 2**20
+    print(f"dataset: {args.episodes} episodes x {args.steps} steps, obs 17 float32, "
+          f"action 6 float32 ({size:.1f} MiB on disk); python {sys.version.split()[0]}, "
+          f"{os.cpu_count()} CPUs")
+    loads = [measure(cheetah, args.batch_size, "load") for _ in range(args.repeat)]
+    best = min(loads, key=lambda r: r["load_s"])
+    full = measure(cheetah, args.batch_size, "full")
+    ratio = max(r["peak_rss_above_baseline_mb"] for r in loads) / best["raw_mb"]
+    print(f"BaselineDataset load ({best['transitions']:,} transitions): "
+          f"{best['load_s']:.3f} s best of {args.repeat} "
+          f"({', '.join(format(r['load_s'], '.3f') for r in loads)})")
+    print(f"peak RSS above baseline: {max(r['peak_rss_above_baseline_mb'] for r in loads):.1f} "
+          f"MiB for {best['raw_mb']:.1f} MiB of arrays ({ratio:.2f}x; interpreter baseline "
+          f"{best['baseline_rss_mb']:.0f} MiB after imports)")
+    print(f"batches (batch_size={args.batch_size}, shuffled, seeded): "
+          f"{full['batches_per_s'] / 1e6:.2f} M transitions/s")
+    print(f"DataLoader(BaselineDataset, batch_size=256, shuffle=True): "
+          f"{full['dataloader_per_s'] / 1e3:.0f} k transitions/s")
+    npz_result = measure(npz, args.batch_size, "load")
+    print(f"original-layout CartPole teacher.npz, 500k steps: {npz_result['load_s']:.3f} s, "
+          f"peak RSS above baseline {npz_result['peak_rss_above_baseline_mb']:.1f} MiB "
+          f"(original IL-Datasets: 43.6 s, 20.4 GB)")
+
+
+if __name__ == "__main__":
+    main()
