@@ -175,11 +175,12 @@ class BaselineDataset(Dataset):
         self.transform = transform
         self._spaces(loaded.metadata, whole)
         arrays = self.arrays
+        # Tensor views of the loaded arrays (no copy); gathers index the arrays directly.
         self.states: torch.Tensor | ImageColumn = (
             arrays.obs if isinstance(arrays.obs, ImageColumn) else as_tensor(arrays.obs))
         self.actions = as_tensor(arrays.actions)
         self.final_states = None if arrays.final_obs is None else as_tensor(arrays.final_obs)
-        self.transitions = Transitions(self.states, self.final_states, arrays.lengths, transform)
+        self.transitions = Transitions(arrays.obs, arrays.final_obs, arrays.lengths, transform)
         if len(self.transitions) == 0:
             raise ValueError(
                 f"{loaded.origin}: the selected episodes hold no transitions (every episode has "
@@ -246,8 +247,8 @@ class BaselineDataset(Dataset):
         if isinstance(index, int | np.integer):
             return self.item(int(index))
         if isinstance(index, slice):
-            index = torch.arange(*index.indices(len(self)))
-        return self.gather(torch.as_tensor(index, dtype=torch.int64).reshape(-1))
+            index = np.arange(*index.indices(len(self)))
+        return self.gather(index)
 
     def item(self, index: int) -> tuple[torch.Tensor, ...]:
         """``(s_t, a_t, s_{t+1})`` of transition ``index``."""
@@ -255,10 +256,11 @@ class BaselineDataset(Dataset):
         return (self.transitions.observation(row), self.actions[row],
                 self.transitions.next_observation(episode, row))
 
-    def gather(self, index: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """A batch ``(states, actions, next_states)`` for a 1-D int64 tensor of indices."""
-        episode, rows = self.transitions.locate_batch(index)
-        return (self.transitions.observations(rows), self.actions[rows],
+    def gather(self, index: torch.Tensor | np.ndarray | list[int]) -> tuple[torch.Tensor, ...]:
+        """A batch ``(states, actions, next_states)`` for a 1-D sequence of indices."""
+        episode, rows = self.transitions.locate_batch(_indices(index))
+        return (self.transitions.observations(rows),
+                torch.from_numpy(np.take(self.arrays.actions, rows, axis=0)),
                 self.transitions.next_observations(episode, rows))
 
     def batches(self, batch_size: int = 1024, *, shuffle: bool = True, seed: int = 0,
@@ -312,18 +314,21 @@ class IRLDataset(BaselineDataset):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.rewards = torch.from_numpy(self.arrays.rewards.astype(np.float32))
-        self.terminated = as_tensor(self.arrays.terminated)
+        self.rewards = self.arrays.rewards.astype(np.float32)
+        self.terminated = self.arrays.terminated
 
     def item(self, index: int) -> tuple[torch.Tensor, ...]:
         """``(s_t, a_t, s_{t+1}, r_t, terminated_t)`` of transition ``index``."""
         _, row = self.transitions.locate(index)
-        return (*super().item(index), self.rewards[row], self.terminated[row])
+        return (*super().item(index), torch.tensor(self.rewards[row]),
+                torch.tensor(self.terminated[row]))
 
-    def gather(self, index: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    def gather(self, index: torch.Tensor | np.ndarray | list[int]) -> tuple[torch.Tensor, ...]:
         """A batch ``(states, actions, next_states, rewards, terminated)``."""
+        index = _indices(index)
         _, rows = self.transitions.locate_batch(index)
-        return (*super().gather(index), self.rewards[rows], self.terminated[rows])
+        return (*super().gather(index), torch.from_numpy(np.take(self.rewards, rows)),
+                torch.from_numpy(np.take(self.terminated, rows)))
 
 
 class SequenceDataset(BaselineDataset):
@@ -346,9 +351,8 @@ class SequenceDataset(BaselineDataset):
         self.stride = int(stride)
         counts = self.transitions.counts
         windows = -(-counts // self.stride)  # ceil
-        self.window_first = torch.from_numpy(np.cumsum(windows) - windows)
+        self.window_first = np.cumsum(windows) - windows
         self.n_windows = int(windows.sum())
-        self._counts = torch.from_numpy(counts)
 
     def __len__(self) -> int:
         return self.n_windows
@@ -359,24 +363,35 @@ class SequenceDataset(BaselineDataset):
             index += self.n_windows
         if not 0 <= index < self.n_windows:
             raise IndexError(f"window {index} out of range for {self.n_windows} windows")
-        return tuple(x[0] for x in self.gather(torch.tensor([index])))
+        return tuple(x[0] for x in self.gather([index]))
 
-    def gather(self, index: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    def gather(self, index: torch.Tensor | np.ndarray | list[int]) -> tuple[torch.Tensor, ...]:
         """A batch of windows: ``(B, L, ...)`` tensors and a ``(B, L)`` mask."""
-        if index.numel() and (int(index.min()) < 0 or int(index.max()) >= self.n_windows):
+        index = _indices(index)
+        if index.size and index.min() < 0:
+            index = np.where(index < 0, index + self.n_windows, index)
+        if index.size and (index.min() < 0 or index.max() >= self.n_windows):
             raise IndexError(f"window indices out of range for {self.n_windows} windows")
         length = self.sequence_length
-        episode = torch.searchsorted(self.window_first, index, right=True) - 1
+        episode = np.searchsorted(self.window_first, index, side="right") - 1
         offset = (index - self.window_first[episode]) * self.stride
         start = self.transitions.first[episode] + offset
-        valid = torch.clamp(self._counts[episode] - offset, max=length)
-        steps = torch.arange(length)
+        valid = np.minimum(self.transitions.counts[episode] - offset, length)
+        steps = np.arange(length)
         mask = steps[None, :] < valid[:, None]
-        positions = torch.where(mask, start[:, None] + steps[None, :], start[:, None])
+        positions = np.where(mask, start[:, None] + steps[None, :], start[:, None])
         parts = super().gather(positions.reshape(-1))
+        padding = torch.from_numpy(~mask)
         out = []
         for part in parts:
             part = part.reshape((len(index), length, *part.shape[1:]))
-            part[~mask] = 0
+            part[padding] = 0
             out.append(part)
-        return (*out, mask)
+        return (*out, torch.from_numpy(mask))
+
+
+def _indices(index: Any) -> np.ndarray:
+    """Indices (tensor, array, list or slice-expanded) as a 1-D int64 NumPy array."""
+    if isinstance(index, torch.Tensor):
+        index = index.detach().cpu().numpy()
+    return np.asarray(index, dtype=np.int64).reshape(-1)

@@ -32,6 +32,8 @@ def as_tensor(array: np.ndarray) -> torch.Tensor:
 
     The tensor shares the dataset's memory: do not modify it in place.
     """
+    if not isinstance(array, np.ndarray) or array.flags.writeable:
+        return torch.from_numpy(np.asarray(array))
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
         return torch.from_numpy(array)
@@ -40,14 +42,17 @@ def as_tensor(array: np.ndarray) -> torch.Tensor:
 class Transitions:
     """Transitions of consecutive episodes.
 
+    Index arithmetic and gathers run in NumPy (single-threaded, no per-call thread-pool cost,
+    which dominates small batches in torch on busy CPUs); results become tensors without a copy.
+
     Args:
-        obs: ``(T, ...)`` observations (a tensor view, or lazily decoded images).
+        obs: ``(T, ...)`` observations (an array view, or lazily decoded images).
         final_obs: ``(E, ...)`` observation after each episode's last step, or ``None``.
         lengths: ``(E,)`` steps per episode.
         transform: applied to every observation returned (``s_t`` and ``s_{t+1}``).
     """
 
-    def __init__(self, obs: torch.Tensor | ImageColumn, final_obs: torch.Tensor | None,
+    def __init__(self, obs: np.ndarray | ImageColumn, final_obs: np.ndarray | None,
                  lengths: np.ndarray, transform: Transform | None = None) -> None:
         self.obs = obs
         self.final_obs = final_obs
@@ -57,14 +62,11 @@ class Transitions:
         self.drop_last = final_obs is None
         counts = lengths - 1 if self.drop_last else lengths
         self.counts = counts
-        first = np.cumsum(counts) - counts
-        row_start = np.cumsum(lengths) - lengths
+        self.first = np.cumsum(counts) - counts
+        self.last_row = np.cumsum(lengths) - 1
         self.length = int(counts.sum())
-        # Tensors for batches, lists for single items (bisect is faster than torch there).
-        self.first = torch.from_numpy(first)
-        self.last_row = torch.from_numpy(row_start + lengths - 1)
-        self._first_list = first.tolist()
-        self._last_list = (row_start + lengths - 1).tolist()
+        self._first_list = self.first.tolist()  # bisect on a list is fastest for single items
+        self._last_list = self.last_row.tolist()
 
     def __len__(self) -> int:
         return self.length
@@ -81,51 +83,51 @@ class Transitions:
 
     def observation(self, row: int) -> torch.Tensor:
         """Observation ``row`` (decoded and transformed)."""
-        if isinstance(self.obs, ImageColumn):
-            value = torch.from_numpy(self.obs[row])
-        else:
-            value = self.obs[row]
+        value = as_tensor(self.obs[row])
         return value if self.transform is None else self.transform(value)
 
     def next_observation(self, episode: int, row: int) -> torch.Tensor:
         """``s_{t+1}`` of the transition at ``row`` of ``episode``."""
         if self.final_obs is not None and row == self._last_list[episode]:
-            value = self.final_obs[episode]
+            value = as_tensor(self.final_obs[episode])
             return value if self.transform is None else self.transform(value)
         return self.observation(row + 1)
 
     # -------------------------------------------------------------------- batches
-    def locate_batch(self, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(episodes, rows)`` of a 1-D int64 tensor of transition indices."""
-        if index.numel() and (int(index.min()) < 0 or int(index.max()) >= self.length):
+    def locate_batch(self, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(episodes, rows)`` of a 1-D int64 array of transition indices (negative ones count
+        from the end)."""
+        index = np.asarray(index, dtype=np.int64)
+        if index.size and index.min() < 0:
+            index = np.where(index < 0, index + self.length, index)
+        if index.size and (index.min() < 0 or index.max() >= self.length):
             raise IndexError(f"transition indices out of range for {self.length} transitions")
-        episode = torch.searchsorted(self.first, index, right=True) - 1
+        episode = np.searchsorted(self.first, index, side="right") - 1
         return episode, index + episode if self.drop_last else index
 
-    def observations(self, rows: torch.Tensor) -> torch.Tensor:
+    def observations(self, rows: np.ndarray) -> torch.Tensor:
         """Observations at ``rows``, stacked (one gather; per item only for images/transforms)."""
         if isinstance(self.obs, ImageColumn) or self.transform is not None:
-            return _stack([self.observation(int(r)) for r in rows], self.obs, rows)
-        return self.obs[rows]
+            return _stack([self.observation(int(r)) for r in rows], self.obs)
+        return torch.from_numpy(np.take(self.obs, rows, axis=0))
 
-    def next_observations(self, episode: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+    def next_observations(self, episode: np.ndarray, rows: np.ndarray) -> torch.Tensor:
         """``s_{t+1}`` for each ``(episode, row)``."""
-        following = rows + 1
         if self.final_obs is None:
-            return self.observations(following)
-        last = rows == self.last_row[episode]
+            return self.observations(rows + 1)
         if isinstance(self.obs, ImageColumn) or self.transform is not None:
             items = [self.next_observation(int(e), int(r)) for e, r in zip(episode, rows)]
-            return _stack(items, self.obs, rows)
-        out = self.obs[following.clamp_(max=self.n_rows - 1)]
-        if bool(last.any()):
+            return _stack(items, self.obs)
+        out = np.take(self.obs, np.minimum(rows + 1, self.n_rows - 1), axis=0)
+        last = np.flatnonzero(rows == self.last_row[episode])
+        if len(last):
             out[last] = self.final_obs[episode[last]]
-        return out
+        return torch.from_numpy(out)
 
 
-def _stack(items: list[torch.Tensor], obs: Any, rows: torch.Tensor) -> torch.Tensor:
+def _stack(items: list[torch.Tensor], obs: Any) -> torch.Tensor:
     if items:
         return torch.stack(items)
-    shape = tuple(obs.shape[1:]) if isinstance(obs, torch.Tensor) else (0,)
-    return torch.empty((0, *shape), dtype=obs.dtype if isinstance(obs, torch.Tensor) else
-                       torch.uint8)
+    if isinstance(obs, np.ndarray):
+        return torch.from_numpy(obs[:0].copy())
+    return torch.empty((0,), dtype=torch.uint8)

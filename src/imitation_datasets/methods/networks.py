@@ -126,6 +126,7 @@ class ActionModel(nn.Module):
         self.continuous_loss = continuous_loss
         if self.discrete:
             self.n_actions = int(action_space.n)
+            self.start = int(action_space.start)
             self.action_dim = 1
             out_dim = self.n_actions
         else:
@@ -148,9 +149,10 @@ class ActionModel(nn.Module):
 
     # ------------------------------------------------------------------ targets
     def encode(self, actions: torch.Tensor) -> torch.Tensor:
-        """Environment actions -> training targets (class indices, or scaled and clipped)."""
+        """Environment actions -> training targets (class indices ``0..n-1``, or actions
+        scaled to ``[-1, 1]`` by the bounds and clipped to them)."""
         if self.discrete:
-            return actions.reshape(-1).long()
+            return actions.reshape(-1).long() - self.start
         scaled = (actions.reshape(-1, self.action_dim).float() - self.action_center) \
             / self.action_scale
         return torch.maximum(torch.minimum(scaled, self.action_high), self.action_low)
@@ -158,7 +160,7 @@ class ActionModel(nn.Module):
     def decode(self, targets: torch.Tensor) -> torch.Tensor:
         """Training targets -> environment actions (inverse of :meth:`encode`)."""
         if self.discrete:
-            return targets
+            return targets + self.start
         return (targets * self.action_scale + self.action_center).reshape(-1, *self.action_shape)
 
     # ------------------------------------------------------------------ outputs
@@ -193,7 +195,8 @@ class ActionModel(nn.Module):
         """One target per row from the predicted distribution.
 
         Discrete: a categorical draw per row from ``softmax(logits)`` (one uniform number per
-        row, not per class). Continuous: ``mean + std * N(0, 1)``, clipped to the bounds.
+        row, not per class). Continuous: ``mean + std * N(0, 1)``, clipped to the bounds (a
+        model trained with ``"mse"`` has no trained spread and returns its mean).
         """
         out = self(x)
         if self.discrete:
@@ -201,6 +204,8 @@ class ActionModel(nn.Module):
             u = torch.rand((out.shape[0], 1), generator=generator, dtype=torch.float64)
             return (cdf < u).sum(-1).clamp_max(self.n_actions - 1)
         mean, log_std = self._gaussian(out)
+        if self.continuous_loss == "mse":  # no trained spread: the mean is the only estimate
+            return torch.maximum(torch.minimum(mean, self.action_high), self.action_low)
         noise = torch.randn(mean.shape, generator=generator, dtype=mean.dtype)
         value = mean + torch.exp(log_std) * noise
         return torch.maximum(torch.minimum(value, self.action_high), self.action_low)

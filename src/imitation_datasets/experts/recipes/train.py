@@ -213,8 +213,11 @@ def _make_callback(recipe: Recipe, scratch: Path, vecnorm: Any, digest: str,
             exported.save(tmp)
             tmp.replace(scratch / BEST_EXPORT)
             self.model.save(scratch / "best_model.zip")
+            stats = scratch / "best_vecnormalize.pkl"
             if vecnorm is not None:
-                vecnorm.save(str(scratch / "best_vecnormalize.pkl"))
+                vecnorm.save(str(stats))
+            elif stats.exists():  # left by an earlier recipe
+                stats.unlink()
             info = {
                 "recipe_digest": digest,
                 "timesteps": steps,
