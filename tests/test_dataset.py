@@ -349,7 +349,8 @@ def test_hub_files_with_bad_content_are_refused(tmp_path):
         return tmp_path / name
 
     row = {"obs": [0.0, 1.0], "actions": 0, "rewards": 1.0, "episode_starts": True}
-    with pytest.raises(DatasetFormatError, match=r"missing\.jsonl.*missing column\(s\) \['rewards'"):
+    missing = r"missing\.jsonl.*missing column\(s\) \['rewards'"
+    with pytest.raises(DatasetFormatError, match=missing):
         BaselineDataset(jsonl("missing.jsonl", [{k: v for k, v in row.items() if k != "rewards"}]))
     ragged = [row, {**row, "obs": [0.0, 1.0, 2.0], "episode_starts": False}]
     with pytest.raises(DatasetFormatError, match=r"ragged\.jsonl.*ragged observations"):
@@ -406,7 +407,7 @@ def test_parquet_loading_peaks_near_the_arrays_size(tmp_path):
     from imitation_datasets.data.parquet import write_parquet
 
     arrays = _synthetic(400)
-    metadata = json.loads((_metadata_for(arrays)))
+    metadata = json.loads(_metadata_for(arrays))
     write_parquet(tmp_path / "d", arrays, metadata)
     tracemalloc.start()
     loaded, _ = read_parquet(tmp_path / "d")
@@ -461,6 +462,21 @@ def test_batches_gather_whole_batches_and_grow_linearly(monkeypatch):
 
     small, large = epoch_cost(400), epoch_cost(1600)
     assert large / small < 12, (small, large)  # linear ~4, quadratic ~16
+
+
+def test_metadata_without_spaces_takes_shapes_from_the_files(tmp_path):
+    """A dataset collated outside the Controller has no env description: shapes come from data."""
+    from imitation_datasets.data.metadata import build_metadata
+    from imitation_datasets.data.parquet import write_parquet
+
+    arrays = _synthetic(3, length=5)
+    metadata = build_metadata(arrays, env={}, expert={}, collection={}, acceptance={},
+                              reference={}, creation={})
+    write_parquet(tmp_path / "d", arrays, metadata)
+    data = BaselineDataset(tmp_path / "d")
+    assert data.arrays.equals(arrays) and data.observation_space.shape == (8,)
+    assert data.action_space.shape == (2,) and not data.discrete_actions
+    assert torch.equal(data[torch.tensor(2)][0], data[2][0])
 
 
 def test_heuristic_dataset_with_full_episodes(tmp_path):

@@ -147,14 +147,14 @@ def test_collate_is_linear_in_the_number_of_episodes():
                        rewards=np.ones(50), final_obs=np.zeros(4, np.float32),
                        terminated=True, truncated=False, seed=i) for i in range(n)]
         best = float("inf")
-        for _ in range(3):
+        for _ in range(7):
             start = time.perf_counter()
             DatasetArrays.from_episodes(eps)
             best = min(best, time.perf_counter() - start)
         return best
 
     small, large = cost(500), cost(4000)
-    assert large / small < 16, (small, large)  # quadratic growth would give ~64
+    assert large / small < 24, (small, large)  # linear: ~8; quadratic growth would give ~64
 
 
 def test_original_collate_signature_works_on_staged_files(tmp_path):

@@ -20,9 +20,13 @@ from torch.utils.data import Sampler
 class Gatherable(Protocol):
     """A dataset that returns a whole batch for a tensor of indices."""
 
-    def __len__(self) -> int: ...
+    def __len__(self) -> int:
+        """Number of items."""
+        ...
 
-    def gather(self, index: torch.Tensor) -> tuple[torch.Tensor, ...]: ...
+    def gather(self, index: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """The items at ``index``, batched."""
+        ...
 
 
 def seeded_generator(seed: int | None, generator: torch.Generator | None) -> torch.Generator:

@@ -40,7 +40,7 @@ import pyarrow.compute as pc
 from imitation_datasets.data.arrays import DatasetArrays
 from imitation_datasets.data.images import ImageColumn, is_image_column
 from imitation_datasets.data.original import arrays_from_columns, canonical_columns
-from imitation_datasets.data.parquet import _flat
+from imitation_datasets.data.parquet import _flat, arrow_numpy
 from imitation_datasets.data.schema import FORMAT_NAME, DatasetFormatError, space_from_dict
 
 HUB_COLUMNS = ("obs", "actions", "rewards", "episode_starts", "terminated", "truncated",
@@ -73,7 +73,7 @@ def dense(array: pa.Array | pa.ChunkedArray, name: str, origin: str) -> np.ndarr
         if pa.types.is_fixed_size_list(kind):
             shape.append(kind.list_size)
         elif pa.types.is_list(kind) or pa.types.is_large_list(kind):
-            lengths = pc.list_value_length(array).to_numpy(zero_copy_only=False)
+            lengths = arrow_numpy(pc.list_value_length(array))
             if len(lengths) and np.any(lengths != lengths[0]):
                 bad = int(np.flatnonzero(lengths != lengths[0])[0])
                 what = "ragged observations" if name in ("obs", "final_obs") else "ragged rows"
@@ -88,14 +88,14 @@ def dense(array: pa.Array | pa.ChunkedArray, name: str, origin: str) -> np.ndarr
     if not (pa.types.is_integer(array.type) or pa.types.is_floating(array.type)
             or pa.types.is_boolean(array.type)):
         raise DatasetFormatError(f"{origin}: column {name!r} holds {array.type}, not numbers")
-    return array.to_numpy(zero_copy_only=False).reshape((rows, *shape))
+    return arrow_numpy(array).reshape((rows, *shape))
 
 
 def _final_obs(array: pa.Array | pa.ChunkedArray, arrays_last: np.ndarray, origin: str
                ) -> np.ndarray | None:
     """``final_obs`` rows (set on each episode's last step) or None when the column is empty."""
     array = _storage(array)
-    present = ~array.is_null().to_numpy(zero_copy_only=False)
+    present = ~arrow_numpy(array.is_null())
     if not present.any():
         return None
     where = np.flatnonzero(present)
@@ -232,10 +232,7 @@ def hub_table(arrays: DatasetArrays) -> pa.Table:
     """``arrays`` as a hub-layout Arrow table (see the module docstring)."""
     from imitation_datasets.data.parquet import _step_numbers
 
-    if isinstance(arrays.obs, ImageColumn):
-        obs = arrays.obs.values
-    else:
-        obs = _nested(arrays.obs)
+    obs = arrays.obs.values if isinstance(arrays.obs, ImageColumn) else _nested(arrays.obs)
     columns: dict[str, pa.Array] = {
         "obs": obs,
         "actions": _nested(arrays.actions),

@@ -1,5 +1,6 @@
-"""HuggingFace interop: ``datasets.Dataset`` conversions, the paper's
-``baseline_to_huggingface``/``huggingface_to_baseline``, hub folders and ``push_to_hub``, and
+"""HuggingFace interop: ``datasets.Dataset`` conversions, hub folders, hub repo ids.
+
+Also the paper's ``baseline_to_huggingface``/``huggingface_to_baseline``, ``push_to_hub``, and
 loading a hub repo id (offline once cached).
 
 The steps go in the hub layout (``hub_layout.py``: the original's ``obs``, ``actions``,
@@ -154,8 +155,10 @@ def baseline_to_huggingface(dataset_path: str | Path, new_path: str | Path) -> P
 
 
 def dataset_card(metadata: dict[str, Any] | None, split: str = "train") -> str:
-    """``README.md`` for a hub folder: YAML ``configs`` pointing at the data file, then a
-    short description from the metadata."""
+    """``README.md`` for a hub folder.
+
+    YAML ``configs`` point at the data file; a short description from the metadata follows.
+    """
     lines = [
         "---",
         "configs:",
@@ -247,8 +250,10 @@ def push_to_hub(source: str | Path | DatasetArrays | LoadedData, repo_id: str, *
 # ---------------------------------------------------------------------------- hub repo ids
 def load_from_hub(repo_id: str, hf_split: str = "train", *, revision: str | None = None,
                   cache_dir: str | Path | None = None) -> LoadedData:
-    """Load a hub dataset repo: from the hub cache (downloading it when online), else through
-    ``datasets.load_dataset`` (whose own cache also works offline).
+    """Load a hub dataset repo from the hub cache, else through ``datasets.load_dataset``.
+
+    The hub cache is filled by ``snapshot_download`` when online; ``datasets`` has its own cache,
+    which also works offline.
 
     With ``HF_HUB_OFFLINE=1`` nothing is downloaded: a repo that was loaded once is read from the
     local caches.

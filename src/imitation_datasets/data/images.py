@@ -1,5 +1,6 @@
-"""Observations stored as encoded images (the original hub layout's image columns), decoded
-lazily, one at a time, when a transition is read.
+"""Observations stored as encoded images, decoded lazily, one at a time.
+
+These are the original hub layout's image columns; an image is decoded when a transition is read.
 
 Accepted Arrow columns: strings (image file paths, relative to the dataset's folder), binary
 (encoded PNG/JPEG bytes), or HuggingFace's ``Image`` feature (a struct of ``bytes`` and

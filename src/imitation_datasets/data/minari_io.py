@@ -76,12 +76,16 @@ def _number(value: Any) -> float | None:
 def to_minari(source: Any, dataset_id: str, *, author: str | None = None,
               author_email: str | None = None, code_permalink: str | None = None,
               description: str | None = None, data_format: str = "arrow") -> Any:
-    """Write a dataset as the Minari dataset ``dataset_id`` (e.g. ``"il-datasets/cartpole/expert-v0"``).
+    """Write a dataset as the Minari dataset ``dataset_id``.
 
     Args:
         source: a dataset path (anything ``BaselineDataset`` reads), or ``LoadedData``.
-        dataset_id: Minari id, ``(namespace/)(env_name/)dataset_name-v<version>``.
-        author, author_email, code_permalink, description: Minari's descriptive metadata.
+        dataset_id: Minari id, ``(namespace/)(env_name/)dataset_name-v<version>``, e.g.
+            ``"il-datasets/cartpole/expert-v0"``.
+        author: Minari's ``author`` metadata.
+        author_email: Minari's ``author_email`` metadata.
+        code_permalink: Minari's ``code_permalink`` metadata.
+        description: Minari's ``description`` (default: env id and creation command).
         data_format: Minari storage backend, ``"arrow"`` (default) or ``"hdf5"``.
 
     Returns:

@@ -1,5 +1,6 @@
-"""The original IL-Datasets layout: one row per step with ``obs``, ``actions``, ``rewards`` and
-``episode_starts`` (the stable-baselines ``teacher.npz`` keys, also the hub's JSONL columns).
+"""The original IL-Datasets layout: one row per step (obs, actions, rewards, episode_starts).
+
+These are the stable-baselines ``teacher.npz`` keys, and the columns of the hub's JSONL files.
 
 Every reader of that layout (``teacher.npz``, the hub's JSONL/Parquet files, a
 ``datasets.Dataset``) ends in :func:`arrays_from_columns`, so they validate the same way and
@@ -110,8 +111,11 @@ def arrays_from_columns(columns: Mapping[str, Any], origin: str) -> DatasetArray
 
 
 def columns_from_arrays(arrays: DatasetArrays) -> dict[str, np.ndarray]:
-    """The original layout's keys (plus ours) for ``arrays``: what ``np.load`` of a
-    ``teacher.npz`` gives and what the original ``huggingface_to_baseline`` returned."""
+    """The original layout's keys (plus ours) for ``arrays``.
+
+    This is what ``np.load`` of a ``teacher.npz`` gives and what the original
+    ``huggingface_to_baseline`` returned.
+    """
     columns = {
         "obs": arrays.obs,
         "actions": arrays.actions,

@@ -13,9 +13,7 @@ import pyarrow.parquet as pq
 from imitation_datasets.data.arrays import DatasetArrays
 from imitation_datasets.data.metadata import read_metadata, write_metadata
 from imitation_datasets.data.schema import (
-    EPISODE_COLUMNS,
     EPISODES_FILE,
-    STEP_COLUMNS,
     STEPS_FILE,
     DatasetFormatError,
     space_from_dict,
@@ -37,6 +35,34 @@ def _flat(values: np.ndarray) -> pa.Array:
         return pa.Array.from_buffers(pa.bool_(), len(values), [None, pa.py_buffer(bits)])
     return pa.Array.from_buffers(pa.from_numpy_dtype(values.dtype), len(values),
                                  [None, pa.py_buffer(values)])
+
+
+def arrow_numpy(array: pa.Array) -> np.ndarray:
+    """A primitive Arrow array without nulls as NumPy, read from its buffers.
+
+    Numbers are a zero-copy (read-only) view; bools are unpacked. (``Array.to_numpy`` imports
+    pandas, a quarter of a second we do not need.)
+    """
+    kind = array.type
+    data = array.buffers()[1]
+    if pa.types.is_boolean(kind):
+        if data is None:
+            return np.zeros(0, dtype=bool)
+        bits = np.unpackbits(np.frombuffer(data, dtype=np.uint8), bitorder="little",
+                             count=array.offset + len(array))
+        return bits[array.offset:].astype(bool)
+    width = kind.bit_width
+    if pa.types.is_floating(kind):
+        dtype = np.dtype(f"float{width}")
+    elif pa.types.is_signed_integer(kind):
+        dtype = np.dtype(f"int{width}")
+    elif pa.types.is_unsigned_integer(kind):
+        dtype = np.dtype(f"uint{width}")
+    else:
+        raise TypeError(f"not a numeric Arrow type: {kind}")
+    if data is None:
+        return np.zeros(0, dtype=dtype)
+    return np.frombuffer(data, dtype=dtype, count=len(array), offset=array.offset * dtype.itemsize)
 
 
 def _column(values: np.ndarray) -> pa.Array:
@@ -163,7 +189,7 @@ def _read_columns(path: Path, columns: dict[str, tuple[int, ...] | None]
                 filled = 0
                 for batch in parquet.iter_batches(batch_size=READ_BATCH, columns=[name],
                                                   use_threads=False):
-                    values = _leaf(batch.column(0), name, path).to_numpy(zero_copy_only=False)
+                    values = arrow_numpy(_leaf(batch.column(0), name, path))
                     if array is None:
                         array = np.empty((rows, *shape), dtype=values.dtype)
                         flat = array.reshape(-1)
@@ -176,7 +202,7 @@ def _read_columns(path: Path, columns: dict[str, tuple[int, ...] | None]
                     leaf = kind
                     while pa.types.is_fixed_size_list(leaf):
                         leaf = leaf.value_type
-                    dtype = pa.array([], type=leaf).to_numpy(zero_copy_only=False).dtype
+                    dtype = arrow_numpy(pa.Array.from_buffers(leaf, 0, [None, None])).dtype
                     array = np.empty((0, *shape), dtype=dtype)
                 elif filled != array.size:
                     raise DatasetFormatError(

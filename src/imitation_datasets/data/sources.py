@@ -1,5 +1,7 @@
-"""Resolve what a user hands to ``BaselineDataset`` (a path, a file, a hub repo id, a Minari
-dataset id) into :class:`~imitation_datasets.data.arrays.DatasetArrays` plus metadata.
+"""Resolve what a user hands to ``BaselineDataset`` into arrays plus metadata.
+
+A path, a file, a hub repo id or a Minari dataset id becomes
+:class:`~imitation_datasets.data.arrays.DatasetArrays` and its metadata.
 
 =========================================  ===================================================
 input                                      read with
@@ -7,7 +9,7 @@ input                                      read with
 our dataset directory (``metadata.json``   :func:`~imitation_datasets.data.parquet.read_parquet`
 + ``steps.parquet``)                       (zero-copy)
 ``*.npz`` (original layout or ours)        :func:`~imitation_datasets.data.npz.import_npz`
-``*.parquet`` / ``*.jsonl`` in the hub     :func:`~imitation_datasets.data.hub_layout.read_hub_files`
+``*.parquet`` / ``*.jsonl`` in the hub     ``hub_layout.read_hub_files``
 layout, or a folder of them (a hub         (``metadata.json`` beside them is used when it is
 snapshot, our ``push_to_hub`` folder)      ours)
 a ``datasets`` ``save_to_disk`` folder     ``datasets.load_from_disk``
@@ -39,8 +41,11 @@ SKIPPED_JSON = ("metadata.json", "dataset_info.json", "state.json", "dataset_dic
 
 @dataclass
 class LoadedData:
-    """A dataset in memory: its arrays, its metadata (``None`` when it has none) and where it
-    came from (a path, ``hf://datasets/<repo>`` or ``minari://<id>``)."""
+    """A dataset in memory: its arrays, its metadata and where it came from.
+
+    ``metadata`` is ``None`` when the source has none; ``origin`` is a path,
+    ``hf://datasets/<repo>`` or ``minari://<id>``.
+    """
 
     arrays: DatasetArrays
     metadata: dict[str, Any] | None

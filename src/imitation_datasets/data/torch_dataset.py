@@ -1,6 +1,7 @@
-"""PyTorch datasets over any IL dataset: ``BaselineDataset`` (``(s_t, a_t, s_{t+1})``, the
-paper's API), ``IRLDataset`` (adds reward and terminated) and ``SequenceDataset`` (fixed-length
-windows inside episodes with a padding mask).
+"""PyTorch datasets over any IL dataset.
+
+``BaselineDataset`` (``(s_t, a_t, s_{t+1})``, the paper's API), ``IRLDataset`` (adds reward and
+terminated) and ``SequenceDataset`` (fixed-length windows inside episodes with a padding mask).
 
 Loading is zero-copy where the format allows it: the observation tensor is a view of the Arrow
 buffer (our Parquet) or of the loaded array; transitions are index arithmetic over it
@@ -244,6 +245,8 @@ class BaselineDataset(Dataset):
 
     def __getitem__(self, index: Any) -> tuple[torch.Tensor, ...]:
         """One transition for an int; a batch for a slice, a list or an index tensor/array."""
+        if isinstance(index, torch.Tensor) and index.dim() == 0:
+            index = int(index)
         if isinstance(index, int | np.integer):
             return self.item(int(index))
         if isinstance(index, slice):
@@ -265,8 +268,7 @@ class BaselineDataset(Dataset):
 
     def batches(self, batch_size: int = 1024, *, shuffle: bool = True, seed: int = 0,
                 generator: torch.Generator | None = None, drop_last: bool = False) -> Any:
-        """Shuffled batches without per-item calls: a
-        :class:`~imitation_datasets.data.batches.TransitionLoader` (seeded)."""
+        """Shuffled, seeded batches without per-item calls (a ``TransitionLoader``)."""
         from imitation_datasets.data.batches import TransitionLoader
 
         return TransitionLoader(self, batch_size, shuffle=shuffle, seed=seed,
@@ -284,15 +286,13 @@ class BaselineDataset(Dataset):
         return to_hf_dataset(self.loaded())
 
     def push_to_hub(self, repo_id: str, **kwargs: Any) -> Any:
-        """Upload the selected episodes to the HuggingFace hub (see
-        :func:`imitation_datasets.data.huggingface.push_to_hub`)."""
+        """Upload the selected episodes to the HuggingFace hub (``huggingface.push_to_hub``)."""
         from imitation_datasets.data.huggingface import push_to_hub
 
         return push_to_hub(self.loaded(), repo_id, **kwargs)
 
     def to_minari(self, dataset_id: str, **kwargs: Any) -> Any:
-        """Export the selected episodes as a Minari dataset (see
-        :func:`imitation_datasets.data.minari_io.to_minari`)."""
+        """Export the selected episodes as a Minari dataset (``minari_io.to_minari``)."""
         from imitation_datasets.data.minari_io import to_minari
 
         return to_minari(self.loaded(), dataset_id, **kwargs)
@@ -304,8 +304,9 @@ class BaselineDataset(Dataset):
 
 
 class IRLDataset(BaselineDataset):
-    """``BaselineDataset`` whose items add the reward and the terminated flag:
-    ``(s_t, a_t, s_{t+1}, r_t, terminated_t)`` (reward float32, terminated bool).
+    """``BaselineDataset`` whose items add the reward and the terminated flag.
+
+    Items are ``(s_t, a_t, s_{t+1}, r_t, terminated_t)`` (reward float32, terminated bool).
 
     ``terminated`` is true only on the last step of an episode that reached a terminal state
     (never on a time-limit truncation). In the original layout the last steps are dropped, so it

@@ -95,8 +95,7 @@ class Transitions:
 
     # -------------------------------------------------------------------- batches
     def locate_batch(self, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(episodes, rows)`` of a 1-D int64 array of transition indices (negative ones count
-        from the end)."""
+        """``(episodes, rows)`` of a 1-D array of transition indices (negative: from the end)."""
         index = np.asarray(index, dtype=np.int64)
         if index.size and index.min() < 0:
             index = np.where(index < 0, index + self.length, index)

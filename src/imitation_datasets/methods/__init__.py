@@ -45,7 +45,7 @@ def get_method(name: str) -> type[Method]:
 
 
 def load_config(method: str, env_id: str | None = None) -> dict:
-    """Hyperparameters of ``method`` for ``env_id``: its YAML defaults merged with the env's section.
+    """Hyperparameters of ``method`` for ``env_id``: YAML defaults merged with the env's section.
 
     Raises:
         UnknownNameError: no such method.

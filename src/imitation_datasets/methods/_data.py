@@ -1,50 +1,57 @@
 """The one place where methods get their data: transitions and shuffled minibatches.
 
-Every training loop draws its batches from :func:`minibatches`, and every ``(s, a, s')`` comes
-from :func:`transitions`; switching the data pipeline means editing only this module.
+Both come from the library's data layer: ``(s, a, s')`` are gathered by
+:class:`~imitation_datasets.data.torch_dataset.BaselineDataset` (transitions never cross an
+episode boundary; the last step uses the episode's final observation), and every training batch
+is drawn by :class:`~imitation_datasets.data.batches.TransitionLoader` (one seeded permutation
+per epoch, batches gathered with tensor indexing, no per-item ``__getitem__``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-import numpy as np
 import torch
 
 from imitation_datasets.data.arrays import DatasetArrays
+from imitation_datasets.data.batches import TransitionLoader
+from imitation_datasets.data.torch_dataset import BaselineDataset
 
 
 def transitions(data: DatasetArrays) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """``(s, a, s')`` of every step as float32/int64 tensors.
+    """``(s, a, s')`` of every transition, observations flattened to float32 rows.
 
-    ``s'`` is the next observation inside the episode, or the episode's ``final_obs`` on its last
-    step; when final observations are unknown (the original layout) each episode's last step is
-    dropped. No transition crosses an episode boundary.
+    When final observations are unknown (the original layout) each episode's last step has no
+    ``s'`` and is left out.
     """
-    obs = np.asarray(data.obs).reshape(data.n_steps, -1).astype(np.float32, copy=False)
-    actions = np.asarray(data.actions)
-    last = data.starts + data.lengths - 1
-    if data.final_obs is None:
-        keep = np.ones(data.n_steps, dtype=bool)
-        keep[last] = False
-        rows = np.flatnonzero(keep)
-        s, a, s_next = obs[rows], actions[rows], obs[rows + 1]
-    else:
-        s_next = np.empty_like(obs)
-        s_next[:-1] = obs[1:]
-        s_next[last] = np.asarray(data.final_obs).reshape(data.n_episodes, -1)
-        s, a = obs, actions
-    a_tensor = torch.as_tensor(np.array(a, dtype=np.int64 if a.dtype.kind in "iub"
-                                        else np.float32))
-    return torch.as_tensor(np.array(s)), a_tensor, torch.as_tensor(np.array(s_next))
+    dataset = BaselineDataset.from_arrays(data)
+    s, a, s_next = dataset.gather(torch.arange(len(dataset)))
+    rows = len(s)
+    actions = a.float() if a.is_floating_point() else a.long()
+    return s.reshape(rows, -1).float(), actions, s_next.reshape(rows, -1).float()
+
+
+class Tensors:
+    """Aligned tensors (inputs, targets, ...) as a dataset :class:`TransitionLoader` can batch."""
+
+    def __init__(self, *tensors: torch.Tensor) -> None:
+        if len({len(t) for t in tensors}) != 1:
+            raise ValueError(f"tensors disagree in length: {[len(t) for t in tensors]}")
+        self.tensors = tensors
+
+    def __len__(self) -> int:
+        return len(self.tensors[0])
+
+    def gather(self, index: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """The rows ``index`` of every tensor."""
+        return tuple(t[index] for t in self.tensors)
 
 
 def minibatches(tensors: tuple[torch.Tensor, ...], batch_size: int,
                 generator: torch.Generator) -> Iterator[tuple[torch.Tensor, ...]]:
-    """One epoch of shuffled minibatches over aligned tensors (each row once; the last batch
-    may be smaller). The order depends only on ``generator``'s state."""
-    n = len(tensors[0])
-    order = torch.randperm(n, generator=generator)
-    for start in range(0, n, batch_size):
-        index = order[start:start + batch_size]
-        yield tuple(t[index] for t in tensors)
+    """One epoch of shuffled minibatches over aligned tensors.
+
+    Every row appears once; the last batch may be smaller. The order depends only on
+    ``generator``'s state.
+    """
+    return iter(TransitionLoader(Tensors(*tensors), batch_size, generator=generator))

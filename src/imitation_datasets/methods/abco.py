@@ -1,5 +1,6 @@
-"""Augmented Behavioural Cloning from Observation (Monteiro, Gavenski, Granada, Meneguzzi and
-Barros, IJCNN 2020).
+"""Augmented Behavioural Cloning from Observation (ABCO).
+
+Monteiro, Gavenski, Granada, Meneguzzi and Barros, IJCNN 2020.
 
 BCO with self-attention networks for the policy and the inverse dynamics model, and with the
 IDM's data drawn from the random policy and from the agent's own episodes in proportion to how
@@ -77,8 +78,11 @@ class ABCO(ObservationMethod):
     def resample(self, inputs: torch.Tensor, targets: torch.Tensor, new_inputs: torch.Tensor,
                  new_targets: torch.Tensor, success_rate: float
                  ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Keep ``len(inputs)`` samples: a ``1 - r`` share of the current ones and an ``r`` share
-        drawn from the agent's new transitions (all of them when there are fewer)."""
+        """Resample the IDM's data by the agent's success rate ``r``.
+
+        Keeps ``len(inputs)`` samples: a ``1 - r`` share of the current ones and an ``r`` share
+        drawn from the agent's new transitions (all of them when there are fewer).
+        """
         size = len(inputs)
         take_new = min(int(round(success_rate * size)), len(new_inputs))
         keep = torch.randperm(size, generator=self.generator)[:size - take_new]

@@ -163,7 +163,8 @@ class Method(ABC):
     def __init__(self, observation_space: gym.Space, action_space: gym.Space,
                  config: dict[str, Any] | None = None, seed: int = 0) -> None:
         if not isinstance(observation_space, gym.spaces.Box):
-            raise TypeError(f"{self.name}: observations must be a Box space, got {observation_space}")
+            raise TypeError(f"{self.name}: observations must be a Box space, "
+                            f"got {observation_space}")
         if not isinstance(action_space, (gym.spaces.Discrete, gym.spaces.Box)):
             raise TypeError(f"{self.name}: actions must be Discrete or Box, got {action_space}")
         self.observation_space = observation_space
@@ -187,8 +188,11 @@ class Method(ABC):
 
     @abstractmethod
     def train(self, task: TrainingTask) -> None:
-        """The method's training loop; call :meth:`end_epoch` after every policy epoch and
-        return early when it returns ``True``."""
+        """The method's training loop.
+
+        It calls :meth:`end_epoch` after every policy epoch and returns early when that returns
+        ``True``.
+        """
 
     # ------------------------------------------------------------------ building blocks
     @property
@@ -354,7 +358,7 @@ class Method(ABC):
         return out[0] if single else out
 
     def actor(self, stochastic: bool) -> Any:
-        """This policy as an environment actor (sampling actions when ``stochastic``)."""
+        """The policy as an environment actor (sampling actions when ``stochastic``)."""
         return _Actor(self, stochastic)
 
     def play_episodes(self, count: int, policy: Any | None) -> list[Episode]:
@@ -373,8 +377,10 @@ class Method(ABC):
         return episodes
 
     def play_steps(self, steps: int, policy: Any | None) -> tuple[torch.Tensor, ...]:
-        """Play whole episodes until ``steps`` transitions are collected; return exactly
-        ``steps`` transitions ``(s, a, s')`` (the last episode may be cut)."""
+        """Play whole episodes until ``steps`` transitions are collected.
+
+        Returns exactly ``steps`` transitions ``(s, a, s')`` (the last episode may be cut).
+        """
         episodes: list[Episode] = []
         collected = 0
         while collected < steps:

@@ -1,5 +1,6 @@
-"""Behavioural Cloning (Pomerleau, 1991): supervised learning of ``pi(s) -> a`` on the expert's
-state-action pairs.
+"""Behavioural Cloning (Pomerleau, 1991).
+
+Supervised learning of ``pi(s) -> a`` on the expert's state-action pairs.
 
 Discrete actions: cross-entropy. Continuous actions: mean squared error (``continuous_loss:
 mse``, the default) or Gaussian negative log-likelihood (``continuous_loss: gaussian``).

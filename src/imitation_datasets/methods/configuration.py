@@ -1,5 +1,6 @@
-"""Hyperparameters as data: ``methods/config/<method>.yaml``, a ``default`` section per method
-plus per-environment overrides keyed by Gymnasium id.
+"""Hyperparameters as data: ``methods/config/<method>.yaml``.
+
+Each file has a ``default`` section plus per-environment overrides keyed by Gymnasium id.
 
 The ``default`` section is also the schema: a key that is not in it is refused, and a value must
 have the type of its default (an integer is accepted where a float is expected). Files are read

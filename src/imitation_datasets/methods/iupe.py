@@ -1,5 +1,6 @@
-"""Imitating Unknown Policies via Exploration (Gavenski, Monteiro, Granada, Meneguzzi and
-Barros, BMVC 2020).
+"""Imitating Unknown Policies via Exploration (IUPE).
+
+Gavenski, Monteiro, Granada, Meneguzzi and Barros, BMVC 2020.
 
 ABCO (self-attention networks, IDM data resampled by the agent's success rate) with two changes
 that keep the agent exploring:

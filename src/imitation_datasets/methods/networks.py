@@ -122,7 +122,8 @@ class ActionModel(nn.Module):
         super().__init__()
         self.discrete = isinstance(action_space, gym.spaces.Discrete)
         if continuous_loss not in ("mse", "gaussian"):
-            raise ValueError(f"continuous_loss must be 'mse' or 'gaussian', got {continuous_loss!r}")
+            raise ValueError("continuous_loss must be 'mse' or 'gaussian', "
+                             f"got {continuous_loss!r}")
         self.continuous_loss = continuous_loss
         if self.discrete:
             self.n_actions = int(action_space.n)
@@ -135,6 +136,7 @@ class ActionModel(nn.Module):
             low = np.asarray(action_space.low, np.float64).reshape(-1)
             high = np.asarray(action_space.high, np.float64).reshape(-1)
             bounded = np.isfinite(low) & np.isfinite(high)
+            low, high = np.where(bounded, low, -1.0), np.where(bounded, high, 1.0)
             center = np.where(bounded, (low + high) / 2, 0.0)
             scale = np.where(bounded, (high - low) / 2, 1.0)
             self.register_buffer("action_center", torch.tensor(center, dtype=torch.float32))
@@ -149,8 +151,10 @@ class ActionModel(nn.Module):
 
     # ------------------------------------------------------------------ targets
     def encode(self, actions: torch.Tensor) -> torch.Tensor:
-        """Environment actions -> training targets (class indices ``0..n-1``, or actions
-        scaled to ``[-1, 1]`` by the bounds and clipped to them)."""
+        """Environment actions -> training targets.
+
+        Class indices ``0..n-1``, or actions scaled to ``[-1, 1]`` by the bounds and clipped.
+        """
         if self.discrete:
             return actions.reshape(-1).long() - self.start
         scaled = (actions.reshape(-1, self.action_dim).float() - self.action_center) \
