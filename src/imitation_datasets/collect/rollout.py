@@ -52,10 +52,11 @@ class Outcome:
 class _Slot:
     """One environment and the episode it is recording."""
 
-    __slots__ = ("env", "job", "obs", "observations", "actions", "rewards", "reward_sum", "steps")
+    __slots__ = ("env", "step", "job", "obs", "observations", "actions", "rewards")
 
     def __init__(self, env: gym.Env) -> None:
         self.env = env
+        self.step = env.step
         self.job: Job | None = None
 
     def start(self, job: Job, random_actions: bool) -> None:
@@ -66,8 +67,6 @@ class _Slot:
         self.observations: list[np.ndarray] = []
         self.actions: list[Any] = []
         self.rewards: list[float] = []
-        self.reward_sum = 0.0
-        self.steps = 0
 
 
 class EpisodeRunner:
@@ -102,6 +101,8 @@ class EpisodeRunner:
         if not isinstance(space, gym.spaces.Box):
             raise TypeError(f"only Box observation spaces are supported, got {space}")
         self.discrete = isinstance(self.slots[0].env.action_space, gym.spaces.Discrete)
+        # the policy reads observations from one preallocated array (no per-step np.stack)
+        self._obs = np.zeros((n_envs, *space.shape), dtype=space.dtype)
 
     def close(self) -> None:
         """Close every environment."""
@@ -111,9 +112,10 @@ class EpisodeRunner:
     def _finish(self, slot: _Slot, final_obs: np.ndarray, terminated: bool, truncated: bool
                 ) -> Outcome:
         key, seed = slot.job
+        steps = len(slot.rewards)
         episode = Episode(
-            obs=np.stack(slot.observations) if self.record else np.zeros((slot.steps, 0)),
-            actions=np.asarray(slot.actions) if self.record else np.zeros(slot.steps),
+            obs=np.stack(slot.observations) if self.record else np.zeros((steps, 0)),
+            actions=np.asarray(slot.actions) if self.record else np.zeros(steps),
             rewards=np.asarray(slot.rewards, dtype=np.float64),
             final_obs=np.asarray(final_obs),
             terminated=bool(terminated),
@@ -123,6 +125,15 @@ class EpisodeRunner:
         slot.job = None
         return Outcome(key, int(seed), episode)
 
+    def _actions(self, active: list[int]) -> list[Any]:
+        if self.random_actions:
+            return [self.slots[i].env.action_space.sample() for i in active]
+        obs = self._obs if len(active) == len(self.slots) else self._obs[active]
+        batch = policy_actions(self.policy, obs)
+        # Python ints for discrete actions: Gymnasium checks them much faster than NumPy
+        # scalars, and they are recorded as the same int64 values.
+        return batch.tolist() if self.discrete else list(batch)
+
     def run(self, next_job: Callable[[], Job | None]) -> Iterator[Outcome]:
         """Play jobs until ``next_job`` returns ``None`` and every environment is idle.
 
@@ -130,9 +141,11 @@ class EpisodeRunner:
         handled the previous outcome, so a consumer can schedule a retry from it.
         """
         exhausted = False
+        slots, buffer, record = self.slots, self._obs, self.record
 
-        def refill(slot: _Slot) -> Iterator[Outcome]:
+        def refill(i: int) -> Iterator[Outcome]:
             nonlocal exhausted
+            slot = slots[i]
             while slot.job is None and not exhausted:
                 job = next_job()
                 if job is None:
@@ -140,51 +153,47 @@ class EpisodeRunner:
                     return
                 try:
                     slot.start(job, self.random_actions)
+                    buffer[i] = slot.obs
                 except Exception:  # noqa: BLE001 - a failing reset is a failed attempt
                     slot.job = None
                     yield Outcome(job[0], int(job[1]), None, traceback.format_exc())
 
-        for slot in self.slots:
-            yield from refill(slot)
+        for i in range(len(slots)):
+            yield from refill(i)
         while True:
-            active = [slot for slot in self.slots if slot.job is not None]
+            active = [i for i, slot in enumerate(slots) if slot.job is not None]
             if not active:
                 return
-            if self.random_actions:
-                actions = [slot.env.action_space.sample() for slot in active]
-            else:
+            try:
+                actions = self._actions(active)
+            except Exception:  # noqa: BLE001 - a policy error fails these attempts
+                error = traceback.format_exc()
+                for i in active:
+                    key, seed = slots[i].job
+                    slots[i].job = None
+                    yield Outcome(key, int(seed), None, error)
+                for i in active:
+                    yield from refill(i)
+                continue
+            for i, action in zip(active, actions):
+                slot = slots[i]
                 try:
-                    batch = policy_actions(self.policy, np.stack([s.obs for s in active]))
-                except Exception:  # noqa: BLE001 - a policy error fails these attempts
-                    error = traceback.format_exc()
-                    for slot in active:
-                        key, seed = slot.job
-                        slot.job = None
-                        yield Outcome(key, int(seed), None, error)
-                    for slot in active:
-                        yield from refill(slot)
-                    continue
-                # Python ints for discrete actions: Gymnasium checks them much faster than
-                # NumPy scalars, and they are recorded as the same int64 values.
-                actions = batch.tolist() if self.discrete else list(batch)
-            for slot, action in zip(active, actions):
-                try:
-                    obs, reward, terminated, truncated, _ = slot.env.step(action)
+                    obs, reward, terminated, truncated, _ = slot.step(action)
                 except Exception:  # noqa: BLE001 - an env error fails this attempt
                     key, seed = slot.job
                     slot.job = None
                     yield Outcome(key, int(seed), None, traceback.format_exc())
-                    yield from refill(slot)
+                    yield from refill(i)
                     continue
-                if self.record:
+                if record:
                     slot.observations.append(slot.obs)
                     slot.actions.append(action)
                 slot.rewards.append(reward)
-                slot.steps += 1
                 slot.obs = obs
+                buffer[i] = obs
                 if terminated or truncated:
                     yield self._finish(slot, obs, terminated, truncated)
-                    yield from refill(slot)
+                    yield from refill(i)
 
 
 def play(
