@@ -276,3 +276,10 @@ def test_paper_snippet_runs_as_written_without_main_guard(tmp_path):
     assert meta["expert"]["kind"] == "curated" and meta["expert"]["id"] == "cartpole"
     assert (tmp_path / "dataset" / "cartpole" / "teacher.npz").exists()
     assert not math.isnan(meta["returns"]["mean"])
+
+
+def test_spawned_child_importing_an_unguarded_script_gets_a_clear_message(tmp_path):
+    result = subprocess.run([sys.executable, str(SCRIPTS / "spawn_without_guard.py")],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    assert 'if __name__ == "__main__":' in result.stderr

@@ -170,7 +170,8 @@ class Controller:
         Raises:
             CollectionError: an episode never reached the threshold, or workers kept crashing.
         """
-        if mp.parent_process() is not None:
+        if getattr(mp.current_process(), "_inheriting", False):
+            # a spawned worker is importing the user's script (no __main__ guard)
             raise RuntimeError(MAIN_GUARD_HELP)
         options = _options(opt, self.defaults)
         random_actions = options.random or (
