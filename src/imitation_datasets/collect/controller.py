@@ -199,7 +199,8 @@ class Controller:
         }
         staging = Staging(out_dir, fingerprint(run))
         if self._complete(out_dir, staging):
-            self._say(f"{out_dir}: already complete for these arguments; nothing to do")
+            if self.progress:
+                self._say(f"{out_dir}: already complete for these arguments; nothing to do")
             return out_dir
         staging.create(run)
         user_enjoy = None if isinstance(self.enjoy, RecordingEnjoy) else self.enjoy
