@@ -127,7 +127,12 @@ def test_method_learns_cartpole(name: str, cartpole: TrainingTask) -> None:
     assert (test - cartpole.random_return) / (cartpole.expert_return - cartpole.random_return) \
         >= 0.9
     json.dumps(log.to_dict())
-    assert log.records and log.best_epoch in [r.epoch for r in log.records]
+    # Selection: the latest checkpoint within the tolerance of the best validation AER.
+    tolerance = method.config["selection_tolerance"] * (
+        cartpole.expert_return - cartpole.random_return)
+    best = max(r.validation_aer for r in log.records)
+    near = [r.epoch for r in log.records if r.validation_aer >= best - tolerance]
+    assert log.best_epoch == near[-1]
     first = log.records[0]
     assert first.accuracy is not None and 0 <= first.accuracy <= 1
     if name != "bc":
@@ -276,6 +281,11 @@ def test_loading_another_methods_checkpoint_fails(tmp_path) -> None:
     assert isinstance(info.value, CheckpointError) and "\n" not in str(info.value)
     with pytest.raises(CheckpointError, match="not a method checkpoint"):
         Method.load(tmp_path / "missing")
+    description = json.loads((folder / "method.json").read_text())
+    (folder / "method.json").write_text(json.dumps({**description, "config": {"lr": "x"}}))
+    with pytest.raises(CheckpointError, match="malformed method.json"):
+        Method.load(folder)
+    (folder / "method.json").write_text(json.dumps(description))
     (folder / "weights.safetensors").write_bytes(b"\x80\x04garbage")
     with pytest.raises(CheckpointError, match="weights"):
         BC.load(folder)
@@ -306,6 +316,10 @@ def test_config_files_and_overrides() -> None:
         BC(env.observation_space, env.action_space, {"epoch": 3})
     with pytest.raises(ConfigError, match="'epochs' must be int"):
         BC(env.observation_space, env.action_space, {"epochs": "3"})
+    with pytest.raises(ConfigError, match="'eval_every' must be >= 1"):
+        BC(env.observation_space, env.action_space, {"eval_every": 0})
+    with pytest.raises(ConfigError, match="idm_input"):
+        BCO(env.observation_space, env.action_space, {"idm_input": "sum"})
     with pytest.raises(TypeError, match="Discrete or Box"):
         BC(env.observation_space, gym.spaces.MultiDiscrete([2, 2]))
 

@@ -44,7 +44,7 @@ class ABCO(ObservationMethod):
 
         # 1. Pre-demonstration.
         idm_inputs, idm_targets = self.pre_demonstration(task)
-        idm_loss = None
+        idm_loss, success_rate = None, 0.0
         for _ in range(cfg["pretrain_idm_epochs"]):
             idm_loss = self.train_epoch(self.idm, idm_optimizer, idm_inputs, idm_targets)
 
@@ -58,9 +58,7 @@ class ABCO(ObservationMethod):
             # c. Behavioural cloning on the labelled expert states.
             for _ in range(cfg["policy_epochs"]):
                 loss = self.train_epoch(self.policy, policy_optimizer, self.expert_obs, labels)
-                stop = self.end_epoch(loss, idm_loss=idm_loss,
-                                      success_rate=getattr(self, "success_rate", 0.0))
-                if stop:
+                if self.end_epoch(loss, idm_loss=idm_loss, success_rate=success_rate):
                     return
             if iteration == cfg["iterations"] - 1:
                 break
@@ -68,12 +66,12 @@ class ABCO(ObservationMethod):
             episodes = self.play_episodes(cfg["interaction_episodes"],
                                           self.actor(stochastic=self.stochastic_exploration))
             returns = np.array([e.episode_return for e in episodes])
-            self.success_rate = float(np.mean(returns >= task.success_threshold))
+            success_rate = float(np.mean(returns >= task.success_threshold))
             # e. Resample I_s by the success rate.
             s, a, s_next = self.transitions_of(episodes)
             new_inputs, new_targets = self.to_idm_data(s, a, s_next)
             idm_inputs, idm_targets = self.resample(idm_inputs, idm_targets, new_inputs,
-                                                    new_targets, self.success_rate)
+                                                    new_targets, success_rate)
 
     def resample(self, inputs: torch.Tensor, targets: torch.Tensor, new_inputs: torch.Tensor,
                  new_targets: torch.Tensor, success_rate: float

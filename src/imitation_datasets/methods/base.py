@@ -42,7 +42,7 @@ from imitation_datasets.data.arrays import DatasetArrays
 from imitation_datasets.data.schema import space_from_dict, space_to_dict
 from imitation_datasets.evaluation import evaluate_policy
 from imitation_datasets.methods._data import minibatches, transitions
-from imitation_datasets.methods.configuration import resolve
+from imitation_datasets.methods.configuration import ConfigError, resolve
 from imitation_datasets.methods.networks import ActionModel
 from imitation_datasets.seeding import episode_seed
 
@@ -170,6 +170,13 @@ class Method(ABC):
         self.observation_space = observation_space
         self.action_space = action_space
         self.config = resolve(self.name, config)
+        for key in ("batch_size", "eval_every"):
+            if self.config[key] < 1:
+                raise ConfigError(f"{self.name} config: {key!r} must be >= 1, "
+                                  f"got {self.config[key]}")
+        if self.config.get("idm_input", "delta") not in ("delta", "pair"):
+            raise ConfigError(f"{self.name} config: 'idm_input' must be 'delta' or 'pair', "
+                              f"got {self.config['idm_input']!r}")
         self.seed = int(seed)
         self.obs_dim = int(np.prod(observation_space.shape))
         self.discrete = isinstance(action_space, gym.spaces.Discrete)
@@ -250,6 +257,9 @@ class Method(ABC):
         self._best_state: dict[str, dict[str, torch.Tensor]] | None = None
         self._last_metrics: dict[str, Any] | None = None
         self._evaluated_epoch = -1
+        self._max_aer = -math.inf
+        span = task.expert_return - task.random_return
+        self._tolerance = self.config["selection_tolerance"] * span if span > 0 else 0.0
         eval_episodes = self.config["eval_episodes"]
         self._validation_seeds = list(task.validation_seeds)[:eval_episodes] \
             if eval_episodes else list(task.validation_seeds)
@@ -291,8 +301,7 @@ class Method(ABC):
     def _evaluate(self, train_loss: float, idm_loss: float | None, idm_accuracy: float | None,
                   **info: float) -> None:
         task = self.task
-        returns = evaluate_policy(self, task.env_id, self._validation_seeds, task.env_kwargs,
-                                  n_envs=min(16, len(self._validation_seeds)))
+        returns = evaluate_policy(self, task.env_id, self._validation_seeds, task.env_kwargs)
         aer = float(returns.mean())
         try:
             perf = performance(aer, task.random_return, task.expert_return)
@@ -314,7 +323,11 @@ class Method(ABC):
         )
         self.log.records.append(record)
         self._evaluated_epoch = self.epoch
-        if aer >= self.log.best_validation_aer:  # ties: the later (longer-trained) weights
+        # Keep the latest weights whose validation AER is within `selection_tolerance`
+        # (performance units) of the best so far: among checkpoints that 10 noisy validation
+        # episodes cannot tell apart, the longer-trained one. Tolerance 0: the best AER.
+        self._max_aer = max(self._max_aer, aer)
+        if aer >= self._max_aer - self._tolerance:
             self.log.best_validation_aer = aer
             self.log.best_validation_performance = perf
             self.log.best_epoch = self.epoch
@@ -451,10 +464,13 @@ class Method(ABC):
         if cls is not Method and saved != cls.name:
             raise CheckpointError(f"{path}: checkpoint of method {saved!r}, cannot load it as "
                                   f"{cls.name!r}")
-        target = get_method(saved)
-        method = target(space_from_dict(description["observation_space"]),
-                        space_from_dict(description["action_space"]),
-                        config=description["config"], seed=int(description["seed"]))
+        try:
+            method = get_method(saved)(space_from_dict(description["observation_space"]),
+                                       space_from_dict(description["action_space"]),
+                                       config=description["config"],
+                                       seed=int(description["seed"]))
+        except (LookupError, TypeError, ValueError) as exc:
+            raise CheckpointError(f"{path}: malformed {DESCRIPTION_FILE} ({exc})") from None
         try:
             state = load_file(str(path / WEIGHTS_FILE))
         except Exception as exc:  # noqa: BLE001 - safetensors raises several types
