@@ -75,3 +75,15 @@ def test_custom_enjoy_is_refused_on_ray():
     with pytest.raises(ValueError, match="local backend"):
         Controller(lambda expert, path, context: True, baseline_collate, episodes=1,
                    backend="ray")
+
+
+def test_benchmark_sweep_on_ray_matches_the_local_runner(tmp_path):
+    from imitation_datasets.benchmark.runner import run_benchmark
+
+    data = tmp_path / "data"
+    local = run_benchmark(["bc"], ["cartpole"], 2, tmp_path / "local", data, jobs=1,
+                          progress=False)
+    remote = run_benchmark(["bc"], ["cartpole"], 2, tmp_path / "ray", data, backend="ray",
+                           progress=False)
+    keys = ("seed", "test_returns", "aer", "performance", "accuracy")
+    assert [{k: c[k] for k in keys} for c in remote] == [{k: c[k] for k in keys} for c in local]

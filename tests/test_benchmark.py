@@ -1,0 +1,62 @@
+"""The benchmark runner: reproducible numbers, resume, report from JSON, clear errors."""
+
+import json
+
+import pytest
+
+from imitation_datasets.benchmark.report import RESULTS_MD, report_from_json, summarise, write_report
+from imitation_datasets.benchmark.runner import Cell, run_benchmark
+from imitation_datasets.names import UnknownNameError
+
+KEYS = ("test_returns", "aer", "performance", "accuracy")
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("bench_data")
+
+
+def _numbers(cells):
+    return [{k: c[k] for k in KEYS} for c in cells]
+
+
+def test_same_seeds_give_identical_numbers_and_finished_cells_are_not_rerun(tmp_path, data_dir):
+    first = run_benchmark(["bc"], ["cartpole"], 2, tmp_path / "a", data_dir, jobs=2,
+                          progress=False)
+    assert [c["seed"] for c in first] == [0, 1]
+    assert all(c["performance"] > 0.9 for c in first)
+    second = run_benchmark(["bc"], ["cartpole"], 2, tmp_path / "b", data_dir, jobs=1,
+                           progress=False)
+    assert _numbers(first) == _numbers(second)
+    cell = Cell("bc", "cartpole", 0).path(tmp_path / "a")
+    stamp = cell.stat().st_mtime_ns
+    again = run_benchmark(["bc"], ["cartpole"], 2, tmp_path / "a", data_dir, progress=False)
+    assert cell.stat().st_mtime_ns == stamp and _numbers(again) == _numbers(first)
+
+    facts = {"cartpole": json.loads((tmp_path / "a" / "envs" / "cartpole.json").read_text())}
+    assert facts["cartpole"]["leakage"]["passed"]
+    results = summarise(first, facts, {"command": "test"})
+    write_report(results, tmp_path / "a", with_plots=False)
+    table = (tmp_path / "a" / RESULTS_MD).read_text()
+    assert "| CartPole-v1 | BC |" in table and "passed" in table
+    (tmp_path / "a" / RESULTS_MD).unlink()
+    report_from_json(tmp_path / "a" / "benchmark_results.json")
+    assert (tmp_path / "a" / RESULTS_MD).read_text() == table
+    assert (tmp_path / "a" / "performance.png").stat().st_size > 0
+
+
+def test_report_refuses_to_publish_a_leaky_benchmark(tmp_path, data_dir):
+    from imitation_datasets.benchmark.protocol import LeakageError
+
+    envs = {"cartpole": {"env_id": "CartPole-v1", "leakage": {"passed": False}}}
+    with pytest.raises(LeakageError, match="refusing to publish"):
+        write_report(summarise([], envs), tmp_path)
+
+
+@pytest.mark.parametrize("methods, envs, message", [
+    (["bcx"], ["cartpole"], "unknown method 'bcx'"),
+    (["bc"], ["cartpol"], "unknown benchmark environment 'cartpol'"),
+])
+def test_unknown_names(tmp_path, methods, envs, message):
+    with pytest.raises(UnknownNameError, match=message):
+        run_benchmark(methods, envs, 1, tmp_path / "out", tmp_path / "data", progress=False)
