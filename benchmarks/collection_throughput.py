@@ -10,7 +10,8 @@ For each expert it prints:
   (recording, staging to disk, batched inference), and the ratio to the raw rate;
 * end-to-end: wall time of the CLI command ``il-datasets collect ENV --episodes N --workers W``
   in a fresh process (imports, play, collate, Parquet + npz writing, everything).
-Best of ``repeats`` runs is reported for each figure.
+Best of ``repeats`` runs is reported for each figure; raw and collection runs alternate so that
+both see the same background load.
 """
 
 from __future__ import annotations
@@ -101,8 +102,11 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|")
     for name in args.envs.split(","):
         env_id = Experts.get_expert(name).env_id
-        raw = max(raw_rate(env_id, args.workers, args.raw_steps) for _ in range(args.repeats))
-        runs = [collection_rate(name, args.workers, args.episodes) for _ in range(args.repeats)]
+        raws, runs = [], []
+        for _ in range(args.repeats):  # interleaved, so both see the same background load
+            raws.append(raw_rate(env_id, args.workers, args.raw_steps))
+            runs.append(collection_rate(name, args.workers, args.episodes))
+        raw = max(raws)
         rate, seconds, _ = max(runs)
         e2e = min(end_to_end(name, args.workers, args.episodes) for _ in range(args.repeats))
         print(f"| {name} | {env_id} | {raw:,.0f} | {rate:,.0f} | {rate / raw:.0%} | "
