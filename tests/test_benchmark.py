@@ -4,7 +4,12 @@ import json
 
 import pytest
 
-from imitation_datasets.benchmark.report import RESULTS_MD, report_from_json, summarise, write_report
+from imitation_datasets.benchmark.report import (
+    RESULTS_MD,
+    report_from_json,
+    summarise,
+    write_report,
+)
 from imitation_datasets.benchmark.runner import Cell, run_benchmark
 from imitation_datasets.names import UnknownNameError
 

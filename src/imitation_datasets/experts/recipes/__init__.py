@@ -23,14 +23,20 @@ import yaml
 RECIPES_DIR = Path(__file__).resolve().parent
 """Folder holding the ``<key>.yaml`` recipes."""
 
+CHECKPOINTS_DIR = RECIPES_DIR / "checkpoints"
+"""Committed training state of resumable recipes (``checkpoints/<key>/``, safetensors + JSON)."""
+
 VALIDATION_SEED_START = 2_000_000_000
 """Checkpoint selection plays the seeds ``VALIDATION_SEED_START + k``: never the card's seeds."""
 
 RECIPE_FIELDS = (
     "key", "env_id", "algo", "policy", "n_envs", "total_timesteps", "seed", "normalize",
     "hyperparameters", "target", "eval_freq", "eval_episodes", "stop_at", "aliases",
-    "env_kwargs", "source",
+    "env_kwargs", "source", "resumable",
 )
+
+RESUMABLE_ALGOS = ("ARS",)
+"""Algorithms whose whole training state is a parameter vector plus observation statistics."""
 
 
 class RecipeError(ValueError):
@@ -60,6 +66,9 @@ class Recipe:
         aliases: extra registry names of the expert (the Gymnasium id is always one).
         env_kwargs: extra ``gym.make`` arguments.
         source: where the hyperparameters come from.
+        resumable: keep the training state (policy parameters, observation statistics,
+            counters) and the best checkpoint in ``checkpoints/<key>/`` as safetensors + JSON,
+            resume from there on the next run, and ship every improvement (ARS only).
 
     """
 
@@ -79,6 +88,7 @@ class Recipe:
     aliases: tuple[str, ...] = ()
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     source: str = ""
+    resumable: bool = False
 
     @property
     def path(self) -> Path:
@@ -93,6 +103,8 @@ class Recipe:
         """JSON-ready dict of every field."""
         data = asdict(self)
         data["aliases"] = list(self.aliases)
+        if not self.resumable:  # keeps the digests of recipes written before the field
+            del data["resumable"]
         return data
 
     def digest(self, total_timesteps: int | None = None) -> str:
@@ -159,16 +171,24 @@ def load_recipe(key_or_path: str | Path) -> Recipe:
             aliases=tuple(str(a) for a in data.get("aliases") or ()),
             env_kwargs=dict(data.get("env_kwargs") or {}),
             source=str(data.get("source", "")),
+            resumable=bool(data.get("resumable", False)),
         )
     except (TypeError, ValueError) as exc:
         raise RecipeError(f"{path}: invalid value ({exc})") from None
     for name in ("n_envs", "total_timesteps", "eval_freq", "eval_episodes"):
         if getattr(recipe, name) < 1:
             raise RecipeError(f"{path}: {name} must be >= 1")
+    if recipe.resumable and recipe.algo not in RESUMABLE_ALGOS:
+        raise RecipeError(f"{path}: resumable training supports {RESUMABLE_ALGOS} only")
+    if recipe.resumable and any(isinstance(v, str) and v.startswith("lin_")
+                                for v in recipe.hyperparameters.values()):
+        # SB3 computes schedule progress from the steps of the current learn() call only
+        raise RecipeError(f"{path}: schedules (lin_...) do not survive a resume")
     return recipe
 
 
 __all__ = [
+    "CHECKPOINTS_DIR",
     "RECIPES_DIR",
     "VALIDATION_SEED_START",
     "Recipe",

@@ -15,16 +15,41 @@
    with :func:`imitation_datasets.evaluation.evaluate_policy` on ``expert_eval_seeds(100)``.
 
 ``--export-only`` skips training and ships the best checkpoint already on disk.
+
+Resumable recipes (``resumable: true``, ARS)
+--------------------------------------------
+Long trainings span several sessions. For these the checkpoint folder is the committed
+``recipes/checkpoints/KEY/`` (``--checkpoints`` to change it) instead of the scratch folder, and
+it holds no pickle and no zip:
+
+* ``state.safetensors`` (ARS parameter vector ``weights``; ``obs_mean``, ``obs_var``,
+  ``obs_count`` of the observation normalisation) and ``state.json`` (steps done, updates done,
+  cumulative wall time, best validation, one entry per training segment), written atomically
+  at every validation and at least every ``STATE_SAVE_INTERVAL_S`` seconds;
+* ``best.safetensors`` / ``best.json``: the best validated export so far;
+* ``progress.csv``: the validation curve over all segments.
+
+``train KEY`` resumes from ``state.*`` when they were written by the same recipe (its digest
+ignores ``total_timesteps``, so a budget may be raised later, and the checkpoint-selection
+fields ``SELECTION_FIELDS``: changing those re-validates the best checkpoint); ``--fresh``
+starts over. On resume every random generator (torch, numpy, the environments) is re-seeded
+with ``seed + updates done``, so a resumed run is reproducible from the committed state but
+differs from an uninterrupted run. Each improvement is shipped to the zoo (at most once every
+``SHIP_INTERVAL_S`` seconds, at once when the validation first reaches the target, and at the
+end), so the zoo always holds a measured, honestly labelled best-so-far expert.
+``--max-minutes`` ends a segment cleanly (state saved, best shipped).
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import importlib
 import json
 import platform
 import shutil
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -38,6 +63,7 @@ from imitation_datasets.experts.card import ExpertCard
 from imitation_datasets.experts.curated import ZOO_DIR, CuratedExpert
 from imitation_datasets.experts.network import ExpertNetwork, sha256_file
 from imitation_datasets.experts.recipes import (
+    CHECKPOINTS_DIR,
     VALIDATION_SEED_START,
     Recipe,
     load_recipe,
@@ -64,6 +90,71 @@ ALGORITHMS = {
 
 BEST_EXPORT = "best.safetensors"
 BEST_INFO = "best.json"
+STATE_TENSORS = "state.safetensors"
+STATE_INFO = "state.json"
+STATE_SAVE_INTERVAL_S = 120.0
+"""Resumable recipes save their training state at least this often (and at every validation)."""
+SHIP_INTERVAL_S = 600.0
+"""Resumable recipes ship an improved best checkpoint to the zoo at most this often."""
+RNG_NOTE = (
+    "on resume torch, numpy, python and the training environments are re-seeded with "
+    "seed + updates_done; a resumed run is reproducible from the committed state but is not "
+    "identical to an uninterrupted run"
+)
+
+
+class StopTraining(Exception):
+    """Raised by the validation callback to end a training segment (ARS ignores ``False``)."""
+
+
+SELECTION_FIELDS = ("eval_freq", "eval_episodes", "stop_at", "aliases", "source", "target")
+"""Recipe fields that do not change a resumable training trajectory, only checkpoint selection
+(and the card): changing them keeps the training state but re-validates the best checkpoint."""
+
+
+def training_digest(recipe: Recipe, total_timesteps: int) -> str:
+    """Identity of a training run.
+
+    Resumable recipes ignore the budget (it may be raised) and the :data:`SELECTION_FIELDS`.
+    """
+    if not recipe.resumable:
+        return recipe.digest(total_timesteps)
+    data = recipe.to_dict()
+    for name in ("total_timesteps", *SELECTION_FIELDS):
+        data.pop(name)
+    text = json.dumps(data, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def selection_digest(recipe: Recipe) -> str:
+    """Identity of a resumable recipe's checkpoint selection (everything but the budget)."""
+    return recipe.digest(0)
+
+
+def _state_matches(recipe: Recipe, total: int, info: dict[str, Any] | None) -> bool:
+    """Whether a ``state.json`` / ``best.json`` was written by this recipe's training run."""
+    if info is None:
+        return False
+    found = info.get("recipe_digest")
+    if found == training_digest(recipe, total):
+        return True
+    # states written before SELECTION_FIELDS were left out of the digest
+    return recipe.resumable and found == selection_digest(recipe)
+
+
+def _best_matches(recipe: Recipe, total: int, info: dict[str, Any] | None) -> bool:
+    """Whether a ``best.json`` belongs to this run and was selected with this recipe's rules."""
+    if not _state_matches(recipe, total, info):
+        return False
+    if not recipe.resumable:
+        return True
+    return info.get("selection_digest", info.get("recipe_digest")) == selection_digest(recipe)
+
+
+def checkpoint_dir(recipe: Recipe, scratch_root: Path = DEFAULT_SCRATCH,
+                   checkpoints_root: Path = CHECKPOINTS_DIR) -> Path:
+    """Folder of a recipe's best checkpoint (and, when resumable, its training state)."""
+    return Path(checkpoints_root if recipe.resumable else scratch_root) / recipe.key
 
 
 def train_command(key: str, timesteps: int | None = None) -> str:
@@ -153,9 +244,68 @@ def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
     tmp.replace(path)
 
 
+def _load_state_info(folder: Path) -> dict[str, Any] | None:
+    return _read_json(folder / STATE_INFO)
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def save_ars_state(model: Any, vecnorm: Any, folder: Path, info: dict[str, Any]) -> None:
+    """Write an ARS model's training state as ``state.safetensors`` + ``state.json`` (atomic)."""
+    from safetensors.numpy import save_file
+
+    tensors = {"weights": model.weights.detach().cpu().numpy().astype(np.float32)}
+    if vecnorm is not None:
+        rms = vecnorm.obs_rms
+        tensors["obs_mean"] = np.asarray(rms.mean, dtype=np.float64).reshape(-1)
+        tensors["obs_var"] = np.asarray(rms.var, dtype=np.float64).reshape(-1)
+        tensors["obs_count"] = np.array([float(rms.count)], dtype=np.float64)
+    tmp = folder / f".{STATE_TENSORS}.tmp"
+    save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, str(tmp))
+    info = dict(info)
+    info["state_sha256"] = sha256_file(tmp)
+    tmp.replace(folder / STATE_TENSORS)
+    _write_json_atomic(folder / STATE_INFO, info)
+
+
+def load_ars_state(model: Any, vecnorm: Any, folder: Path) -> None:
+    """Restore what :func:`save_ars_state` wrote into a freshly built ARS model (no pickle)."""
+    import torch
+    from safetensors.numpy import load_file
+
+    tensors = load_file(str(folder / STATE_TENSORS))
+    weights = torch.as_tensor(tensors["weights"], dtype=model.weights.dtype)
+    if weights.shape != model.weights.shape:
+        raise RuntimeError(f"{folder}: state has {weights.numel()} parameters, the model "
+                           f"{model.weights.numel()}")
+    model.weights = weights.clone()
+    model.policy.load_from_vector(weights.cpu())
+    if vecnorm is not None:
+        if "obs_mean" not in tensors:
+            raise RuntimeError(f"{folder}: state has no observation statistics")
+        vecnorm.obs_rms.mean = tensors["obs_mean"].astype(np.float64)
+        vecnorm.obs_rms.var = tensors["obs_var"].astype(np.float64)
+        vecnorm.obs_rms.count = float(tensors["obs_count"][0])
+
+
 def _make_callback(recipe: Recipe, scratch: Path, vecnorm: Any, digest: str,
-                   best: tuple[float, float], run: dict[str, Any]) -> Any:
-    """Build the callback that validates the exported policy and keeps the best checkpoint."""
+                   best: tuple[float, float], run: dict[str, Any], start_steps: int = 0,
+                   elapsed_offset: float = 0.0, on_state: Any = None, on_improve: Any = None,
+                   max_seconds: float | None = None) -> Any:
+    """Build the callback that validates the exported policy and keeps the best checkpoint.
+
+    ``on_state(callback)`` (resumable recipes) saves the training state; it is called after
+    every validation, at least every ``STATE_SAVE_INTERVAL_S`` seconds and before a stop.
+    ``on_improve(callback)`` is called after a new best checkpoint was saved. ``max_seconds``
+    ends the segment (``StopTraining``) after that much wall time.
+    """
     from stable_baselines3.common.callbacks import BaseCallback
 
     from imitation_datasets.experts.recipes.export import ExportMismatchError, export_sb3
@@ -165,8 +315,9 @@ def _make_callback(recipe: Recipe, scratch: Path, vecnorm: Any, digest: str,
 
         def __init__(self) -> None:
             super().__init__(verbose=0)
-            self.next_eval = recipe.eval_freq
+            self.next_eval = start_steps + recipe.eval_freq
             self.last_eval = -1
+            self.last_state_save = time.monotonic()
             self.best = best
             self.seeds = recipe.validation_seeds()
             self.started = time.monotonic()
@@ -188,7 +339,7 @@ def _make_callback(recipe: Recipe, scratch: Path, vecnorm: Any, digest: str,
             returns = evaluate_policy(NetworkPolicy(exported.network()), recipe.env_id,
                                       self.seeds, env_kwargs=dict(recipe.env_kwargs))
             mean, std = float(np.mean(returns)), float(np.std(returns))
-            elapsed = time.monotonic() - self.started
+            elapsed = self.elapsed()
             improved = (mean, -std) > (self.best[0], -self.best[1])
             if improved:
                 self.best = (mean, std)
@@ -200,26 +351,41 @@ def _make_callback(recipe: Recipe, scratch: Path, vecnorm: Any, digest: str,
             print(f"[{recipe.key}] step {steps:>9}: validation {mean:9.2f} ± {std:7.2f} "
                   f"(best {self.best[0]:9.2f}){' *' if improved else ''}  {elapsed:7.1f}s",
                   flush=True)
+            if improved and on_improve is not None:
+                on_improve(self)
+            self.save_state()
             if recipe.stop_at is not None and mean >= recipe.stop_at:
                 self.stopped_early = True
                 print(f"[{recipe.key}] validation reached stop_at={recipe.stop_at}; stopping",
                       flush=True)
-                return False
+                raise StopTraining
             return True
+
+        def elapsed(self) -> float:
+            """Wall time of training so far (all segments of a resumable recipe)."""
+            return elapsed_offset + time.monotonic() - self.started
+
+        def save_state(self) -> None:
+            """Save the resumable training state (no-op for other recipes)."""
+            if on_state is not None:
+                on_state(self)
+                self.last_state_save = time.monotonic()
 
         def _save_best(self, exported: Any, steps: int, mean: float, std: float,
                        elapsed: float) -> None:
             tmp = scratch / f".{BEST_EXPORT}.tmp"
             exported.save(tmp)
             tmp.replace(scratch / BEST_EXPORT)
-            self.model.save(scratch / "best_model.zip")
-            stats = scratch / "best_vecnormalize.pkl"
-            if vecnorm is not None:
-                vecnorm.save(str(stats))
-            elif stats.exists():  # left by an earlier recipe
-                stats.unlink()
+            if not recipe.resumable:  # committed checkpoints hold no pickle and no zip
+                self.model.save(scratch / "best_model.zip")
+                stats = scratch / "best_vecnormalize.pkl"
+                if vecnorm is not None:
+                    vecnorm.save(str(stats))
+                elif stats.exists():  # left by an earlier recipe
+                    stats.unlink()
             info = {
                 "recipe_digest": digest,
+                "selection_digest": selection_digest(recipe),
                 "timesteps": steps,
                 "validation": {"return_mean": mean, "return_std": std,
                                "episodes": len(self.seeds), "seed_start": VALIDATION_SEED_START},
@@ -239,6 +405,15 @@ def _make_callback(recipe: Recipe, scratch: Path, vecnorm: Any, digest: str,
                 while self.next_eval <= self.num_timesteps:
                     self.next_eval += recipe.eval_freq
                 return self._validate()
+            if on_state is not None or max_seconds is not None:
+                now = time.monotonic()
+                if on_state is not None and now - self.last_state_save >= STATE_SAVE_INTERVAL_S:
+                    self.save_state()
+                if max_seconds is not None and now - self.started >= max_seconds:
+                    self.save_state()
+                    print(f"[{recipe.key}] segment time limit reached at step "
+                          f"{self.num_timesteps}; stopping", flush=True)
+                    raise StopTraining
             return True
 
         def _on_training_end(self) -> None:
@@ -249,14 +424,19 @@ def _make_callback(recipe: Recipe, scratch: Path, vecnorm: Any, digest: str,
 
 
 def train(recipe: Recipe, timesteps: int | None = None, scratch_root: Path = DEFAULT_SCRATCH,
-          fresh: bool = False) -> dict[str, Any]:
-    """Train ``recipe`` and keep its best validated checkpoint in ``scratch_root/KEY``.
+          fresh: bool = False, checkpoints_root: Path = CHECKPOINTS_DIR,
+          max_minutes: float | None = None, ship_to: Path | None = None) -> dict[str, Any]:
+    """Train ``recipe`` and keep its best validated checkpoint in its checkpoint folder.
 
     Args:
         recipe: the expert's recipe.
         timesteps: override of ``recipe.total_timesteps``.
-        scratch_root: folder of the scratch directories.
-        fresh: forget a best checkpoint left by an earlier run of the same recipe.
+        scratch_root: folder of the scratch directories (recipes that are not resumable).
+        fresh: forget a best checkpoint (and training state) left by an earlier run.
+        checkpoints_root: folder of the committed checkpoints of resumable recipes.
+        max_minutes: end this training segment after that much wall time (state saved).
+        ship_to: resumable recipes ship improvements to this zoo folder while training
+            (``None``: do not ship during training).
 
     Returns:
         The contents of ``best.json`` after training.
@@ -265,11 +445,11 @@ def train(recipe: Recipe, timesteps: int | None = None, scratch_root: Path = DEF
 
     torch.set_num_threads(1)
     total = int(timesteps or recipe.total_timesteps)
-    digest = recipe.digest(total)
-    scratch = Path(scratch_root) / recipe.key
+    digest = training_digest(recipe, total)
+    scratch = checkpoint_dir(recipe, scratch_root, checkpoints_root)
     scratch.mkdir(parents=True, exist_ok=True)
     previous = None if fresh else _load_best_info(scratch)
-    if previous is not None and previous.get("recipe_digest") == digest:
+    if _best_matches(recipe, total, previous):
         val = previous["validation"]
         best = (float(val["return_mean"]), float(val["return_std"]))
         print(f"[{recipe.key}] keeping the best checkpoint of an earlier run "
@@ -277,8 +457,16 @@ def train(recipe: Recipe, timesteps: int | None = None, scratch_root: Path = DEF
               flush=True)
     else:
         best = (-np.inf, np.inf)
-        if (scratch / "progress.csv").exists():
-            (scratch / "progress.csv").unlink()
+        keep_state = recipe.resumable and not fresh and _state_matches(
+            recipe, total, _load_state_info(scratch))
+        if keep_state and previous is not None:
+            print(f"[{recipe.key}] checkpoint selection rules changed: the best checkpoint "
+                  "will be re-validated; the training state is kept", flush=True)
+        for name in ("progress.csv", BEST_INFO, BEST_EXPORT, STATE_INFO, STATE_TENSORS):
+            if keep_state and name in ("progress.csv", STATE_INFO, STATE_TENSORS):
+                continue
+            if (scratch / name).exists() and (name == "progress.csv" or recipe.resumable):
+                (scratch / name).unlink()
 
     run = {
         "command": train_command(recipe.key, timesteps),
@@ -290,54 +478,145 @@ def train(recipe: Recipe, timesteps: int | None = None, scratch_root: Path = DEF
     env, vecnorm = make_training_env(recipe)
     model = algorithm_class(recipe.algo)(recipe.policy, env, seed=recipe.seed, device="cpu",
                                          verbose=0, **algorithm_kwargs(recipe))
-    callback = _make_callback(recipe, scratch, vecnorm, digest, best, run)
+
+    state = None
+    start_steps, elapsed_offset, segments = 0, 0.0, []
+    if recipe.resumable:
+        state = None if fresh else _load_state_info(scratch)
+        if state is not None and (not _state_matches(recipe, total, state)
+                                  or not (scratch / STATE_TENSORS).is_file()):
+            print(f"[{recipe.key}] training state in {scratch} belongs to another recipe; "
+                  "starting over", flush=True)
+            state = None
+        if state is not None:
+            if sha256_file(scratch / STATE_TENSORS) != state.get("state_sha256"):
+                print(f"[{recipe.key}] warning: state.safetensors is newer than state.json "
+                      "(interrupted save); resuming from the tensors", flush=True)
+            load_ars_state(model, vecnorm, scratch)
+            start_steps = int(state["timesteps"])
+            model.num_timesteps = start_steps
+            model._n_updates = int(state["n_updates"])
+            elapsed_offset = float(state["wall_time_s"])
+            segments = list(state.get("segments", []))
+            model.set_random_seed(recipe.seed + model._n_updates)
+            print(f"[{recipe.key}] resuming at step {start_steps} (update {model._n_updates}, "
+                  f"{elapsed_offset:.0f}s trained so far)", flush=True)
+    segment = {"started": run["started"], "from_timesteps": start_steps,
+               "seed": recipe.seed + (model._n_updates if state is not None else 0)}
+    segment_start = time.monotonic()
+
+    def on_state(callback: Any) -> None:
+        segment.update({"to_timesteps": int(model.num_timesteps),
+                        "wall_time_s": round(time.monotonic() - segment_start, 1)})
+        save_ars_state(model, vecnorm, scratch, {
+            "recipe_digest": digest,
+            "key": recipe.key,
+            "timesteps": int(model.num_timesteps),
+            "n_updates": int(model._n_updates),
+            "wall_time_s": round(callback.elapsed(), 1),
+            "total_timesteps": total,
+            "best_validation": {"return_mean": callback.best[0], "return_std": callback.best[1]},
+            "rng": RNG_NOTE,
+            "segments": [*segments, dict(segment)],
+            "library_versions": run["library_versions"],
+            "saved": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        })
+
+    last_ship = [-np.inf, -np.inf]  # time of the last ship, validation mean it shipped
+
+    def on_improve(callback: Any) -> None:
+        first_at_target = callback.best[0] >= recipe.target > last_ship[1]
+        if ship_to is None or (time.monotonic() - last_ship[0] < SHIP_INTERVAL_S
+                               and not first_at_target):
+            return
+        last_ship[1] = callback.best[0]
+        callback.save_state()
+        try:
+            ship(recipe, timesteps, scratch_root, ship_to, checkpoints_root)
+        except Exception as exc:  # shipping must never end a long training
+            print(f"[{recipe.key}] shipping failed: {exc!r}", flush=True)
+        last_ship[0] = time.monotonic()
+
+    callback = _make_callback(
+        recipe, scratch, vecnorm, digest, best, run, start_steps=start_steps,
+        elapsed_offset=elapsed_offset, on_state=on_state if recipe.resumable else None,
+        on_improve=on_improve if recipe.resumable else None,
+        max_seconds=None if max_minutes is None else 60.0 * max_minutes)
     started = time.monotonic()
-    model.learn(total_timesteps=total, callback=callback)
+    try:
+        if model.num_timesteps < total:
+            model.learn(total_timesteps=total - model.num_timesteps, callback=callback,
+                        reset_num_timesteps=not recipe.resumable or state is None)
+    except StopTraining:
+        pass
+    finally:
+        if recipe.resumable and model.num_timesteps > start_steps:
+            callback.save_state()
     wall = time.monotonic() - started
     env.close()
 
     info = _load_best_info(scratch)
-    if info is None or info.get("recipe_digest") != digest:
+    if not _best_matches(recipe, total, info):
         raise RuntimeError(f"{recipe.key}: training produced no valid checkpoint")
-    if info["run"].get("started") == run["started"]:
+    if info["run"].get("started") == run["started"] and not recipe.resumable:
         info["run"].update({"wall_time_s": round(wall, 1), "trained_timesteps":
                             int(model.num_timesteps), "stopped_early": callback.stopped_early})
         _write_json_atomic(scratch / BEST_INFO, info)
-    print(f"[{recipe.key}] trained {model.num_timesteps} steps in {wall:.0f}s; best validation "
+    print(f"[{recipe.key}] trained {model.num_timesteps - start_steps} steps in {wall:.0f}s "
+          f"(total {model.num_timesteps}); best validation "
           f"{info['validation']['return_mean']:.2f} at step {info['timesteps']}", flush=True)
     return info
 
 
 def ship(recipe: Recipe, timesteps: int | None = None, scratch_root: Path = DEFAULT_SCRATCH,
-         out_dir: Path = ZOO_DIR) -> ExpertCard:
-    """Export the best checkpoint in ``scratch_root/KEY`` to ``out_dir`` and write its card.
+         out_dir: Path = ZOO_DIR, checkpoints_root: Path = CHECKPOINTS_DIR) -> ExpertCard:
+    """Export the best checkpoint of ``recipe`` to ``out_dir`` and write its card.
 
-    The card's numbers are measured here with ``evaluate_policy`` on ``expert_eval_seeds(100)``.
+    The checkpoint is read from ``scratch_root/KEY`` (``checkpoints_root/KEY`` for resumable
+    recipes). The card's numbers are measured here with ``evaluate_policy`` on
+    ``expert_eval_seeds(100)``.
     """
     from safetensors.numpy import load_file
 
-    scratch = Path(scratch_root) / recipe.key
+    scratch = checkpoint_dir(recipe, scratch_root, checkpoints_root)
     info = _load_best_info(scratch)
     total = int(timesteps or recipe.total_timesteps)
     if info is None or not (scratch / BEST_EXPORT).is_file():
         raise FileNotFoundError(f"{scratch}: no best checkpoint; train {recipe.key} first")
-    if info.get("recipe_digest") != recipe.digest(total):
+    if not _best_matches(recipe, total, info):
         raise RuntimeError(f"{scratch}: the best checkpoint was trained with another recipe")
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     weights = out_dir / f"{recipe.key}.safetensors"
-    shutil.copyfile(scratch / BEST_EXPORT, weights)
+    # The zoo is replaced only once the card is measured (other processes may be reading it):
+    # weights and card are staged under dot-names (never matched by ``*.json``) and renamed.
+    staged_weights = out_dir / f".{recipe.key}.safetensors.tmp"
+    shutil.copyfile(scratch / BEST_EXPORT, staged_weights)
     low = None if info["action_low"] is None else np.asarray(info["action_low"], np.float32)
     high = None if info["action_high"] is None else np.asarray(info["action_high"], np.float32)
-    network = ExpertNetwork(info["spec"], load_file(str(weights)), low, high)
+    network = ExpertNetwork(info["spec"], load_file(str(staged_weights)), low, high)
 
     seeds = expert_eval_seeds(100)
     fields = measure(NetworkPolicy(network), recipe.env_id, recipe.target,
                      evaluate_command(recipe.key), episodes=len(seeds), seed_start=seeds[0],
                      env_kwargs=dict(recipe.env_kwargs))
     returns = fields.pop("returns")
-    run = info["run"]
+    run = dict(info["run"])
+    resume: dict[str, Any] = {}
+    if recipe.resumable:
+        state = _load_state_info(scratch) or {}
+        run["trained_timesteps"] = state.get("timesteps")
+        run["wall_time_s"] = state.get("wall_time_s")
+        run["stopped_early"] = None
+        resume = {
+            "checkpoint_folder": f"imitation_datasets/experts/recipes/checkpoints/{recipe.key}",
+            "resume_command": train_command(recipe.key, timesteps),
+            "n_updates": state.get("n_updates"),
+            "best_found_after_wall_time_s": info.get("elapsed_s"),
+            "segments": state.get("segments", []),
+            "rng": RNG_NOTE,
+        }
     training = {
         "recipe": run["command"],
         "recipe_file": f"imitation_datasets/experts/recipes/{recipe.key}.yaml",
@@ -367,13 +646,25 @@ def ship(recipe: Recipe, timesteps: int | None = None, scratch_root: Path = DEFA
         "torch_num_threads": run.get("torch_num_threads"),
         "library_versions": run["library_versions"],
     }
+    if resume:
+        training["total_timesteps"] = max(total, int(run["trained_timesteps"] or 0))
+        training["resumable"] = resume
+    if fields["quality"] == "below_target":
+        fields["threshold_rule"] = (
+            f"{fields['threshold_rule']}; BELOW TARGET: the measured mean "
+            f"{fields['evaluation'].return_mean:.2f} is under the target {recipe.target:g}, so "
+            "the cap does not apply and the threshold is this expert's own 5th percentile: the "
+            "Controller keeps about 95% of its episodes and datasets collected with it are "
+            "below-target demonstrations (training continues with "
+            f"{train_command(recipe.key, timesteps)}, which resumes from the committed state)"
+        )
     card = ExpertCard(
         name=recipe.key,
         env_id=recipe.env_id,
         algo=recipe.algo,
         network=info["spec"],
         weights_file=weights.name,
-        weights_sha256=sha256_file(weights),
+        weights_sha256=sha256_file(staged_weights),
         training=training,
         aliases=tuple(recipe.aliases),
         env_kwargs=dict(recipe.env_kwargs),
@@ -384,7 +675,10 @@ def ship(recipe: Recipe, timesteps: int | None = None, scratch_root: Path = DEFA
     )
     card.validate(recipe.key)
     card_path = out_dir / f"{recipe.key}.json"
-    card.write(card_path)
+    staged_card = out_dir / f".{recipe.key}.json.tmp"
+    card.write(staged_card)
+    staged_weights.replace(weights)
+    staged_card.replace(card_path)
 
     # The shipped files must load through the public class and act like the measured network.
     expert = CuratedExpert.from_card_file(card_path).load()
@@ -416,17 +710,46 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="ignore a best checkpoint left by an earlier run")
     parser.add_argument("--export-only", action="store_true",
                         help="skip training; ship the best checkpoint already in the scratch")
+    parser.add_argument("--checkpoints", type=Path, default=CHECKPOINTS_DIR,
+                        help="root of the committed checkpoints of resumable recipes")
+    parser.add_argument("--max-minutes", type=float, default=None,
+                        help="end this training segment after that many minutes (resumable)")
     args = parser.parse_args(argv)
     recipe = load_recipe(args.key)
+    folder = checkpoint_dir(recipe, args.scratch, args.checkpoints)
     if not args.export_only:
+        signal.signal(signal.SIGTERM, _interrupt)
         try:
-            train(recipe, args.timesteps, args.scratch, fresh=args.fresh)
+            train(recipe, args.timesteps, args.scratch, fresh=args.fresh,
+                  checkpoints_root=args.checkpoints, max_minutes=args.max_minutes,
+                  ship_to=args.out if recipe.resumable else None)
         except KeyboardInterrupt:
-            print(f"[{recipe.key}] interrupted; the best checkpoint so far is in "
-                  f"{args.scratch / recipe.key} (ship it with --export-only)", file=sys.stderr)
+            print(f"[{recipe.key}] interrupted; the best checkpoint so far is in {folder} "
+                  "(ship it with --export-only)", file=sys.stderr)
             return 130
-    ship(recipe, args.timesteps, args.scratch, args.out)
+    if recipe.resumable and _already_shipped(folder, args.out / f"{recipe.key}.json"):
+        print(f"[{recipe.key}] the zoo already holds the best checkpoint", flush=True)
+        return 0
+    ship(recipe, args.timesteps, args.scratch, args.out, args.checkpoints)
     return 0
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    """Turn SIGTERM into KeyboardInterrupt so resumable training saves its state."""
+    raise KeyboardInterrupt
+
+
+def _already_shipped(folder: Path, card_path: Path) -> bool:
+    """Whether the card at ``card_path`` ships the best checkpoint in ``folder`` (same bytes)."""
+    best = folder / BEST_EXPORT
+    try:
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return False
+    state = _load_state_info(folder) or {}
+    return (best.is_file() and card.get("weights_sha256") == sha256_file(best)
+            and card.get("training", {}).get("resumable", {}).get("n_updates")
+            == state.get("n_updates"))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,75 @@
+"""Collection throughput with curated MuJoCo experts vs the raw random-action simulator rate.
+
+usage: python benchmarks/mujoco_collection.py [--envs hopper,cheetah] [--workers 2]
+                                              [--episodes 50] [--repeats 3] [--no-cli]
+
+Same measurements as ``benchmarks/collection_throughput.py`` (whose functions it reuses), with
+defaults suited to 1000-step MuJoCo episodes:
+
+* raw rate: ``workers`` processes stepping one environment each with random actions, nothing
+  recorded (the simulator's speed limit with that many processes);
+* collection rate: env steps per second of ``Controller.start(mode="play")`` with the expert
+  (recording, staging to disk, batched NumPy inference), and its ratio to the raw rate
+  (issue 5 asks for >= 80 %); only accepted episodes count, so retries lower the rate;
+* end-to-end: wall time of ``il-datasets collect ENV --episodes N --workers W`` in a fresh
+  process (``--no-cli`` skips it).
+
+Best of ``repeats`` runs is reported for each figure. Experts not shipped yet are skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from collection_throughput import collection_rate, end_to_end, raw_rate  # noqa: E402
+
+from imitation_datasets.experts import Experts  # noqa: E402
+from imitation_datasets.names import UnknownNameError  # noqa: E402
+
+DEFAULT_ENVS = "hopper,cheetah,walker,ant,humanoid,swimmer,inverteddoublependulum"
+
+
+def main() -> None:
+    """Print the figures as a Markdown table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--envs", default=DEFAULT_ENVS)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--episodes", type=int, default=50)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--raw-steps", type=int, default=100_000)
+    parser.add_argument("--no-cli", action="store_true", help="skip the end-to-end CLI timing")
+    args = parser.parse_args()
+    if importlib.util.find_spec("mujoco") is None:
+        sys.exit("mujoco is not installed: pip install -e '.[mujoco]'")
+    print(f"workers={args.workers} episodes={args.episodes} (best of {args.repeats})\n")
+    print("| expert | env | expert return (card) | quality | raw random steps/s | "
+          "collection steps/s | ratio | play s | end-to-end CLI s |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name in args.envs.split(","):
+        try:
+            expert = Experts.get_expert(name)
+        except UnknownNameError:
+            print(f"| {name} | not shipped yet | | | | | | | |", flush=True)
+            continue
+        card = expert.card
+        raw = max(raw_rate(expert.env_id, args.workers, args.raw_steps)
+                  for _ in range(args.repeats))
+        runs = [collection_rate(name, args.workers, args.episodes) for _ in range(args.repeats)]
+        rate, seconds, _ = max(runs)
+        e2e = ""
+        if not args.no_cli:
+            best = min(end_to_end(name, args.workers, args.episodes)
+                       for _ in range(args.repeats))
+            e2e = f"{best:.2f}"
+        print(f"| {name} | {expert.env_id} | {card.evaluation.return_mean:.1f} | {card.quality} "
+              f"| {raw:,.0f} | {rate:,.0f} | {rate / raw:.0%} | {seconds:.2f} | {e2e} |",
+              flush=True)
+
+
+if __name__ == "__main__":
+    main()
