@@ -22,6 +22,18 @@ def heuristic_policy(threshold: float = 0.0) -> CallablePolicy:
     return CallablePolicy(balance, "CartPole-v1", threshold=threshold, name="balance-heuristic")
 
 
+def make_dataset(path: Path, episodes: int, random: bool = False, threads: int = 2,
+                 name: str = "cp") -> Path:
+    """A small CartPole dataset made by the Controller with the heuristic (or random) policy."""
+    from imitation_datasets.controller import Controller
+    from imitation_datasets.functions import baseline_collate, baseline_enjoy, random_enjoy
+
+    controller = Controller(random_enjoy if random else baseline_enjoy, baseline_collate,
+                            episodes=episodes, threads=threads, path=path,
+                            expert=heuristic_policy(), progress=False)
+    return controller.start({"game": name, "mode": "all"})
+
+
 @pytest.fixture
 def cartpole_policy() -> CallablePolicy:
     return heuristic_policy()

@@ -9,10 +9,9 @@ import tracemalloc
 import numpy as np
 import pytest
 import torch
-from conftest import heuristic_policy
+from conftest import make_dataset
 from torch.utils.data import DataLoader
 
-from imitation_datasets.controller import Controller
 from imitation_datasets.data.arrays import DatasetArrays
 from imitation_datasets.data.npz import export_npz
 from imitation_datasets.data.parquet import read_parquet
@@ -23,7 +22,6 @@ from imitation_datasets.dataset import (
     SequenceDataset,
     TransitionBatchSampler,
 )
-from imitation_datasets.functions import baseline_collate, baseline_enjoy, random_enjoy
 
 EPISODES = 12
 
@@ -32,9 +30,7 @@ EPISODES = 12
 def dataset(tmp_path_factory):
     """Random-action CartPole: short episodes of varied length, most of them terminated."""
     path = tmp_path_factory.mktemp("random")
-    controller = Controller(random_enjoy, baseline_collate, episodes=EPISODES, threads=2,
-                            path=path, expert=heuristic_policy(), progress=False)
-    return controller.start({"game": "rnd", "mode": "all"})
+    return make_dataset(path, EPISODES, random=True, name="rnd")
 
 
 @pytest.fixture(scope="module")
@@ -480,8 +476,7 @@ def test_metadata_without_spaces_takes_shapes_from_the_files(tmp_path):
 
 
 def test_heuristic_dataset_with_full_episodes(tmp_path):
-    path = Controller(baseline_enjoy, baseline_collate, episodes=2, threads=1, path=tmp_path,
-                      expert=heuristic_policy(), progress=False).start({"game": "h", "mode": "all"})
+    path = make_dataset(tmp_path, 2, threads=1, name="h")
     arrays, _ = read_parquet(path)
     data = BaselineDataset(path)
     assert len(data) == arrays.n_steps

@@ -2,23 +2,19 @@ import json
 
 import numpy as np
 import pytest
-from conftest import heuristic_policy
+from conftest import make_dataset
 
 from imitation_datasets.collect.episode import Episode, EpisodeFileError
-from imitation_datasets.controller import Controller
 from imitation_datasets.data.arrays import DatasetArrays
 from imitation_datasets.data.npz import export_npz, import_npz
 from imitation_datasets.data.parquet import read_parquet, write_parquet
 from imitation_datasets.data.schema import DatasetFormatError
-from imitation_datasets.functions import baseline_collate, baseline_enjoy
 
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
     path = tmp_path_factory.mktemp("ds")
-    controller = Controller(baseline_enjoy, baseline_collate, episodes=12, threads=2, path=path,
-                            expert=heuristic_policy(), progress=False)
-    return controller.start({"game": "cp", "mode": "all"})
+    return make_dataset(path, 12)
 
 
 def test_npz_round_trip_keeps_every_array(dataset, tmp_path):

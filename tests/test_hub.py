@@ -12,9 +12,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import heuristic_policy
+from conftest import make_dataset
 
-from imitation_datasets.controller import Controller
 from imitation_datasets.data.npz import export_npz
 from imitation_datasets.data.parquet import read_parquet
 from imitation_datasets.data.schema import DatasetFormatError
@@ -28,7 +27,6 @@ from imitation_datasets.dataset import (
     to_hf_dataset,
     write_hub_folder,
 )
-from imitation_datasets.functions import baseline_collate, random_enjoy
 
 datasets = pytest.importorskip("datasets")
 
@@ -36,9 +34,7 @@ datasets = pytest.importorskip("datasets")
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
     path = tmp_path_factory.mktemp("hub")
-    controller = Controller(random_enjoy, baseline_collate, episodes=10, threads=2, path=path,
-                            expert=heuristic_policy(), progress=False)
-    return controller.start({"game": "rnd", "mode": "all"})
+    return make_dataset(path, 10, random=True, name="rnd")
 
 
 @pytest.fixture(scope="module")

@@ -2,13 +2,11 @@
 
 import numpy as np
 import pytest
-from conftest import heuristic_policy
+from conftest import make_dataset
 
-from imitation_datasets.controller import Controller
 from imitation_datasets.data.parquet import read_parquet
 from imitation_datasets.data.schema import DatasetFormatError
 from imitation_datasets.dataset import BaselineDataset, from_minari, minari_to_dataset, to_minari
-from imitation_datasets.functions import baseline_collate, random_enjoy
 
 minari = pytest.importorskip("minari")
 
@@ -16,9 +14,7 @@ minari = pytest.importorskip("minari")
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
     path = tmp_path_factory.mktemp("minari-src")
-    controller = Controller(random_enjoy, baseline_collate, episodes=6, threads=2, path=path,
-                            expert=heuristic_policy(), progress=False)
-    return controller.start({"game": "rnd", "mode": "all"})
+    return make_dataset(path, 6, random=True, name="rnd")
 
 
 @pytest.fixture(autouse=True)

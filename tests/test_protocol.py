@@ -1,6 +1,6 @@
 import numpy as np
 import pytest
-from conftest import heuristic_policy
+from conftest import make_dataset
 
 from imitation_datasets.benchmark.protocol import (
     TEST_SEED_START,
@@ -9,17 +9,14 @@ from imitation_datasets.benchmark.protocol import (
     leakage_check,
     start_states,
 )
-from imitation_datasets.controller import Controller
 from imitation_datasets.data.parquet import read_parquet
-from imitation_datasets.functions import baseline_collate, baseline_enjoy
 from imitation_datasets.names import UnknownNameError
 
 
 @pytest.fixture(scope="module")
 def training(tmp_path_factory):
     path = tmp_path_factory.mktemp("leak")
-    out = Controller(baseline_enjoy, baseline_collate, episodes=30, threads=2, path=path,
-                     expert=heuristic_policy(), progress=False).start({"game": "t", "mode": "all"})
+    out = make_dataset(path, 30, name="t")
     return read_parquet(out)[0]
 
 

@@ -58,6 +58,7 @@ from typing import Any
 
 import numpy as np
 
+from imitation_datasets.collect.staging import atomic_write_text
 from imitation_datasets.evaluation import evaluate_policy
 from imitation_datasets.experts.card import ExpertCard
 from imitation_datasets.experts.curated import ZOO_DIR, CuratedExpert
@@ -229,19 +230,11 @@ def make_training_env(recipe: Recipe) -> tuple[Any, Any]:
 
 
 def _load_best_info(scratch: Path) -> dict[str, Any] | None:
-    path = scratch / BEST_INFO
-    if not path.is_file():
-        return None
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return None
+    return _read_json(scratch / BEST_INFO)
 
 
 def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    atomic_write_text(path, json.dumps(data, indent=2, default=str) + "\n")
 
 
 def _load_state_info(folder: Path) -> dict[str, Any] | None:
