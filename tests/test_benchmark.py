@@ -44,10 +44,28 @@ def test_same_seeds_give_identical_numbers_and_finished_cells_are_not_rerun(tmp_
     write_report(results, tmp_path / "a", with_plots=False)
     table = (tmp_path / "a" / RESULTS_MD).read_text()
     assert "| CartPole-v1 | BC |" in table and "passed" in table
+    # the expert's own score on the test seeds (a perfect clone's ceiling) is reported
+    assert facts["cartpole"]["expert_test_return"] == 500.0
+    assert "- CartPole-v1: AER 500.00, performance 1.000" in table
     (tmp_path / "a" / RESULTS_MD).unlink()
     report_from_json(tmp_path / "a" / "benchmark_results.json")
     assert (tmp_path / "a" / RESULTS_MD).read_text() == table
     assert (tmp_path / "a" / "performance.png").stat().st_size > 0
+
+
+def test_resumed_runs_keep_the_history_of_earlier_invocations(tmp_path):
+    from imitation_datasets.benchmark.report import markdown, previous_runs
+
+    assert previous_runs(tmp_path) == []
+    first = {"wall_seconds": 1200.0, "cells_run": 4, "cells_total": 4, "jobs": 2,
+             "backend": "local"}
+    (tmp_path / "benchmark_results.json").write_text(json.dumps({"runs": [first]}))
+    assert previous_runs(tmp_path) == [first]
+    resumed = {**first, "wall_seconds": 6.0, "cells_run": 0}
+    text = markdown({"envs": {}, "summary": {}, "cells": [], "command": "il-datasets benchmark",
+                     "runs": [first, resumed]})
+    assert "- run 1: 4 of 4 cells in 20.0 min" in text
+    assert "- run 2: 0 of 4 cells in 0.1 min" in text
 
 
 def test_report_refuses_to_publish_a_leaky_benchmark(tmp_path, data_dir):

@@ -158,7 +158,7 @@ def test_committed_training_state_is_pickle_free_and_matches_its_recipe(key):
     assert _state_matches(recipe, recipe.total_timesteps, state)
     assert state["timesteps"] > 0 and state["n_updates"] > 0 and state["segments"]
     tensors = load_file(str(folder / "state.safetensors"))
-    assert tensors["weights"].ndim == 1 and np.all(np.isfinite(tensors["weights"]))
+    assert tensors["weights"].ndim in (1, 2) and np.all(np.isfinite(tensors["weights"]))
     if recipe.normalize:
         assert tensors["obs_mean"].shape == tensors["obs_var"].shape
         assert np.all(tensors["obs_var"] >= 0)

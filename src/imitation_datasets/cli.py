@@ -192,11 +192,13 @@ def cmd_benchmark(args: argparse.Namespace, argv: Sequence[str]) -> int:
     """Run the benchmark grid and write the report."""
     import time
 
-    from imitation_datasets.benchmark.report import summarise, write_report
+    from imitation_datasets.benchmark.report import previous_runs, summarise, write_report
     from imitation_datasets.benchmark.runner import run_benchmark
 
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     envs = [e.strip() for e in args.envs.split(",") if e.strip()]
+    before = sum(1 for _ in (args.out / "cells").glob("*/*/seed*.json")) \
+        if (args.out / "cells").is_dir() else 0
     started = time.perf_counter()
     cells = run_benchmark(methods, envs, args.seeds, args.out, args.data, jobs=args.jobs,
                           backend=args.backend, address=args.address, progress=not args.quiet)
@@ -206,10 +208,15 @@ def cmd_benchmark(args: argparse.Namespace, argv: Sequence[str]) -> int:
              dict.fromkeys(c["env"] for c in cells)}
     results = summarise(cells, facts, {
         "command": "il-datasets " + " ".join(shlex.quote(a) for a in argv),
-        "wall_seconds": time.perf_counter() - started,
+        "runs": previous_runs(args.out) + [{
+            "wall_seconds": time.perf_counter() - started,
+            "cells_run": max(0, sum(1 for _ in (args.out / "cells").glob("*/*/seed*.json"))
+                             - before),
+            "cells_total": len(cells),
+            "jobs": args.jobs,
+            "backend": args.backend,
+        }],
         "cell_seconds": sum(c["train_seconds"] + c["test_seconds"] for c in cells),
-        "jobs": args.jobs,
-        "backend": args.backend,
     })
     print(f"report written to {write_report(results, args.out)}")
     return 0

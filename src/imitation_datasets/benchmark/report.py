@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from imitation_datasets.benchmark.metrics import Aggregate
+from imitation_datasets.benchmark.metrics import Aggregate, performance
 from imitation_datasets.collect.staging import atomic_write_text
 
 RESULTS_JSON = "benchmark_results.json"
@@ -44,6 +44,25 @@ def summarise(cells: Sequence[dict[str, Any]], envs: dict[str, dict[str, Any]],
     return {"envs": envs, "summary": summary, "cells": list(cells), **(extra or {})}
 
 
+def previous_runs(out: str | Path) -> list[dict[str, Any]]:
+    """The invocations recorded in an existing report under ``out`` (wall time, cells run).
+
+    A resumed benchmark only runs missing cells, so each invocation is kept with its own
+    figures instead of overwriting the time of the run that did the work.
+    """
+    path = Path(out) / RESULTS_JSON
+    if not path.exists():
+        return []
+    old = json.loads(path.read_text(encoding="utf-8"))
+    if "runs" in old:
+        return list(old["runs"])
+    if "wall_seconds" in old:  # reports written before runs were recorded
+        return [{"wall_seconds": old["wall_seconds"], "cells_run": len(old.get("cells", [])),
+                 "cells_total": len(old.get("cells", [])), "jobs": old.get("jobs"),
+                 "backend": old.get("backend", "local")}]
+    return []
+
+
 def markdown(results: dict[str, Any]) -> str:
     """The results table (like the original IL-Datasets table, plus IQM and CI columns)."""
     lines = [
@@ -54,11 +73,13 @@ def markdown(results: dict[str, Any]) -> str:
         "means ± std over training seeds; IQM and the 95 % bootstrap CI are of performance.",
         "",
     ]
-    meta = {k: v for k, v in results.items() if k not in ("envs", "summary", "cells")}
-    if meta.get("command"):
-        lines += [f"Produced by `{meta['command']}`"
-                  + (f" in {meta['wall_seconds'] / 60:.1f} min" if meta.get("wall_seconds")
-                     else "") + ".", ""]
+    if results.get("command"):
+        lines += [f"Produced by `{results['command']}`."]
+        lines += [f"- run {i}: {run['cells_run']} of {run['cells_total']} cells in "
+                  f"{run['wall_seconds'] / 60:.1f} min ({run.get('jobs', '?')} jobs, "
+                  f"{run.get('backend', 'local')} backend)"
+                  for i, run in enumerate(results.get("runs", []), 1)]
+        lines += [""]
     lines += ["| Environment | Method | AER | Performance | IQM | 95 % CI | Accuracy | "
               "Expert | Random | Seeds |",
               "|---|---|---|---|---|---|---|---|---|---|"]
@@ -75,6 +96,16 @@ def markdown(results: dict[str, Any]) -> str:
                 + f" | {facts['expert_return']:.2f} | {facts['random_return']:.2f} | "
                 f"{len(s['seeds'])} |"
             )
+    ceilings = [(facts["env_id"], facts["expert_test_return"],
+                 performance(facts["expert_test_return"], facts["random_return"],
+                             facts["expert_return"]))
+                for facts in results["envs"].values() if "expert_test_return" in facts]
+    if ceilings:
+        lines += ["", "The curated expert itself on the same test seeds (what a perfect clone "
+                  "scores; performance can differ from 1 because the expert reference is the "
+                  "dataset's mean over other start states):", ""]
+        lines += [f"- {env_id}: AER {aer:.2f}, performance {perf:.3f}"
+                  for env_id, aer, perf in ceilings]
     lines += ["", "Leakage check (test start states vs training start states):", ""]
     for facts in results["envs"].values():
         leak = facts["leakage"]

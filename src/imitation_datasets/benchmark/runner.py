@@ -45,6 +45,22 @@ class Cell:
         return out / "cells" / self.env / self.method / f"seed{self.seed}.json"
 
 
+def expert_on_test_seeds(splits: Splits) -> dict[str, float]:
+    """The curated expert's own return on the test seeds: what a perfect clone would score.
+
+    Performance normalises by the *dataset's* mean return (other start states), so on a given
+    set of test seeds a perfect clone scores ``(this − random) / (expert − random)``, which can
+    be a little above or below 1; the report prints it next to the methods.
+    """
+    from imitation_datasets.experts import Experts
+
+    p = splits.protocol
+    returns = evaluate_policy(Experts.get_expert(p.expert), p.env_id, splits.test_seeds,
+                              p.env_kwargs)
+    return {"expert_test_return": float(returns.mean()),
+            "expert_test_return_std": float(returns.std())}
+
+
 def env_facts(splits: Splits) -> dict[str, Any]:
     """Expert/random reference returns on the test seeds and the leakage check of one env."""
     p = splits.protocol
@@ -68,12 +84,14 @@ def env_facts(splits: Splits) -> dict[str, Any]:
         "test_seeds": splits.test_seeds,
         "dataset_fingerprint": meta["collection"]["fingerprint"],
         "leakage": report.to_dict(),
+        **expert_on_test_seeds(splits),
     }
 
 
 def run_cell(cell: Cell, data_dir: str, out_dir: str, facts: dict[str, Any]) -> dict[str, Any]:
     """Train, select and test one cell; write and return its result (runs in a worker)."""
     import torch
+
     from imitation_datasets.methods import get_method, load_config
     from imitation_datasets.methods.base import TrainingTask
 
@@ -153,6 +171,9 @@ def run_benchmark(methods: Sequence[str], envs: Sequence[str], seeds: int, out: 
         facts_path = out / "envs" / f"{splits.protocol.expert}.json"
         if facts_path.exists():
             facts[env] = json.loads(facts_path.read_text())
+            if "expert_test_return" not in facts[env]:  # facts written by an older version
+                facts[env].update(expert_on_test_seeds(splits))
+                atomic_write_text(facts_path, json.dumps(facts[env], indent=1))
         else:
             facts[env] = env_facts(splits)
             facts_path.parent.mkdir(parents=True, exist_ok=True)

@@ -35,7 +35,7 @@ RECIPE_FIELDS = (
     "env_kwargs", "source", "resumable",
 )
 
-RESUMABLE_ALGOS = ("ARS",)
+RESUMABLE_ALGOS = ("ARS", "ARS-numpy")
 """Algorithms whose whole training state is a parameter vector plus observation statistics."""
 
 

@@ -608,7 +608,7 @@ def ship(recipe: Recipe, timesteps: int | None = None, scratch_root: Path = DEFA
             "n_updates": state.get("n_updates"),
             "best_found_after_wall_time_s": info.get("elapsed_s"),
             "segments": state.get("segments", []),
-            "rng": RNG_NOTE,
+            "rng": state.get("rng", RNG_NOTE),
         }
     training = {
         "recipe": run["command"],
@@ -707,15 +707,25 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="root of the committed checkpoints of resumable recipes")
     parser.add_argument("--max-minutes", type=float, default=None,
                         help="end this training segment after that many minutes (resumable)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="ARS-numpy recipes: processes playing episodes (default: all CPUs;"
+                             " results do not depend on it)")
     args = parser.parse_args(argv)
     recipe = load_recipe(args.key)
     folder = checkpoint_dir(recipe, args.scratch, args.checkpoints)
     if not args.export_only:
         signal.signal(signal.SIGTERM, _interrupt)
         try:
-            train(recipe, args.timesteps, args.scratch, fresh=args.fresh,
-                  checkpoints_root=args.checkpoints, max_minutes=args.max_minutes,
-                  ship_to=args.out if recipe.resumable else None)
+            if recipe.algo == "ARS-numpy":
+                from imitation_datasets.experts.recipes.ars_training import train_ars
+
+                train_ars(recipe, args.timesteps, fresh=args.fresh,
+                          checkpoints_root=args.checkpoints, max_minutes=args.max_minutes,
+                          ship_to=args.out, workers=args.workers)
+            else:
+                train(recipe, args.timesteps, args.scratch, fresh=args.fresh,
+                      checkpoints_root=args.checkpoints, max_minutes=args.max_minutes,
+                      ship_to=args.out if recipe.resumable else None)
         except KeyboardInterrupt:
             print(f"[{recipe.key}] interrupted; the best checkpoint so far is in {folder} "
                   "(ship it with --export-only)", file=sys.stderr)
