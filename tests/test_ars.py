@@ -17,12 +17,13 @@ pytestmark = pytest.mark.skipif(importlib.util.find_spec("mujoco") is None,
                                 reason="mujoco is not installed")
 
 
-def _recipe():
+def _recipe(net_arch=()):
     base = load_recipe("invertedpendulum")
-    return dataclasses.replace(base, algo="ARS-numpy", policy="linear",
-                               normalize={"norm_obs": True},
-                               hyperparameters={"n_delta": 4, "n_top": 2, "learning_rate": 0.02,
-                                                "delta_std": 0.03},
+    hyper = {"n_delta": 4, "n_top": 2, "learning_rate": 0.02, "delta_std": 0.03}
+    if net_arch:
+        hyper["net_arch"] = list(net_arch)
+    return dataclasses.replace(base, algo="ARS-numpy", policy="linear" if not net_arch else "mlp",
+                               normalize={"norm_obs": True}, hyperparameters=hyper,
                                eval_freq=1500, eval_episodes=3, resumable=True)
 
 
@@ -30,10 +31,11 @@ def _state(folder):
     return load_file(str(folder / "invertedpendulum" / "state.safetensors"))
 
 
-def test_resume_and_worker_count_do_not_change_the_result(tmp_path):
+@pytest.mark.parametrize("net_arch", [(), (8,)])
+def test_resume_and_worker_count_do_not_change_the_result(tmp_path, net_arch):
     from imitation_datasets.experts.recipes.ars_training import train_ars
 
-    recipe = _recipe()
+    recipe = _recipe(net_arch)
     train_ars(recipe, timesteps=3000, checkpoints_root=tmp_path / "one", workers=1)
     train_ars(recipe, timesteps=1200, checkpoints_root=tmp_path / "two", workers=2)
     train_ars(recipe, timesteps=3000, checkpoints_root=tmp_path / "two", workers=2)
@@ -47,6 +49,8 @@ def test_resume_and_worker_count_do_not_change_the_result(tmp_path):
     best = json.loads((tmp_path / "two" / "invertedpendulum" / "best.json").read_text())
     assert best["export_check"]["max_abs_diff"] < 1e-4
     assert best["validation"]["episodes"] == 3
+    linears = [layer for layer in best["spec"]["layers"] if layer["op"] == "linear"]
+    assert len(linears) == len(net_arch) + 1
 
 
 def test_ship_measures_the_best_checkpoint(tmp_path):

@@ -26,7 +26,11 @@ from imitation_datasets.names import unknown
 
 VALIDATION_SEED_START = 2_500_000_000
 TEST_SEED_START = 3_500_000_000
-LEAKAGE_TOLERANCE = 1e-6
+LEAKAGE_TOLERANCE = 1e-8
+"""L∞ distance under which two start states count as the same state. Replayed seeds give
+bit-identical states; distinct float32 MountainCar starts (1-D, uniform in [-0.6, -0.4]) are at
+least 3e-8 apart, while a tolerance of 1e-6 would raise a false alarm for 200 training x 100 test
+starts with probability ~0.2 (and ~0.6 for 1000 x 100)."""
 ENVS_FILE = Path(__file__).with_name("envs.yaml")
 
 

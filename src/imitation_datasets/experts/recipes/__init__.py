@@ -1,7 +1,8 @@
 """Training recipes of the curated experts: one YAML file per expert, plus train/export/evaluate.
 
 A recipe fixes everything that produced a shipped expert: the environment, the algorithm
-(a stable-baselines3 or sb3-contrib class name), rl-zoo-style hyperparameters, the number of
+(a stable-baselines3 or sb3-contrib class name, or ``ARS-numpy``: this package's parallel NumPy
+ARS in ``ars.py``, used for the MuJoCo experts), rl-zoo-style hyperparameters, the number of
 timesteps, the training seed, observation normalisation, the target return and how often the
 policy is validated during training. Loading a recipe needs only PyYAML; training and exporting
 need the ``sb3`` extra (stable-baselines3, sb3-contrib, torch).
@@ -50,7 +51,8 @@ class Recipe:
     Attributes:
         key: short name of the expert (also the card's ``name`` and the file stem).
         env_id: Gymnasium id.
-        algo: algorithm class name in stable-baselines3 or sb3-contrib (``PPO``, ``DQN``, ...).
+        algo: algorithm class name in stable-baselines3 or sb3-contrib (``PPO``, ``DQN``, ...),
+            or ``ARS-numpy`` (``recipes/ars.py``; hyperparameters are ``ARSConfig`` fields).
         policy: policy class name passed to the algorithm (``MlpPolicy``, ``LinearPolicy``).
         n_envs: number of training environments (a ``DummyVecEnv``).
         total_timesteps: training budget in environment steps.

@@ -35,12 +35,70 @@ CLIP_OBS = 10.0
 """Normalised observations are clipped to ``[-CLIP_OBS, CLIP_OBS]``."""
 
 
-def network_spec(normalize: bool) -> dict[str, Any]:
-    """The expert card's ``network`` section of an exported linear ARS policy."""
-    spec: dict[str, Any] = {"layers": [{"op": "linear", "name": "fc0"}], "head": {"op": "clip"}}
+def network_spec(normalize: bool, hidden: tuple[int, ...] = ()) -> dict[str, Any]:
+    """The expert card's ``network`` section of an exported ARS policy."""
+    layers: list[dict[str, str]] = []
+    for i in range(len(hidden)):
+        layers += [{"op": "linear", "name": f"fc{i}"}, {"op": "tanh"}]
+    layers.append({"op": "linear", "name": f"fc{len(hidden)}"})
+    spec: dict[str, Any] = {"layers": layers, "head": {"op": "clip"}}
     if normalize:
         spec = {"obs_norm": {"epsilon": EPSILON, "clip": CLIP_OBS}, **spec}
     return spec
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Shape of the policy parameters.
+
+    Linear (no hidden layer): a ``(act_dim, obs_dim)`` matrix without bias, started at zero as
+    in the paper. With hidden layers: one flat vector of every ``(weight, bias)`` pair; hidden
+    weights start from ``N(0, 1/fan_in)`` (a zero start would leave random search without
+    signal through ``tanh``), the output layer at zero.
+    """
+
+    obs_dim: int
+    act_dim: int
+    hidden: tuple[int, ...] = ()
+
+    def _shapes(self) -> list[tuple[int, int]]:
+        sizes = [self.obs_dim, *self.hidden, self.act_dim]
+        return [(out, inp) for inp, out in zip(sizes[:-1], sizes[1:])]
+
+    def initial(self, seed: int) -> np.ndarray:
+        """Starting parameters."""
+        if not self.hidden:
+            return np.zeros((self.act_dim, self.obs_dim))
+        rng = np.random.default_rng([seed, 2**32 - 1])  # updates use [seed, u], u < 2**32 - 1
+        parts = []
+        for i, (out, inp) in enumerate(self._shapes()):
+            last = i == len(self.hidden)
+            weight = np.zeros((out, inp)) if last else rng.normal(0, 1 / np.sqrt(inp), (out, inp))
+            parts += [weight.ravel(), np.zeros(out)]
+        return np.concatenate(parts)
+
+    def layers(self, params: np.ndarray) -> list[tuple[np.ndarray, np.ndarray | None]]:
+        """``(weight, bias)`` per layer (``bias`` is ``None`` for the linear policy)."""
+        if not self.hidden:
+            return [(params, None)]
+        out, at = [], 0
+        for rows, cols in self._shapes():
+            weight = params[at:at + rows * cols].reshape(rows, cols)
+            at += rows * cols
+            out.append((weight, params[at:at + rows]))
+            at += rows
+        return out
+
+    def forward(self, params: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """Raw actions for one observation ``(obs_dim,)`` or a batch ``(n, obs_dim)``."""
+        if not self.hidden:
+            return params @ x if x.ndim == 1 else x @ params.T
+        layers = self.layers(params)
+        for i, (weight, bias) in enumerate(layers):
+            x = (weight @ x if x.ndim == 1 else x @ weight.T) + bias
+            if i < len(layers) - 1:
+                x = np.tanh(x)
+        return x
 
 
 @dataclass(frozen=True)
@@ -52,6 +110,8 @@ class ARSConfig:
     learning_rate: float
     delta_std: float
     alive_bonus_offset: float = 0.0
+    net_arch: tuple[int, ...] = ()
+    """Hidden layer sizes (tanh); empty: the linear policy of the ARS paper."""
 
     @classmethod
     def from_recipe(cls, hyperparameters: dict[str, Any]) -> ARSConfig:
@@ -60,7 +120,9 @@ class ARSConfig:
         unknown = sorted(set(hyperparameters) - known)
         if unknown:
             raise ValueError(f"unknown ARS hyperparameter(s) {unknown}; known: {sorted(known)}")
-        config = cls(**hyperparameters)
+        values = dict(hyperparameters)
+        values["net_arch"] = tuple(int(h) for h in values.get("net_arch", ()))
+        config = cls(**values)
         if not 1 <= config.n_top <= config.n_delta:
             raise ValueError(f"need 1 <= n_top <= n_delta, got {config.n_top}, {config.n_delta}")
         return config
@@ -112,11 +174,11 @@ def _env(env_id: str, env_kwargs: dict[str, Any]) -> Any:
 def rollout(task: tuple) -> tuple[float, int, np.ndarray, np.ndarray]:
     """Play one training episode.
 
-    ``task = (env_id, env_kwargs, weights, mean, scale, seed, offset)`` (``mean=None``: raw
-    observations); returns the shifted return, the number of steps, and the mean and variance
-    of the observations it saw.
+    ``task = (env_id, env_kwargs, layout, weights, mean, scale, seed, offset)`` (``mean=None``:
+    raw observations); returns the shifted return, the number of steps, and the mean and
+    variance of the observations it saw.
     """
-    env_id, env_kwargs, weights, mean, scale, seed, offset = task
+    env_id, env_kwargs, layout, weights, mean, scale, seed, offset = task
     env = _env(env_id, env_kwargs)
     low, high = env.action_space.low, env.action_space.high
     obs, _ = env.reset(seed=int(seed))
@@ -124,7 +186,7 @@ def rollout(task: tuple) -> tuple[float, int, np.ndarray, np.ndarray]:
     while not done:
         seen.append(obs)
         features = obs if mean is None else np.clip((obs - mean) * scale, -CLIP_OBS, CLIP_OBS)
-        action = weights @ features
+        action = layout.forward(weights, features)
         obs, reward, terminated, truncated, _ = env.step(np.clip(action, low, high))
         total += float(reward) + offset
         done = terminated or truncated
@@ -166,6 +228,12 @@ class ARSState:
     timesteps: int = 0
     normalize: bool = True
     """``False``: the policy sees raw observations (ARS V1) and the statistics stay unused."""
+    layout: Layout | None = None
+    """Parameter shapes (``None``: linear, inferred from ``weights``)."""
+
+    def __post_init__(self) -> None:
+        if self.layout is None:
+            self.layout = Layout(self.weights.shape[1], self.weights.shape[0])
 
     def tensors(self) -> dict[str, np.ndarray]:
         """The training state as arrays (float64, saved as ``state.safetensors``)."""
@@ -174,15 +242,20 @@ class ARSState:
 
     @classmethod
     def from_tensors(cls, tensors: dict[str, np.ndarray], updates: int, timesteps: int,
-                     normalize: bool = True) -> ARSState:
+                     normalize: bool = True, layout: Layout | None = None) -> ARSState:
         """Inverse of :meth:`tensors`."""
         stats = ObsStats(tensors["obs_mean"].astype(np.float64),
                          tensors["obs_var"].astype(np.float64), float(tensors["obs_count"][0]))
-        return cls(tensors["weights"].astype(np.float64), stats, updates, timesteps, normalize)
+        return cls(tensors["weights"].astype(np.float64), stats, updates, timesteps, normalize,
+                   layout)
 
     def export(self) -> dict[str, np.ndarray]:
         """The expert's tensors (float32), for :func:`network_spec`."""
-        tensors = {"fc0.weight": self.weights.astype(np.float32)}
+        tensors = {}
+        for i, (weight, bias) in enumerate(self.layout.layers(self.weights)):
+            tensors[f"fc{i}.weight"] = weight.astype(np.float32)
+            if bias is not None:
+                tensors[f"fc{i}.bias"] = bias.astype(np.float32)
         if self.normalize:
             tensors.update(obs_mean=self.stats.mean.astype(np.float32),
                            obs_var=self.stats.var.astype(np.float32))
@@ -191,7 +264,7 @@ class ARSState:
     def act(self, obs: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
         """Actions of the current policy for a batch of observations (float64)."""
         features = self.stats.normalise(obs) if self.normalize else obs
-        return np.clip(features @ self.weights.T, low, high)
+        return np.clip(self.layout.forward(self.weights, features), low, high)
 
 
 def update(state: ARSState, config: ARSConfig, seed: int, pool: Pool, env_id: str,
@@ -202,8 +275,8 @@ def update(state: ARSState, config: ARSConfig, seed: int, pool: Pool, env_id: st
     seeds = rng.integers(0, 2**31 - 1, size=config.n_delta)
     mean = state.stats.mean if state.normalize else None
     scale = 1.0 / np.sqrt(state.stats.var + EPSILON)
-    tasks = [(env_id, env_kwargs, state.weights + sign * config.delta_std * delta, mean, scale,
-              int(s), float(config.alive_bonus_offset))
+    tasks = [(env_id, env_kwargs, state.layout, state.weights + sign * config.delta_std * delta,
+              mean, scale, int(s), float(config.alive_bonus_offset))
              for delta, s in zip(deltas, seeds) for sign in (1.0, -1.0)]
     results = pool.map(tasks)
     returns = np.array([r[0] for r in results]).reshape(config.n_delta, 2)

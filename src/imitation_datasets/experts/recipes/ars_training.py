@@ -23,6 +23,7 @@ from imitation_datasets.experts.recipes import CHECKPOINTS_DIR, VALIDATION_SEED_
 from imitation_datasets.experts.recipes.ars import (
     ARSConfig,
     ARSState,
+    Layout,
     ObsStats,
     Pool,
     network_spec,
@@ -67,15 +68,17 @@ def _save_state(folder: Path, state: ARSState, info: dict[str, Any]) -> None:
     _write_json_atomic(folder / STATE_INFO, info)
 
 
-def _load_state(folder: Path, info: dict[str, Any], shape: tuple[int, int], normalize: bool
+def _load_state(folder: Path, info: dict[str, Any], layout: Layout, normalize: bool
                 ) -> ARSState:
     from safetensors.numpy import load_file
 
     tensors = load_file(str(folder / STATE_TENSORS))
     state = ARSState.from_tensors(tensors, int(info["n_updates"]), int(info["timesteps"]),
-                                  normalize)
-    if state.weights.shape != shape:
-        raise RuntimeError(f"{folder}: state weights {state.weights.shape}, env needs {shape}")
+                                  normalize, layout)
+    expected = layout.initial(0).shape
+    if state.weights.shape != expected:
+        raise RuntimeError(f"{folder}: state weights {state.weights.shape}, the recipe's policy "
+                           f"needs {expected}")
     return state
 
 
@@ -110,11 +113,12 @@ def train_ars(recipe: Recipe, timesteps: int | None = None, fresh: bool = False,
     folder.mkdir(parents=True, exist_ok=True)
     config = ARSConfig.from_recipe(recipe.hyperparameters)
     normalize = bool((recipe.normalize or {}).get("norm_obs", False))
-    spec = network_spec(normalize)
+    spec = network_spec(normalize, config.net_arch)
     env = make_env(recipe.env_id, dict(recipe.env_kwargs))
     low = env.action_space.low.astype(np.float64)
     high = env.action_space.high.astype(np.float64)
-    shape = (int(np.prod(env.action_space.shape)), int(np.prod(env.observation_space.shape)))
+    layout = Layout(int(np.prod(env.observation_space.shape)),
+                    int(np.prod(env.action_space.shape)), config.net_arch)
     observation_space = env.observation_space
     env.close()
 
@@ -126,13 +130,14 @@ def train_ars(recipe: Recipe, timesteps: int | None = None, fresh: bool = False,
     if not keep_best:
         _clear(folder, keep_state)
     if keep_state:
-        state = _load_state(folder, state_info, shape, normalize)
+        state = _load_state(folder, state_info, layout, normalize)
         segments = list(state_info.get("segments", []))
         elapsed_offset = float(state_info.get("wall_time_s", 0.0))
         print(f"[{recipe.key}] resuming at step {state.timesteps} (update {state.updates}, "
               f"{elapsed_offset:.0f}s trained so far)", flush=True)
     else:
-        state = ARSState(np.zeros(shape), ObsStats.initial(shape[1]), normalize=normalize)
+        state = ARSState(layout.initial(recipe.seed), ObsStats.initial(layout.obs_dim),
+                         normalize=normalize, layout=layout)
         segments, elapsed_offset = [], 0.0
     best = ((float(previous["validation"]["return_mean"]),
              float(previous["validation"]["return_std"])) if keep_best else (-np.inf, np.inf))
