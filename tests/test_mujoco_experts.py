@@ -201,3 +201,23 @@ def test_resumable_training_continues_from_the_saved_state(tmp_path):
     assert len(third["segments"]) == 3 and third["timesteps"] >= budget + 1000
     best = json.loads((ckpt / "invertedpendulum" / "best.json").read_text(encoding="utf-8"))
     assert best["validation"]["episodes"] == 5 and best["timesteps"] > second["timesteps"]
+
+
+def test_paper_snippet_with_walker(tmp_path):
+    """``Controller(...).start({"game": "walker", "mode": "all"})`` (the paper's headline example,
+    at smoke scale): the dataset's metadata names the expert, its measured return and the seeds."""
+    _needs_simulator("walker")
+    from imitation_datasets.controller import Controller
+    from imitation_datasets.data.metadata import read_metadata
+    from imitation_datasets.functions import baseline_collate, baseline_enjoy
+
+    out = Controller(baseline_enjoy, baseline_collate, episodes=4, threads=4, path=tmp_path,
+                     progress=False).start({"game": "walker", "mode": "all"})
+    meta = read_metadata(out)
+    card = Experts.get_expert("walker").card
+    assert meta["env"]["id"] == "Walker2d-v5"
+    assert meta["expert"]["id"] == "walker"
+    assert meta["expert"]["return_mean"] == card.evaluation.return_mean
+    assert meta["expert"]["weights_sha256"] == card.weights_sha256
+    assert meta["episodes"]["count"] == 4 and len(set(meta["episodes"]["seed"])) == 4
+    assert min(meta["episodes"]["return"]) >= card.threshold
