@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from conftest import balance, digests, heuristic_policy
 
-from imitation_datasets.collect.staging import EPISODE_PATTERN
+from imitation_datasets.collect.staging import Staging
 from imitation_datasets.controller import CollectionError, Controller
 from imitation_datasets.data.parquet import read_parquet
 from imitation_datasets.experts.policy import CallablePolicy
@@ -215,7 +215,10 @@ def test_bad_constructor_arguments(kwargs, message):
 
 # ---------------------------------------------------------------- interruptions
 def _staged(directory: Path) -> int:
-    return sum(1 for p in directory.glob(".staging-*/*") if EPISODE_PATTERN.match(p.name))
+    """Episodes staged so far (complete log records), read through the staging API."""
+    folders = directory.glob(".staging-*")
+    return sum(len(Staging(directory, f.name.removeprefix(".staging-")).staged_episodes(10**9))
+               for f in folders)
 
 
 def _start_slow(out: Path, episodes: int, threads: int, delay: float) -> subprocess.Popen:
@@ -283,3 +286,23 @@ def test_spawned_child_importing_an_unguarded_script_gets_a_clear_message(tmp_pa
                             cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert result.returncode != 0
     assert 'if __name__ == "__main__":' in result.stderr
+
+
+def test_episode_log_ignores_a_torn_last_record(tmp_path):
+    """A worker killed mid-write leaves a partial record: it is not staged (and gets replayed)."""
+    staging = Staging(tmp_path, "f" * 64)
+    staging.create({"run": 1})
+    log = staging.open_log("w0")
+    for index in (3, 1):
+        staging.append(log, index, f"episode {index}".encode())
+    os.close(log)
+    path = next(staging.path.glob("episodes-w0-*.log"))
+    whole = path.read_bytes()
+    assert staging.staged_episodes(10) == {1, 3}
+    path.write_bytes(whole[:-4])  # the second record lost its last bytes
+    assert staging.staged_episodes(10) == {3}
+    corrupt = bytearray(whole)
+    corrupt[-1] ^= 0xFF  # payload no longer matches its CRC
+    path.write_bytes(bytes(corrupt))
+    assert staging.episode_bytes(10) == {3: b"episode 3"}
+    assert staging.staged_episodes(2) == set()

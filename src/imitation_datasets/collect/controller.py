@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from imitation_datasets.collect.episode import Episode, EpisodeFileError
+from imitation_datasets.collect.episode import Episode, EpisodeFileError, write_atomic
 from imitation_datasets.collect.functions import DatasetCollate, RecordingEnjoy
 from imitation_datasets.collect.local_backend import play_local
 from imitation_datasets.collect.player import PlaySpec
@@ -258,11 +258,13 @@ class Controller:
         if spec.user_enjoy is not None or not isinstance(self.collate, DatasetCollate):
             self._user_collate(spec, out_dir)
             return
+        staged = spec.staging.episode_bytes(self.episodes)
         try:
-            episodes = [Episode.load(spec.staging.episode_path(i)) for i in range(self.episodes)]
+            episodes = [Episode.from_bytes(staged[i], f"{spec.staging.path} (episode {i})")
+                        for i in range(self.episodes)]
         except EpisodeFileError as exc:
             raise CollectionError(
-                f"{exc}; delete that file and rerun to replay the episode"
+                f"{exc}; delete the staging folder and rerun to replay the episodes"
             ) from None
 
         def metadata(arrays: DatasetArrays) -> dict[str, Any]:
@@ -291,7 +293,10 @@ class Controller:
         shutil.rmtree(spec.staging.path, ignore_errors=True)
 
     def _user_collate(self, spec: WorkerSpec, out_dir: Path) -> None:
-        if spec.user_enjoy is None:
+        if spec.user_enjoy is None:  # a user collate reads one file per episode
+            for index, payload in spec.staging.episode_bytes(self.episodes).items():
+                if not spec.staging.episode_path(index).exists():
+                    write_atomic(spec.staging.episode_path(index), payload)
             files = [spec.staging.episode_path(i).name for i in range(self.episodes)]
             path = str(spec.staging.path) + os.sep
         else:

@@ -4,6 +4,15 @@ A run's fingerprint hashes everything that decides the recorded data (environmen
 weights, dataset seed, threshold, retry bound, enjoy function). A rerun with the same arguments
 finds its own folder and resumes; a run with other arguments gets another folder, so collate can
 never pick up stale episodes.
+
+Local workers append their accepted episodes to one log per worker process
+(``episodes-<worker>-<pid>.log``): each record is ``LOG_MAGIC``, the episode index, the payload
+size, its CRC-32 and the payload (:meth:`Episode.to_bytes`), written with a single ``write`` on an
+``O_APPEND`` descriptor. A process killed mid-write leaves at most a truncated last record, which
+the scan ignores (that episode is replayed). One file per worker instead of one per episode: on
+ext4, creating and renaming a file per episode cost ~7 % of the CPU of a 2-worker LunarLander
+collection (inode allocation under the directory lock). The Ray driver and user ``enjoy``
+functions still write one file per episode (``episode_<index>.ep``, ``<index>.done.json``).
 """
 
 from __future__ import annotations
@@ -12,13 +21,19 @@ import hashlib
 import json
 import os
 import re
+import struct
 import time
+import zlib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 EPISODE_PATTERN = re.compile(r"^episode_(\d{7})\.ep$")
 MARKER_PATTERN = re.compile(r"^(\d+)\.done\.json$")
+LOG_PATTERN = re.compile(r"^episodes-[\w-]+\.log$")
+LOG_MAGIC = b"ILDR"
+RECORD_HEADER = struct.Struct("<4sQQI")
+"""``LOG_MAGIC``, episode index, payload size, CRC-32 of the payload."""
 
 
 def fingerprint(fields: dict[str, Any]) -> str:
@@ -67,9 +82,55 @@ class Staging:
         """Completion marker of episode ``index`` (user enjoy functions)."""
         return self.path / f"{index}.done.json"
 
+    def open_log(self, tag: str) -> int:
+        """Open this process's episode log for appending (``tag`` names the worker)."""
+        path = self.path / f"episodes-{tag}-{os.getpid()}.log"
+        return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+
+    @staticmethod
+    def append(fd: int, index: int, payload: bytes) -> None:
+        """Append one episode record to a log opened by :meth:`open_log` (one ``write``)."""
+        record = RECORD_HEADER.pack(LOG_MAGIC, index, len(payload), zlib.crc32(payload))
+        data = record + payload
+        written = os.write(fd, data)
+        if written != len(data):  # only on a full disk; the scan drops the partial record
+            raise OSError(f"short write to the episode log ({written} of {len(data)} bytes)")
+
+    def logged_episodes(self) -> dict[int, bytes]:
+        """Payload of every complete record in the logs, by episode index.
+
+        A truncated or corrupt record ends the scan of its file (what follows it cannot be
+        trusted); the episodes it held are simply not staged and get replayed.
+        """
+        found: dict[int, bytes] = {}
+        if not self.path.is_dir():
+            return found
+        for name in sorted(os.listdir(self.path)):
+            if not LOG_PATTERN.match(name):
+                continue
+            data = (self.path / name).read_bytes()
+            at = 0
+            while at + RECORD_HEADER.size <= len(data):
+                magic, index, size, crc = RECORD_HEADER.unpack_from(data, at)
+                start = at + RECORD_HEADER.size
+                payload = data[start:start + size]
+                if magic != LOG_MAGIC or len(payload) != size or zlib.crc32(payload) != crc:
+                    break
+                found.setdefault(int(index), payload)
+                at = start + size
+        return found
+
     def staged_episodes(self, limit: int) -> set[int]:
-        """Indices ``< limit`` with a complete staged episode file."""
-        return self._indices(EPISODE_PATTERN, limit)
+        """Indices ``< limit`` with a complete staged episode (log record or file)."""
+        logged = {i for i in self.logged_episodes() if i < limit}
+        return logged | self._indices(EPISODE_PATTERN, limit)
+
+    def episode_bytes(self, limit: int) -> dict[int, bytes]:
+        """Serialised staged episodes with index ``< limit`` (logs, then single files)."""
+        found = {i: b for i, b in self.logged_episodes().items() if i < limit}
+        for index in self._indices(EPISODE_PATTERN, limit) - set(found):
+            found[index] = self.episode_path(index).read_bytes()
+        return found
 
     def marked_episodes(self, limit: int) -> set[int]:
         """Indices ``< limit`` whose user enjoy call completed (marker present)."""

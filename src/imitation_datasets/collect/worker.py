@@ -126,6 +126,7 @@ def _batched_loop(worker: int, spec: WorkerSpec, inbox: Any, outbox: Any) -> Non
     def take() -> int | None:
         return handed.pop() if handed else next_index()
 
+    log = spec.staging.open_log(f"w{worker}")
     while not stop:
         first = _next_message(inbox, spec)
         if first is None:
@@ -135,10 +136,11 @@ def _batched_loop(worker: int, spec: WorkerSpec, inbox: Any, outbox: Any) -> Non
             for attempt, seed, text in result.errors:
                 spec.staging.log_error(result.summary["index"], attempt, seed, text)
             if result.episode is not None:
-                result.episode.save(spec.staging.episode_path(result.summary["index"]))
+                spec.staging.append(log, result.summary["index"], result.episode.to_bytes())
             outbox.put((result.kind, worker, result.summary))
             if not _parent_alive(spec):
                 os._exit(0)
+    os.close(log)
     player.close()
 
 
