@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import signal
 from dataclasses import dataclass
 from typing import Any
 
@@ -194,6 +195,16 @@ def rollout(task: tuple) -> tuple[float, int, np.ndarray, np.ndarray]:
     return total, len(seen), states.mean(axis=0), states.var(axis=0)
 
 
+def _worker_signals() -> None:
+    """Reset the signal handlers a forked worker inherits from the trainer.
+
+    The trainer's SIGTERM handler raises KeyboardInterrupt, which once left ``Pool.terminate``
+    waiting on a worker; Ctrl-C is the parent's to handle.
+    """
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class Pool:
     """Runs rollouts in order on ``workers`` forked processes (in-process for one worker)."""
 
@@ -202,7 +213,7 @@ class Pool:
         self._pool = None
         if self.workers > 1:
             os.environ.setdefault("OMP_NUM_THREADS", "1")
-            self._pool = mp.get_context("fork").Pool(self.workers)
+            self._pool = mp.get_context("fork").Pool(self.workers, initializer=_worker_signals)
 
     def map(self, tasks: list[tuple]) -> list[tuple]:
         """Results in task order."""
