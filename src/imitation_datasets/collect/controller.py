@@ -248,17 +248,18 @@ class Controller:
     # ------------------------------------------------------------------ collate
     def _collate(self, spec: WorkerSpec, out_dir: Path, run: dict[str, Any],
                  provenance: dict[str, Any], policy: Any) -> None:
-        done = self._done_indices(spec)
+        # built-in enjoy: the staged episodes are read once, for the check and for collate
+        staged = None if spec.user_enjoy is not None else spec.staging.episode_bytes(self.episodes)
+        done = spec.staging.marked_episodes(self.episodes) if staged is None else set(staged)
         missing = [i for i in range(self.episodes) if i not in done]
         if missing:
             raise CollectionError(
                 f"cannot collate: {len(missing)} of {self.episodes} episodes are not staged "
                 f"(first missing: {missing[0]}); run mode 'play' or 'all' with the same arguments"
             )
-        if spec.user_enjoy is not None or not isinstance(self.collate, DatasetCollate):
-            self._user_collate(spec, out_dir)
+        if staged is None or not isinstance(self.collate, DatasetCollate):
+            self._user_collate(spec, out_dir, staged)
             return
-        staged = spec.staging.episode_bytes(self.episodes)
         try:
             episodes = [Episode.from_bytes(staged[i], f"{spec.staging.path} (episode {i})")
                         for i in range(self.episodes)]
@@ -292,9 +293,10 @@ class Controller:
         self.collate.write(out_dir, episodes, metadata)
         shutil.rmtree(spec.staging.path, ignore_errors=True)
 
-    def _user_collate(self, spec: WorkerSpec, out_dir: Path) -> None:
-        if spec.user_enjoy is None:  # a user collate reads one file per episode
-            for index, payload in spec.staging.episode_bytes(self.episodes).items():
+    def _user_collate(self, spec: WorkerSpec, out_dir: Path,
+                      staged: dict[int, bytes] | None) -> None:
+        if staged is not None:  # built-in enjoy; a user collate reads one file per episode
+            for index, payload in staged.items():
                 if not spec.staging.episode_path(index).exists():
                     write_atomic(spec.staging.episode_path(index), payload)
             files = [spec.staging.episode_path(i).name for i in range(self.episodes)]

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from imitation_datasets.evaluation import evaluate_policy
-from imitation_datasets.experts.network import ExpertNetwork, sha256_file
+from imitation_datasets.experts.network import ExpertNetwork
 from imitation_datasets.experts.recipes import CHECKPOINTS_DIR, VALIDATION_SEED_START, Recipe
 from imitation_datasets.experts.recipes.ars import (
     ARSConfig,
@@ -34,7 +34,6 @@ from imitation_datasets.experts.recipes.export import check_observations
 from imitation_datasets.experts.recipes.train import (
     BEST_EXPORT,
     BEST_INFO,
-    STATE_INFO,
     STATE_SAVE_INTERVAL_S,
     STATE_TENSORS,
     _best_matches,
@@ -42,11 +41,13 @@ from imitation_datasets.experts.recipes.train import (
     _load_state_info,
     _state_matches,
     _write_json_atomic,
+    clear_checkpoint,
     library_versions,
     selection_digest,
     ship,
     train_command,
     training_digest,
+    write_state,
 )
 
 ALGO = "ARS-numpy"
@@ -57,15 +58,9 @@ PROGRESS_HEADER = "timesteps,val_mean,val_std,best_mean,elapsed_s,digest\n"
 
 
 def _save_state(folder: Path, state: ARSState, info: dict[str, Any]) -> None:
-    from safetensors.numpy import save_file
-
-    tmp = folder / f".{STATE_TENSORS}.tmp"
-    save_file({k: np.ascontiguousarray(v, dtype=np.float64) for k, v in state.tensors().items()},
-              str(tmp))
-    info = {**info, "timesteps": state.timesteps, "n_updates": state.updates,
-            "state_sha256": sha256_file(tmp)}
-    tmp.replace(folder / STATE_TENSORS)
-    _write_json_atomic(folder / STATE_INFO, info)
+    tensors = {k: v.astype(np.float64) for k, v in state.tensors().items()}
+    write_state(folder, tensors, {**info, "timesteps": state.timesteps,
+                                  "n_updates": state.updates})
 
 
 def _load_state(folder: Path, info: dict[str, Any], layout: Layout, normalize: bool
@@ -80,14 +75,6 @@ def _load_state(folder: Path, info: dict[str, Any], layout: Layout, normalize: b
         raise RuntimeError(f"{folder}: state weights {state.weights.shape}, the recipe's policy "
                            f"needs {expected}")
     return state
-
-
-def _clear(folder: Path, keep_state: bool) -> None:
-    for name in ("progress.csv", BEST_INFO, BEST_EXPORT, STATE_INFO, STATE_TENSORS):
-        if keep_state and name in ("progress.csv", STATE_INFO, STATE_TENSORS):
-            continue
-        if (folder / name).exists():
-            (folder / name).unlink()
 
 
 def train_ars(recipe: Recipe, timesteps: int | None = None, fresh: bool = False,
@@ -128,7 +115,7 @@ def train_ars(recipe: Recipe, timesteps: int | None = None, fresh: bool = False,
                   and (folder / STATE_TENSORS).is_file())
     keep_best = keep_state and _best_matches(recipe, total, previous)
     if not keep_best:
-        _clear(folder, keep_state)
+        clear_checkpoint(folder, keep_state)
     if keep_state:
         state = _load_state(folder, state_info, layout, normalize)
         segments = list(state_info.get("segments", []))

@@ -252,20 +252,37 @@ def _read_json(path: Path) -> dict[str, Any] | None:
 
 def save_ars_state(model: Any, vecnorm: Any, folder: Path, info: dict[str, Any]) -> None:
     """Write an ARS model's training state as ``state.safetensors`` + ``state.json`` (atomic)."""
-    from safetensors.numpy import save_file
-
     tensors = {"weights": model.weights.detach().cpu().numpy().astype(np.float32)}
     if vecnorm is not None:
         rms = vecnorm.obs_rms
         tensors["obs_mean"] = np.asarray(rms.mean, dtype=np.float64).reshape(-1)
         tensors["obs_var"] = np.asarray(rms.var, dtype=np.float64).reshape(-1)
         tensors["obs_count"] = np.array([float(rms.count)], dtype=np.float64)
+    write_state(folder, tensors, info)
+
+
+def write_state(folder: Path, tensors: dict[str, np.ndarray], info: dict[str, Any]) -> None:
+    """Write ``state.safetensors`` (atomic) then ``state.json`` with the tensors' sha256."""
+    from safetensors.numpy import save_file
+
     tmp = folder / f".{STATE_TENSORS}.tmp"
     save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, str(tmp))
-    info = dict(info)
-    info["state_sha256"] = sha256_file(tmp)
+    info = {**info, "state_sha256": sha256_file(tmp)}
     tmp.replace(folder / STATE_TENSORS)
     _write_json_atomic(folder / STATE_INFO, info)
+
+
+def clear_checkpoint(folder: Path, keep_state: bool, progress_only: bool = False) -> None:
+    """Delete a checkpoint folder's files before a new run.
+
+    ``keep_state`` keeps the training state and its validation curve; ``progress_only``
+    deletes only the curve (scratch folders of non-resumable recipes).
+    """
+    for name in ("progress.csv", BEST_INFO, BEST_EXPORT, STATE_INFO, STATE_TENSORS):
+        if keep_state and name in ("progress.csv", STATE_INFO, STATE_TENSORS):
+            continue
+        if (folder / name).exists() and (name == "progress.csv" or not progress_only):
+            (folder / name).unlink()
 
 
 def load_ars_state(model: Any, vecnorm: Any, folder: Path) -> None:
@@ -455,11 +472,7 @@ def train(recipe: Recipe, timesteps: int | None = None, scratch_root: Path = DEF
         if keep_state and previous is not None:
             print(f"[{recipe.key}] checkpoint selection rules changed: the best checkpoint "
                   "will be re-validated; the training state is kept", flush=True)
-        for name in ("progress.csv", BEST_INFO, BEST_EXPORT, STATE_INFO, STATE_TENSORS):
-            if keep_state and name in ("progress.csv", STATE_INFO, STATE_TENSORS):
-                continue
-            if (scratch / name).exists() and (name == "progress.csv" or recipe.resumable):
-                (scratch / name).unlink()
+        clear_checkpoint(scratch, keep_state, progress_only=not recipe.resumable)
 
     run = {
         "command": train_command(recipe.key, timesteps),
