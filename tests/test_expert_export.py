@@ -172,3 +172,21 @@ def test_shipped_cards_come_from_recipes():
         assert expert.card.training["recipe"].startswith(
             f"python -m imitation_datasets.experts.recipes.train {recipe.key}")
         assert expert.card.evaluation.command.endswith(f"evaluate {recipe.key}")
+
+
+def test_recipe_action_noise_becomes_gaussian_noise():
+    import dataclasses
+
+    from stable_baselines3.common.noise import NormalActionNoise
+
+    from imitation_datasets.experts.recipes import load_recipe
+    from imitation_datasets.experts.recipes.train import algorithm_kwargs
+
+    env = make_vec_env("Pendulum-v1", n_envs=1)
+    recipe = dataclasses.replace(load_recipe("pendulum"), algo="TD3",
+                                 hyperparameters={"action_noise_std": 0.2})
+    noise = algorithm_kwargs(recipe, env.action_space)["action_noise"]
+    assert isinstance(noise, NormalActionNoise)
+    np.testing.assert_allclose(noise._sigma, [0.2])
+    with pytest.raises(ValueError, match="action space"):
+        algorithm_kwargs(recipe)

@@ -73,7 +73,8 @@ def test_every_expert_has_a_recipe_with_its_env_and_target():
         assert key in recipe_keys()
         recipe = load_recipe(key)
         assert (recipe.env_id, recipe.target) == (env_id, target)
-        assert recipe.resumable and recipe.algo in ("ARS", "ARS-numpy")
+        # long trainings resume across sessions from committed state; the others fit in one run
+        assert recipe.resumable or recipe.total_timesteps <= 5_000_000, key
 
 
 @pytest.mark.parametrize("key", SHIPPED)
@@ -102,7 +103,10 @@ def test_card_validates_and_is_honest(key):
     assert card.threshold == card.target or card.threshold >= card.evaluation.return_min - 1
     if card.quality == "below_target":
         assert "BELOW TARGET" in card.threshold_rule
-    assert raw["training"]["resumable"]["checkpoint_folder"].endswith(f"checkpoints/{key}")
+    if load_recipe(key).resumable:
+        assert raw["training"]["resumable"]["checkpoint_folder"].endswith(f"checkpoints/{key}")
+    else:  # one uninterrupted run: its full budget was trained
+        assert raw["training"]["trained_timesteps"] == raw["training"]["total_timesteps"]
     assert raw["training"]["recipe"].startswith(
         f"python -m imitation_datasets.experts.recipes.train {key}")
 

@@ -192,13 +192,25 @@ def _value(value: Any) -> Any:
     return value
 
 
-def algorithm_kwargs(recipe: Recipe) -> dict[str, Any]:
-    """Keyword arguments of the algorithm built from the recipe's hyperparameters."""
+def algorithm_kwargs(recipe: Recipe, action_space: Any = None) -> dict[str, Any]:
+    """Keyword arguments of the algorithm built from the recipe's hyperparameters.
+
+    ``action_noise_std: x`` (TD3/DDPG) becomes Gaussian action noise of standard deviation
+    ``x`` on every action dimension (rl-baselines3-zoo's ``noise_type: normal``); it needs the
+    training env's ``action_space``.
+    """
     from torch import nn
 
     kwargs: dict[str, Any] = {}
     for name, value in recipe.hyperparameters.items():
-        if name == "policy_kwargs":
+        if name == "action_noise_std":
+            from stable_baselines3.common.noise import NormalActionNoise
+
+            if action_space is None:
+                raise ValueError("action_noise_std needs the training env's action space")
+            dim = int(np.prod(action_space.shape))
+            kwargs["action_noise"] = NormalActionNoise(np.zeros(dim), float(value) * np.ones(dim))
+        elif name == "policy_kwargs":
             policy_kwargs = dict(value)
             activation = policy_kwargs.get("activation_fn")
             if activation is not None:
@@ -483,7 +495,8 @@ def train(recipe: Recipe, timesteps: int | None = None, scratch_root: Path = DEF
     }
     env, vecnorm = make_training_env(recipe)
     model = algorithm_class(recipe.algo)(recipe.policy, env, seed=recipe.seed, device="cpu",
-                                         verbose=0, **algorithm_kwargs(recipe))
+                                         verbose=0,
+                                         **algorithm_kwargs(recipe, env.action_space))
 
     state = None
     start_steps, elapsed_offset, segments = 0, 0.0, []
