@@ -106,7 +106,7 @@ def test_card_validates_and_is_honest(key):
     if load_recipe(key).resumable:
         assert raw["training"]["resumable"]["checkpoint_folder"].endswith(f"checkpoints/{key}")
     else:  # one uninterrupted run: its full budget was trained
-        assert raw["training"]["trained_timesteps"] == raw["training"]["total_timesteps"]
+        assert raw["training"]["trained_timesteps"] >= raw["training"]["total_timesteps"]
     assert raw["training"]["recipe"].startswith(
         f"python -m imitation_datasets.experts.recipes.train {key}")
 

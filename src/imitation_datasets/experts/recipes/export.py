@@ -272,11 +272,13 @@ def _sb3_actions(model: Any, obs: np.ndarray, vec_normalize: Any) -> np.ndarray:
 
 
 def verify_export(exported: ExportedPolicy, model: Any, obs: np.ndarray,
-                  vec_normalize: Any = None, atol: float = 1e-5, tie_rtol: float = 1e-5
+                  vec_normalize: Any = None, atol: float = 1e-4, tie_rtol: float = 1e-5
                   ) -> dict[str, Any]:
     """Compare the exported network with ``model.predict(deterministic=True)`` on ``obs``.
 
-    Continuous actions must agree within ``atol``. Discrete actions must be identical, except
+    Continuous actions must agree within ``atol`` (1e-4 by default: float32 sums in another
+    order differ by ~1e-5 once a TD3 actor's pre-tanh values reach tens; a wrong layer, scale or
+    normalisation differs by orders of magnitude more). Discrete actions must be identical, except
     where the two best logits / Q-values are equal up to float rounding (within ``tie_rtol``
     relative): such exact ties may break either way, and at most 1% of the observations may be
     ties. Any other difference fails.
@@ -326,7 +328,7 @@ def export_sb3(
     n_check: int = 1000,
     check_seed: int = 0,
     check_obs: np.ndarray | None = None,
-    atol: float = 1e-5,
+    atol: float = 1e-4,
 ) -> ExportedPolicy:
     """Convert an SB3 / sb3-contrib model (plus optional ``VecNormalize``) to an exported policy.
 
