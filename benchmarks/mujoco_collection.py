@@ -1,7 +1,8 @@
 """Collection throughput with curated MuJoCo experts vs the raw random-action simulator rate.
 
 usage: python benchmarks/mujoco_collection.py [--envs hopper,cheetah] [--workers 2]
-                                              [--episodes 50] [--repeats 3] [--no-cli]
+                                              [--episodes 50] [--min-steps 50000]
+                                              [--repeats 3] [--no-cli]
 
 Same measurements as ``benchmarks/collection_throughput.py`` (whose functions it reuses), with
 defaults suited to 1000-step MuJoCo episodes:
@@ -14,13 +15,16 @@ defaults suited to 1000-step MuJoCo episodes:
 * end-to-end: wall time of ``il-datasets collect ENV --episodes N --workers W`` in a fresh
   process (``--no-cli`` skips it).
 
-Best of ``repeats`` runs is reported for each figure. Experts not shipped yet are skipped.
+Envs with short episodes (Reacher: 50 steps) collect more episodes, enough for ``--min-steps``
+steps at the card's mean episode length. Best of ``repeats`` runs is reported for each figure.
+Experts not shipped yet are skipped.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import math
 import sys
 from pathlib import Path
 
@@ -31,7 +35,8 @@ from collection_throughput import collection_rate, end_to_end, raw_rate  # noqa:
 from imitation_datasets.experts import Experts  # noqa: E402
 from imitation_datasets.names import UnknownNameError  # noqa: E402
 
-DEFAULT_ENVS = "hopper,cheetah,walker,ant,humanoid,swimmer,inverteddoublependulum"
+DEFAULT_ENVS = ("hopper,cheetah,walker,ant,humanoid,swimmer,inverteddoublependulum,reacher,"
+                "bipedalwalker")
 
 
 def main() -> None:
@@ -40,13 +45,16 @@ def main() -> None:
     parser.add_argument("--envs", default=DEFAULT_ENVS)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--episodes", type=int, default=50)
+    parser.add_argument("--min-steps", type=int, default=50_000,
+                        help="collect at least this many steps (short-episode envs)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--raw-steps", type=int, default=100_000)
     parser.add_argument("--no-cli", action="store_true", help="skip the end-to-end CLI timing")
     args = parser.parse_args()
     if importlib.util.find_spec("mujoco") is None:
         sys.exit("mujoco is not installed: pip install -e '.[mujoco]'")
-    print(f"workers={args.workers} episodes={args.episodes} (best of {args.repeats})\n")
+    print(f"workers={args.workers} episodes={args.episodes} or >= {args.min_steps} steps "
+          f"(best of {args.repeats})\n")
     print("| expert | env | expert return (card) | quality | raw random steps/s | "
           "collection steps/s | ratio | play s | end-to-end CLI s |")
     print("|---|---|---|---|---|---|---|---|---|")
@@ -57,13 +65,14 @@ def main() -> None:
             print(f"| {name} | not shipped yet | | | | | | | |", flush=True)
             continue
         card = expert.card
+        episodes = max(args.episodes, math.ceil(args.min_steps / card.evaluation.length_mean))
         raw = max(raw_rate(expert.env_id, args.workers, args.raw_steps)
                   for _ in range(args.repeats))
-        runs = [collection_rate(name, args.workers, args.episodes) for _ in range(args.repeats)]
+        runs = [collection_rate(name, args.workers, episodes) for _ in range(args.repeats)]
         rate, seconds, _ = max(runs)
         e2e = ""
         if not args.no_cli:
-            best = min(end_to_end(name, args.workers, args.episodes)
+            best = min(end_to_end(name, args.workers, episodes)
                        for _ in range(args.repeats))
             e2e = f"{best:.2f}"
         print(f"| {name} | {expert.env_id} | {card.evaluation.return_mean:.1f} | {card.quality} "
