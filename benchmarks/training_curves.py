@@ -29,6 +29,9 @@ from imitation_datasets.experts.recipes import CHECKPOINTS_DIR, load_recipe
 
 def read_curve(folder: Path) -> dict[str, np.ndarray]:
     """The columns of ``folder/progress.csv`` as float arrays."""
+    if not (folder / "progress.csv").is_file():
+        raise SystemExit(f"{folder.name}: no committed progress.csv (only resumable recipes "
+                         "keep their curve in the repository)")
     with (folder / "progress.csv").open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     if not rows:

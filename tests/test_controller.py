@@ -252,7 +252,7 @@ def reference(tmp_path_factory):
 @pytest.mark.parametrize("how", ["sigkill-main", "sigint-main", "sigkill-worker"])
 def test_interrupted_run_resumes_to_identical_bytes(tmp_path, reference, how):
     out = tmp_path / "slow"
-    process = _start_slow(out, 16, 2, 0.0005)
+    process = _start_slow(out, 16, 2, 0.003)  # slow enough that the run cannot end first
     _wait_for_staged(out, 3, process)
     if how == "sigkill-worker":
         workers = _children(process.pid)
