@@ -44,17 +44,23 @@ def _raw_worker(env_id: str, steps: int, seed: int, out: mp.Queue) -> None:
     out.put(time.perf_counter() - start)
 
 
-def raw_rate(env_id: str, workers: int, steps: int) -> float:
-    """Aggregate random-action steps/s of ``workers`` processes (steps each / slowest time)."""
+def parallel_rate(worker, subject: str, workers: int, steps: int) -> float:
+    """Aggregate steps/s of ``workers`` processes running ``worker(subject, steps, i, queue)``
+    (each puts its seconds for ``steps`` steps): steps each / slowest time."""
     ctx = mp.get_context("fork")
     out = ctx.Queue()
-    procs = [ctx.Process(target=_raw_worker, args=(env_id, steps, i, out)) for i in range(workers)]
+    procs = [ctx.Process(target=worker, args=(subject, steps, i, out)) for i in range(workers)]
     for p in procs:
         p.start()
     times = [out.get() for _ in procs]
     for p in procs:
         p.join()
     return workers * steps / max(times)
+
+
+def raw_rate(env_id: str, workers: int, steps: int) -> float:
+    """Aggregate random-action steps/s of ``workers`` processes (steps each / slowest time)."""
+    return parallel_rate(_raw_worker, env_id, workers, steps)
 
 
 def collection_rate(name: str, workers: int, episodes: int) -> tuple[float, float, int]:

@@ -30,14 +30,19 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import math
-import multiprocessing as mp
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from collection_throughput import collection_rate, end_to_end, raw_rate  # noqa: E402
+from collection_throughput import (  # noqa: E402
+    collection_rate,
+    end_to_end,
+    parallel_rate,
+    raw_rate,
+)
 
 from imitation_datasets.collect.rollout import make_env  # noqa: E402
 from imitation_datasets.experts import Experts  # noqa: E402
@@ -47,7 +52,7 @@ DEFAULT_ENVS = ("hopper,cheetah,walker,ant,humanoid,swimmer,inverteddoublependul
                 "bipedalwalker")
 
 
-def _expert_worker(name: str, steps: int, seed: int, out: mp.Queue) -> None:
+def _expert_worker(name: str, steps: int, seed: int, out: Any) -> None:
     expert = Experts.get_expert(name)
     env = make_env(expert.env_id, expert.env_kwargs)
     obs, _ = env.reset(seed=seed)
@@ -61,16 +66,7 @@ def _expert_worker(name: str, steps: int, seed: int, out: mp.Queue) -> None:
 
 def expert_rate(name: str, workers: int, steps: int) -> float:
     """Aggregate expert-action steps/s of ``workers`` processes (steps each / slowest time)."""
-    ctx = mp.get_context("fork")
-    out = ctx.Queue()
-    procs = [ctx.Process(target=_expert_worker, args=(name, steps, i, out))
-             for i in range(workers)]
-    for proc in procs:
-        proc.start()
-    times = [out.get() for _ in procs]
-    for proc in procs:
-        proc.join()
-    return workers * steps / max(times)
+    return parallel_rate(_expert_worker, name, workers, steps)
 
 
 def main() -> None:
