@@ -306,3 +306,12 @@ def test_episode_log_ignores_a_torn_last_record(tmp_path):
     path.write_bytes(bytes(corrupt))
     assert staging.episode_bytes(10) == {3: b"episode 3"}
     assert staging.staged_episodes(2) == set()
+
+
+def test_default_batch_is_smaller_for_mujoco_envs():
+    from imitation_datasets.collect.controller import default_envs_per_worker
+
+    assert default_envs_per_worker("Humanoid-v5") == 4
+    assert default_envs_per_worker("Walker2d-v5") == 4
+    assert default_envs_per_worker("CartPole-v1") == 16
+    assert default_envs_per_worker("NoSuchEnv-v0") == 16  # the registry names it later

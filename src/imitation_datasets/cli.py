@@ -69,8 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
                          help="attempts per episode before giving up (default: 10)")
     collect.add_argument("--random", action="store_true",
                          help="play uniformly random actions (any Gymnasium id works)")
-    collect.add_argument("--envs-per-worker", type=_positive, default=16,
-                         help="environments stepped together in each worker (default: 16)")
+    collect.add_argument("--envs-per-worker", type=_positive, default=None,
+                         help="environments stepped together in each worker (default: 4 for "
+                              "MuJoCo envs, 16 otherwise; does not change the data)")
     collect.add_argument("--no-npz", action="store_true", help="do not also write teacher.npz")
     collect.add_argument("--backend", choices=("local", "ray"), default="local",
                          help="local worker processes (default) or Ray actors")
