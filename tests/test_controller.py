@@ -221,10 +221,17 @@ def _staged(directory: Path) -> int:
                for f in folders)
 
 
+def _default_sigint() -> None:
+    # A test runner started in the background of a non-interactive shell ignores SIGINT, and
+    # children inherit that (Python then installs no KeyboardInterrupt handler): restore it.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start_slow(out: Path, episodes: int, threads: int, delay: float) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, str(SCRIPTS / "slow_collect.py"), str(out),
                              str(episodes), str(threads), str(delay)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=_default_sigint)
 
 
 def _wait_for_staged(out: Path, count: int, process: subprocess.Popen, timeout=60.0) -> None:
@@ -252,7 +259,7 @@ def reference(tmp_path_factory):
 @pytest.mark.parametrize("how", ["sigkill-main", "sigint-main", "sigkill-worker"])
 def test_interrupted_run_resumes_to_identical_bytes(tmp_path, reference, how):
     out = tmp_path / "slow"
-    process = _start_slow(out, 16, 2, 0.003)  # slow enough that the run cannot end first
+    process = _start_slow(out, 16, 2, 0.0005)
     _wait_for_staged(out, 3, process)
     if how == "sigkill-worker":
         workers = _children(process.pid)
