@@ -63,12 +63,14 @@ def raw_rate(env_id: str, workers: int, steps: int) -> float:
     return parallel_rate(_raw_worker, env_id, workers, steps)
 
 
-def collection_rate(name: str, workers: int, episodes: int) -> tuple[float, float, int]:
+def collection_rate(name: str, workers: int, episodes: int,
+                    envs_per_worker: int | None = None) -> tuple[float, float, int]:
     """(steps/s of play, seconds of play, steps) for one fresh collection."""
     tmp = Path(tempfile.mkdtemp())
     try:
         controller = Controller(baseline_enjoy, baseline_collate, episodes=episodes,
-                                threads=workers, path=tmp, progress=False)
+                                threads=workers, path=tmp, progress=False,
+                                envs_per_worker=envs_per_worker)
         start = time.perf_counter()
         controller.start({"game": name, "mode": "play"})
         seconds = time.perf_counter() - start

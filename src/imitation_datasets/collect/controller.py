@@ -89,8 +89,8 @@ def _options(opt: Any, defaults: dict[str, Any]) -> _Options:
 
 MUJOCO_ENVS_PER_WORKER = 4
 """Default batch for MuJoCo envs: each env's simulator state is large, and stepping 16 of them in
-turn thrashes the CPU cache (Humanoid 3.3k vs 5.3k steps/s, Walker2d 9.8k vs 13.3k, HalfCheetah
-26.5k vs 32.4k, 2 workers, measured for issue 5); 4 still amortises the policy call."""
+turn is markedly slower (``benchmarks/mujoco_collection.py --envs-per-worker 16`` against the
+default; figures in the README); 4 still amortises the policy call."""
 OTHER_ENVS_PER_WORKER = 16
 """Default batch for cheap simulators (classic control, Box2D), where the per-step policy call
 dominates and batching it pays most."""
@@ -102,7 +102,7 @@ def default_envs_per_worker(env_id: str) -> int:
 
     try:
         entry = str(gym.spec(env_id).entry_point)
-    except Exception:  # noqa: BLE001 - unknown ids fail later with the registry's message
+    except gym.error.Error:  # unknown ids fail later, with the registry's message
         return OTHER_ENVS_PER_WORKER
     return MUJOCO_ENVS_PER_WORKER if "mujoco" in entry else OTHER_ENVS_PER_WORKER
 
@@ -230,7 +230,8 @@ class Controller:
             policy=None if random_actions and user_enjoy is None else policy,
             random_actions=random_actions, dataset_seed=options.seed, threshold=threshold,
             max_attempts=options.max_attempts,
-            n_envs=self.envs_per_worker or default_envs_per_worker(env_id),
+            n_envs=(default_envs_per_worker(env_id) if self.envs_per_worker is None
+                    else self.envs_per_worker),
         )
         spec = WorkerSpec(play=play, staging=staging, user_enjoy=user_enjoy)
         if options.mode in ("all", "play"):
