@@ -1,8 +1,13 @@
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
 import pytest
+from network_fixtures import network_digest, random_network
 
 from imitation_datasets.evaluation import evaluate_policy
 from imitation_datasets.experts import (
@@ -15,7 +20,7 @@ from imitation_datasets.experts import (
     Policy,
 )
 from imitation_datasets.experts.curated import ZOO_DIR, load_zoo
-from imitation_datasets.experts.network import BLOCK, ExpertNetwork
+from imitation_datasets.experts.network import fixed_order_matmul, fixed_tanh
 from imitation_datasets.names import UnknownNameError
 
 CLASSIC = {
@@ -161,32 +166,68 @@ def test_sb3_checkpoint_from_the_hub_cache_offline(tmp_path, monkeypatch):
     np.testing.assert_array_equal(policy.predict(obs)[0], model.predict(obs, deterministic=True)[0])
 
 
-def _random_network(rng, sizes, head="identity"):
-    layers, tensors = [], {}
-    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
-        layers.append({"op": "linear", "name": f"l{i}"})
-        tensors[f"l{i}.weight"] = rng.standard_normal((b, a)).astype(np.float32)
-        tensors[f"l{i}.bias"] = rng.standard_normal(b).astype(np.float32)
-        if i < len(sizes) - 2:
-            layers.append({"op": "tanh"})
-    tensors["obs_mean"] = rng.standard_normal(sizes[0]).astype(np.float32)
-    tensors["obs_var"] = rng.random(sizes[0]).astype(np.float32) + 0.5
-    spec = {"layers": layers, "head": {"op": head}, "obs_norm": {"epsilon": 1e-8, "clip": 10.0}}
-    return ExpertNetwork(spec, tensors, -np.ones(sizes[-1]), np.ones(sizes[-1]))
+_random_network = random_network
 
 
 def test_network_actions_do_not_depend_on_the_rest_of_the_batch():
     """The bytes of a row's action are the same alone, in any batch size and any position."""
     rng = np.random.default_rng(0)
-    net = _random_network(rng, [11, 64, 64, 3], head="tanh_scale")
-    obs = rng.standard_normal((3 * BLOCK + 5, 11)).astype(np.float32)
-    full = net(obs)
-    for size in (1, 2, 7, BLOCK, BLOCK + 1):
-        for start in (0, 3, 20):
-            part = net(obs[start:start + size])
-            assert part.tobytes() == full[start:start + size].tobytes()
-    perm = rng.permutation(len(obs))
-    assert net(obs[perm]).tobytes() == full[perm].tobytes()
+    for sizes, head in (([11, 64, 64, 3], "tanh_scale"), ([17, 256, 256, 6], "clip"),
+                        ([376, 17], "identity"), ([8, 64, 64, 4], "argmax")):
+        net = _random_network(rng, sizes, head=head)
+        obs = rng.standard_normal((53, sizes[0])).astype(np.float32)
+        full = net(obs)
+        for size in (1, 2, 7, 15, 16, 17, 33):
+            for start in (0, 3, 20):
+                part = net(obs[start:start + size])
+                assert part.tobytes() == full[start:start + size].tobytes(), (sizes, size, start)
+        perm = rng.permutation(len(obs))
+        assert net(obs[perm]).tobytes() == full[perm].tobytes()
+        assert b"".join(net(row[None]).tobytes() for row in obs) == full.tobytes()
+
+
+# sha256 of network_fixtures.network_digest(): the actions of random networks shaped like the
+# shipped experts. Any machine, BLAS kernel or NumPy SIMD level that rounds differently fails here
+# (test_golden.py shows the same on collected datasets).
+GOLDEN_NETWORK_SHA256 = "9fbabdc5a8b4bd147a82813aa017a7c8c1847739aa46e3d72c5ed6961fa82ee1"
+
+
+def test_network_bytes_are_the_same_on_every_machine():
+    assert network_digest() == GOLDEN_NETWORK_SHA256
+
+
+@pytest.mark.parametrize("blas, numpy_off", [
+    ("Prescott", "AVX512F AVX512_SKX AVX512_ICL AVX2 FMA3"),  # SSE-era kernels, no AVX in NumPy
+    ("Haswell", "AVX512F AVX512_SKX AVX512_ICL"),             # AVX2 without AVX-512
+    ("SkylakeX", ""),
+])
+def test_network_bytes_do_not_depend_on_blas_kernels_or_simd(blas, numpy_off):
+    """The same digest with other OpenBLAS kernels, fewer NumPy SIMD paths and 1 or 2 threads."""
+    env = dict(os.environ, OPENBLAS_CORETYPE=blas, NPY_DISABLE_CPU_FEATURES=numpy_off,
+               OPENBLAS_NUM_THREADS="2" if blas == "SkylakeX" else "1")
+    out = subprocess.run([sys.executable, str(Path(__file__).with_name("network_fixtures.py"))],
+                         env=env, capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.strip() == GOLDEN_NETWORK_SHA256, out.stderr
+
+
+def test_fixed_tanh_is_the_rounded_float64_tanh():
+    rng = np.random.default_rng(3)
+    x = np.concatenate([rng.standard_normal(20000) * 3, rng.standard_normal(2000) * 1e-4,
+                        [0.0, -0.0, 1e-40, 50.0, -50.0, np.inf, -np.inf]]).astype(np.float32)
+    expected = np.tanh(x.astype(np.float64)).astype(np.float32)
+    assert fixed_tanh(x).tobytes() == expected.tobytes()
+    assert np.isnan(fixed_tanh(np.array([np.nan], np.float32))).all()
+
+
+def test_fixed_order_matmul_is_accurate_and_ignores_chunking(monkeypatch):
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((50, 37)).astype(np.float32)
+    w = rng.standard_normal((37, 9)).astype(np.float32)
+    exact = x.astype(np.float64) @ w.astype(np.float64)
+    result = fixed_order_matmul(x, w)
+    assert np.abs(result - exact).max() < 1e-5
+    monkeypatch.setattr("imitation_datasets.experts.network.MAX_CHUNK_ELEMENTS", 37 * 9 * 3)
+    assert fixed_order_matmul(x, w).tobytes() == result.tobytes()
 
 
 def test_network_matches_a_torch_reference():
