@@ -4,16 +4,73 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from imitation_datasets.safe_paths import read_json_file, registered_env_id, safe_env_kwargs
+
 CARD_SCHEMA_VERSION = 1
 QUALITIES = ("meets_target", "below_target")
+CARD_LIMIT = 1024 * 1024
+REQUIRED = ("name", "env_id", "algo", "network", "weights_file", "weights_sha256", "training",
+            "evaluation", "threshold", "threshold_rule", "target", "quality")
+# The JSON type of every card field (and of every evaluation field, below).
+FIELD_KINDS = {
+    "name": "string", "env_id": "string", "algo": "string", "network": "object",
+    "weights_file": "string", "weights_sha256": "string", "training": "object",
+    "evaluation": "object", "threshold": "number", "threshold_rule": "string",
+    "target": "number", "quality": "string", "aliases": "list of strings",
+    "env_kwargs": "object", "action_low": "list of numbers or null",
+    "action_high": "list of numbers or null", "schema_version": "integer",
+}
+EVALUATION_KINDS = {"int": "integer", "float": "number", "str": "string"}
 
 
 class CardError(ValueError):
-    """An expert card is missing a field or contradicts itself."""
+    """An expert card is missing a field, has a field of the wrong type, or contradicts itself."""
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_kind(value: Any, kind: str) -> bool:
+    """Whether a parsed JSON value has the JSON type ``kind`` (a value of :data:`FIELD_KINDS`)."""
+    if kind.endswith(" or null") and value is None:
+        return True
+    checks = {
+        "string": lambda v: isinstance(v, str),
+        "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+        "number": _number,
+        "object": lambda v: isinstance(v, dict),
+        "list of strings": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+        "list of numbers": lambda v: isinstance(v, list) and all(_number(x) for x in v),
+    }
+    return checks[kind.removesuffix(" or null")](value)
+
+
+def _check_kinds(data: dict[str, Any], kinds: dict[str, str], source: str, prefix: str = ""
+                 ) -> None:
+    for name, value in data.items():
+        if not _is_kind(value, kinds[name]):
+            raise CardError(f"{source}: field {prefix}{name} must be a {kinds[name]}, "
+                            f"got {type(value).__name__} {_short(value)}")
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _evaluation(data: dict[str, Any], source: str) -> Evaluation:
+    kinds = {f.name: EVALUATION_KINDS[str(f.type)] for f in fields(Evaluation)}
+    unknown = sorted(set(data) - set(kinds))
+    missing = [name for name in kinds if name not in data]
+    if unknown or missing:
+        raise CardError(f"{source}: bad evaluation section (unknown {unknown}, missing {missing})")
+    _check_kinds(data, kinds, source, "evaluation.")
+    return Evaluation(**data)
 
 
 @dataclass(frozen=True)
@@ -55,49 +112,58 @@ class ExpertCard:
     schema_version: int = CARD_SCHEMA_VERSION
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], source: str = "<card>") -> ExpertCard:
-        """Build and validate a card from parsed JSON."""
+    def from_dict(cls, data: dict[str, Any], source: str = "<card>", *,
+                  allow_env_import: bool = False) -> ExpertCard:
+        """Build and validate a card from parsed JSON.
+
+        Args:
+            data: the parsed card.
+            source: what to call the card in error messages (its file).
+            allow_env_import: accept an ``env_id`` with a ``module:`` prefix, which makes
+                ``gym.make`` import that module. Off by default: a card names only registered
+                Gymnasium ids. This is the caller's decision; nothing in the card can turn it on.
+
+        Raises:
+            CardError: one line naming the file and the field (unknown, missing, wrong type,
+                unregistered env id, or an inconsistency).
+        """
         if not isinstance(data, dict):
             raise CardError(f"{source}: a card must be a JSON object")
-        known = set(cls.__dataclass_fields__)
-        unknown = sorted(set(data) - known)
+        unknown = sorted(set(data) - set(FIELD_KINDS))
         if unknown:
             raise CardError(f"{source}: unknown field(s) {unknown}")
-        missing = [
-            name for name in ("name", "env_id", "algo", "network", "weights_file",
-                              "weights_sha256", "training", "evaluation", "threshold",
-                              "threshold_rule", "target", "quality")
-            if name not in data
-        ]
+        missing = [name for name in REQUIRED if name not in data]
         if missing:
             raise CardError(f"{source}: missing field(s) {missing}")
-        try:
-            evaluation = Evaluation(**data["evaluation"])
-        except TypeError as exc:
-            raise CardError(f"{source}: bad evaluation section ({exc})") from None
+        _check_kinds(data, FIELD_KINDS, source)
         values = dict(data)
-        values["evaluation"] = evaluation
+        values["evaluation"] = _evaluation(data["evaluation"], source)
         values["aliases"] = tuple(data.get("aliases", ()))
         for bound in ("action_low", "action_high"):
             if values.get(bound) is not None:
                 values[bound] = tuple(float(v) for v in values[bound])
         card = cls(**values)
-        card.validate(source)
+        card.validate(source, allow_env_import=allow_env_import)
         return card
 
     @classmethod
-    def from_file(cls, path: str | Path) -> ExpertCard:
-        """Read and validate a card file."""
-        try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise CardError(f"{path}: cannot read card ({exc})") from None
-        return cls.from_dict(data, str(path))
+    def from_file(cls, path: str | Path, *, allow_env_import: bool = False) -> ExpertCard:
+        """Read and validate a card file (see :meth:`from_dict` for ``allow_env_import``)."""
+        data = read_json_file(path, error=CardError, limit=CARD_LIMIT)
+        return cls.from_dict(data, str(path), allow_env_import=allow_env_import)
 
-    def validate(self, source: str = "<card>") -> None:
-        """Check internal consistency; raise :class:`CardError` naming the problem."""
+    def validate(self, source: str = "<card>", *, allow_env_import: bool = False) -> None:
+        """Check internal consistency; raise :class:`CardError` naming the problem.
+
+        ``env_id`` must be a registered Gymnasium id (a ``module:`` prefix only with
+        ``allow_env_import=True``) and ``env_kwargs`` plain values (no paths).
+        """
         if self.schema_version != CARD_SCHEMA_VERSION:
-            raise CardError(f"{source}: schema_version {self.schema_version} is not supported")
+            raise CardError(f"{source}: schema_version {self.schema_version} is not supported "
+                            f"(this library reads {CARD_SCHEMA_VERSION})")
+        registered_env_id(self.env_id, source=source, allow_env_import=allow_env_import,
+                          error=CardError)
+        safe_env_kwargs(self.env_kwargs, source=source, error=CardError)
         if not re.fullmatch(r"[0-9a-f]{64}", self.weights_sha256):
             raise CardError(f"{source}: weights_sha256 must be 64 hex digits")
         if self.quality not in QUALITIES:
@@ -110,7 +176,10 @@ class ExpertCard:
             )
         if self.evaluation.episodes < 1:
             raise CardError(f"{source}: evaluation.episodes must be >= 1")
-        head = self.network.get("head", {}).get("op")
+        head = self.network.get("head", {})
+        if not isinstance(head, dict):
+            raise CardError(f"{source}: field network.head must be an object")
+        head = head.get("op")
         if head in ("clip", "tanh_scale") and (self.action_low is None or self.action_high is None):
             raise CardError(f"{source}: head {head!r} needs action_low and action_high")
         for key in ("timesteps", "seed", "recipe"):

@@ -9,6 +9,7 @@ import numpy as np
 
 from imitation_datasets.experts.card import CardError, ExpertCard
 from imitation_datasets.experts.network import ExpertNetwork, sha256_file
+from imitation_datasets.safe_paths import contained_path
 
 ZOO_DIR = Path(__file__).resolve().parent / "zoo"
 
@@ -19,18 +20,38 @@ class CuratedExpert:
     Args:
         card: the validated card.
         directory: folder holding ``card.weights_file``.
+        source: the card's file, for error messages.
+
+    Raises:
+        CardError: ``card.weights_file`` is not a relative path inside ``directory``
+            (absolute, ``..``, or a symlink leading out).
     """
 
-    def __init__(self, card: ExpertCard, directory: str | Path = ZOO_DIR) -> None:
+    def __init__(self, card: ExpertCard, directory: str | Path = ZOO_DIR,
+                 source: str | None = None) -> None:
         self.card = card
         self.directory = Path(directory)
+        self._weights_path = contained_path(
+            self.directory, card.weights_file, field="weights_file", error=CardError,
+            source=source or str(self.directory / f"{card.name}.json"))
         self._network: ExpertNetwork | None = None
 
     @classmethod
-    def from_card_file(cls, path: str | Path) -> CuratedExpert:
-        """Load a card and remember where its weights are."""
+    def from_card_file(cls, path: str | Path, *, allow_env_import: bool = False
+                       ) -> CuratedExpert:
+        """Load a card and remember where its weights are.
+
+        Args:
+            path: the card (JSON).
+            allow_env_import: accept a ``module:`` env id (``gym.make`` will import the module);
+                see :meth:`ExpertCard.from_dict`. Only the caller can turn this on.
+
+        Raises:
+            CardError: an unreadable or invalid card (one line naming the file and field).
+        """
         path = Path(path)
-        return cls(ExpertCard.from_file(path), path.parent)
+        card = ExpertCard.from_file(path, allow_env_import=allow_env_import)
+        return cls(card, path.parent, str(path))
 
     # Paper-compatible attributes -------------------------------------------------------------
     @property
@@ -60,8 +81,8 @@ class CuratedExpert:
 
     @property
     def weights_path(self) -> Path:
-        """Path of the safetensors file."""
-        return self.directory / self.card.weights_file
+        """Path of the safetensors file (checked to lie inside :attr:`directory`)."""
+        return self._weights_path
 
     def load(self) -> CuratedExpert:
         """Read and verify the weights (sha256 against the card); idempotent."""
@@ -113,6 +134,11 @@ class CuratedExpert:
         return f"CuratedExpert({self.card.name!r}, env_id={self.env_id!r})"
 
 
-def load_zoo(directory: str | Path = ZOO_DIR) -> list[CuratedExpert]:
-    """All curated experts whose card lies in ``directory`` (sorted by name)."""
-    return [CuratedExpert.from_card_file(p) for p in sorted(Path(directory).glob("*.json"))]
+def load_zoo(directory: str | Path = ZOO_DIR, *, allow_env_import: bool = False
+             ) -> list[CuratedExpert]:
+    """All curated experts whose card lies in ``directory`` (sorted by name).
+
+    ``allow_env_import`` as in :meth:`CuratedExpert.from_card_file`.
+    """
+    return [CuratedExpert.from_card_file(p, allow_env_import=allow_env_import)
+            for p in sorted(Path(directory).glob("*.json"))]
