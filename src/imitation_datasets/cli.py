@@ -4,20 +4,25 @@ Subcommands::
 
     il-datasets experts [--markdown]
     il-datasets collect ENV --episodes N --workers W --seed S --out DIR [--threshold X] [--random]
-                        [--backend local|ray [--address ADDR]]
+                        [--backend local|ray [--address ADDR]] [--step-timeout SECONDS]
     il-datasets info DIR
-    il-datasets export-npz DIR [--out FILE]
+    il-datasets export-npz DIR [--out FILE_OR_DIR]
     il-datasets benchmark --methods bc,bco,abco,iupe --envs cartpole,... --seeds 5 --out results/
     il-datasets benchmark-report results/benchmark_results.json
 
-User errors (unknown names, bad arguments, unreadable datasets) print one line and exit with
-status 2; a collection that cannot finish exits with status 1; Ctrl-C exits with status 130 and
-keeps what was staged.
+User errors (unknown names, bad arguments, unreadable datasets, and a path that cannot be read
+or written: permission denied, full disk, name too long, a file where a folder is expected)
+print one line, ``il-datasets: error: <path>: <reason>``, and exit with status 2; what was
+already staged is kept and the same command resumes once the cause is gone. A collection that
+cannot finish (an episode never reaches the threshold, a worker hangs past ``--step-timeout``)
+exits with status 1; Ctrl-C exits with status 130 and keeps what was staged.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
+import math
 import shlex
 import sys
 from collections.abc import Sequence
@@ -31,6 +36,18 @@ class UserError(Exception):
     """An error caused by the user's input; printed as one line."""
 
 
+PATH_ERRNOS = frozenset({
+    errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO,
+    errno.ENAMETOOLONG, errno.EISDIR, errno.ENOTDIR, errno.EEXIST, errno.ENOENT, errno.ELOOP,
+    errno.ENOTEMPTY, errno.EXDEV, errno.EBUSY, errno.ETXTBSY,
+})
+"""``OSError`` numbers that describe a user's path (reported as one line, exit 2); any other
+``OSError`` is a bug and keeps its traceback."""
+DEFAULT_STEP_TIMEOUT_HELP = 300
+"""``Controller``'s default ``step_timeout`` (``collect.worker.DEFAULT_STEP_TIMEOUT``), for --help
+without importing the collection code."""
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -42,6 +59,15 @@ def _non_negative(text: str) -> int:
     value = int(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+def _timeout(text: str) -> float:
+    if text.strip().lower() in ("none", "off"):
+        return math.inf
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0 seconds or 'none', got {text}")
     return value
 
 
@@ -77,6 +103,10 @@ def build_parser() -> argparse.ArgumentParser:
                          help="local worker processes (default) or Ray actors")
     collect.add_argument("--address", default=None,
                          help="Ray cluster address (e.g. auto or HOST:6379); default: a local Ray")
+    collect.add_argument("--step-timeout", type=_timeout, default=None, metavar="SECONDS",
+                         help="stop the run when a worker finishes no episode for this long (an "
+                              "env step that never returns); staged episodes are kept "
+                              f"(default: {DEFAULT_STEP_TIMEOUT_HELP}; 'none' waits forever)")
     collect.add_argument("--quiet", action="store_true", help="no progress bar")
 
     info = sub.add_parser("info", help="summarise a dataset directory")
@@ -102,7 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     export = sub.add_parser("export-npz", help="write a dataset as teacher.npz (original layout)")
     export.add_argument("path", type=Path)
-    export.add_argument("--out", type=Path, default=None, help="default: <path>/teacher.npz")
+    export.add_argument("--out", type=Path, default=None,
+                        help="file to write, or an existing folder to write teacher.npz into "
+                             "(default: <path>/teacher.npz)")
     return parser
 
 
@@ -130,7 +162,11 @@ def cmd_collect(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from imitation_datasets.collect.functions import DatasetCollate, baseline_enjoy, random_enjoy
 
     expert = _resolve_expert(args.env, args.random)
-    out = args.out if args.out is not None else Path("dataset") / args.env
+    out = _collect_out(args)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{out}: --out exists and is not a directory")
+    timeout = {} if args.step_timeout is None else {
+        "step_timeout": None if math.isinf(args.step_timeout) else args.step_timeout}
     controller = Controller(
         random_enjoy if args.random else baseline_enjoy,
         DatasetCollate("baseline_collate", npz=not args.no_npz),
@@ -146,11 +182,16 @@ def cmd_collect(args: argparse.Namespace, argv: Sequence[str]) -> int:
         command="il-datasets " + " ".join(shlex.quote(a) for a in argv),
         backend=args.backend,
         ray_address=args.address,
+        **timeout,
     )
     path = controller.start({"game": out.name, "mode": "all"})
     print(f"dataset written to {path}")
     print(describe(path))
     return 0
+
+
+def _collect_out(args: argparse.Namespace) -> Path:
+    return args.out if args.out is not None else Path("dataset") / args.env
 
 
 def describe(path: Path) -> str:
@@ -237,9 +278,36 @@ def cmd_export_npz(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from imitation_datasets.data.parquet import read_parquet
 
     arrays, _ = read_parquet(args.path)
-    out = args.out if args.out is not None else args.path / "teacher.npz"
+    out = _export_out(args)
     print(f"wrote {export_npz(arrays, out)}")
     return 0
+
+
+def _export_out(args: argparse.Namespace) -> Path:
+    if args.out is None:
+        return args.path / "teacher.npz"
+    return args.out / "teacher.npz" if args.out.is_dir() else args.out
+
+
+def _target(args: argparse.Namespace) -> Path | None:
+    """The path a command writes (or reads), named when an OSError does not say which."""
+    if args.command == "collect":
+        return _collect_out(args)
+    if args.command == "export-npz":
+        return _export_out(args)
+    if args.command == "benchmark-report":
+        return args.out or args.json
+    return getattr(args, "out", None) or getattr(args, "path", None)
+
+
+def path_error(exc: OSError, args: argparse.Namespace) -> str | None:
+    """``"<path>: <reason>"`` for an OSError about a user's path; ``None`` for anything else."""
+    if exc.errno is None:  # raised by this library with its own message
+        return str(exc) if isinstance(exc, FileNotFoundError) else None
+    if exc.errno not in PATH_ERRNOS:
+        return None
+    path = exc.filename if exc.filename is not None else _target(args)
+    return f"{path}: {exc.strerror or exc}"
 
 
 def expert_table(markdown: bool = False) -> str:
@@ -283,8 +351,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(expert_table(args.markdown))
             return 0
         return handlers[args.command](args, argv)
-    except (UnknownNameError, DatasetFormatError, UserError, ValueError, FileNotFoundError) as exc:
+    except (UnknownNameError, DatasetFormatError, UserError, ValueError) as exc:
         print(f"il-datasets: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        message = path_error(exc, args)
+        if message is None:
+            raise
+        print(f"il-datasets: error: {message}", file=sys.stderr)
         return 2
     except CollectionError as exc:
         print(f"il-datasets: collection stopped: {exc}", file=sys.stderr)
