@@ -7,11 +7,13 @@ formats (Parquet, npz, HuggingFace, Minari) are compositions of two small functi
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
 from imitation_datasets.collect.episode import Episode
+from imitation_datasets.data.schema import DatasetFormatError
 
 
 @dataclass
@@ -89,8 +91,9 @@ class DatasetArrays:
     @property
     def returns(self) -> np.ndarray:
         """``(E,)`` float64 episode returns (sum of rewards in float64)."""
-        return np.add.reduceat(self.rewards.astype(np.float64), self.starts) if self.n_steps else \
-            np.zeros(0)
+        if not self.n_steps:
+            return np.zeros(0)
+        return np.add.reduceat(self.rewards.astype(np.float64, copy=False), self.starts)
 
     @classmethod
     def from_episodes(cls, episodes: Sequence[Episode]) -> DatasetArrays:
@@ -139,3 +142,133 @@ def _last_flag(length: int, value: bool) -> np.ndarray:
     flags = np.zeros(length, dtype=bool)
     flags[-1] = value
     return flags
+
+
+# ---------------------------------------------------------------------------- validation
+CHECK_ROWS = 1 << 12  # rows checked at a time: temporaries stay small whatever the dataset
+
+
+def as_flags(values: np.ndarray, name: str, origin: str) -> np.ndarray:
+    """A 0/1 (or bool) column as bool; any other value (``terminated = 5``, 0.5) is refused.
+
+    Raises:
+        DatasetFormatError: naming ``origin``, the column and the first bad value.
+    """
+    values = np.asarray(values)
+    if values.dtype == np.bool_:
+        return values
+    if values.dtype.kind not in "iuf":
+        raise DatasetFormatError(f"{origin}: {name} holds {values.dtype}, not flags")
+    bad = np.flatnonzero((values != 0) & (values != 1)) if values.size else ()
+    if len(bad):
+        raise DatasetFormatError(
+            f"{origin}: {name}[{int(bad[0])}] = {values.reshape(-1)[bad[0]]!r}; a flag must be "
+            "0 or 1 (true/false)")
+    return values.astype(bool)
+
+
+def check_episode_flags(arrays: DatasetArrays, origin: str) -> None:
+    """``terminated``/``truncated`` may be set only on the last step of an episode.
+
+    Raises:
+        DatasetFormatError: naming ``origin`` and the first row set inside an episode.
+    """
+    last = arrays.starts + arrays.lengths - 1
+    for name in ("terminated", "truncated"):
+        rows = np.flatnonzero(as_flags(getattr(arrays, name), name, origin))
+        inside = rows[~np.isin(rows, last)]
+        if len(inside):
+            raise DatasetFormatError(
+                f"{origin}: {name} is set on row {int(inside[0])}, inside an episode (only an "
+                "episode's last step may end it)")
+
+
+def nonfinite_row(values: np.ndarray) -> int | None:
+    """The first row of a float array holding NaN or ±inf (``None``: all finite, or not float).
+
+    One float64 sum decides the common case without temporaries; only when it is not finite
+    (bad values, or an overflow) are rows scanned, ``CHECK_ROWS`` at a time.
+    """
+    if not isinstance(values, np.ndarray) or values.dtype.kind not in "fc" or not values.size:
+        return None
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(values.sum(dtype=np.complex128 if values.dtype.kind == "c"
+                                  else np.float64)):
+            return None
+    for start in range(0, len(values), CHECK_ROWS):
+        chunk = values[start:start + CHECK_ROWS]
+        rows = np.isfinite(chunk).reshape(len(chunk), -1).all(axis=1)
+        if not rows.all():
+            return start + int(np.flatnonzero(~rows)[0])
+    return None
+
+
+def check_finite(arrays: DatasetArrays, origin: str) -> None:
+    """Refuse NaN or ±inf in observations, final observations, actions or rewards.
+
+    Raises:
+        DatasetFormatError: naming ``origin``, the array and the first bad row, and the option
+            that accepts such data (``allow_nonfinite=True``).
+    """
+    for name in ("obs", "final_obs", "actions", "rewards"):
+        row = nonfinite_row(getattr(arrays, name))
+        if row is not None:
+            raise DatasetFormatError(
+                f"{origin}: {name} row {row} holds NaN or infinity; refused (pass "
+                "allow_nonfinite=True to load it anyway)")
+
+
+def conform_to_spaces(arrays: DatasetArrays, observation_space: Any, action_space: Any,
+                      origin: str) -> DatasetArrays:
+    """Check the arrays against the spaces a metadata file declares; Discrete actions as int64.
+
+    Observations (and final observations) must have exactly the space's shape and dtype (image
+    columns, decoded lazily, are not checked here). Box actions must have the space's shape;
+    Discrete actions must be whole numbers in ``[start, start + n)`` (returned as int64).
+    ``None`` skips a space.
+
+    Raises:
+        DatasetFormatError: naming ``origin`` and the array that does not fit.
+    """
+    import gymnasium as gym
+
+    if observation_space is not None:
+        for name in ("obs", "final_obs"):
+            values = getattr(arrays, name)
+            if isinstance(values, np.ndarray) and (values.shape[1:] != observation_space.shape
+                                                   or values.dtype != observation_space.dtype):
+                raise DatasetFormatError(
+                    f"{origin}: {name} rows are {values.dtype} {values.shape[1:]}, the metadata's "
+                    f"observation_space is {observation_space.dtype} {observation_space.shape}")
+    if isinstance(action_space, gym.spaces.Discrete):
+        return replace(arrays, actions=discrete_actions(arrays.actions, action_space, origin))
+    if action_space is not None and arrays.actions.shape[1:] != action_space.shape:
+        raise DatasetFormatError(
+            f"{origin}: action rows are shaped {arrays.actions.shape[1:]}, the metadata's "
+            f"action_space is {action_space.shape}")
+    return arrays
+
+
+def discrete_actions(actions: np.ndarray, space: Any, origin: str) -> np.ndarray:
+    """``actions`` as int64 if they are whole numbers inside the Discrete ``space``.
+
+    Raises:
+        DatasetFormatError: a fractional or out-of-range action (the first one is named).
+    """
+    actions = np.asarray(actions)
+    if actions.ndim == 2 and actions.shape[1] == 1:
+        actions = actions.reshape(-1)
+    if actions.ndim != 1 or actions.dtype.kind not in "iuf":
+        raise DatasetFormatError(f"{origin}: actions are {actions.dtype} {actions.shape[1:]}; "
+                                 f"a Discrete({space.n}) space needs one integer per step")
+    low, high = int(space.start), int(space.start) + int(space.n)
+    with np.errstate(invalid="ignore"):
+        bad = (actions < low) | (actions >= high)
+        if actions.dtype.kind == "f":
+            bad |= actions != np.floor(actions)
+    rows = np.flatnonzero(bad)
+    if len(rows):
+        raise DatasetFormatError(
+            f"{origin}: action {actions[rows[0]]!r} at row {int(rows[0])} is not in "
+            f"Discrete({space.n}, start={space.start}) (whole numbers {low}..{high - 1})")
+    return actions if actions.dtype == np.int64 else actions.astype(np.int64)

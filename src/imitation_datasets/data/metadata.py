@@ -12,12 +12,14 @@ from typing import Any
 import numpy as np
 
 from imitation_datasets.data.arrays import DatasetArrays
+from imitation_datasets.data.safe_read import read_json
 from imitation_datasets.data.schema import (
     FORMAT_NAME,
     METADATA_FILE,
     SCHEMA_VERSION,
     DatasetFormatError,
     json_number,
+    space_from_dict,
 )
 
 REQUIRED_KEYS = ("format", "schema_version", "env", "expert", "collection", "acceptance",
@@ -102,25 +104,147 @@ def write_metadata(directory: str | Path, metadata: dict[str, Any]) -> None:
 
 
 def read_metadata(directory: str | Path) -> dict[str, Any]:
-    """Read and check ``metadata.json`` of a dataset directory."""
+    """Read and check ``metadata.json`` of a dataset directory.
+
+    The file must be a regular file of at most ``safe_read.MAX_JSON_BYTES``; every field this
+    library reads must have the type :func:`build_metadata` writes (see :func:`check_fields`).
+    Whether the metadata agrees with the data files is checked by the readers
+    (:func:`check_against_data`).
+
+    Raises:
+        DatasetFormatError: one line naming the file and the problem.
+    """
     path = Path(directory) / METADATA_FILE
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DatasetFormatError(f"{path}: missing (not a dataset directory?)") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DatasetFormatError(f"{path}: unreadable ({exc})") from None
+    data = read_json(path, missing="missing (not a dataset directory?)")
     if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
         raise DatasetFormatError(f"{path}: not an {FORMAT_NAME} metadata file")
-    if data.get("schema_version") != SCHEMA_VERSION:
+    version = data.get("schema_version")
+    if not _is_int(version) or version != SCHEMA_VERSION:
         raise DatasetFormatError(
-            f"{path}: schema_version {data.get('schema_version')} is not supported "
-            f"(this library reads {SCHEMA_VERSION})"
+            f"{path}: schema_version {version!r} ({type(version).__name__}) is not supported; "
+            f"this library reads the integer {SCHEMA_VERSION}"
         )
     missing = [key for key in REQUIRED_KEYS if key not in data]
     if missing:
         raise DatasetFormatError(f"{path}: missing key(s) {missing}")
+    check_fields(data, str(path))
     return data
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    """A value :func:`json_number` writes: a number, ``None`` or ``"nan"``/``"inf"``/``"-inf"``."""
+    return value is None or value in ("nan", "inf", "-inf") or (
+        isinstance(value, int | float) and not isinstance(value, bool))
+
+
+_CHECKS = {"int": (_is_int, "an integer"), "number": (_is_number, "a number"),
+           "object": (lambda v: isinstance(v, dict), "an object"),
+           "text": (lambda v: v is None or isinstance(v, str), "a string or null")}
+_TOP = {"env": "object", "expert": "object", "collection": "object", "acceptance": "object",
+        "episodes": "object", "returns": "object", "reference": "object", "total_steps": "int",
+        "versions": "object", "creation": "object"}
+_NESTED = {
+    "episodes": {"count": "int", "terminated": "int", "truncated": "int"},
+    "returns": {"mean": "number", "std": "number", "min": "number", "max": "number"},
+    "acceptance": {"attempts": "int", "accepted": "int", "errors": "int",
+                   "acceptance_rate": "number"},
+    "env": {"id": "text"},
+}
+_LISTS = {"seed": "int", "length": "int", "attempts": "int", "return": "number"}
+
+
+def _check(value: Any, kind: str, field: str, origin: str) -> None:
+    test, name = _CHECKS[kind]
+    if not test(value):
+        raise DatasetFormatError(
+            f"{origin}: field {field} must be {name}, got {type(value).__name__} "
+            f"{_short(value)}")
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def check_fields(data: dict[str, Any], origin: str) -> None:
+    """Refuse a metadata field (that this library reads) of the wrong type, naming it.
+
+    Required top-level fields must be present; nested ones are checked when present.
+    """
+    for key, kind in _TOP.items():
+        _check(data[key], kind, key, origin)
+    for section, fields in _NESTED.items():
+        for key, kind in fields.items():
+            if key in data[section]:
+                _check(data[section][key], kind, f"{section}.{key}", origin)
+    episodes = data["episodes"]
+    for key, kind in _LISTS.items():
+        if key not in episodes:
+            continue
+        values = episodes[key]
+        if not isinstance(values, list):
+            raise DatasetFormatError(f"{origin}: field episodes.{key} must be a list, got "
+                                     f"{type(values).__name__}")
+        for index, value in enumerate(values):
+            _check(value, kind, f"episodes.{key}[{index}]", origin)
+    for key in ("observation_space", "action_space"):
+        if data["env"].get(key):
+            space_from_dict(data["env"][key], f"{origin}: field env.{key}")
+
+
+def check_against_data(metadata: dict[str, Any], arrays: DatasetArrays, origin: str) -> None:
+    """Refuse metadata whose counts, per-episode records or return statistics lie.
+
+    Checks (each when present): ``total_steps``, ``episodes.count``/``length``/``seed``/
+    ``attempts``/``return``/``terminated``/``truncated`` and ``returns`` (mean, std, min, max;
+    relative tolerance 1e-6, as they are recomputed from float64 rewards). Cost: ``O(episodes)``
+    plus one pass over the rewards.
+
+    Raises:
+        DatasetFormatError: naming ``origin`` and the first field that disagrees.
+    """
+    if metadata.get("format") != FORMAT_NAME:
+        return
+    episodes = metadata.get("episodes") or {}
+    exact = {
+        "total_steps": (metadata.get("total_steps"), arrays.n_steps),
+        "episodes.count": (episodes.get("count"), arrays.n_episodes),
+        "episodes.terminated": (episodes.get("terminated"), int(arrays.terminated.sum())),
+        "episodes.truncated": (episodes.get("truncated"), int(arrays.truncated.sum())),
+    }
+    for field, (stated, actual) in exact.items():
+        if stated is not None and stated != actual:
+            raise DatasetFormatError(f"{origin}: metadata says {field} = {stated!r}, the data "
+                                     f"has {actual}")
+    for key, actual in (("length", arrays.lengths), ("seed", arrays.seeds),
+                        ("attempts", arrays.attempts)):
+        stated = episodes.get(key)
+        if stated is not None and (len(stated) != len(actual) or
+                                   not np.array_equal(np.asarray(stated), actual)):
+            raise DatasetFormatError(f"{origin}: metadata episodes.{key} disagrees with the data")
+    _check_returns(metadata, arrays.returns, origin)
+
+
+def _check_returns(metadata: dict[str, Any], returns: np.ndarray, origin: str) -> None:
+    stated = (metadata.get("episodes") or {}).get("return")
+    if stated is not None and (len(stated) != len(returns) or not _close(
+            np.array([number(v) for v in stated]), returns)):
+        raise DatasetFormatError(f"{origin}: metadata episodes.return disagrees with the sum "
+                                 "of the rewards")
+    summary = _stats(returns)
+    for key, value in (metadata.get("returns") or {}).items():
+        if key in summary and not _close(np.array([number(value)]),
+                                         np.array([number(summary[key])])):
+            raise DatasetFormatError(f"{origin}: metadata returns.{key} = {value!r}, the "
+                                     f"rewards give {summary[key]!r}")
+
+
+def _close(a: np.ndarray, b: np.ndarray) -> bool:
+    return bool(np.allclose(a, b, rtol=1e-6, atol=1e-9, equal_nan=True))
 
 
 def number(value: Any) -> float:

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from imitation_datasets.data.arrays import DatasetArrays
+from imitation_datasets.data.arrays import DatasetArrays, as_flags
 from imitation_datasets.data.schema import DatasetFormatError
 
 REQUIRED = ("obs", "actions", "rewards", "episode_starts")
@@ -49,7 +49,8 @@ def arrays_from_columns(columns: Mapping[str, Any], origin: str) -> DatasetArray
 
     Raises:
         DatasetFormatError: a key is missing, lengths disagree, the dataset is empty, the first
-            step does not start an episode, or an array holds Python objects.
+            step does not start an episode, a flag column holds values other than 0/1, or an
+            array holds Python objects.
     """
     missing = [key for key in REQUIRED if key not in columns]
     if missing:
@@ -57,7 +58,7 @@ def arrays_from_columns(columns: Mapping[str, Any], origin: str) -> DatasetArray
     for key, value in columns.items():
         if isinstance(value, np.ndarray) and value.dtype == object:
             raise DatasetFormatError(f"{origin}: {key} holds Python objects; refused")
-    starts_flags = np.asarray(columns["episode_starts"]).astype(bool).reshape(-1)
+    starts_flags = as_flags(columns["episode_starts"], "episode_starts", origin).reshape(-1)
     total = len(starts_flags)
     for key in ("obs", "actions", "rewards"):
         if len(columns[key]) != total:
@@ -72,8 +73,8 @@ def arrays_from_columns(columns: Mapping[str, Any], origin: str) -> DatasetArray
     lengths = np.diff(np.append(starts, total)).astype(np.int64)
     n = len(lengths)
     if columns.get("terminated") is not None and columns.get("truncated") is not None:
-        terminated = np.asarray(columns["terminated"]).astype(bool).reshape(-1)
-        truncated = np.asarray(columns["truncated"]).astype(bool).reshape(-1)
+        terminated = as_flags(columns["terminated"], "terminated", origin).reshape(-1)
+        truncated = as_flags(columns["truncated"], "truncated", origin).reshape(-1)
     else:
         last = starts + lengths - 1
         terminated = np.zeros(total, dtype=bool)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -10,10 +11,17 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from imitation_datasets.data.arrays import DatasetArrays
-from imitation_datasets.data.metadata import read_metadata, write_metadata
+from imitation_datasets.data.arrays import (
+    DatasetArrays,
+    as_flags,
+    check_episode_flags,
+    conform_to_spaces,
+)
+from imitation_datasets.data.metadata import check_against_data, read_metadata, write_metadata
+from imitation_datasets.data.safe_read import arrow_file
 from imitation_datasets.data.schema import (
     EPISODES_FILE,
+    METADATA_FILE,
     STEPS_FILE,
     DatasetFormatError,
     space_from_dict,
@@ -151,6 +159,45 @@ def _leaf(array: pa.Array, name: str, path: Path) -> pa.Array:
     return array
 
 
+EXPANSION_FLOOR = 1 << 30
+"""A column decoding to up to this many bytes is read whatever the file's size."""
+MAX_EXPANSION = 1000
+"""A larger column may decode to at most this many times the file's size.
+
+Real observations compress a few times at most (flags and constant columns far more, but they
+are small); a small file declaring billions of rows, or pages that inflate to gigabytes, is
+refused before anything is allocated. Adjustable as ``parquet.MAX_EXPANSION``.
+"""
+
+
+def _leaf_type(kind: pa.DataType) -> pa.DataType:
+    while pa.types.is_fixed_size_list(kind):
+        kind = kind.value_type
+    return kind
+
+
+def _check_expansion(parquet: pq.ParquetFile, name: str, shape: tuple[int, ...],
+                     file_size: int, path: Path) -> None:
+    """Refuse a column whose declared decoded size is out of proportion to the file."""
+    index = parquet.schema_arrow.names.index(name)
+    leaf = _leaf_type(parquet.schema_arrow.field(name).type)
+    try:
+        width = max(1, leaf.bit_width // 8)
+    except ValueError:  # not a fixed-width type: _leaf refuses it when it is read
+        width = 1
+    declared = parquet.metadata.num_rows * math.prod(shape) * width
+    meta = parquet.metadata
+    if meta.num_columns == len(parquet.schema_arrow.names):
+        pages = sum(meta.row_group(g).column(index).total_uncompressed_size
+                    for g in range(meta.num_row_groups))
+        declared = max(declared, pages)
+    limit = max(EXPANSION_FLOOR, MAX_EXPANSION * file_size)
+    if declared > limit:
+        raise DatasetFormatError(
+            f"{path}: column {name!r} declares {declared} bytes of data in a {file_size}-byte "
+            f"file (limit {limit}); refused as a decompression bomb")
+
+
 def _read_columns(path: Path, columns: dict[str, tuple[int, ...] | None]
                   ) -> dict[str, np.ndarray]:
     """Read ``columns`` (name -> row shape from the metadata, or None) of a Parquet file.
@@ -160,66 +207,75 @@ def _read_columns(path: Path, columns: dict[str, tuple[int, ...] | None]
     per-value level buffers and a growing builder, 4-5x the column's size at peak; streaming
     keeps the peak near the arrays' own size. (Memory-mapping a compressed file saves nothing:
     its pages must be decompressed anyway, and the mapping adds them to the RSS.)
+
+    Only a regular file is opened, and a column whose declared size is out of proportion to the
+    file (:data:`MAX_EXPANSION`) is refused before anything is allocated.
     """
-    if not path.is_file():
-        raise DatasetFormatError(f"{path}: missing")
     out: dict[str, np.ndarray] = {}
     try:
-        with pa.OSFile(str(path)) as source:
+        with arrow_file(path) as (source, file_size):
             parquet = pq.ParquetFile(source, pre_buffer=False, buffer_size=READ_BUFFER)
             schema = parquet.schema_arrow
             missing = [c for c in columns if c not in schema.names]
             if missing:
                 raise DatasetFormatError(f"{path}: missing column(s) {missing}")
-            rows = parquet.metadata.num_rows
             for name, shape in columns.items():
-                kind = schema.field(name).type
-                row_shape = _row_shape(kind)
-                if shape is not None and int(np.prod(row_shape)) != int(np.prod(shape)):
+                row_shape = _row_shape(schema.field(name).type)
+                if shape is not None and math.prod(row_shape) != math.prod(shape):
                     if row_shape:
                         raise DatasetFormatError(
-                            f"{path}: column {name!r} holds {int(np.prod(row_shape))} values "
+                            f"{path}: column {name!r} holds {math.prod(row_shape)} values "
                             f"per row, metadata says {shape}"
                         )
                     raise DatasetFormatError(
                         f"{path}: column {name!r} should hold arrays shaped {shape}")
                 shape = row_shape if shape is None else shape
-                array: np.ndarray | None = None
-                flat = None
-                filled = 0
-                for batch in parquet.iter_batches(batch_size=READ_BATCH, columns=[name],
-                                                  use_threads=False):
-                    values = arrow_numpy(_leaf(batch.column(0), name, path))
-                    if array is None:
-                        array = np.empty((rows, *shape), dtype=values.dtype)
-                        flat = array.reshape(-1)
-                    assert flat is not None
-                    if filled + len(values) > flat.size:
-                        raise DatasetFormatError(f"{path}: column {name!r} has too many values")
-                    flat[filled:filled + len(values)] = values
-                    filled += len(values)
-                if array is None:
-                    leaf = kind
-                    while pa.types.is_fixed_size_list(leaf):
-                        leaf = leaf.value_type
-                    dtype = arrow_numpy(pa.Array.from_buffers(leaf, 0, [None, None])).dtype
-                    array = np.empty((0, *shape), dtype=dtype)
-                elif filled != array.size:
-                    raise DatasetFormatError(
-                        f"{path}: column {name!r} has {filled} values, expected {array.size}")
-                out[name] = array
+                _check_expansion(parquet, name, shape, file_size, path)
+                out[name] = _read_column(parquet, name, shape, path)
     except (pa.ArrowException, OSError) as exc:
         raise DatasetFormatError(f"{path}: corrupt or not Parquet ({exc})") from None
     return out
 
 
-def _space_shape(metadata: dict[str, Any], key: str) -> tuple[int, ...] | None:
-    """Shape of the metadata's observation/action space, or None when it is not described."""
-    description = metadata.get("env", {}).get(key)
-    if not description:
-        return None
-    space = space_from_dict(description)
-    return tuple(space.shape) if space.shape else ()
+def _read_column(parquet: pq.ParquetFile, name: str, shape: tuple[int, ...],
+                 path: Path) -> np.ndarray:
+    """One column streamed into one contiguous ``(rows, *shape)`` array."""
+    rows = parquet.metadata.num_rows
+    array: np.ndarray | None = None
+    flat = None
+    filled = 0
+    for batch in parquet.iter_batches(batch_size=READ_BATCH, columns=[name], use_threads=False):
+        values = arrow_numpy(_leaf(batch.column(0), name, path))
+        if array is None:
+            array = np.empty((rows, *shape), dtype=values.dtype)
+            flat = array.reshape(-1)
+        assert flat is not None
+        if filled + len(values) > flat.size:
+            raise DatasetFormatError(f"{path}: column {name!r} has too many values")
+        flat[filled:filled + len(values)] = values
+        filled += len(values)
+    if array is None:
+        leaf = _leaf_type(parquet.schema_arrow.field(name).type)
+        if not (pa.types.is_integer(leaf) or pa.types.is_floating(leaf)
+                or pa.types.is_boolean(leaf)):
+            raise DatasetFormatError(f"{path}: column {name!r} holds {leaf}, not numbers")
+        dtype = arrow_numpy(pa.Array.from_buffers(leaf, 0, [None, None])).dtype
+        return np.empty((0, *shape), dtype=dtype)
+    if filled != array.size:
+        raise DatasetFormatError(
+            f"{path}: column {name!r} has {filled} values, expected {array.size}")
+    return array
+
+
+def metadata_spaces(metadata: dict[str, Any] | None) -> tuple[Any, Any]:
+    """``(observation_space, action_space)`` described by ``metadata`` (``None`` where absent)."""
+    env = (metadata or {}).get("env") or {}
+    return tuple(space_from_dict(env[key], f"metadata field env.{key}") if env.get(key) else None
+                 for key in ("observation_space", "action_space"))
+
+
+def _shape(space: Any) -> tuple[int, ...] | None:
+    return None if space is None else tuple(space.shape or ())
 
 
 def read_parquet(directory: str | Path) -> tuple[DatasetArrays, dict[str, Any]]:
@@ -229,27 +285,27 @@ def read_parquet(directory: str | Path) -> tuple[DatasetArrays, dict[str, Any]]:
     array (see :func:`_read_columns`): about 0.5 s and 1.2-1.5x the arrays' bytes at peak for
     a million HalfCheetah-sized steps. Shapes come from the metadata's spaces (or, when it has
     none, from the file).
+
+    The files must agree with each other and with the metadata, or the dataset is refused:
+    ``steps.parquet``'s own ``episode_index``/``episode_start`` columns and ``episodes.parquet``'s
+    ``first_step``/``return`` must match the episode lengths (read first, then freed: 5 bytes a
+    step), flags must be 0/1 and set only on an episode's last step, and the metadata's counts
+    and returns must be those of the data (:func:`~imitation_datasets.data.metadata.
+    check_against_data`).
+
+    Raises:
+        DatasetFormatError: one line naming the file and the problem.
     """
     directory = Path(directory)
     metadata = read_metadata(directory)
-    obs_shape = _space_shape(metadata, "observation_space")
-    act_shape = _space_shape(metadata, "action_space")
+    obs_space, act_space = metadata_spaces(metadata)
+    obs_shape, act_shape = _shape(obs_space), _shape(act_space)
     steps_path, episodes_path = directory / STEPS_FILE, directory / EPISODES_FILE
-    episodes = _read_columns(episodes_path, {"length": (), "seed": (), "attempts": (),
-                                             "final_obs": obs_shape})
-    lengths = episodes["length"].astype(np.int64)
-    if len(lengths) == 0:
-        raise DatasetFormatError(f"{episodes_path}: empty dataset (no episodes)")
-    if len(lengths) != metadata["episodes"]["count"]:
-        raise DatasetFormatError(
-            f"{episodes_path}: {len(lengths)} episodes but metadata says "
-            f"{metadata['episodes']['count']}"
-        )
-    rows = _parquet_rows(steps_path)
-    if int(lengths.sum()) != rows:
-        raise DatasetFormatError(
-            f"{steps_path}: {rows} rows but episode lengths sum to {int(lengths.sum())}"
-        )
+    episodes = _read_columns(episodes_path, {
+        "episode_index": (), "length": (), "seed": (), "attempts": (), "first_step": (),
+        "return": (), "final_obs": obs_shape})
+    lengths = _episode_lengths(episodes, episodes_path, metadata)
+    _check_step_structure(steps_path, lengths)
     steps = _read_columns(steps_path, {"obs": obs_shape, "action": act_shape, "reward": (),
                                        "terminated": (), "truncated": ()})
     try:
@@ -257,8 +313,8 @@ def read_parquet(directory: str | Path) -> tuple[DatasetArrays, dict[str, Any]]:
             obs=steps["obs"],
             actions=steps["action"],
             rewards=steps["reward"],
-            terminated=steps["terminated"],
-            truncated=steps["truncated"],
+            terminated=as_flags(steps["terminated"], "column 'terminated'", str(steps_path)),
+            truncated=as_flags(steps["truncated"], "column 'truncated'", str(steps_path)),
             lengths=lengths,
             final_obs=episodes["final_obs"].reshape((len(lengths), *steps["obs"].shape[1:])),
             seeds=episodes["seed"].astype(np.int64),
@@ -266,13 +322,56 @@ def read_parquet(directory: str | Path) -> tuple[DatasetArrays, dict[str, Any]]:
         )
     except ValueError as exc:
         raise DatasetFormatError(f"{directory}: {exc}") from None
+    check_episode_flags(arrays, str(steps_path))
+    arrays = conform_to_spaces(arrays, obs_space, act_space, str(steps_path))
+    if not np.array_equal(episodes["return"], arrays.returns, equal_nan=True):
+        raise DatasetFormatError(f"{episodes_path}: column 'return' disagrees with the sum of "
+                                 f"the rewards in {STEPS_FILE}")
+    check_against_data(metadata, arrays, str(directory / METADATA_FILE))
     return arrays, metadata
 
 
+def _episode_lengths(episodes: dict[str, np.ndarray], path: Path,
+                     metadata: dict[str, Any]) -> np.ndarray:
+    """The ``length`` column, checked against ``episode_index``, ``first_step`` and the count."""
+    lengths = episodes["length"].astype(np.int64)
+    if len(lengths) == 0:
+        raise DatasetFormatError(f"{path}: empty dataset (no episodes)")
+    count = metadata["episodes"].get("count")
+    if count is not None and len(lengths) != count:
+        raise DatasetFormatError(f"{path}: {len(lengths)} episodes but metadata says {count}")
+    if np.any(lengths < 1):
+        raise DatasetFormatError(f"{path}: every episode needs at least one step")
+    if not np.array_equal(episodes["episode_index"], np.arange(len(lengths))):
+        raise DatasetFormatError(f"{path}: column 'episode_index' is not 0, 1, 2, ...")
+    if not np.array_equal(episodes["first_step"], np.cumsum(lengths) - lengths):
+        raise DatasetFormatError(f"{path}: column 'first_step' disagrees with column 'length'")
+    return lengths
+
+
+def _check_step_structure(path: Path, lengths: np.ndarray) -> None:
+    """``steps.parquet``'s row count, ``episode_index`` and ``episode_start`` match ``lengths``."""
+    rows = _parquet_rows(path)
+    if int(lengths.sum()) != rows:
+        raise DatasetFormatError(
+            f"{path}: {rows} rows but episode lengths sum to {int(lengths.sum())}")
+    columns = _read_columns(path, {"episode_index": (), "episode_start": ()})
+    starts = np.flatnonzero(as_flags(columns["episode_start"], "column 'episode_start'",
+                                     str(path)))
+    if not np.array_equal(starts, np.cumsum(lengths) - lengths):
+        raise DatasetFormatError(
+            f"{path}: column 'episode_start' disagrees with the episode lengths of "
+            f"{EPISODES_FILE}")
+    index = columns["episode_index"]
+    if not np.array_equal(index, np.repeat(np.arange(len(lengths), dtype=index.dtype), lengths)):
+        raise DatasetFormatError(
+            f"{path}: column 'episode_index' disagrees with the episode lengths of "
+            f"{EPISODES_FILE}")
+
+
 def _parquet_rows(path: Path) -> int:
-    if not path.is_file():
-        raise DatasetFormatError(f"{path}: missing")
     try:
-        return pq.read_metadata(path).num_rows
+        with arrow_file(path) as (source, _):
+            return pq.read_metadata(source).num_rows
     except (pa.ArrowException, OSError) as exc:
         raise DatasetFormatError(f"{path}: corrupt or not Parquet ({exc})") from None

@@ -60,17 +60,71 @@ def space_to_dict(space: gym.Space) -> dict[str, Any]:
     raise DatasetFormatError(f"unsupported space {space}; Box and Discrete are supported")
 
 
-def space_from_dict(data: dict[str, Any]) -> gym.Space:
-    """Inverse of :func:`space_to_dict`."""
-    if data.get("type") == "Discrete":
-        return gym.spaces.Discrete(int(data["n"]), start=int(data.get("start", 0)))
-    if data.get("type") == "Box":
-        shape = tuple(data["shape"])
-        dtype = np.dtype(data["dtype"])
-        low = np.array([float(v) for v in data["low"]]).astype(dtype).reshape(shape)
-        high = np.array([float(v) for v in data["high"]]).astype(dtype).reshape(shape)
-        return gym.spaces.Box(low, high, shape=shape, dtype=dtype)
-    raise DatasetFormatError(f"unknown space description {data!r}")
+MAX_SPACE_SIZE = 1 << 28
+"""Most values one observation or action may hold (a 16k x 16k image); larger is refused."""
+
+
+def space_from_dict(data: Any, origin: str = "space") -> gym.Space:
+    """Inverse of :func:`space_to_dict`, refusing malformed descriptions.
+
+    Args:
+        data: the description (from ``metadata.json``).
+        origin: names the file and field in error messages.
+
+    Raises:
+        DatasetFormatError: not a Box/Discrete description, or a field of the wrong type or size.
+    """
+    if not isinstance(data, dict):
+        raise DatasetFormatError(f"{origin}: a space description must be an object, "
+                                 f"got {type(data).__name__}")
+    kind = data.get("type")
+    if kind == "Discrete":
+        n, start = data.get("n"), data.get("start", 0)
+        if not _is_int(n) or n < 1 or not _is_int(start):
+            raise DatasetFormatError(f"{origin}: Discrete needs an integer n >= 1 and an integer "
+                                     f"start, got n={n!r}, start={start!r}")
+        return gym.spaces.Discrete(n, start=start)
+    if kind == "Box":
+        return _box_from_dict(data, origin)
+    raise DatasetFormatError(f"{origin}: unknown space type {kind!r}; expected Box or Discrete")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _box_from_dict(data: dict[str, Any], origin: str) -> gym.spaces.Box:
+    shape = data.get("shape")
+    if not isinstance(shape, list) or not all(_is_int(v) and v >= 0 for v in shape):
+        raise DatasetFormatError(f"{origin}: Box shape must be a list of non-negative integers, "
+                                 f"got {shape!r}")
+    size = math.prod(shape)
+    if size > MAX_SPACE_SIZE:
+        raise DatasetFormatError(f"{origin}: Box shape {shape} holds {size} values, more than "
+                                 f"{MAX_SPACE_SIZE}; refused")
+    dtype = numeric_dtype(data.get("dtype"), f"{origin} dtype")
+    bounds = []
+    for key in ("low", "high"):
+        values = data.get(key)
+        if not isinstance(values, list) or len(values) != size:
+            raise DatasetFormatError(f"{origin}: Box {key} must be a list of {size} numbers")
+        try:
+            bounds.append(np.array([float(v) for v in values]).astype(dtype).reshape(shape))
+        except (TypeError, ValueError, OverflowError):
+            raise DatasetFormatError(f"{origin}: Box {key} holds a value that is not a number") \
+                from None
+    return gym.spaces.Box(bounds[0], bounds[1], shape=tuple(shape), dtype=dtype)
+
+
+def numeric_dtype(name: Any, origin: str) -> np.dtype:
+    """``np.dtype(name)`` for a bool, integer or float dtype; anything else is refused."""
+    try:
+        dtype = np.dtype(name) if isinstance(name, str) else None
+    except TypeError:
+        dtype = None
+    if dtype is None or dtype.kind not in "biuf":
+        raise DatasetFormatError(f"{origin}: {name!r} is not a numeric dtype")
+    return dtype
 
 
 def infer_spaces(obs: np.ndarray, actions: np.ndarray) -> tuple[dict[str, Any], dict[str, Any]]:
