@@ -17,8 +17,9 @@ file's folder.**
   arguments (``xml_file`` ...) that are not bare names.
 * :func:`registry_env_spec` rebuilds an ``EnvSpec`` from the registry (its entry point, never a
   file's), for exports that others will ``gym.make``.
-* :func:`read_json_file` reads a JSON file that must be a regular file under a size limit
-  (no FIFO, no ``/dev/zero``), with a one-line error for too-deep nesting.
+
+Reading a file safely (regular files only, size limits, JSON nesting) is
+:mod:`imitation_datasets.data.safe_read`'s job.
 
 Every helper raises ``error`` (a ``ValueError`` subclass chosen by the caller, e.g.
 ``DatasetFormatError`` or ``CardError``) with one line naming the file and the field.
@@ -26,14 +27,10 @@ Every helper raises ``error`` (a ``ValueError`` subclass chosen by the caller, e
 
 from __future__ import annotations
 
-import json
-import os
-import stat
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-JSON_LIMIT = 64 * 1024 * 1024
 PATH_KWARG_SUFFIXES = ("_file", "_path", "_dir", "_filename", "_directory")
 
 
@@ -183,35 +180,5 @@ def registry_env_spec(env_id: Any, kwargs: Any = None, max_episode_steps: Any = 
                    additional_wrappers=())
 
 
-def read_json_file(path: str | Path, *, error: type[ValueError] = ValueError,
-                   limit: int = JSON_LIMIT) -> Any:
-    """Parse a JSON file that must be a regular file of at most ``limit`` bytes.
-
-    Opens without blocking (a FIFO is refused, not waited on) and reads at most ``limit + 1``
-    bytes (``/dev/zero`` is refused, not read forever).
-
-    Raises:
-        error: missing or unreadable, not a regular file, too large, not UTF-8 JSON, or nested
-            too deeply.
-    """
-    path = Path(path)
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except OSError as exc:
-        raise error(f"{path}: cannot read ({exc.strerror or exc})") from None
-    with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise error(f"{path}: not a regular file; refused")
-        data = handle.read(limit + 1)
-    if len(data) > limit:
-        raise error(f"{path}: larger than {limit} bytes; refused")
-    try:
-        return json.loads(data.decode("utf-8"))
-    except RecursionError:
-        raise error(f"{path}: JSON nested too deeply") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise error(f"{path}: not valid JSON ({exc})") from None
-
-
-__all__ = ["check_inside", "contained_path", "containment_root", "read_json_file",
-           "registered_env_id", "registry_env_spec", "safe_env_kwargs"]
+__all__ = ["check_inside", "contained_path", "containment_root", "registered_env_id",
+           "registry_env_spec", "safe_env_kwargs"]

@@ -8,7 +8,9 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from imitation_datasets.safe_paths import read_json_file, registered_env_id, safe_env_kwargs
+from imitation_datasets.data.safe_read import read_json
+from imitation_datasets.data.schema import DatasetFormatError
+from imitation_datasets.safe_paths import registered_env_id, safe_env_kwargs
 
 CARD_SCHEMA_VERSION = 1
 QUALITIES = ("meets_target", "below_target")
@@ -149,7 +151,10 @@ class ExpertCard:
     @classmethod
     def from_file(cls, path: str | Path, *, allow_env_import: bool = False) -> ExpertCard:
         """Read and validate a card file (see :meth:`from_dict` for ``allow_env_import``)."""
-        data = read_json_file(path, error=CardError, limit=CARD_LIMIT)
+        try:
+            data = read_json(path, CARD_LIMIT)
+        except DatasetFormatError as exc:
+            raise CardError(f"cannot read card: {exc}") from None
         return cls.from_dict(data, str(path), allow_env_import=allow_env_import)
 
     def validate(self, source: str = "<card>", *, allow_env_import: bool = False) -> None:
