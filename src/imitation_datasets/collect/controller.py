@@ -38,7 +38,7 @@ from imitation_datasets.collect.player import PlaySpec
 from imitation_datasets.collect.rollout import make_env
 from imitation_datasets.collect.staging import Staging, fingerprint
 from imitation_datasets.collect.tally import CollectionError, Tally
-from imitation_datasets.collect.worker import WorkerSpec
+from imitation_datasets.collect.worker import DEFAULT_STEP_TIMEOUT, WorkerSpec
 from imitation_datasets.data.arrays import DatasetArrays
 from imitation_datasets.data.metadata import build_metadata, read_metadata
 from imitation_datasets.data.schema import DatasetFormatError, json_number, space_to_dict
@@ -131,6 +131,9 @@ class Controller:
             actors; ``threads`` actors of one CPU each). Both give the same bytes.
         ray_address: Ray cluster to join (``None``: an already initialised Ray, or a new local
             instance).
+        step_timeout: seconds a worker may hold episodes without finishing one (a user ``enjoy``:
+            without starting its next attempt) before it is killed and the run stops with
+            :class:`CollectionError`, keeping what was staged; ``None`` waits forever.
     """
 
     def __init__(
@@ -151,6 +154,7 @@ class Controller:
         command: str | None = None,
         backend: str = "local",
         ray_address: str | None = None,
+        step_timeout: float | None = DEFAULT_STEP_TIMEOUT,
     ) -> None:
         episodes = amount if episodes is None else episodes
         if episodes is None or int(episodes) < 1:
@@ -170,6 +174,9 @@ class Controller:
                              "custom enjoy functions run on the local backend")
         self.backend = backend
         self.ray_address = ray_address
+        if step_timeout is not None and not float(step_timeout) > 0:
+            raise ValueError(f"step_timeout must be > 0 seconds or None, got {step_timeout!r}")
+        self.step_timeout = None if step_timeout is None else float(step_timeout)
         self.episodes = int(episodes)
         self.threads = int(threads)
         self.path = Path(path)

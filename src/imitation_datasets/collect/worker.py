@@ -4,6 +4,10 @@ Protocol: the controller puts episode indices into a worker's inbox (``None`` me
 worker answers on the shared outbox with ``("done", worker, info)`` when an index is accepted and
 staged, ``("failed", worker, info)`` when its retries are exhausted, and ``("fatal", worker, text)``
 when the worker itself cannot go on. Retries of an index stay in the worker that owns it.
+A user ``enjoy`` loop also sends ``("attempt", worker, {"index": i, "attempt": a})`` before each
+call, so the controller can tell a slow worker from a hung one (``step_timeout``); a write to the
+staging folder that fails (full disk, read-only folder) is reported as ``("oserror", worker,
+(errno, strerror, path))`` and raised in the controller as that :class:`OSError`.
 """
 
 from __future__ import annotations
@@ -17,8 +21,9 @@ import os
 import queue
 import signal
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,6 +31,11 @@ import numpy as np
 from imitation_datasets.collect.player import EpisodePlayer, PlaySpec, summary
 from imitation_datasets.collect.staging import Staging, atomic_write_text
 from imitation_datasets.seeding import episode_seed
+
+DEFAULT_STEP_TIMEOUT = 300.0
+"""Seconds a worker may hold episodes without finishing one (or, with a user ``enjoy``, without
+starting its next attempt) before the run stops: generous for any real episode, short enough that
+a ``step()`` that never returns does not hang the run for good."""
 
 
 @dataclass
@@ -36,6 +46,39 @@ class WorkerSpec:
     staging: Staging
     user_enjoy: Callable[..., Any] | None = None
     parent_pid: int = field(default_factory=os.getpid)
+    step_timeout: float | None = DEFAULT_STEP_TIMEOUT
+    """See :data:`DEFAULT_STEP_TIMEOUT`; ``None`` waits forever."""
+
+
+class StagingWriteError(Exception):
+    """A write to the staging folder failed; ``args`` are ``(errno, strerror, path)``."""
+
+
+@contextlib.contextmanager
+def staging_writes(path: str | Path) -> Iterator[None]:
+    """Turn an :class:`OSError` of a staging write into :class:`StagingWriteError` naming a path.
+
+    ``os.write`` on a descriptor (the episode logs) raises without a file name; ``path`` (the
+    staging folder) is named then.
+    """
+    try:
+        yield
+    except OSError as exc:
+        raise StagingWriteError(exc.errno, exc.strerror or str(exc),
+                                str(exc.filename or path)) from exc
+
+
+def hung_message(who: str, seconds: float, env_id: str, indices: Iterable[int],
+                 accepted: int, staging_path: Path) -> str:
+    """One-line message for a worker stopped by ``step_timeout`` (local and Ray backends)."""
+    held = sorted(indices)
+    shown = (f"episode {held[0]}" if len(held) == 1 else
+             f"episodes {held[0]}-{held[-1]}" if held[-1] - held[0] == len(held) - 1 else
+             "episodes " + ", ".join(map(str, held[:8])) + (", ..." if len(held) > 8 else ""))
+    return (f"{who} made no progress for {seconds:g} s on {shown} of {env_id} (an env step or "
+            f"enjoy call that never returns?) and was stopped; {accepted} accepted episodes are "
+            f"kept in {staging_path}. Fix the environment and rerun the same command to resume, "
+            "or raise the time-out (--step-timeout / Controller(step_timeout=...))")
 
 
 @dataclass
@@ -102,6 +145,8 @@ def run_worker(worker: int, spec: WorkerSpec, inbox: Any, outbox: Any) -> None:
             if spec.play.policy is not None and hasattr(spec.play.policy, "load"):
                 spec.play.policy.load()
             _user_loop(worker, spec, inbox, outbox)
+    except StagingWriteError as exc:
+        outbox.put(("oserror", worker, exc.args))
     except Exception:  # noqa: BLE001 - report, then let the controller decide
         outbox.put(("fatal", worker, traceback.format_exc()))
 
@@ -126,17 +171,19 @@ def _batched_loop(worker: int, spec: WorkerSpec, inbox: Any, outbox: Any) -> Non
     def take() -> int | None:
         return handed.pop() if handed else next_index()
 
-    log = spec.staging.open_log(f"w{worker}")
+    with staging_writes(spec.staging.path):
+        log = spec.staging.open_log(f"w{worker}")
     while not stop:
         first = _next_message(inbox, spec)
         if first is None:
             break
         handed.append(first)
         for result in player.play(take):
-            for attempt, seed, text in result.errors:
-                spec.staging.log_error(result.summary["index"], attempt, seed, text)
-            if result.episode is not None:
-                spec.staging.append(log, result.summary["index"], result.episode.to_bytes())
+            with staging_writes(spec.staging.path):
+                for attempt, seed, text in result.errors:
+                    spec.staging.log_error(result.summary["index"], attempt, seed, text)
+                if result.episode is not None:
+                    spec.staging.append(log, result.summary["index"], result.episode.to_bytes())
             outbox.put((result.kind, worker, result.summary))
             if not _parent_alive(spec):
                 os._exit(0)
@@ -154,17 +201,20 @@ def _user_loop(worker: int, spec: WorkerSpec, inbox: Any, outbox: Any) -> None:
         for attempt in range(spec.play.max_attempts):
             seed = episode_seed(spec.play.dataset_seed, index, attempt)
             context = Context(index, seed, attempt, spec.play.threshold, spec.staging)
+            outbox.put(("attempt", worker, {"index": index, "attempt": attempt}))
             try:
                 accepted = bool(_call_user_enjoy(spec.user_enjoy, spec.play.policy, path, context))
             except Exception:  # noqa: BLE001 - logged and retried
-                spec.staging.log_error(index, attempt, seed, traceback.format_exc())
+                with staging_writes(spec.staging.path):
+                    spec.staging.log_error(index, attempt, seed, traceback.format_exc())
                 history.append(math.nan)
                 continue
             if accepted:
                 record = summary(index, attempt, seed, context.episode_return, 0, history)
                 record["logs"] = context.logs
-                atomic_write_text(spec.staging.marker_path(index),
-                                  json.dumps(record, default=_json_default))
+                with staging_writes(spec.staging.path):
+                    atomic_write_text(spec.staging.marker_path(index),
+                                      json.dumps(record, default=_json_default))
                 outbox.put(("done", worker, record))
                 break
             history.append(context.episode_return)

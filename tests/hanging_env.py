@@ -1,0 +1,55 @@
+"""A toy environment whose ``step`` never returns after ``IL_TEST_HANG_AFTER`` steps.
+
+Importing this module registers ``HangingToy-v0``. Without the variable the env never hangs, so
+a rerun after "fixing the environment" (unsetting it) resumes the same run: the variable is not
+part of the run's fingerprint. Episodes last 10 steps; observations depend only on the seed.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+ENV_ID = "HangingToy-v0"
+HANG_AFTER = "IL_TEST_HANG_AFTER"
+
+
+class HangingEnv(gym.Env):
+    """Ten-step episodes; the ``HANG_AFTER``-th step of this instance sleeps forever."""
+
+    observation_space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
+    action_space = gym.spaces.Discrete(2)
+
+    def __init__(self) -> None:
+        self.steps_done = 0
+        self.t = 0
+        self.state = np.zeros(2, np.float32)
+
+    def reset(self, *, seed: int | None = None, options: Any = None) -> tuple[np.ndarray, dict]:
+        super().reset(seed=seed)
+        self.t = 0
+        self.state = self.np_random.uniform(-1, 1, 2).astype(np.float32)
+        return self.state, {}
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
+        limit = os.environ.get(HANG_AFTER)
+        self.steps_done += 1
+        if limit is not None and self.steps_done > int(limit):
+            while True:
+                time.sleep(60)
+        self.t += 1
+        self.state = np.clip(self.state + (0.1 if action else -0.1), -1, 1).astype(np.float32)
+        return self.state, 1.0, self.t >= 10, False, {}
+
+
+def policy(obs: np.ndarray) -> np.ndarray:
+    """A deterministic batched policy for the toy env."""
+    return (obs[:, 0] < 0).astype(np.int64)
+
+
+if ENV_ID not in gym.registry:
+    gym.register(ENV_ID, entry_point=HangingEnv)
