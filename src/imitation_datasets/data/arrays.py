@@ -219,34 +219,74 @@ def check_finite(arrays: DatasetArrays, origin: str) -> None:
 
 
 def conform_to_spaces(arrays: DatasetArrays, observation_space: Any, action_space: Any,
-                      origin: str) -> DatasetArrays:
+                      origin: str, *, cast: bool = False) -> DatasetArrays:
     """Check the arrays against the spaces a metadata file declares; Discrete actions as int64.
 
-    Observations (and final observations) must have exactly the space's shape and dtype (image
-    columns, decoded lazily, are not checked here). Box actions must have the space's shape;
-    Discrete actions must be whole numbers in ``[start, start + n)`` (returned as int64).
-    ``None`` skips a space.
+    Observations (and final observations) must have exactly the space's shape (image columns,
+    decoded lazily, are not checked here) and dtype. With ``cast`` (formats that store numbers
+    without their dtype: JSON lines, hub Parquet written by others) they, and Box actions, are
+    converted to the space's dtype instead, but only when no value changes (:func:`cast_exact`:
+    float data under a ``uint8`` space is refused, not turned into zeros). Box actions must have
+    the space's shape; Discrete actions must be whole numbers in ``[start, start + n)``
+    (returned as int64). ``None`` skips a space.
 
     Raises:
         DatasetFormatError: naming ``origin`` and the array that does not fit.
     """
     import gymnasium as gym
 
+    changes: dict[str, Any] = {}
     if observation_space is not None:
         for name in ("obs", "final_obs"):
             values = getattr(arrays, name)
-            if isinstance(values, np.ndarray) and (values.shape[1:] != observation_space.shape
-                                                   or values.dtype != observation_space.dtype):
-                raise DatasetFormatError(
-                    f"{origin}: {name} rows are {values.dtype} {values.shape[1:]}, the metadata's "
-                    f"observation_space is {observation_space.dtype} {observation_space.shape}")
+            if isinstance(values, np.ndarray):
+                changes[name] = _fit(values, observation_space, name, origin, cast)
     if isinstance(action_space, gym.spaces.Discrete):
-        return replace(arrays, actions=discrete_actions(arrays.actions, action_space, origin))
-    if action_space is not None and arrays.actions.shape[1:] != action_space.shape:
+        changes["actions"] = discrete_actions(arrays.actions, action_space, origin)
+    elif action_space is not None:
+        changes["actions"] = _fit(arrays.actions, action_space, "actions", origin, cast)
+    return replace(arrays, **changes) if changes else arrays
+
+
+def _fit(values: np.ndarray, space: Any, name: str, origin: str, cast: bool) -> np.ndarray:
+    """``values`` with rows of the Box ``space``'s shape (and dtype, cast exactly if allowed)."""
+    shape = tuple(space.shape)
+    rows = values.shape[1:]
+    if rows != shape and not (shape == () and rows == (1,)):
         raise DatasetFormatError(
-            f"{origin}: action rows are shaped {arrays.actions.shape[1:]}, the metadata's "
-            f"action_space is {action_space.shape}")
-    return arrays
+            f"{origin}: {name} rows are shaped {rows}, the metadata's space is {shape}")
+    values = values.reshape((len(values), *shape))
+    if values.dtype == space.dtype:
+        return values
+    if not cast:
+        if name == "actions":  # a policy may act in float64 on a float32 Box: kept as stored
+            return values
+        raise DatasetFormatError(
+            f"{origin}: {name} is {values.dtype}, the metadata's space says {space.dtype}")
+    return cast_exact(values, space.dtype, name, origin)
+
+
+def cast_exact(values: np.ndarray, dtype: Any, name: str, origin: str) -> np.ndarray:
+    """``values.astype(dtype)``, refused when a value would not survive the cast.
+
+    Float-to-float casts round (as any float32 store does); casts to an integer or bool dtype
+    must be exact: 0.3 under ``uint8`` (it would become 0), 300, -1 or NaN are refused.
+
+    Raises:
+        DatasetFormatError: naming ``origin``, ``name`` and the first value that does not fit.
+    """
+    dtype = np.dtype(dtype)
+    with np.errstate(invalid="ignore", over="ignore"):
+        out = values.astype(dtype)
+        if dtype.kind == "f" and values.dtype.kind in "biuf":
+            return out
+        same = out.astype(values.dtype) == values
+    if not np.all(same):
+        flat = int(np.flatnonzero(~same.reshape(-1))[0])
+        raise DatasetFormatError(
+            f"{origin}: {name} holds {values.reshape(-1)[flat]!r}, which {dtype} (the metadata's "
+            "dtype) cannot represent; refused")
+    return out
 
 
 def discrete_actions(actions: np.ndarray, space: Any, origin: str) -> np.ndarray:

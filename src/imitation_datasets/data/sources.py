@@ -20,13 +20,20 @@ a Minari dataset id (``source="minari"``)  :func:`~imitation_datasets.data.minar
 
 from __future__ import annotations
 
-import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from imitation_datasets.data.arrays import DatasetArrays
+import numpy as np
+
+from imitation_datasets.data.arrays import (
+    DatasetArrays,
+    check_episode_flags,
+    check_finite,
+    conform_to_spaces,
+)
+from imitation_datasets.data.safe_read import read_json, require_regular
 from imitation_datasets.data.schema import (
     FORMAT_NAME,
     METADATA_FILE,
@@ -63,7 +70,8 @@ def normalize_source(source: str) -> str:
 
 
 def load_source(path: str | Path, source: str = "local", hf_split: str = "train", *,
-                revision: str | None = None, cache_dir: str | Path | None = None) -> LoadedData:
+                revision: str | None = None, cache_dir: str | Path | None = None,
+                allow_nonfinite: bool = False) -> LoadedData:
     """Load any supported dataset (see the module docstring) into memory.
 
     Args:
@@ -75,11 +83,47 @@ def load_source(path: str | Path, source: str = "local", hf_split: str = "train"
             the hub); our directories and npz files have only ``"train"``.
         revision: hub revision (branch, tag or commit) of a repo id.
         cache_dir: hub cache folder (default: HuggingFace's).
+        allow_nonfinite: accept NaN/infinite observations, actions or rewards (refused by
+            default: see :func:`validate_loaded`).
 
     Raises:
         FileNotFoundError: a local path that does not exist.
-        DatasetFormatError: a file that is corrupt or not in a supported layout.
+        DatasetFormatError: a file that is corrupt, not in a supported layout, or whose data
+            fails :func:`validate_loaded`.
     """
+    return validate_loaded(_load_source(path, source, hf_split, revision, cache_dir),
+                           allow_nonfinite=allow_nonfinite)
+
+
+def validate_loaded(loaded: LoadedData, *, allow_nonfinite: bool = False) -> LoadedData:
+    """Refuse loaded data that is not what its files say (every source goes through this).
+
+    Checks: ``terminated``/``truncated`` are 0/1 and set only on an episode's last step; no NaN
+    or infinity in observations, final observations, actions or rewards unless
+    ``allow_nonfinite``; and, when there is metadata of ours, that its spaces fit the arrays
+    (shape and dtype; Discrete actions whole and in range, returned as int64) and its counts
+    and returns are those of the data. Vectorised; a few temporary bytes per episode, none per
+    step beyond small fixed-size chunks.
+
+    Raises:
+        DatasetFormatError: one line naming the origin and the problem.
+    """
+    arrays, origin = loaded.arrays, loaded.origin
+    check_episode_flags(arrays, origin)
+    if not allow_nonfinite:
+        check_finite(arrays, origin)
+    if loaded.metadata is None or loaded.metadata.get("format") != FORMAT_NAME:
+        return loaded
+    from imitation_datasets.data.metadata import check_against_data
+    from imitation_datasets.data.parquet import metadata_spaces
+
+    check_against_data(loaded.metadata, arrays, origin)
+    arrays = conform_to_spaces(arrays, *metadata_spaces(loaded.metadata), origin)
+    return loaded if arrays is loaded.arrays else LoadedData(arrays, loaded.metadata, origin)
+
+
+def _load_source(path: str | Path, source: str, hf_split: str, revision: str | None,
+                 cache_dir: str | Path | None) -> LoadedData:
     kind = normalize_source(source)
     local = Path(path).expanduser()
     if local.exists():
@@ -105,12 +149,9 @@ def _looks_like_repo(name: str) -> bool:
 def our_metadata(directory: Path) -> dict[str, Any] | None:
     """``directory/metadata.json`` when it is ours (checked); ``None`` when absent or foreign."""
     path = directory / METADATA_FILE
-    if not path.is_file():
+    if not path.exists():
         return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DatasetFormatError(f"{path}: unreadable ({exc})") from None
+    data = read_json(path)
     if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
         return None
     from imitation_datasets.data.metadata import read_metadata
@@ -131,6 +172,7 @@ def load_local(path: Path, hf_split: str = "train", origin: str | None = None) -
     origin = origin or str(path)
     if path.is_dir():
         return _load_directory(path, hf_split, origin)
+    require_regular(path)
     suffix = path.suffix.lower()
     if suffix == ".npz":
         _single_split(path, hf_split)
@@ -139,15 +181,33 @@ def load_local(path: Path, hf_split: str = "train", origin: str | None = None) -
         _single_split(path, hf_split)
         return _load_ours(path.parent)
     if suffix in (".parquet", ".jsonl", ".json"):
-        from imitation_datasets.data.hub_layout import read_hub_files
-
         metadata = our_metadata(path.parent)
-        arrays = read_hub_files([path], str(path), path.parent, metadata)
-        return LoadedData(arrays, metadata, origin)
+        return LoadedData(_read_hub([path], str(path), path.parent, metadata), metadata, origin)
     raise DatasetFormatError(
         f"{path}: unsupported file type {suffix!r}; expected a dataset directory, .npz, "
         ".parquet or .jsonl"
     )
+
+
+def _read_hub(files: list[Path], origin: str, directory: Path,
+              metadata: dict[str, Any] | None) -> DatasetArrays:
+    """Hub-layout files read as stored, then fitted to our metadata's spaces exactly.
+
+    (Values the metadata's dtype cannot represent, such as float data under ``uint8``, are
+    refused rather than cast; see :func:`~imitation_datasets.data.arrays.conform_to_spaces`.)
+    """
+    from imitation_datasets.data.hub_layout import read_hub_files
+    from imitation_datasets.data.parquet import metadata_spaces
+
+    arrays = read_hub_files(files, origin, directory, None)
+    if metadata is None:
+        return arrays
+    arrays = conform_to_spaces(arrays, *metadata_spaces(metadata), origin, cast=True)
+    episodes = metadata["episodes"]
+    records = {key: np.asarray(episodes[name], dtype=np.int64)
+               for key, name in (("seeds", "seed"), ("attempts", "attempts"))
+               if len(episodes.get(name, ())) == arrays.n_episodes}
+    return replace(arrays, **records)
 
 
 def _load_ours(directory: Path) -> LoadedData:
@@ -167,9 +227,12 @@ def _load_npz(path: Path) -> LoadedData:
     except DatasetFormatError:
         candidate = None
     # Our collate writes teacher.npz beside metadata.json; use it only if it describes this file.
-    if candidate is not None and candidate.get("total_steps") == arrays.n_steps and \
-            candidate.get("episodes", {}).get("count") == arrays.n_episodes:
-        metadata = candidate
+    if candidate is not None:
+        try:
+            metadata = validate_loaded(LoadedData(arrays, candidate, str(path)),
+                                       allow_nonfinite=True).metadata
+        except DatasetFormatError:
+            metadata = None
     return LoadedData(arrays, metadata, str(path))
 
 
@@ -229,11 +292,9 @@ def _load_directory(directory: Path, hf_split: str, origin: str) -> LoadedData:
         return load_saved_dataset(directory, hf_split)
     files = data_files(directory, hf_split)
     if files:
-        from imitation_datasets.data.hub_layout import read_hub_files
-
         metadata = our_metadata(directory)
         name = origin if len(files) > 1 else f"{origin} ({files[0].relative_to(directory)})"
-        return LoadedData(read_hub_files(files, name, directory, metadata), metadata, origin)
+        return LoadedData(_read_hub(files, name, directory, metadata), metadata, origin)
     npz = sorted(directory.glob("*.npz"))
     if len(npz) == 1:
         _single_split(directory, hf_split)

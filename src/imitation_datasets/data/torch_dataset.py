@@ -23,7 +23,7 @@ from torch.utils.data import Dataset
 from imitation_datasets.data.arrays import DatasetArrays
 from imitation_datasets.data.images import ImageColumn
 from imitation_datasets.data.schema import json_number, space_from_dict
-from imitation_datasets.data.sources import LoadedData, load_source
+from imitation_datasets.data.sources import LoadedData, load_source, validate_loaded
 from imitation_datasets.data.transitions import Transform, Transitions, as_tensor
 
 SPLITS = ("train", "eval")
@@ -139,6 +139,15 @@ class BaselineDataset(Dataset):
         transform: applied to every observation returned (``s_t`` and ``s_{t+1}``), per item.
         revision: hub revision of a repo id.
         cache_dir: hub cache folder.
+        allow_nonfinite: load observations, actions or rewards holding NaN or ±infinity. By
+            default such data is refused (``DatasetFormatError`` naming the array and row):
+            one NaN silently poisons every loss it reaches. Pass ``True`` for data where they
+            are meaningful, then handle them yourself.
+
+    Every source is checked as it is loaded (:func:`~imitation_datasets.data.sources.
+    validate_loaded`): episode boundaries, 0/1 flags set only on an episode's last step,
+    Discrete actions whole and in range, the metadata's spaces, counts and returns against the
+    data. Data that does not pass is refused, never loaded as something else.
 
     Transitions never cross an episode boundary. With our format the last step of each episode
     uses the stored final observation, so every step is a transition. The original layout has no
@@ -155,15 +164,19 @@ class BaselineDataset(Dataset):
     Raises:
         ValueError: a bad split (see :func:`episode_range`) or source.
         FileNotFoundError: ``path`` does not exist (and is not a repo id with ``source="hf"``).
-        DatasetFormatError: the data is corrupt, pickled, ragged, or has missing columns.
+        DatasetFormatError: the data is corrupt, pickled, ragged, has missing columns, is not
+            what its metadata says, or holds NaN/infinity (without ``allow_nonfinite``).
     """
 
     def __init__(self, path: str | Path | LoadedData, source: str = "local",
                  hf_split: str = "train", split: str = "train", n_episodes: int | None = None,
                  transform: Transform | None = None, *, revision: str | None = None,
-                 cache_dir: str | Path | None = None) -> None:
-        loaded = path if isinstance(path, LoadedData) else load_source(
-            path, source, hf_split, revision=revision, cache_dir=cache_dir)
+                 cache_dir: str | Path | None = None, allow_nonfinite: bool = False) -> None:
+        if isinstance(path, LoadedData):
+            loaded = validate_loaded(path, allow_nonfinite=allow_nonfinite)
+        else:
+            loaded = load_source(path, source, hf_split, revision=revision, cache_dir=cache_dir,
+                                 allow_nonfinite=allow_nonfinite)
         self.origin = loaded.origin
         whole = loaded.arrays
         self.total_episodes = whole.n_episodes
