@@ -158,9 +158,15 @@ def test_user_enjoy_with_original_signature(tmp_path):
     assert seen["files"] == [f"{i}.npz" for i in range(5)]
 
 
+def identified_policy() -> CallablePolicy:
+    """The heuristic with an identity: runs with it resume and find their dataset complete."""
+    return CallablePolicy(balance, "CartPole-v1", name="balance-heuristic",
+                          identity="balance-heuristic-v1")
+
+
 def test_play_then_collate_modes_and_rerun_is_a_no_op(tmp_path):
     controller = Controller(baseline_enjoy, baseline_collate, episodes=6, path=tmp_path,
-                            expert=heuristic_policy(), progress=False)
+                            expert=identified_policy(), progress=False)
     with pytest.raises(CollectionError, match="not staged"):
         controller.start({"game": "p", "mode": "collate"})
     controller.start({"game": "p", "mode": "play"})
@@ -173,7 +179,7 @@ def test_play_then_collate_modes_and_rerun_is_a_no_op(tmp_path):
     # more episodes with the same arguments: the first six are the same episodes
     small, _ = read_parquet(tmp_path / "p")
     Controller(baseline_enjoy, baseline_collate, episodes=8, path=tmp_path,
-               expert=heuristic_policy(), progress=False).start({"game": "p", "mode": "all"})
+               expert=identified_policy(), progress=False).start({"game": "p", "mode": "all"})
     large, _ = read_parquet(tmp_path / "p")
     assert large.n_episodes == 8 and large.select(range(6)).equals(small)
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from imitation_datasets.collect.rollout import make_env, play
+from imitation_datasets.collect.rollout import make_env, play, play_available
 
 
 def evaluate_policy(
@@ -37,3 +37,33 @@ def evaluate_policy(
         record=False,
     )
     return np.array([episode.episode_return for episode in episodes], dtype=np.float64)
+
+
+def evaluate_available(
+    policy: Any,
+    env_id: str,
+    seeds: Sequence[int],
+    count: int,
+    env_kwargs: dict[str, Any] | None = None,
+    n_envs: int = 16,
+    max_failures: int = 0,
+) -> tuple[np.ndarray, list[int], list[int]]:
+    """Like :func:`evaluate_policy` on the first ``count`` seeds whose episodes do not raise.
+
+    An environment that raises for some seeds would otherwise make the evaluation impossible;
+    here such a seed is skipped for the next one of ``seeds`` (at most ``max_failures`` times).
+    Which seeds are used depends only on which seeds fail: the result is deterministic.
+
+    Returns:
+        The returns (float64, in seed order), the seeds they were played on, and the seeds whose
+        episode raised.
+
+    Raises:
+        RuntimeError: more than ``max_failures`` episodes raised, or the seeds ran out.
+    """
+    episodes, failed = play_available(
+        partial(make_env, env_id, env_kwargs), seeds, count, policy=policy, n_envs=n_envs,
+        random_actions=policy is None, record=False, max_failures=max_failures,
+    )
+    returns = np.array([episode.episode_return for episode in episodes], dtype=np.float64)
+    return returns, [int(episode.seed) for episode in episodes], failed

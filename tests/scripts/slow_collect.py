@@ -22,7 +22,9 @@ def slow_balance(obs):
     return (obs[:, 2] + 0.5 * obs[:, 3] > 0).astype(np.int64)
 
 
-policy = CallablePolicy(slow_balance, "CartPole-v1", threshold=0.0, name="balance-heuristic")
+# the identity lets a rerun resume the interrupted run (the delay does not change the actions)
+policy = CallablePolicy(slow_balance, "CartPole-v1", threshold=0.0, name="balance-heuristic",
+                        identity="balance-heuristic-v1")
 controller = Controller(baseline_enjoy, baseline_collate, episodes=episodes, threads=threads,
                         path=out.parent, expert=policy, progress=False, envs_per_worker=2)
 controller.start({"game": out.name, "mode": "all"})

@@ -20,7 +20,6 @@ import json
 import math
 import multiprocessing as mp
 import os
-import shutil
 import sys
 from argparse import Namespace
 from collections import deque
@@ -32,18 +31,46 @@ from typing import Any
 import numpy as np
 
 from imitation_datasets.collect.episode import Episode, EpisodeFileError, write_atomic
+from imitation_datasets.collect.folder import DatasetFolder, OutFolderError
 from imitation_datasets.collect.functions import DatasetCollate, RecordingEnjoy
 from imitation_datasets.collect.local_backend import play_local
 from imitation_datasets.collect.player import PlaySpec
-from imitation_datasets.collect.rollout import make_env
+from imitation_datasets.collect.rollout import (
+    ActionSpaceError,
+    check_actions,
+    make_env,
+    policy_actions,
+)
 from imitation_datasets.collect.staging import Staging, fingerprint
 from imitation_datasets.collect.tally import CollectionError, Tally
 from imitation_datasets.collect.worker import DEFAULT_STEP_TIMEOUT, WorkerSpec
 from imitation_datasets.data.arrays import DatasetArrays
 from imitation_datasets.data.metadata import build_metadata, read_metadata
-from imitation_datasets.data.schema import DatasetFormatError, json_number, space_to_dict
-from imitation_datasets.seeding import expert_eval_seeds
+from imitation_datasets.data.schema import (
+    METADATA_FILE,
+    NPZ_FILE,
+    DatasetFormatError,
+    json_number,
+    space_to_dict,
+)
+from imitation_datasets.experts.policy import policy_identity
+from imitation_datasets.seeding import episode_seed, expert_eval_seeds
 
+__all__ = ["ActionSpaceError", "CollectionError", "Controller", "OutFolderError"]
+
+MAX_EPISODES = 10**7
+"""Most episodes one dataset may have: the index of every episode is built before any work and
+collate holds the whole dataset in memory, so larger requests are refused at once."""
+MAX_WORKERS_PER_CPU = 4
+"""Local worker processes per CPU beyond which more workers only add memory and switching."""
+RANDOM_REFERENCE_EPISODES = 100
+RANDOM_REFERENCE_MAX_FAILURES = 100
+"""Seeds the random-policy reference may skip because the env raised for them."""
+UNKNOWN_IDENTITY = (
+    "holds a dataset made with the same arguments, but the policy has no identity, so it may "
+    "have been another policy (give it one: CallablePolicy(..., identity='name-v1') or a "
+    "fingerprint() method)"
+)
 MODES = ("all", "play", "collate")
 BACKENDS = ("local", "ray")
 MAIN_GUARD_HELP = (
@@ -116,8 +143,10 @@ class Controller:
             seed to use).
         collate: ``baseline_collate`` (writes the dataset directory) or a user function
             ``collate(path, data) -> bool``.
-        episodes: number of episodes to keep (``amount`` is accepted as an alias).
-        threads: worker processes (exactly this many).
+        episodes: number of episodes to keep (``amount`` is accepted as an alias); at most
+            :data:`MAX_EPISODES`.
+        threads: worker processes; never more than the episodes left to play, nor (local
+            backend) :data:`MAX_WORKERS_PER_CPU` per CPU. Does not change the data.
         path: datasets are written to ``<path>/<game>/``.
         seed: dataset seed (can also be given in ``start``'s options).
         threshold: minimum episode return; defaults to the expert's threshold.
@@ -155,10 +184,14 @@ class Controller:
         backend: str = "local",
         ray_address: str | None = None,
         step_timeout: float | None = DEFAULT_STEP_TIMEOUT,
+        overwrite: bool = False,
     ) -> None:
         episodes = amount if episodes is None else episodes
         if episodes is None or int(episodes) < 1:
             raise ValueError(f"episodes must be a positive integer, got {episodes!r}")
+        if int(episodes) > MAX_EPISODES:
+            raise ValueError(f"episodes must be at most {MAX_EPISODES:,} per dataset, got "
+                             f"{int(episodes):,}; collect several datasets instead")
         if int(threads) < 1:
             raise ValueError(f"threads must be >= 1, got {threads!r}")
         if int(max_attempts) < 1:
@@ -186,17 +219,25 @@ class Controller:
         self.progress = progress
         self.expert = expert
         self.command = command
+        self.overwrite = bool(overwrite)
         self.last_run: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ public API
     def start(self, opt: dict[str, Any] | Namespace) -> Path:
         """Run ``opt["mode"]`` (``all``, ``play`` or ``collate``) for expert ``opt["game"]``.
 
+        The dataset folder ``<path>/<game>`` has one writer at a time and is replaced whole (see
+        :mod:`imitation_datasets.collect.folder`). A folder that already holds this dataset is
+        left as it is; one that holds another dataset is only replaced with ``overwrite=True``.
+        Staged episodes of other runs in the folder are kept, and reported.
+
         Returns:
             The dataset directory.
 
         Raises:
             CollectionError: an episode never reached the threshold, or workers kept crashing.
+            OutFolderError: the folder is busy, holds another dataset, or cannot be written.
+            ActionSpaceError: the policy's actions do not fit the action space.
         """
         if getattr(mp.current_process(), "_inheriting", False):
             # a spawned worker is importing the user's script (no __main__ guard)
@@ -206,46 +247,43 @@ class Controller:
             isinstance(self.enjoy, RecordingEnjoy) and self.enjoy.random_actions
         )
         policy = self.expert if self.expert is not None else _lookup_expert(options.game)
-        env_id = getattr(policy, "env_id", None) or policy.name
-        env_kwargs = dict(getattr(policy, "env_kwargs", {}) or {})
         threshold = options.threshold
         if threshold is None:
             threshold = -math.inf if random_actions else float(policy.threshold)
-        out_dir = self.path / options.game
-        provenance = ({"kind": "random"} if random_actions
-                      else (policy.provenance() if hasattr(policy, "provenance")
-                            else {"kind": "policy", "id": repr(policy)}))
-        run = {
-            "env_id": env_id,
-            "env_kwargs": env_kwargs,
-            "expert": {k: provenance.get(k) for k in ("kind", "id", "weights_sha256")},
-            "dataset_seed": options.seed,
-            "threshold": json_number(threshold),
-            "max_attempts": options.max_attempts,
-            "enjoy": _function_name(self.enjoy),
-            "random_actions": random_actions,
-        }
-        staging = Staging(out_dir, fingerprint(run))
-        if self._complete(out_dir, staging):
-            if self.progress:
-                self._say(f"{out_dir}: already complete for these arguments; nothing to do")
-            return out_dir
-        staging.create(run)
+        run, provenance, resumable = _describe_run(policy, options, threshold, random_actions,
+                                                   _function_name(self.enjoy))
         user_enjoy = None if isinstance(self.enjoy, RecordingEnjoy) else self.enjoy
         play = PlaySpec(
-            env_id=env_id, env_kwargs=env_kwargs,
+            env_id=run["env_id"], env_kwargs=run["env_kwargs"],
             policy=None if random_actions and user_enjoy is None else policy,
             random_actions=random_actions, dataset_seed=options.seed, threshold=threshold,
             max_attempts=options.max_attempts,
-            n_envs=(default_envs_per_worker(env_id) if self.envs_per_worker is None
+            n_envs=(default_envs_per_worker(run["env_id"]) if self.envs_per_worker is None
                     else self.envs_per_worker),
         )
-        spec = WorkerSpec(play=play, staging=staging, user_enjoy=user_enjoy)
-        if options.mode in ("all", "play"):
-            self._play(spec, out_dir)
-        if options.mode in ("all", "collate"):
-            self._collate(spec, out_dir, run, provenance, policy)
-        return out_dir
+        folder = DatasetFolder(self.path / options.game)
+        with folder.lock():
+            folder.recover()
+            spec = WorkerSpec(play=play, staging=Staging(folder.path, fingerprint(run), resumable),
+                              user_enjoy=user_enjoy, step_timeout=self.step_timeout)
+            self._run_locked(options.mode, folder, spec, run, provenance)
+        return folder.path
+
+    def _run_locked(self, mode: str, folder: DatasetFolder, spec: WorkerSpec,
+                    run: dict[str, Any], provenance: dict[str, Any]) -> None:
+        whole = spec.user_enjoy is None and isinstance(self.collate, DatasetCollate)
+        if mode != "play" and self._already_there(folder, spec.staging, whole):
+            if self.progress:
+                self._say(f"{folder.path}: already complete for these arguments; nothing to do")
+            return
+        self._report_kept_stagings(folder, spec.staging)
+        spec.staging.create(run)
+        if mode in ("all", "play"):
+            if spec.user_enjoy is None:
+                _check_policy(spec.play)
+            self._play(spec, folder.path)
+        if mode in ("all", "collate"):
+            self._collate(spec, folder, run, provenance)
 
     # ------------------------------------------------------------------ play
     def _done_indices(self, spec: WorkerSpec) -> set[int]:
@@ -259,25 +297,37 @@ class Controller:
         if not todo:
             return
         out_dir.mkdir(parents=True, exist_ok=True)
+        threads = self._worker_count(len(todo))
         tally = Tally(self.episodes, len(done), spec.play.threshold, spec.staging.path,
                       self.progress)
         try:
             if self.backend == "ray":
                 from imitation_datasets.collect.ray_backend import play_ray
 
-                play_ray(spec, todo, self.threads, tally, self.ray_address)
+                play_ray(spec, todo, threads, tally, self.ray_address)
             else:
-                play_local(spec, todo, self.threads, tally)
+                play_local(spec, todo, threads, tally)
         except KeyboardInterrupt:
             self._say(f"\ninterrupted: {tally.accepted} episodes are staged in "
                       f"{spec.staging.path}; rerun the same command to resume")
             raise
         finally:
-            self.last_run = tally.close()
+            self.last_run = {**tally.close(), "workers": threads}
+
+    def _worker_count(self, todo: int) -> int:
+        """``threads``, but never more than the episodes to play or (locally) 4 per CPU."""
+        threads = min(self.threads, todo)
+        cpus = _cpu_count()
+        if self.backend == "local" and threads > MAX_WORKERS_PER_CPU * cpus:
+            threads = MAX_WORKERS_PER_CPU * cpus
+            self._say(f"note: {self.threads} workers asked for, but this machine has {cpus} "
+                      f"CPUs; using {threads} worker processes (the data do not change)")
+        return threads
 
     # ------------------------------------------------------------------ collate
-    def _collate(self, spec: WorkerSpec, out_dir: Path, run: dict[str, Any],
-                 provenance: dict[str, Any], policy: Any) -> None:
+    def _collate(self, spec: WorkerSpec, folder: DatasetFolder, run: dict[str, Any],
+                 provenance: dict[str, Any]) -> None:
+        out_dir = folder.path
         # built-in enjoy: the staged episodes are read once, for the check and for collate
         staged = None if spec.user_enjoy is not None else spec.staging.episode_bytes(self.episodes)
         done = spec.staging.marked_episodes(self.episodes) if staged is None else set(staged)
@@ -320,8 +370,16 @@ class Controller:
                 creation={"command": self.command or _default_command(self, run)},
             )
 
-        self.collate.write(out_dir, episodes, metadata)
-        shutil.rmtree(spec.staging.path, ignore_errors=True)
+        collate = self.collate
+        try:
+            folder.replace(lambda build: collate.write(build, episodes, metadata),
+                           drop_staging=spec.staging.path.name)
+        except OSError as exc:
+            raise OutFolderError(
+                f"cannot write the dataset {out_dir} ({exc.filename or out_dir}: "
+                f"{exc.strerror or exc}); nothing was changed and the staged episodes are kept "
+                f"in {spec.staging.path}: fix the cause and rerun the same command"
+            ) from None
 
     def _user_collate(self, spec: WorkerSpec, out_dir: Path,
                       staged: dict[int, bytes] | None) -> None:
@@ -338,15 +396,48 @@ class Controller:
         if result is False:
             raise CollectionError(f"collate function {self.collate!r} returned False")
 
-    def _complete(self, out_dir: Path, staging: Staging) -> bool:
-        try:
-            metadata = read_metadata(out_dir)
-        except DatasetFormatError:
+    def _already_there(self, folder: DatasetFolder, staging: Staging, whole: bool) -> bool:
+        """Whether ``folder`` holds this very dataset already.
+
+        With the built-in collate (``whole``), a folder holding files il-datasets did not write,
+        or another dataset, is refused unless ``overwrite`` (:class:`OutFolderError`). "This
+        dataset" needs a policy whose identity is known: the same arguments with a policy of
+        unknown identity may name another policy.
+        """
+        if whole:
+            folder.check_contents()
+        if not (folder.path / METADATA_FILE).is_file():
             return False
-        collection = metadata.get("collection", {})
-        return (collection.get("fingerprint") == staging.fingerprint
-                and collection.get("episodes") == self.episodes
+        try:
+            metadata = read_metadata(folder.path)
+        except DatasetFormatError as exc:
+            return self._refuse(folder, whole, f"holds a dataset that cannot be read ({exc})")
+        collection = metadata.get("collection")
+        collection = collection if isinstance(collection, dict) else {}
+        if collection.get("fingerprint") != staging.fingerprint:
+            return self._refuse(folder, whole, f"already holds another dataset "
+                                               f"({_summary(metadata)})")
+        if not staging.resumable:
+            return self._refuse(folder, whole, UNKNOWN_IDENTITY)
+        npz_missing = (isinstance(self.collate, DatasetCollate) and self.collate.npz
+                       and not (folder.path / NPZ_FILE).is_file())
+        return (collection.get("episodes") == self.episodes and not npz_missing
                 and not staging.path.exists())
+
+    def _refuse(self, folder: DatasetFolder, whole: bool, reason: str) -> bool:
+        """Raise unless ``overwrite`` (or a user collate, which decides itself); else False."""
+        if self.overwrite or not whole:
+            return False
+        raise OutFolderError(
+            f"{folder.path}: {reason}; pass --overwrite (Controller(..., overwrite=True)) to "
+            f"replace it, or choose another output folder"
+        )
+
+    def _report_kept_stagings(self, folder: DatasetFolder, staging: Staging) -> None:
+        """Tell the user about staged episodes of other runs (they are never deleted)."""
+        for other in folder.staging_folders():
+            if other != staging.path:
+                self._say(_kept_message(other))
 
     def _say(self, message: str) -> None:
         print(message, file=sys.stderr)
@@ -409,15 +500,115 @@ def _reference(provenance: dict[str, Any], spec: WorkerSpec,
         )
         reference["expert_return_mean"] = provenance["return_mean"]
     else:
-        from imitation_datasets.evaluation import evaluate_policy
-
-        seeds = expert_eval_seeds(100)
-        random_returns = evaluate_policy(None, spec.play.env_id, seeds, spec.play.env_kwargs)
-        reference["random_return_mean"] = json_number(np.mean(random_returns))
-        reference["random_return_source"] = (
-            f"random policy on seeds {seeds[0]}..{seeds[-1]}"
-        )
+        reference.update(_random_reference(spec.play.env_id, spec.play.env_kwargs))
     return reference
+
+
+def _random_reference(env_id: str, env_kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Mean return of the random policy on the evaluation seeds, skipping seeds that raise.
+
+    Deterministic: the same seeds fail every time, so the same seeds are used. When too many
+    fail, the reference is recorded as unavailable, with the reason, and the dataset is kept.
+    """
+    from imitation_datasets.evaluation import evaluate_available
+
+    seeds = expert_eval_seeds(RANDOM_REFERENCE_EPISODES + RANDOM_REFERENCE_MAX_FAILURES)
+    try:
+        returns, used, failed = evaluate_available(
+            None, env_id, seeds, RANDOM_REFERENCE_EPISODES, env_kwargs,
+            max_failures=RANDOM_REFERENCE_MAX_FAILURES)
+    except RuntimeError as exc:
+        last = str(exc).strip().splitlines()[-1]
+        return {"random_return_mean": None,
+                "random_return_source": f"unavailable: random-policy episodes raised on too many "
+                                        f"of the seeds {seeds[0]}..{seeds[-1]} ({last})"}
+    source = f"random policy on seeds {used[0]}..{used[-1]}"
+    if failed:
+        shown = ", ".join(map(str, failed[:10])) + (", ..." if len(failed) > 10 else "")
+        source += f", skipping {len(failed)} seeds whose episode raised ({shown})"
+    return {"random_return_mean": json_number(np.mean(returns)), "random_return_source": source}
+
+
+def _describe_run(policy: Any, options: _Options, threshold: float, random_actions: bool,
+                  enjoy: str) -> tuple[dict[str, Any], dict[str, Any], bool]:
+    """Describe a run: ``(run, provenance, resumable)``.
+
+    ``run`` is what the fingerprint hashes, ``provenance`` what the metadata records about the
+    expert, ``resumable`` whether the policy's identity is known.
+    """
+    provenance = ({"kind": "random"} if random_actions
+                  else (policy.provenance() if hasattr(policy, "provenance")
+                        else {"kind": "policy", "id": _qualname(type(policy))}))
+    run = {
+        "env_id": getattr(policy, "env_id", None) or policy.name,
+        "env_kwargs": dict(getattr(policy, "env_kwargs", {}) or {}),
+        "expert": {k: provenance.get(k) for k in ("kind", "id", "weights_sha256")},
+        "dataset_seed": options.seed,
+        "threshold": json_number(threshold),
+        "max_attempts": options.max_attempts,
+        "enjoy": enjoy,
+        "random_actions": random_actions,
+    }
+    identity = None if random_actions else policy_identity(policy)
+    if identity is not None and identity != f"sha256:{provenance.get('weights_sha256')}":
+        run["policy_identity"] = identity  # weights hashes are in run["expert"] already
+    return run, provenance, random_actions or identity is not None
+
+
+def _check_policy(play: PlaySpec) -> None:
+    """Try the policy on a start state: actions that do not fit the space stop the run at once.
+
+    Any other error is left to the rollout, which logs and retries it like any failed attempt.
+    """
+    if play.policy is None or play.random_actions:
+        return
+    try:
+        env = make_env(play.env_id, play.env_kwargs)
+        try:
+            obs, _ = env.reset(seed=episode_seed(play.dataset_seed, 0))
+            if hasattr(play.policy, "load"):
+                play.policy.load()
+            actions = policy_actions(play.policy, np.stack([obs, obs]))
+            check_actions(actions, env.action_space, 2, play.policy)
+        finally:
+            env.close()
+    except ActionSpaceError:
+        raise
+    except Exception:  # noqa: BLE001 - the rollout reports these, with retries and a log
+        return
+
+
+def _kept_message(staging: Path) -> str:
+    try:
+        run = json.loads((staging / "run.json").read_text(encoding="utf-8"))
+        what = (f"expert {run['expert'].get('id') or run['expert'].get('kind')}, "
+                f"seed {run['dataset_seed']}")
+        resumable = bool(run.get("resumable", True))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        what, resumable = "run.json unreadable", True
+    if resumable:
+        return (f"note: keeping {staging}: episodes staged by another run ({what}); rerun that "
+                f"run's command to resume it, or delete that folder to discard them")
+    return (f"note: keeping {staging}: episodes staged by an earlier run ({what}) whose policy "
+            f"had no identity, so no run resumes them; delete that folder to discard them")
+
+
+def _summary(metadata: dict[str, Any]) -> str:
+    expert = metadata.get("expert") if isinstance(metadata.get("expert"), dict) else {}
+    collection = metadata.get("collection") if isinstance(metadata.get("collection"), dict) else {}
+    return (f"expert {expert.get('id') or expert.get('kind')}, seed "
+            f"{collection.get('dataset_seed')}, {collection.get('episodes')} episodes")
+
+
+def _qualname(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _cpu_count() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def _default_command(controller: Controller, run: dict[str, Any]) -> str:

@@ -8,7 +8,7 @@ inference is batched across the environments, which is where the speed comes fro
 from __future__ import annotations
 
 import traceback
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,12 +27,40 @@ def make_env(env_id: str, env_kwargs: dict[str, Any] | None = None) -> gym.Env:
     return gym.make(env_id, disable_env_checker=True, **(env_kwargs or {}))
 
 
+class ActionSpaceError(ValueError):
+    """A policy returned actions that do not fit the environment's action space."""
+
+
 def policy_actions(policy: Any, obs: np.ndarray) -> np.ndarray:
     """Call ``policy.predict(obs, deterministic=True)`` on a batch; accept SB3-style tuples."""
     out = policy.predict(obs, deterministic=True)
     if isinstance(out, tuple):
         out = out[0]
     return np.asarray(out)
+
+
+def _policy_name(policy: Any) -> str:
+    label = getattr(policy, "label", None)
+    return repr(label) if label else type(policy).__name__
+
+
+def check_actions(actions: np.ndarray, space: gym.Space, rows: int, policy: Any) -> None:
+    """Refuse a batch of actions whose shape or kind does not fit ``space`` (one line).
+
+    ``rows`` observations must give ``rows`` actions of ``space.shape``; a ``Discrete`` or integer
+    space needs integer actions, a float ``Box`` numbers. Values are not bounds-checked here (the
+    environment does that on every step).
+    """
+    expected = (rows, *(space.shape or ()))
+    kind = actions.dtype.kind
+    wanted = "iu" if isinstance(space, gym.spaces.Discrete) or (
+        space.dtype is not None and space.dtype.kind in "iu") else "iuf"
+    if actions.shape != expected or kind not in wanted:
+        raise ActionSpaceError(
+            f"policy {_policy_name(policy)} returned actions of shape {actions.shape} and dtype "
+            f"{actions.dtype} for {rows} observations; the action space {space} expects shape "
+            f"{expected} and {'integer' if wanted == 'iu' else 'numeric'} values"
+        )
 
 
 @dataclass
@@ -122,7 +150,11 @@ class EpisodeRunner:
         space = self.slots[0].env.observation_space
         if not isinstance(space, gym.spaces.Box):
             raise TypeError(f"only Box observation spaces are supported, got {space}")
-        self.discrete = isinstance(self.slots[0].env.action_space, gym.spaces.Discrete)
+        action_space = self.slots[0].env.action_space
+        self.discrete = isinstance(action_space, gym.spaces.Discrete)
+        self._action_shape = tuple(action_space.shape or ())
+        self._kinds = "iu" if self.discrete or (
+            action_space.dtype is not None and action_space.dtype.kind in "iu") else "iuf"
         # the policy reads observations from one preallocated array (no per-step np.stack)
         self._obs = np.zeros((n_envs, *space.shape), dtype=space.dtype)
 
@@ -152,6 +184,8 @@ class EpisodeRunner:
             return [self.slots[i].env.action_space.sample() for i in active]
         obs = self._obs if len(active) == len(self.slots) else self._obs[active]
         batch = policy_actions(self.policy, obs)
+        if batch.shape != (len(active), *self._action_shape) or batch.dtype.kind not in self._kinds:
+            check_actions(batch, self.slots[0].env.action_space, len(active), self.policy)
         # Python ints for discrete actions: what Gymnasium's own envs expect (Box2D steps
         # faster with them than with NumPy scalars); they are recorded as the same int64 values.
         return batch.tolist() if self.discrete else list(batch)
@@ -188,6 +222,8 @@ class EpisodeRunner:
                 return
             try:
                 actions = self._actions(active)
+            except ActionSpaceError:
+                raise  # a wrong policy, not a bad episode: retrying cannot help
             except Exception:  # noqa: BLE001 - a policy error fails these attempts
                 error = traceback.format_exc()
                 for i in active:
@@ -233,14 +269,56 @@ def play(
     Raises:
         RuntimeError: an episode failed (its traceback is in the message).
     """
+    episodes, _ = play_available(env_fn, seeds, len(seeds), policy, n_envs, random_actions,
+                                 record, max_failures=0)
+    return episodes
+
+
+def play_available(
+    env_fn: Callable[[], gym.Env],
+    seeds: Sequence[int],
+    count: int,
+    policy: Any = None,
+    n_envs: int = 16,
+    random_actions: bool = False,
+    record: bool = True,
+    max_failures: int = 0,
+) -> tuple[list[Episode], list[int]]:
+    """Play the first ``count`` seeds of ``seeds`` whose episodes finish without an error.
+
+    A seed whose episode raises is skipped for the next seed of the list, at most
+    ``max_failures`` times. Which seeds are used depends only on which seeds fail, never on
+    ``n_envs`` or timing: seeds are handed out in order and never more than ``count`` are
+    running or finished.
+
+    Returns:
+        The episodes in seed order, and the seeds that failed.
+
+    Raises:
+        RuntimeError: more than ``max_failures`` episodes failed, or ``seeds`` ran out (the last
+            traceback is in the message).
+    """
     queue = list(enumerate(seeds))[::-1]
-    runner = EpisodeRunner(env_fn, policy, min(n_envs, max(len(seeds), 1)), random_actions, record)
+    failed: list[int] = []  # positions in ``seeds``
     episodes: dict[int, Episode] = {}
+    state = {"live": 0}
+
+    def next_job() -> Job | None:
+        if state["live"] >= count or not queue:
+            return None
+        state["live"] += 1
+        return queue.pop()
+
+    runner = EpisodeRunner(env_fn, policy, min(n_envs, max(count, 1)), random_actions, record)
     try:
-        for outcome in runner.run(lambda: queue.pop() if queue else None):
-            if outcome.episode is None:
+        for outcome in runner.run(next_job):
+            if outcome.episode is not None:
+                episodes[outcome.key] = outcome.episode
+                continue
+            failed.append(outcome.key)
+            state["live"] -= 1
+            if len(failed) > max_failures or not queue:
                 raise RuntimeError(f"episode with seed {outcome.seed} failed:\n{outcome.error}")
-            episodes[outcome.key] = outcome.episode
     finally:
         runner.close()
-    return [episodes[i] for i in range(len(seeds))]
+    return [episodes[k] for k in sorted(episodes)], [int(seeds[k]) for k in sorted(failed)]

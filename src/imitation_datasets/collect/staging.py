@@ -17,6 +17,7 @@ functions still write one file per episode (``episode_<index>.ep``, ``<index>.do
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -32,6 +33,8 @@ EPISODE_PATTERN = re.compile(r"^episode_(\d{7})\.ep$")
 MARKER_PATTERN = re.compile(r"^(\d+)\.done\.json$")
 LOG_PATTERN = re.compile(r"^episodes-[\w-]+\.log$")
 LOG_MAGIC = b"ILDR"
+UNVERIFIED = "unverified-"
+"""Name part of a staging folder that no later run may resume (policy identity unknown)."""
 RECORD_HEADER = struct.Struct("<4sQQI")
 """``LOG_MAGIC``, episode index, payload size, CRC-32 of the payload."""
 
@@ -46,33 +49,48 @@ def atomic_write_text(path: str | Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file, fsync and rename."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()  # a full disk must not stay full because of this file
+        raise
 
 
 class Staging:
     """The staging folder of one run, inside the dataset directory.
 
+    A run whose policy has a known identity stages into ``.staging-<fingerprint>``, which a rerun
+    with the same arguments finds and resumes. A run whose policy identity is unknown
+    (``resumable=False``) stages into ``.staging-unverified-<fingerprint>-<pid>-<time>``: no later
+    run resumes it, since the same arguments may then name a different policy.
+
     Args:
         dataset_dir: the dataset's directory.
         run_fingerprint: value of :func:`fingerprint` for the run.
+        resumable: whether a later run with the same fingerprint may resume this staging.
     """
 
-    def __init__(self, dataset_dir: str | Path, run_fingerprint: str) -> None:
+    def __init__(self, dataset_dir: str | Path, run_fingerprint: str,
+                 resumable: bool = True) -> None:
         self.dataset_dir = Path(dataset_dir)
         self.fingerprint = run_fingerprint
-        self.path = self.dataset_dir / f".staging-{run_fingerprint[:16]}"
+        self.resumable = resumable
+        name = (run_fingerprint[:16] if resumable else
+                f"{UNVERIFIED}{run_fingerprint[:16]}-{os.getpid()}-{time.time_ns():x}")
+        self.path = self.dataset_dir / f".staging-{name}"
 
     def create(self, description: dict[str, Any]) -> None:
-        """Create the folder and record what run it belongs to."""
+        """Create the folder and record what run it belongs to (``run.json``)."""
         self.path.mkdir(parents=True, exist_ok=True)
         run_file = self.path / "run.json"
         if not run_file.exists():
-            atomic_write_text(run_file, json.dumps(description, indent=2, sort_keys=True,
-                                                   default=str))
+            atomic_write_text(run_file, json.dumps({**description, "resumable": self.resumable},
+                                                   indent=2, sort_keys=True, default=str))
 
     def episode_path(self, index: int) -> Path:
         """File of the accepted episode ``index`` (built-in enjoy functions)."""

@@ -19,10 +19,38 @@ class PolicyLike(Protocol):
     """Anything that acts: ``predict(obs, deterministic=True)`` on one observation or a batch.
 
     It may return the actions, or ``(actions, state)`` as stable-baselines3 does.
+
+    A policy may also define ``fingerprint() -> str``: a string that changes whenever its actions
+    may change (a hash of its weights, or a version the user maintains). The Controller resumes an
+    interrupted run, and skips a dataset as already complete, only for policies whose identity it
+    knows (see :func:`policy_identity`).
     """
 
     def predict(self, obs: Any, deterministic: bool = True) -> Any:
         """Return actions for ``obs``."""
+
+
+def policy_identity(policy: Any) -> str | None:
+    """What identifies a policy's behaviour, or ``None`` when it cannot be known.
+
+    In order: ``policy.fingerprint()`` (:class:`CallablePolicy` with ``identity=``, user classes);
+    the sha256 of its weights (``provenance()["weights_sha256"]``: curated experts, SB3
+    checkpoints). A plain function or object has no such identity: its label or ``repr`` may name
+    two different policies, or (with a memory address) the same policy differently in each
+    process, so the Controller neither resumes its staged episodes nor trusts an existing dataset
+    made with it.
+    """
+    method = getattr(policy, "fingerprint", None)
+    if callable(method):
+        value = method()
+        if value is not None:
+            return str(value)
+    provenance = getattr(policy, "provenance", None)
+    if callable(provenance):
+        sha = provenance().get("weights_sha256")
+        if sha:
+            return f"sha256:{sha}"
+    return None
 
 
 class PickleOptInError(PermissionError):
@@ -32,11 +60,20 @@ class PickleOptInError(PermissionError):
 class CallablePolicy:
     """Adapt a function ``obs_batch -> actions`` to the Policy interface.
 
+    A function's behaviour cannot be read from its name or code (it may call other functions or
+    read changing globals), so a ``CallablePolicy`` has an identity only when the user gives one:
+    ``identity="my-heuristic-v2"``, to be changed whenever the function's actions change. With an
+    identity, an interrupted collection resumes and a rerun finds its dataset complete. Without
+    one, every run collects afresh and an existing dataset in the output folder is only replaced
+    with ``overwrite=True``.
+
     Args:
         fn: maps a batch of observations to a batch of actions.
         env_id: environment the policy acts in (used by the Controller).
         threshold: minimum return for an episode to be kept.
         name: label recorded in the dataset metadata.
+        env_kwargs: extra ``gym.make`` arguments.
+        identity: a string that names this function's behaviour (recorded in the metadata).
     """
 
     def __init__(
@@ -46,13 +83,21 @@ class CallablePolicy:
         threshold: float = float("-inf"),
         name: str | None = None,
         env_kwargs: dict[str, Any] | None = None,
+        identity: str | None = None,
     ) -> None:
+        if identity is not None and (not isinstance(identity, str) or not identity.strip()):
+            raise ValueError(f"identity must be a non-empty string, got {identity!r}")
         self.fn = fn
         self.env_id = env_id
         self.name = env_id
         self.threshold = float(threshold)
         self.label = name or getattr(fn, "__qualname__", "callable")
         self.env_kwargs = dict(env_kwargs or {})
+        self.identity = identity
+
+    def fingerprint(self) -> str | None:
+        """The identity the user gave (``None``: unknown)."""
+        return None if self.identity is None else f"callable:{self.identity}"
 
     def load(self) -> CallablePolicy:
         """Nothing to load."""
@@ -67,7 +112,10 @@ class CallablePolicy:
 
     def provenance(self) -> dict[str, Any]:
         """What a dataset's metadata records about this policy."""
-        return {"kind": "callable", "id": self.label}
+        info = {"kind": "callable", "id": self.label}
+        if self.identity is not None:
+            info["identity"] = self.identity
+        return info
 
 
 @dataclass
