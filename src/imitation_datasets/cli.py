@@ -99,6 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
                          help="environments stepped together in each worker (default: 4 for "
                               "MuJoCo envs, 16 otherwise; does not change the data)")
     collect.add_argument("--no-npz", action="store_true", help="do not also write teacher.npz")
+    collect.add_argument("--overwrite", action="store_true",
+                         help="replace a different dataset already in --out (refused otherwise)")
     collect.add_argument("--backend", choices=("local", "ray"), default="local",
                          help="local worker processes (default) or Ray actors")
     collect.add_argument("--address", default=None,
@@ -181,7 +183,7 @@ def cmd_collect(args: argparse.Namespace, argv: Sequence[str]) -> int:
         expert=expert,
         command="il-datasets " + " ".join(shlex.quote(a) for a in argv),
         backend=args.backend,
-        ray_address=args.address,
+        ray_address=args.address, overwrite=args.overwrite,
         **timeout,
     )
     path = controller.start({"game": out.name, "mode": "all"})
