@@ -14,7 +14,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from imitation_datasets.experts.network import ExpertNetwork, fixed_tanh  # noqa: E402
+from imitation_datasets.experts.network import ExpertNetwork, exact_tanh  # noqa: E402
 
 
 def random_network(rng: np.random.Generator, sizes: list[int], head: str = "identity"):
@@ -41,7 +41,7 @@ def network_digest() -> str:
         net = random_network(rng, sizes, head=head)
         obs = (rng.standard_normal((40, sizes[0])) * 3).astype(np.float32)
         digest.update(net(obs).tobytes())
-    digest.update(fixed_tanh((rng.standard_normal(4096) * 4).astype(np.float32)).tobytes())
+    digest.update(exact_tanh((rng.standard_normal(4096) * 4).astype(np.float32)).tobytes())
     return digest.hexdigest()
 
 

@@ -2,6 +2,7 @@ import json
 import os
 import subprocess
 import sys
+from fractions import Fraction
 from pathlib import Path
 
 import gymnasium as gym
@@ -20,7 +21,7 @@ from imitation_datasets.experts import (
     Policy,
 )
 from imitation_datasets.experts.curated import ZOO_DIR, load_zoo
-from imitation_datasets.experts.network import fixed_order_matmul, fixed_tanh
+from imitation_datasets.experts.network import _decimal_tanh, exact_linear, exact_tanh
 from imitation_datasets.names import UnknownNameError
 
 CLASSIC = {
@@ -189,7 +190,7 @@ def test_network_actions_do_not_depend_on_the_rest_of_the_batch():
 # sha256 of network_fixtures.network_digest(): the actions of random networks shaped like the
 # shipped experts. Any machine, BLAS kernel or NumPy SIMD level that rounds differently fails here
 # (test_golden.py shows the same on collected datasets).
-GOLDEN_NETWORK_SHA256 = "9fbabdc5a8b4bd147a82813aa017a7c8c1847739aa46e3d72c5ed6961fa82ee1"
+GOLDEN_NETWORK_SHA256 = "0362ada72cf5a7ca0039e63468fb06e571ae025640d45f50f5d38b2ea4615c35"
 
 
 def test_network_bytes_are_the_same_on_every_machine():
@@ -210,24 +211,51 @@ def test_network_bytes_do_not_depend_on_blas_kernels_or_simd(blas, numpy_off):
     assert out.stdout.strip() == GOLDEN_NETWORK_SHA256, out.stderr
 
 
-def test_fixed_tanh_is_the_rounded_float64_tanh():
-    rng = np.random.default_rng(3)
-    x = np.concatenate([rng.standard_normal(20000) * 3, rng.standard_normal(2000) * 1e-4,
-                        [0.0, -0.0, 1e-40, 50.0, -50.0, np.inf, -np.inf]]).astype(np.float32)
-    expected = np.tanh(x.astype(np.float64)).astype(np.float32)
-    assert fixed_tanh(x).tobytes() == expected.tobytes()
-    assert np.isnan(fixed_tanh(np.array([np.nan], np.float32))).all()
+def _nearest_float32(value: Fraction) -> np.float32:
+    """Reference rounding: scan the float32 grid around ``value`` (ties to even)."""
+    guess = np.float32(float(value))
+    grid = [guess]
+    for _ in range(2):
+        grid = [np.nextafter(grid[0], np.float32(-np.inf)), *grid,
+                np.nextafter(grid[-1], np.float32(np.inf))]
+    return min(grid, key=lambda c: (abs(Fraction(float(c)) - value),
+                                    int(c.view(np.uint32)) % 2))
 
 
-def test_fixed_order_matmul_is_accurate_and_ignores_chunking(monkeypatch):
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")  # the non-finite rows
+def test_linear_layers_are_the_correctly_rounded_exact_result():
     rng = np.random.default_rng(4)
-    x = rng.standard_normal((50, 37)).astype(np.float32)
-    w = rng.standard_normal((37, 9)).astype(np.float32)
-    exact = x.astype(np.float64) @ w.astype(np.float64)
-    result = fixed_order_matmul(x, w)
-    assert np.abs(result - exact).max() < 1e-5
-    monkeypatch.setattr("imitation_datasets.experts.network.MAX_CHUNK_ELEMENTS", 37 * 9 * 3)
-    assert fixed_order_matmul(x, w).tobytes() == result.tobytes()
+    x = rng.standard_normal((60, 37)).astype(np.float32)
+    w = rng.standard_normal((37, 4)).astype(np.float32)
+    b = rng.standard_normal(4).astype(np.float32)
+    # Rows built so that the exact sum lies a hair beside a float32 tie: float64 BLAS rounds them
+    # onto the tie, and plain float32 rounding of that goes the wrong way.
+    x[0, :3], w[:3, 0], b[0] = [1.0, 2.0**-24, 2.0**-60], 1.0, 0.0
+    x[0, 3:] = 0.0
+    x[1, :3], w[:3, 1], b[1] = [1.0, 2.0**-24, -(2.0**-60)], 1.0, 0.0
+    x[1, 3:] = 0.0
+    result = exact_linear(x, w, b)
+    for i, j in np.ndindex(result.shape):
+        exact = sum((Fraction(float(x[i, k])) * Fraction(float(w[k, j])) for k in range(37)),
+                    Fraction(float(b[j])))
+        assert result[i, j] == _nearest_float32(exact), (i, j)
+    assert result[0, 0] == np.float32(1 + 2.0**-23) and result[1, 1] == np.float32(1.0)
+    nonfinite = np.array([[np.inf, 1.0], [np.inf, -np.inf], [np.nan, 0.0]], np.float32)
+    out = exact_linear(nonfinite, np.ones((2, 1), np.float32), np.zeros(1, np.float32))
+    assert out[0, 0] == np.inf and np.isnan(out[1:, 0]).all()
+
+
+def test_tanh_is_correctly_rounded():
+    rng = np.random.default_rng(3)
+    x = np.concatenate([rng.standard_normal(3000) * 3, rng.standard_normal(300) * 1e-4,
+                        [0.0, -0.0, 1e-40, 50.0, -50.0, np.inf, -np.inf]]).astype(np.float32)
+    result = exact_tanh(x)
+    for value, got in zip(x[:300], result[:300]):
+        assert got == _decimal_tanh(float(value))
+    assert result[-2:].tolist() == [1.0, -1.0] and np.signbit(result[-6])
+    # The decimal path agrees with the fast path wherever the fast path is certain.
+    assert result.tobytes() == np.tanh(x.astype(np.float64)).astype(np.float32).tobytes()
+    assert np.isnan(exact_tanh(np.array([np.nan], np.float32))).all()
 
 
 def test_network_matches_a_torch_reference():
@@ -236,8 +264,8 @@ def test_network_matches_a_torch_reference():
     net = _random_network(rng, [5, 16, 2])
     obs = rng.standard_normal((40, 5)).astype(np.float32)
     x = np.clip((obs - net._norm[0]) * net._norm[1], -10, 10)
-    w0, b0 = net._program[0][1]
-    w1, b1 = net._program[2][1]
+    w0, b0 = net._program[0][1].weight_t, net._program[0][1].bias
+    w1, b1 = net._program[2][1].weight_t, net._program[2][1].bias
     expected = torch.tanh(torch.tensor(x) @ torch.tensor(w0) + torch.tensor(b0)) @ \
         torch.tensor(w1) + torch.tensor(b1)
     np.testing.assert_allclose(net(obs), expected.numpy(), rtol=1e-5, atol=1e-5)

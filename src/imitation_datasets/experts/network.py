@@ -14,20 +14,22 @@ Exact, machine-independent inference
 ------------------------------------
 A BLAS matrix product sums its terms in an order chosen by the kernel, and that order depends on
 the CPU, the BLAS build, the thread count, the batch size and even a row's position inside the
-kernel's block (OpenBLAS's Haswell kernels, measured: up to 2.7e-6 apart). Expert actions go into
-datasets that must be byte-identical on any machine, so the forward pass never calls BLAS or any
-other routine whose rounding is implementation-defined. It uses only IEEE-754 element-wise
-operations (``+ - * /``, ``sqrt``, ``clip``, ``max``, ``ldexp``, ``rint``), which are correctly
-rounded whatever the SIMD width, in an order fixed by the layer sizes alone:
+kernel's block (OpenBLAS's Haswell kernels, measured: up to 2.7e-6 apart); NumPy's float32
+``tanh`` runs different SIMD code on different CPUs. Expert actions go into datasets that must be
+byte-identical on any machine, so every layer returns the *correctly rounded* float32 of the exact
+mathematical result (the nearest float32, ties to even), which is one number whatever computes it:
 
-* a linear layer forms the products ``x[b, k] * W[k, j]`` element-wise and sums them over ``k``
-  with a fixed pairwise tree (:func:`fixed_order_matmul`);
-* ``tanh`` is computed in float64 by a fixed polynomial (:func:`fixed_tanh`), not by the
-  platform's ``tanh`` (NumPy dispatches it to different SIMD or libm code on different CPUs),
-  then rounded once to float32.
+* a linear layer is :func:`exact_linear`: float64 BLAS with a rigorous error bound, and exact
+  rational arithmetic for the rare elements the bound cannot decide;
+* ``tanh`` is :func:`exact_tanh`: float64 ``tanh`` with a generous error bound, and 60-digit
+  decimal arithmetic for the undecided elements;
+* ``relu``, ``clip``, observation normalisation and ``argmax`` are single IEEE element-wise
+  operations, correctly rounded by definition.
 
 A row's action therefore depends only on that row's observation and the weights: not on the batch
-size, the row's position, the CPU, the BLAS or the thread count.
+size, the row's position, the CPU, the BLAS, the NumPy build or the thread count. The only
+assumptions are IEEE-754 float64 arithmetic in its default mode (no flush-to-zero) and a float64
+``tanh`` within :data:`TANH_REL_ERROR` of the truth.
 """
 
 from __future__ import annotations
@@ -35,73 +37,147 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Mapping
+from decimal import Decimal, localcontext
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-MAX_CHUNK_ELEMENTS = 1 << 20
-"""Rows are processed in chunks whose ``rows * in * out`` products stay below this (memory only:
-rows are independent, so chunking does not change any result)."""
+_U = 2.0**-53
+"""Unit round-off of float64."""
 
-# fdlibm's split of ln 2: LN2_HI has trailing zero bits, so k * LN2_HI is exact for |k| < 2**11.
-_LN2_HI = 6.93147180369123816490e-01
-_LN2_LO = 1.90821492927058770002e-10
-_INV_LN2 = 1.44269504088896338700e00
-# 1/n! for n = 2..15: expm1(r) = r * (1 + r/2! + r^2/3! + ...), |r| <= ln(2)/2, error < 1e-19.
-_EXPM1_COEFFS = tuple(1.0 / math.factorial(n) for n in range(15, 1, -1))
+TANH_REL_ERROR = 2.0**-40
+"""Bound assumed on the relative error of the platform's float64 ``tanh`` (glibc, musl, macOS
+libm and NumPy's SIMD paths are all within a few units in the last place, about 2**-51)."""
 
 
-def fixed_order_matmul(x: np.ndarray, weight_t: np.ndarray) -> np.ndarray:
-    """``x @ weight_t`` (float32, ``(B, in) @ (in, out)``) summed in a fixed order.
+def _round_exact_to_float32(value: Fraction) -> np.float32:
+    """The float32 nearest to an exact rational (ties to even), as IEEE rounding defines it."""
+    guess = np.float32(float(value))
+    if not np.isfinite(guess):
+        return guess
+    best = None
+    for candidate in (np.nextafter(guess, np.float32(-np.inf)), guess,
+                      np.nextafter(guess, np.float32(np.inf))):
+        if not np.isfinite(candidate):
+            continue
+        distance = abs(Fraction(float(candidate)) - value)
+        even = int(candidate.view(np.uint32)) % 2 == 0
+        key = (distance, not even)
+        if best is None or key < best[0]:
+            best = (key, candidate)
+    return best[1]
 
-    The ``in`` products of each output are formed element-wise and folded pairwise
-    (``p[k] += p[k + h]`` with ``h = ceil(n / 2)``, repeated until one term is left): the order
-    depends only on ``in``, so each row's bytes are independent of the batch and the machine.
+
+def _certain_float32(value: np.ndarray, error: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Round float64 ``value`` to float32 where every number within ``error`` rounds alike.
+
+    Returns the float32 array and a mask of the elements that could not be decided: a float32
+    rounding boundary (or the sign of zero) within ``error`` of ``value``, or a NaN anywhere.
+    Callers make ``error`` exceed the float64 rounding of ``value -/+ error`` itself (at least
+    ``2**-51`` of the magnitudes involved), so computing the two ends cannot hide a boundary.
     """
-    rows, n = x.shape
-    out = np.empty((rows, weight_t.shape[1]), dtype=np.float32)
-    step = max(1, MAX_CHUNK_ELEMENTS // max(1, n * weight_t.shape[1]))
-    for start in range(0, rows, step):
-        terms = np.multiply(x[start : start + step, :, None], weight_t[None, :, :],
-                            dtype=np.float32)
-        width = n
-        while width > 1:
-            half = (width + 1) // 2
-            np.add(terms[:, : width - half], terms[:, half:width], out=terms[:, : width - half])
-            width = half
-        out[start : start + step] = terms[:, 0]
+    low = (value - error).astype(np.float32)
+    high = (value + error).astype(np.float32)
+    undecided = low.view(np.uint32) != high.view(np.uint32)
+    if not math.isfinite(float(error.sum())):  # NaN or inf involved: let the exact path decide
+        undecided |= ~np.isfinite(error) | np.isnan(value)
+    return low, undecided
+
+
+class ExactLinear:
+    """``x @ weight_t + bias`` correctly rounded to float32: the same bytes on every machine.
+
+    Each result is the float32 nearest to the *exact* real value of ``sum_k x[k] w[k] + b``, a
+    number that does not depend on summation order, so not on the BLAS, CPU, thread count, batch
+    size or a row's position. Fast path: float64 BLAS, where every product of two float32 is
+    exact and any summation order is within ``(n + 1) u sum_k |x[k] w[k]|`` of the exact sum
+    (the classical bound, ``u = 2**-53``); where no float32 rounding boundary lies within twice
+    that bound, rounding the float64 result gives the exact answer. The rare remaining elements
+    (about one in 10^5) are summed exactly in rational arithmetic.
+
+    Args:
+        weight_t: float32 weights shaped ``(in, out)``.
+        bias: float32 bias shaped ``(out,)``.
+    """
+
+    def __init__(self, weight_t: np.ndarray, bias: np.ndarray) -> None:
+        self.weight_t = np.ascontiguousarray(weight_t, dtype=np.float32)
+        self.bias = np.asarray(bias, dtype=np.float32)
+        self._w64 = self.weight_t.astype(np.float64)
+        self._abs_w64 = np.abs(self._w64)
+        self._b64 = self.bias.astype(np.float64)
+        self._abs_b64 = np.abs(self._b64)
+        # Twice the summation bound (n + 1) u, plus 4 u for rounding value -/+ bound itself.
+        self._factor = (2.0 * (self.weight_t.shape[0] + 1) + 4.0) * _U
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        """Apply the layer to float32 ``x`` shaped ``(B, in)``."""
+        x64 = x.astype(np.float64)
+        value = x64 @ self._w64
+        value += self._b64
+        bound = np.abs(x64) @ self._abs_w64
+        bound += self._abs_b64
+        bound *= self._factor
+        out, undecided = _certain_float32(value, bound)
+        for row, col in zip(*np.nonzero(undecided)):
+            out[row, col] = _exact_dot(x[row], self.weight_t[:, col], self.bias[col])
+        return out
+
+
+def exact_linear(x: np.ndarray, weight_t: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """One-off :class:`ExactLinear` (networks keep the layer to reuse its float64 copies)."""
+    return ExactLinear(weight_t, bias)(np.asarray(x, dtype=np.float32))
+
+
+def _exact_dot(x: np.ndarray, w: np.ndarray, b: np.float32) -> np.float32:
+    terms = [float(b), *(float(xi) * float(wi) for xi, wi in zip(x, w))]  # exact in float64
+    if all(math.isfinite(t) for t in terms):
+        return _round_exact_to_float32(sum((Fraction(t) for t in terms), Fraction(0)))
+    # IEEE semantics, independent of order: NaN, or +inf and -inf together, give NaN.
+    signs = {math.copysign(1.0, t) for t in terms if math.isinf(t)}
+    if any(math.isnan(t) for t in terms) or len(signs) == 2:
+        return np.float32(np.nan)
+    return np.float32(signs.pop() * math.inf)
+
+
+def exact_tanh(x: np.ndarray) -> np.ndarray:
+    """``tanh`` correctly rounded to float32: the same bytes on every machine.
+
+    Fast path: the platform's float64 ``tanh`` (assumed within :data:`TANH_REL_ERROR`, four
+    orders of magnitude looser than any libm) rounded to float32 where no rounding boundary lies
+    within that error; the rest is evaluated with 60-digit decimal arithmetic.
+    """
+    x64 = np.asarray(x, dtype=np.float64)
+    value = np.tanh(x64)
+    error = np.abs(value)
+    error *= TANH_REL_ERROR
+    out, undecided = _certain_float32(value, error)
+    for index in zip(*np.nonzero(undecided)):
+        out[index] = _decimal_tanh(float(x64[index]))
     return out
 
 
-def fixed_tanh(x: np.ndarray) -> np.ndarray:
-    """``tanh`` of a float32 array, computed from IEEE element-wise operations only.
-
-    ``tanh(|x|) = -m / (m + 2)`` with ``m = expm1(-2|x|)``; ``expm1`` uses the Cody-Waite
-    reduction ``z = k ln 2 + r`` and a degree-15 Taylor polynomial in Horner form, all in
-    float64 (relative error about 1e-16), then one rounding to float32. Unlike ``np.tanh`` the
-    result is the same on every CPU and NumPy build.
-    """
-    x64 = np.asarray(x, dtype=np.float64)
-    nan = np.isnan(x64)
-    z = -2.0 * np.minimum(np.abs(np.where(nan, 0.0, x64)), 40.0)  # tanh(40) == 1 in float64
-    k = np.rint(z * _INV_LN2)
-    r = (z - k * _LN2_HI) - k * _LN2_LO
-    poly = np.full_like(r, _EXPM1_COEFFS[0])
-    for coeff in _EXPM1_COEFFS[1:]:
-        poly = poly * r + coeff
-    poly = poly * r + 1.0
-    k_int = k.astype(np.int64)
-    m = np.ldexp(poly * r, k_int) + (np.ldexp(1.0, k_int) - 1.0)
-    result = np.copysign(-m / (m + 2.0), x64)
-    return np.where(nan, np.nan, result).astype(np.float32)
+def _decimal_tanh(x: float) -> np.float32:
+    if math.isnan(x):
+        return np.float32(np.nan)
+    if abs(x) > 20.0:  # |tanh| rounds to 1 in float32 far before this
+        return np.float32(math.copysign(1.0, x))
+    if x == 0.0:
+        return np.float32(x)
+    with localcontext() as context:
+        context.prec = 60
+        e2x = (Decimal(x) * 2).exp()
+        value = (e2x - 1) / (e2x + 1)
+    return _round_exact_to_float32(Fraction(value))
 
 
 def _relu(x: np.ndarray) -> np.ndarray:
     return np.maximum(x, np.float32(0.0))
 
 
-ACTIVATIONS = {"tanh": fixed_tanh, "relu": _relu}
+ACTIVATIONS = {"tanh": exact_tanh, "relu": _relu}
 HEADS = ("argmax", "clip", "tanh_scale", "identity")
 
 
@@ -158,7 +234,7 @@ class ExpertNetwork:
                     if bias is None
                     else np.asarray(bias, dtype=np.float32).reshape(weight.shape[0])
                 )
-                self._program.append(("linear", (np.ascontiguousarray(weight.T), bias)))
+                self._program.append(("linear", ExactLinear(weight.T, bias)))
                 in_dim = weight.shape[0]
             elif op in ACTIVATIONS:
                 self._program.append((op, ACTIVATIONS[op]))
@@ -167,8 +243,8 @@ class ExpertNetwork:
         linear = [arg for op, arg in self._program if op == "linear"]
         if not linear:
             raise NetworkSpecError("a network needs at least one linear layer")
-        self.input_dim = linear[0][0].shape[0]
-        self.output_dim = linear[-1][0].shape[1]
+        self.input_dim = linear[0].weight_t.shape[0]
+        self.output_dim = linear[-1].weight_t.shape[1]
 
         self.head = spec.get("head", {}).get("op", "identity")
         if self.head not in HEADS:
@@ -199,13 +275,8 @@ class ExpertNetwork:
         if self._norm is not None:
             mean, scale, clip = self._norm
             x = np.clip((x - mean) * scale, -clip, clip)
-        for op, arg in self._program:
-            if op == "linear":
-                weight_t, bias = arg
-                x = fixed_order_matmul(x, weight_t)
-                x += bias
-            else:
-                x = arg(x)
+        for _, layer in self._program:
+            x = layer(x)
         return x
 
     def __call__(self, obs: np.ndarray) -> np.ndarray:
@@ -224,7 +295,7 @@ class ExpertNetwork:
         if self.head == "clip":
             return np.clip(out, self.action_low, self.action_high)
         if self.head == "tanh_scale":
-            squashed = fixed_tanh(out)
+            squashed = exact_tanh(out)
             return (
                 self.action_low + (squashed + np.float32(1.0)) * np.float32(0.5)
                 * (self.action_high - self.action_low)
