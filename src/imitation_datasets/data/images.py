@@ -5,17 +5,29 @@ These are the original hub layout's image columns; an image is decoded when a tr
 Accepted Arrow columns: strings (image file paths, relative to the dataset's folder), binary
 (encoded PNG/JPEG bytes), or HuggingFace's ``Image`` feature (a struct of ``bytes`` and
 ``path``). Decoding uses Pillow (``pip install pillow``); nothing else is read from the file.
+
+Bounds: an image of more than :data:`MAX_IMAGE_PIXELS` pixels (width x height, read from its
+header before anything is decoded) is refused, as is an image file that is not a regular file
+or is larger than :data:`MAX_IMAGE_FILE_BYTES`. Both are module constants a user may raise.
 """
 
 from __future__ import annotations
 
 import io
+import struct
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
+from imitation_datasets.data.safe_read import read_bytes
 from imitation_datasets.data.schema import DatasetFormatError
+
+MAX_IMAGE_PIXELS = 4096 * 4096
+"""Largest image decoded (16.8 megapixels; IL observations are far smaller). A 140 KB PNG may
+declare 144 megapixels: without this bound it decodes to 144 MB for every item read."""
+MAX_IMAGE_FILE_BYTES = 64 << 20
+"""Largest encoded image file read from the dataset's folder."""
 
 
 def is_image_column(array_type: pa.DataType) -> bool:
@@ -78,14 +90,20 @@ class ImageColumn:
             from PIL import Image
         except ImportError as exc:  # pragma: no cover - depends on the environment
             raise ImportError("image observations need Pillow: pip install pillow") from exc
+        if not isinstance(value, bytes | bytearray):
+            value = read_bytes(self._path(value, index), MAX_IMAGE_FILE_BYTES)
         try:
-            if isinstance(value, bytes | bytearray):
-                source: io.BytesIO | Path = io.BytesIO(value)
-            else:
-                source = self._path(value, index)
-            with Image.open(source) as image:
+            with Image.open(io.BytesIO(value)) as image:
+                width, height = image.size
+                if width * height > MAX_IMAGE_PIXELS:
+                    raise DatasetFormatError(
+                        f"{self.origin}: row {index}: image of {width}x{height} pixels, more than "
+                        f"the {MAX_IMAGE_PIXELS}-pixel limit (images.MAX_IMAGE_PIXELS); refused")
                 array = np.asarray(image)
-        except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        except DatasetFormatError:
+            raise
+        except (OSError, ValueError, EOFError, SyntaxError, struct.error,
+                Image.DecompressionBombError) as exc:
             raise DatasetFormatError(f"{self.origin}: row {index}: unreadable image ({exc})") \
                 from None
         if array.ndim == 2:

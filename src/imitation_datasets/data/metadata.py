@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import platform
+from dataclasses import dataclass
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
@@ -153,6 +154,7 @@ _NESTED = {
     "acceptance": {"attempts": "int", "accepted": "int", "errors": "int",
                    "acceptance_rate": "number"},
     "env": {"id": "text"},
+    "expert": {"algo": "text", "weights_sha256": "text"},
 }
 _LISTS = {"seed": "int", "length": "int", "attempts": "int", "return": "number"}
 
@@ -207,26 +209,47 @@ def check_against_data(metadata: dict[str, Any], arrays: DatasetArrays, origin: 
     Raises:
         DatasetFormatError: naming ``origin`` and the first field that disagrees.
     """
+    check_records(metadata, EpisodeRecords(
+        n_steps=arrays.n_steps, lengths=arrays.lengths, seeds=arrays.seeds,
+        attempts=arrays.attempts, returns=arrays.returns, terminated=int(arrays.terminated.sum()),
+        truncated=int(arrays.truncated.sum())), origin)
+
+
+@dataclass
+class EpisodeRecords:
+    """What the metadata summarises, as found in the data (see :func:`check_records`)."""
+
+    n_steps: int
+    lengths: np.ndarray
+    seeds: np.ndarray
+    attempts: np.ndarray
+    returns: np.ndarray
+    terminated: int
+    truncated: int
+
+
+def check_records(metadata: dict[str, Any], records: EpisodeRecords, origin: str) -> None:
+    """:func:`check_against_data` on the per-episode records alone (no step arrays needed)."""
     if metadata.get("format") != FORMAT_NAME:
         return
     episodes = metadata.get("episodes") or {}
     exact = {
-        "total_steps": (metadata.get("total_steps"), arrays.n_steps),
-        "episodes.count": (episodes.get("count"), arrays.n_episodes),
-        "episodes.terminated": (episodes.get("terminated"), int(arrays.terminated.sum())),
-        "episodes.truncated": (episodes.get("truncated"), int(arrays.truncated.sum())),
+        "total_steps": (metadata.get("total_steps"), records.n_steps),
+        "episodes.count": (episodes.get("count"), len(records.lengths)),
+        "episodes.terminated": (episodes.get("terminated"), records.terminated),
+        "episodes.truncated": (episodes.get("truncated"), records.truncated),
     }
     for field, (stated, actual) in exact.items():
         if stated is not None and stated != actual:
             raise DatasetFormatError(f"{origin}: metadata says {field} = {stated!r}, the data "
                                      f"has {actual}")
-    for key, actual in (("length", arrays.lengths), ("seed", arrays.seeds),
-                        ("attempts", arrays.attempts)):
+    for key, actual in (("length", records.lengths), ("seed", records.seeds),
+                        ("attempts", records.attempts)):
         stated = episodes.get(key)
         if stated is not None and (len(stated) != len(actual) or
                                    not np.array_equal(np.asarray(stated), actual)):
             raise DatasetFormatError(f"{origin}: metadata episodes.{key} disagrees with the data")
-    _check_returns(metadata, arrays.returns, origin)
+    _check_returns(metadata, records.returns, origin)
 
 
 def _check_returns(metadata: dict[str, Any], returns: np.ndarray, origin: str) -> None:

@@ -17,7 +17,13 @@ from imitation_datasets.data.arrays import (
     check_episode_flags,
     conform_to_spaces,
 )
-from imitation_datasets.data.metadata import check_against_data, read_metadata, write_metadata
+from imitation_datasets.data.metadata import (
+    EpisodeRecords,
+    check_against_data,
+    check_records,
+    read_metadata,
+    write_metadata,
+)
 from imitation_datasets.data.safe_read import arrow_file
 from imitation_datasets.data.schema import (
     EPISODES_FILE,
@@ -324,11 +330,48 @@ def read_parquet(directory: str | Path) -> tuple[DatasetArrays, dict[str, Any]]:
         raise DatasetFormatError(f"{directory}: {exc}") from None
     check_episode_flags(arrays, str(steps_path))
     arrays = conform_to_spaces(arrays, obs_space, act_space, str(steps_path))
-    if not np.array_equal(episodes["return"], arrays.returns, equal_nan=True):
-        raise DatasetFormatError(f"{episodes_path}: column 'return' disagrees with the sum of "
-                                 f"the rewards in {STEPS_FILE}")
+    _check_return_column(episodes["return"], arrays.returns, episodes_path)
     check_against_data(metadata, arrays, str(directory / METADATA_FILE))
     return arrays, metadata
+
+
+def _check_return_column(column: np.ndarray, returns: np.ndarray, path: Path) -> None:
+    if not np.array_equal(column, returns, equal_nan=True):
+        raise DatasetFormatError(f"{path}: column 'return' disagrees with the sum of the "
+                                 f"rewards in {STEPS_FILE}")
+
+
+def read_verified_metadata(directory: str | Path) -> dict[str, Any]:
+    """``metadata.json`` of a dataset directory, checked against its data files (for ``info``).
+
+    Everything the metadata summarises is recomputed from the files without loading the
+    observations or actions: the episode table (lengths, seeds, attempts, returns, flags), the
+    step count, ``steps.parquet``'s ``episode_index``/``episode_start`` columns, and the returns
+    from its ``reward`` column (about 13 bytes read per step).
+
+    Raises:
+        DatasetFormatError: a file is missing or corrupt, or the metadata lies (one line naming
+            the file and the field).
+    """
+    directory = Path(directory)
+    metadata = read_metadata(directory)
+    steps_path, episodes_path = directory / STEPS_FILE, directory / EPISODES_FILE
+    episodes = _read_columns(episodes_path, {
+        "episode_index": (), "length": (), "seed": (), "attempts": (), "first_step": (),
+        "return": (), "terminated": (), "truncated": ()})
+    lengths = _episode_lengths(episodes, episodes_path, metadata)
+    _check_step_structure(steps_path, lengths)
+    rewards = _read_columns(steps_path, {"reward": ()})["reward"]
+    returns = np.add.reduceat(rewards.astype(np.float64, copy=False),
+                              np.cumsum(lengths) - lengths)
+    _check_return_column(episodes["return"], returns, episodes_path)
+    flags = {name: int(as_flags(episodes[name], f"column {name!r}", str(episodes_path)).sum())
+             for name in ("terminated", "truncated")}
+    check_records(metadata, EpisodeRecords(
+        n_steps=int(lengths.sum()), lengths=lengths, seeds=episodes["seed"].astype(np.int64),
+        attempts=episodes["attempts"].astype(np.int64), returns=returns, **flags),
+        str(directory / METADATA_FILE))
+    return metadata
 
 
 def _episode_lengths(episodes: dict[str, np.ndarray], path: Path,
