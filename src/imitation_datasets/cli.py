@@ -198,7 +198,7 @@ def _collect_out(args: argparse.Namespace) -> Path:
 
 def describe(path: Path) -> str:
     """A human-readable summary of a dataset directory."""
-    from imitation_datasets.data.metadata import read_metadata
+    from imitation_datasets.data.parquet import read_verified_metadata as read_metadata
 
     meta = read_metadata(path)
     episodes = meta["episodes"]
