@@ -1,6 +1,8 @@
 """A toy environment whose ``step`` never returns after ``IL_TEST_HANG_AFTER`` steps.
 
-Importing this module registers ``HangingToy-v0``. Without the variable the env never hangs, so
+Importing this module registers ``HangingToy-v0`` and ``StuckToy-v0`` (always hangs after 25 steps,
+for Ray actors, which do not see the test's environment variables). Without the variable
+``HangingToy-v0`` never hangs, so
 a rerun after "fixing the environment" (unsetting it) resumes the same run: the variable is not
 part of the run's fingerprint. Episodes last 10 steps; observations depend only on the seed.
 """
@@ -15,16 +17,21 @@ import gymnasium as gym
 import numpy as np
 
 ENV_ID = "HangingToy-v0"
+STUCK_ID = "StuckToy-v0"
 HANG_AFTER = "IL_TEST_HANG_AFTER"
 
 
 class HangingEnv(gym.Env):
-    """Ten-step episodes; the ``HANG_AFTER``-th step of this instance sleeps forever."""
+    """Ten-step episodes; step ``hang_after + 1`` of this instance sleeps forever.
+
+    ``hang_after=None`` reads it from the ``HANG_AFTER`` variable (never hangs when unset).
+    """
 
     observation_space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
     action_space = gym.spaces.Discrete(2)
 
-    def __init__(self) -> None:
+    def __init__(self, hang_after: int | None = None) -> None:
+        self.hang_after = hang_after
         self.steps_done = 0
         self.t = 0
         self.state = np.zeros(2, np.float32)
@@ -36,7 +43,7 @@ class HangingEnv(gym.Env):
         return self.state, {}
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
-        limit = os.environ.get(HANG_AFTER)
+        limit = self.hang_after if self.hang_after is not None else os.environ.get(HANG_AFTER)
         self.steps_done += 1
         if limit is not None and self.steps_done > int(limit):
             while True:
@@ -53,3 +60,4 @@ def policy(obs: np.ndarray) -> np.ndarray:
 
 if ENV_ID not in gym.registry:
     gym.register(ENV_ID, entry_point=HangingEnv)
+    gym.register(STUCK_ID, entry_point=HangingEnv, kwargs={"hang_after": 25})

@@ -1,5 +1,9 @@
 """Ray backend: same bytes as the local backend, survives a killed actor (local Ray, 2 CPUs)."""
 
+import contextlib
+import socket
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -8,9 +12,16 @@ import pytest
 from conftest import digests
 from ray_policies import policy
 
-from imitation_datasets.collect.ray_backend import ACTOR_PREFIX, NAMESPACE
+from imitation_datasets.collect.ray_backend import (
+    ACTOR_PREFIX,
+    NAMESPACE,
+    RayAddressError,
+    check_address,
+)
 from imitation_datasets.collect.staging import EPISODE_PATTERN
+from imitation_datasets.collect.tally import CollectionError
 from imitation_datasets.controller import Controller
+from imitation_datasets.experts.policy import CallablePolicy
 from imitation_datasets.functions import baseline_collate, baseline_enjoy, random_enjoy
 
 ray = pytest.importorskip("ray")
@@ -87,3 +98,67 @@ def test_benchmark_sweep_on_ray_matches_the_local_runner(tmp_path):
                            progress=False)
     keys = ("seed", "test_returns", "aer", "performance", "accuracy")
     assert [{k: c[k] for k in keys} for c in remote] == [{k: c[k] for k in keys} for c in local]
+
+
+def dead_address() -> str:
+    with socket.socket() as probe:  # a port nobody listens on once this socket is closed
+        probe.bind(("127.0.0.1", 0))
+        return f"127.0.0.1:{probe.getsockname()[1]}"
+
+
+def test_dead_cluster_address_fails_fast_with_one_line(tmp_path):
+    address = dead_address()
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "imitation_datasets", "collect", "cartpole", "--episodes", "2",
+         "--backend", "ray", "--address", address, "--out", str(tmp_path / "x"), "--quiet"],
+        capture_output=True, text=True, timeout=60)
+    assert time.monotonic() - started < 20
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1 and f"Ray address {address}: cannot connect" in \
+        result.stderr
+
+
+def serve(answer: bytes | None) -> tuple[str, socket.socket]:
+    """A local TCP server that stays silent (``None``) or sends ``answer`` to each client."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+
+    def loop():
+        with contextlib.suppress(OSError):
+            while True:
+                client, _ = server.accept()
+                if answer is not None:
+                    client.sendall(answer)
+
+    threading.Thread(target=loop, daemon=True).start()
+    return f"127.0.0.1:{server.getsockname()[1]}", server
+
+
+@pytest.mark.parametrize("answer, reason", [(None, "timed out"),
+                                            (b"HTTP/1.1 400 Bad Request\r\n\r\n", "not as a Ray")])
+def test_an_address_that_is_not_ray_is_refused_within_the_connect_timeout(answer, reason):
+    address, server = serve(answer)
+    started = time.monotonic()
+    with server, pytest.raises(RayAddressError, match=reason):
+        check_address(address, timeout=1.0)
+    assert time.monotonic() - started < 5
+
+
+def test_a_live_ray_address_passes_the_check():
+    check_address(ray.get_runtime_context().gcs_address)
+
+
+def test_a_hanging_actor_stops_the_run_with_a_one_line_message(tmp_path):
+    from hanging_env import STUCK_ID
+    from hanging_env import policy as toy
+
+    controller = Controller(baseline_enjoy, baseline_collate, episodes=4, threads=1,
+                            path=tmp_path, expert=CallablePolicy(toy, STUCK_ID, name="toy"),
+                            progress=False, backend="ray", envs_per_worker=1, step_timeout=5)
+    started = time.monotonic()
+    with pytest.raises(CollectionError, match=f"Ray actor 0 made no progress for 5 s on "
+                                              f"episodes 0-3 of {STUCK_ID}") as stopped:
+        controller.start({"game": "stuck"})
+    assert time.monotonic() - started < 30 and "\n" not in str(stopped.value)

@@ -4,22 +4,35 @@ Each actor builds one :class:`EpisodePlayer` (it loads the expert once) and play
 episode indices the driver sends it, two chunks in flight per actor so it never waits. Results
 come back through the object store and the driver writes them to the staging folder atomically,
 so the cluster needs no shared filesystem. A chunk whose actor dies is replayed on a replacement
-actor; episodes depend only on their seeds, so nothing is lost, duplicated or changed.
-Ray is imported only when this backend is used.
+actor; episodes depend only on their seeds, so nothing is lost, duplicated or changed. An actor
+that returns nothing for ``step_timeout`` seconds is hung (replaying would hang again): it is
+killed and the run stops, keeping what was staged. A cluster ``address`` is checked with a plain
+TCP connection (``CONNECT_TIMEOUT``) before Ray is asked to join it, so a dead address fails in
+seconds instead of hanging in Ray's retries. Ray is imported only when this backend is used.
 """
 
 from __future__ import annotations
 
+import socket
+import time
 from collections import deque
 from typing import Any
 
 from imitation_datasets.collect.episode import write_atomic
 from imitation_datasets.collect.player import EpisodePlayer, PlaySpec
 from imitation_datasets.collect.tally import CollectionError, Tally
-from imitation_datasets.collect.worker import WorkerSpec
+from imitation_datasets.collect.worker import WorkerSpec, hung_message
 
 ACTOR_PREFIX = "il-datasets-actor-"
 NAMESPACE = "imitation_datasets"
+CONNECT_TIMEOUT = 5.0
+"""Seconds to wait for a TCP connection to a Ray cluster address."""
+DEFAULT_PORTS = {"ray://": 10001, "": 6379}
+"""Ports Ray uses when an address gives none: the client server, and the GCS of ``ray start``."""
+
+
+class RayAddressError(ValueError):
+    """The Ray cluster address cannot be reached."""
 
 
 class EpisodeActor:
@@ -54,14 +67,63 @@ def _ray() -> Any:
     return ray
 
 
+HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])
+"""The HTTP/2 client preface and an empty SETTINGS frame: a gRPC server (Ray's GCS and client
+server) answers with a SETTINGS frame (type 4) of its own."""
+
+
+def check_address(address: str | None, timeout: float = CONNECT_TIMEOUT) -> None:
+    """Raise :class:`RayAddressError` unless a gRPC server answers at ``address`` in time.
+
+    ``address`` is ``HOST[:PORT]`` or ``ray://HOST[:PORT]``; ``None``, ``auto`` and ``local`` are
+    resolved by Ray itself (it fails fast when there is nothing to join). Ray's own connection
+    retries take minutes on a dead or foreign address; this check takes at most ``2 * timeout``.
+    """
+    if address is None or address in ("auto", "local"):
+        return
+    scheme = "ray://" if address.startswith("ray://") else ""
+    host, _, port = address[len(scheme):].rstrip("/").rpartition(":")
+    if not host or not port.isdigit():
+        host, port = address[len(scheme):].rstrip("/"), str(DEFAULT_PORTS[scheme])
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout) as conn:
+            conn.sendall(HTTP2_PREFACE)
+            answer = conn.recv(9)
+    except OSError as exc:
+        reason = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
+        raise RayAddressError(_unreachable(address, f"{host}:{port}", reason, timeout)) from None
+    if len(answer) < 4 or answer[3] != 4:  # not an HTTP/2 SETTINGS frame
+        raise RayAddressError(_unreachable(address, f"{host}:{port}",
+                                           "it answers, but not as a Ray (gRPC) server", timeout))
+
+
+def _unreachable(address: str, target: str, reason: str, timeout: float) -> str:
+    return (f"Ray address {address}: cannot connect to {target} ({reason}; waited at most "
+            f"{timeout:g} s); start the cluster there (ray start --head) or fix --address")
+
+
+def connect(address: str | None) -> bool:
+    """Join ``address`` (or start a local Ray) unless Ray is already initialised.
+
+    Returns:
+        Whether Ray was initialised here (the caller shuts it down then).
+
+    Raises:
+        RayAddressError: ``address`` does not accept connections.
+    """
+    ray = _ray()
+    if ray.is_initialized():
+        return False
+    check_address(address)
+    ray.init(address=address, include_dashboard=False, log_to_driver=False, namespace=NAMESPACE)
+    return True
+
+
 def play_ray(spec: WorkerSpec, todo: deque[int], actors: int, tally: Tally,
              address: str | None = None) -> None:
     """Play the indices in ``todo`` on ``actors`` Ray actors (one CPU each)."""
     ray = _ray()
-    started_here = not ray.is_initialized()
-    if started_here:
-        ray.init(address=address, include_dashboard=False, log_to_driver=False,
-                 namespace=NAMESPACE)
+    started_here = connect(address)
     remote_actor = ray.remote(num_cpus=1, max_restarts=0)(EpisodeActor)
     play_spec = spec.play
     chunk = max(1, min(4 * spec.play.n_envs, -(-len(todo) // actors)))
@@ -69,10 +131,25 @@ def play_ray(spec: WorkerSpec, todo: deque[int], actors: int, tally: Tally,
     todo.clear()
     handles: dict[int, Any] = {}
     in_flight: dict[Any, tuple[int, list[int]]] = {}
+    last_seen: dict[int, float] = {}
 
     def launch(slot: int) -> None:
         handles[slot] = remote_actor.options(name=f"{ACTOR_PREFIX}{slot}",
                                              namespace=NAMESPACE).remote(play_spec)
+        last_seen[slot] = time.monotonic()
+
+    def stop_hung() -> None:
+        if spec.step_timeout is None:
+            return
+        oldest: dict[int, list[int]] = {}
+        for slot, indices in in_flight.values():
+            oldest.setdefault(slot, indices)  # the chunk the actor is playing
+        for slot, indices in oldest.items():
+            if time.monotonic() - last_seen[slot] > spec.step_timeout:
+                ray.kill(handles[slot], no_restart=True)
+                raise CollectionError(hung_message(
+                    f"Ray actor {slot}", spec.step_timeout, play_spec.env_id, indices,
+                    tally.accepted, spec.staging.path))
 
     def submit(slot: int) -> None:
         if chunks:
@@ -86,8 +163,10 @@ def play_ray(spec: WorkerSpec, todo: deque[int], actors: int, tally: Tally,
             submit(slot)
         while in_flight:
             ready, _ = ray.wait(list(in_flight), num_returns=1, timeout=1.0)
+            stop_hung()
             for ref in ready:
                 slot, indices = in_flight.pop(ref)
+                last_seen[slot] = time.monotonic()
                 try:
                     results = ray.get(ref)
                 except ray.exceptions.RayActorError as exc:
