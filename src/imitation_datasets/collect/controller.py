@@ -277,8 +277,8 @@ class Controller:
                 self._say(f"{folder.path}: already complete for these arguments; nothing to do")
             return
         self._report_kept_stagings(folder, spec.staging)
-        spec.staging.create(run)
         if mode in ("all", "play"):
+            spec.staging.create(run)
             if spec.user_enjoy is None:
                 _check_policy(spec.play)
             self._play(spec, folder.path)
@@ -336,6 +336,9 @@ class Controller:
             raise CollectionError(
                 f"cannot collate: {len(missing)} of {self.episodes} episodes are not staged "
                 f"(first missing: {missing[0]}); run mode 'play' or 'all' with the same arguments"
+                + ("" if spec.staging.resumable else
+                   " (the policy has no identity, so no earlier run's episodes are used: give it "
+                   "one, or use mode 'all')")
             )
         if staged is None or not isinstance(self.collate, DatasetCollate):
             self._user_collate(spec, out_dir, staged)
