@@ -50,3 +50,39 @@ def test_fast_step_only_skips_bookkeeping_wrappers() -> None:
     episode = play(lambda: gym.wrappers.ClipReward(make_env("CartPole-v1"), 0.0, 0.5), [0],
                    random_actions=True)[0]
     assert set(episode.rewards.tolist()) == {0.5}
+
+
+def test_actions_that_do_not_fit_the_space_stop_the_rollout_at_once() -> None:
+    """A wrong policy is not a bad episode: no retry, a one-line error naming shapes."""
+    import pytest
+
+    from imitation_datasets.collect.rollout import ActionSpaceError
+    from imitation_datasets.experts.policy import CallablePolicy
+
+    wide = CallablePolicy(lambda o: np.zeros((len(o), 3), np.float32), "Pendulum-v1", name="wide")
+    message = r"'wide' returned actions of shape \(2, 3\)"
+    with pytest.raises(ActionSpaceError, match=message) as info:
+        play(partial(make_env, "Pendulum-v1"), [0, 1], policy=wide, n_envs=2)
+    assert "\n" not in str(info.value)
+
+
+def test_available_seeds_do_not_depend_on_the_batch() -> None:
+    """Seeds that fail are skipped for the next ones, the same way whatever ``n_envs``."""
+    from imitation_datasets.collect.rollout import play_available
+
+    class Flaky(gym.Wrapper):
+        def reset(self, *, seed=None, options=None):
+            if seed is not None and seed % 4 == 1:
+                raise RuntimeError("flaky")
+            return self.env.reset(seed=seed, options=options)
+
+    def env_fn():
+        return Flaky(make_env("CartPole-v1"))
+
+    results = [play_available(env_fn, list(range(30)), 10, n_envs=n, random_actions=True,
+                              max_failures=10) for n in (1, 3, 16)]
+    for episodes, failed in results:
+        assert [e.seed for e in episodes] == [s for s in range(30) if s % 4 != 1][:10]
+        assert failed == [1, 5, 9]  # 13 comes after the tenth good seed: never played
+        assert [e.episode_return for e in episodes] == [
+            e.episode_return for e in results[0][0]]
