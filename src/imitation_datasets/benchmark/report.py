@@ -1,14 +1,16 @@
 """The benchmark report: one JSON with every raw number, a Markdown table and PNG plots.
 
 The Markdown and the plots are made from the JSON alone (``il-datasets benchmark-report``), so
-anyone can regenerate them from a published ``benchmark_results.json``.
+anyone can regenerate them from a published ``benchmark_results.json``; such a file is checked
+against :data:`RESULTS_STRUCTURE` first, and the first wrong field is named in a one-line
+:class:`ReportFormatError`.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +18,106 @@ import numpy as np
 
 from imitation_datasets.benchmark.metrics import Aggregate, performance
 from imitation_datasets.collect.staging import atomic_write_text
+from imitation_datasets.data.safe_read import read_json
 
 RESULTS_JSON = "benchmark_results.json"
 RESULTS_MD = "benchmark_results.md"
+
+
+class ReportFormatError(ValueError):
+    """A benchmark results file does not have the structure the report is made from."""
+
+
+class _Number:
+    """An int or float (not a bool)."""
+
+
+@dataclass(frozen=True)
+class _Optional:
+    spec: Any
+
+
+@dataclass(frozen=True)
+class _Each:
+    """Every value of an object (``mapping=True``) or every item of a list follows ``spec``."""
+
+    spec: Any
+    mapping: bool = True
+
+
+_AGGREGATE = {k: _Number for k in ("mean", "std", "iqm", "ci_low", "ci_high")}
+RESULTS_STRUCTURE: dict[str, Any] = {
+    "envs": _Each({
+        "env_id": str, "expert_return": _Number, "random_return": _Number,
+        "expert_test_return": _Optional(_Number),
+        "leakage": {"passed": bool, "test_seeds": int, "training_start_states": int,
+                    "min_distance": _Number},
+    }),
+    "summary": _Each(_Each({"seeds": list, "aer": _AGGREGATE, "performance": _AGGREGATE,
+                            "accuracy": _Optional(_AGGREGATE)})),
+    "cells": _Each({"env": str, "method": str, "log": {
+        "records": _Optional(_Each({"epoch": _Number, "validation_performance": _Number},
+                                   mapping=False))}}, mapping=False),
+    "command": _Optional(str),
+    "runs": _Optional(_Each({"cells_run": int, "cells_total": int, "wall_seconds": _Number},
+                            mapping=False)),
+}
+"""What :func:`markdown`, :func:`plots` and :func:`write_report` read from the results."""
+
+
+def _type_name(spec: Any) -> str:
+    if isinstance(spec, dict) or (isinstance(spec, _Each) and spec.mapping):
+        return "an object"
+    if isinstance(spec, _Each) or spec is list:
+        return "a list"
+    return {_Number: "a number", str: "a string", bool: "true or false", int: "an integer"}[spec]
+
+
+def _matches(value: Any, spec: Any) -> bool:
+    if isinstance(spec, dict) or (isinstance(spec, _Each) and spec.mapping):
+        return isinstance(value, dict)
+    if isinstance(spec, _Each):
+        return isinstance(value, list)
+    if spec is _Number or spec is int:
+        ok = (int, float) if spec is _Number else int
+        return isinstance(value, ok) and not isinstance(value, bool)
+    return isinstance(value, spec)
+
+
+def check_structure(value: Any, spec: Any, where: str) -> None:
+    """Raise :class:`ReportFormatError` naming the first field of ``value`` not like ``spec``."""
+    if not _matches(value, spec):
+        raise ReportFormatError(f"{where}: expected {_type_name(spec)}, got "
+                                f"{json.dumps(value)[:40]}")
+    if isinstance(spec, dict):
+        for key, sub in spec.items():
+            if isinstance(sub, _Optional):
+                if value.get(key) is not None:
+                    check_structure(value[key], sub.spec, f"{where}.{key}")
+            elif key not in value:
+                raise ReportFormatError(f"{where}.{key}: missing")
+            else:
+                check_structure(value[key], sub, f"{where}.{key}")
+    elif isinstance(spec, _Each):
+        items = value.items() if spec.mapping else enumerate(value)
+        for key, item in items:
+            check_structure(item, spec.spec, f"{where}.{key}" if spec.mapping else
+                            f"{where}[{key}]")
+
+
+def validate_results(results: Any, origin: str) -> None:
+    """Check ``results`` (a parsed results file) before a report is made from it.
+
+    Raises:
+        ReportFormatError: ``"<origin>: <field>: <problem>"`` for the first wrong field.
+    """
+    try:
+        check_structure(results, RESULTS_STRUCTURE, "results")
+        unknown = [env for env in results["summary"] if env not in results["envs"]]
+        if unknown:
+            raise ReportFormatError(f"results.summary.{unknown[0]}: not in results.envs")
+    except ReportFormatError as exc:
+        raise ReportFormatError(f"{origin}: {exc}") from None
 
 
 def summarise(cells: Sequence[dict[str, Any]], envs: dict[str, dict[str, Any]],
@@ -53,7 +152,9 @@ def previous_runs(out: str | Path) -> list[dict[str, Any]]:
     path = Path(out) / RESULTS_JSON
     if not path.exists():
         return []
-    old = json.loads(path.read_text(encoding="utf-8"))
+    old = read_json(path)
+    if not isinstance(old, dict):
+        return []
     if "runs" in old:
         return list(old["runs"])
     if "wall_seconds" in old:  # reports written before runs were recorded
@@ -191,7 +292,13 @@ def write_report(results: dict[str, Any], out: str | Path, with_plots: bool = Tr
 
 
 def report_from_json(path: str | Path, out: str | Path | None = None) -> Path:
-    """Regenerate the Markdown and plots from a ``benchmark_results.json``."""
+    """Regenerate the Markdown and plots from a ``benchmark_results.json``.
+
+    Raises:
+        DatasetFormatError: the file is missing, not a regular file, too large or not JSON.
+        ReportFormatError: a field is missing or of the wrong type (the first one is named).
+    """
     path = Path(path)
-    results = json.loads(path.read_text(encoding="utf-8"))
+    results = read_json(path)
+    validate_results(results, str(path))
     return write_report(results, out or path.parent)
