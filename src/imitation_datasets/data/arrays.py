@@ -162,8 +162,8 @@ def as_flags(values: np.ndarray, name: str, origin: str) -> np.ndarray:
     bad = np.flatnonzero((values != 0) & (values != 1)) if values.size else ()
     if len(bad):
         raise DatasetFormatError(
-            f"{origin}: {name}[{int(bad[0])}] = {values.reshape(-1)[bad[0]]!r}; a flag must be "
-            "0 or 1 (true/false)")
+            f"{origin}: {name}[{int(bad[0])}] = {values.reshape(-1)[bad[0]].item()!r}; a flag "
+            "must be 0 or 1 (true/false)")
     return values.astype(bool)
 
 
@@ -284,8 +284,8 @@ def cast_exact(values: np.ndarray, dtype: Any, name: str, origin: str) -> np.nda
     if not np.all(same):
         flat = int(np.flatnonzero(~same.reshape(-1))[0])
         raise DatasetFormatError(
-            f"{origin}: {name} holds {values.reshape(-1)[flat]!r}, which {dtype} (the metadata's "
-            "dtype) cannot represent; refused")
+            f"{origin}: {name} holds {values.reshape(-1)[flat].item()!r}, which {dtype} (the "
+            "metadata's dtype) cannot represent; refused")
     return out
 
 
@@ -309,6 +309,6 @@ def discrete_actions(actions: np.ndarray, space: Any, origin: str) -> np.ndarray
     rows = np.flatnonzero(bad)
     if len(rows):
         raise DatasetFormatError(
-            f"{origin}: action {actions[rows[0]]!r} at row {int(rows[0])} is not in "
+            f"{origin}: action {actions[rows[0]].item()!r} at row {int(rows[0])} is not in "
             f"Discrete({space.n}, start={space.start}) (whole numbers {low}..{high - 1})")
     return actions if actions.dtype == np.int64 else actions.astype(np.int64)

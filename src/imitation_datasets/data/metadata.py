@@ -42,9 +42,11 @@ def _stats(values: np.ndarray) -> dict[str, Any]:
     values = np.asarray(values, dtype=np.float64)
     if values.size == 0:
         return {"mean": None, "std": None, "min": None, "max": None}
+    with np.errstate(invalid="ignore", over="ignore"):  # inf rewards give a NaN std
+        std = values.std()
     return {
         "mean": json_number(values.mean()),
-        "std": json_number(values.std()),
+        "std": json_number(std),
         "min": json_number(values.min()),
         "max": json_number(values.max()),
     }

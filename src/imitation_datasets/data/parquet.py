@@ -314,13 +314,14 @@ def read_parquet(directory: str | Path) -> tuple[DatasetArrays, dict[str, Any]]:
     _check_step_structure(steps_path, lengths)
     steps = _read_columns(steps_path, {"obs": obs_shape, "action": act_shape, "reward": (),
                                        "terminated": (), "truncated": ()})
+    flags = {name: as_flags(steps[name], f"column {name!r}", str(steps_path))
+             for name in ("terminated", "truncated")}
     try:
         arrays = DatasetArrays(
             obs=steps["obs"],
             actions=steps["action"],
             rewards=steps["reward"],
-            terminated=as_flags(steps["terminated"], "column 'terminated'", str(steps_path)),
-            truncated=as_flags(steps["truncated"], "column 'truncated'", str(steps_path)),
+            **flags,
             lengths=lengths,
             final_obs=episodes["final_obs"].reshape((len(lengths), *steps["obs"].shape[1:])),
             seeds=episodes["seed"].astype(np.int64),

@@ -282,8 +282,9 @@ def data_files(directory: Path, hf_split: str) -> list[Path]:
 
 
 def _load_directory(directory: Path, hf_split: str, origin: str) -> LoadedData:
-    if (directory / STEPS_FILE).is_file():
-        # Ours; without metadata.json it is incomplete and read_parquet says so.
+    if (directory / STEPS_FILE).exists():
+        # Ours; without metadata.json it is incomplete and read_parquet says so (a steps file
+        # that is not a regular file is refused there, not mistaken for another layout).
         _single_split(directory, hf_split)
         return _load_ours(directory)
     if (directory / "dataset_info.json").is_file() or (directory / "dataset_dict.json").is_file():
