@@ -279,8 +279,10 @@ def cmd_export_npz(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from imitation_datasets.data.npz import export_npz
     from imitation_datasets.data.parquet import read_parquet
 
-    arrays, _ = read_parquet(args.path)
     out = _export_out(args)
+    if not out.parent.is_dir():
+        raise UserError(f"{out.parent}: no such directory (the folder of --out must exist)")
+    arrays, _ = read_parquet(args.path)
     print(f"wrote {export_npz(arrays, out)}")
     return 0
 
