@@ -11,7 +11,12 @@ Guarantees:
   the threshold) is retried with the next attempt's seed, at most ``max_attempts`` times;
 * the dataset depends only on the arguments, never on ``threads`` or scheduling;
 * episodes are staged atomically; rerunning an interrupted run resumes it and ends with the same
-  bytes as an uninterrupted run; a run with other arguments never reads this run's files.
+  bytes as an uninterrupted run; a run with other arguments never reads this run's files;
+* one process writes a dataset folder at a time, and the folder is replaced whole (built beside
+  it, then renamed in; :mod:`imitation_datasets.collect.folder`); another dataset already there
+  is only replaced with ``overwrite=True``; other runs' staged episodes are never deleted;
+* resuming and "already complete" need the policy's identity
+  (:func:`imitation_datasets.experts.policy.policy_identity`); without one, a run plays afresh.
 """
 
 from __future__ import annotations
