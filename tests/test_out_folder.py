@@ -70,6 +70,17 @@ def test_one_process_cannot_hold_a_folder_twice(tmp_path):
         pass
 
 
+def test_a_complete_dataset_needs_no_lock_to_be_found_complete(tmp_path):
+    """Parallel benchmark cells all find their prepared dataset complete, without contention."""
+    out = collect(tmp_path)
+    before = digests(out)
+    with DatasetFolder(out).lock():
+        assert collect(tmp_path) == out
+        with pytest.raises(FolderBusyError):
+            collect(tmp_path, seed=1)
+    assert digests(out) == before
+
+
 # ---------------------------------------------------------------- another dataset in --out
 def test_other_arguments_are_refused_unless_overwrite_which_replaces_the_folder_whole(tmp_path):
     out = collect(tmp_path, seed=0)

@@ -21,6 +21,7 @@ Guarantees:
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import multiprocessing as mp
@@ -267,19 +268,33 @@ class Controller:
                     else self.envs_per_worker),
         )
         folder = DatasetFolder(self.path / options.game)
+        spec = WorkerSpec(play=play, staging=Staging(folder.path, fingerprint(run), resumable),
+                          user_enjoy=user_enjoy, step_timeout=self.step_timeout)
+        # a complete folder is only ever replaced whole: reading it needs no lock, so runs that
+        # find their dataset complete (parallel benchmark cells) never contend for it
+        if options.mode != "play" and self._complete(folder, spec, strict=False):
+            return folder.path
         with folder.lock():
             folder.recover()
-            spec = WorkerSpec(play=play, staging=Staging(folder.path, fingerprint(run), resumable),
-                              user_enjoy=user_enjoy, step_timeout=self.step_timeout)
             self._run_locked(options.mode, folder, spec, run, provenance)
         return folder.path
 
+    def _complete(self, folder: DatasetFolder, spec: WorkerSpec, strict: bool) -> bool:
+        """Whether the folder holds this dataset; refusals raise only when ``strict``."""
+        whole = spec.user_enjoy is None and isinstance(self.collate, DatasetCollate)
+        try:
+            done = self._already_there(folder, spec.staging, whole)
+        except OutFolderError:
+            if strict:
+                raise
+            return False
+        if done and self.progress:
+            self._say(f"{folder.path}: already complete for these arguments; nothing to do")
+        return done
+
     def _run_locked(self, mode: str, folder: DatasetFolder, spec: WorkerSpec,
                     run: dict[str, Any], provenance: dict[str, Any]) -> None:
-        whole = spec.user_enjoy is None and isinstance(self.collate, DatasetCollate)
-        if mode != "play" and self._already_there(folder, spec.staging, whole):
-            if self.progress:
-                self._say(f"{folder.path}: already complete for these arguments; nothing to do")
+        if mode != "play" and self._complete(folder, spec, strict=True):
             return
         self._report_kept_stagings(folder, spec.staging)
         if mode in ("all", "play"):
@@ -567,17 +582,20 @@ def _check_policy(play: PlaySpec) -> None:
     """Try the policy on a start state: actions that do not fit the space stop the run at once.
 
     Any other error is left to the rollout, which logs and retries it like any failed attempt.
+    The check runs on a shallow copy, so the policy the workers get is not changed by it (an SB3
+    policy keeps its recurrent state on the object).
     """
     if play.policy is None or play.random_actions:
         return
     try:
+        policy = copy.copy(play.policy)
         env = make_env(play.env_id, play.env_kwargs)
         try:
             obs, _ = env.reset(seed=episode_seed(play.dataset_seed, 0))
-            if hasattr(play.policy, "load"):
-                play.policy.load()
-            actions = policy_actions(play.policy, np.stack([obs, obs]))
-            check_actions(actions, env.action_space, 2, play.policy)
+            if hasattr(policy, "load"):
+                policy.load()
+            actions = policy_actions(policy, np.stack([obs, obs]))
+            check_actions(actions, env.action_space, 2, policy)
         finally:
             env.close()
     except ActionSpaceError:
