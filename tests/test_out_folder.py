@@ -119,6 +119,15 @@ def test_the_same_dataset_is_already_complete(tmp_path, capsys):
     assert controller.last_run == {} and digests(out) == before
 
 
+def test_an_unreadable_dataset_is_replaced_only_with_overwrite(tmp_path):
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "metadata.json").write_text("{not json")
+    with pytest.raises(OutFolderError, match="holds a dataset that cannot be read"):
+        collect(tmp_path)
+    assert (tmp_path / "d" / "metadata.json").read_text() == "{not json"
+    assert_consistent(collect(tmp_path, overwrite=True))
+
+
 def test_files_il_datasets_did_not_write_are_never_replaced(tmp_path):
     (tmp_path / "d").mkdir()
     (tmp_path / "d" / "notes.txt").write_text("mine")
