@@ -7,6 +7,10 @@ naming the expert; docs/format.md says what the guarantee covers.
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from golden import GOLDEN_FINGERPRINTS, collect_golden, curated_keys, fingerprint
@@ -32,3 +36,14 @@ def test_collection_reproduces_the_golden_fingerprint_with_any_parallelism(key, 
         files[(workers, envs)] = {name: hashlib.sha256((directory / name).read_bytes()).hexdigest()
                                   for name in DATA_FILES}
     assert all(digest == files[(1, 1)] for digest in files.values()), files
+
+
+def test_golden_data_with_other_blas_kernels_and_simd_levels():
+    """A machine with SSE-era OpenBLAS kernels and no AVX in NumPy collects the same data."""
+    keys = ["mountaincarcontinuous", "walker", "cartpole"]  # the experts the issue saw differ
+    env = dict(os.environ, OPENBLAS_CORETYPE="Prescott", OPENBLAS_NUM_THREADS="1",
+               NPY_DISABLE_CPU_FEATURES="AVX512F AVX512_SKX AVX512_ICL AVX2 FMA3")
+    out = subprocess.run([sys.executable, str(Path(__file__).with_name("golden.py")), *keys],
+                         env=env, capture_output=True, text=True, timeout=300, check=True)
+    got = dict(line.split('"')[1::2] for line in out.stdout.splitlines() if line.strip())
+    assert got == {key: GOLDEN_FINGERPRINTS[key] for key in keys}, out.stderr[-2000:]
