@@ -62,6 +62,13 @@ def _policy_name(policy: Any) -> str:
     return repr(label) if label else type(policy).__name__
 
 
+def action_kinds(space: gym.Space) -> str:
+    """NumPy dtype kinds a batch of actions for ``space`` may have (integers for integer spaces)."""
+    integer = isinstance(space, gym.spaces.Discrete) or (
+        space.dtype is not None and space.dtype.kind in "iu")
+    return "iu" if integer else "iuf"
+
+
 def check_actions(actions: np.ndarray, space: gym.Space, rows: int, policy: Any) -> None:
     """Refuse a batch of actions whose shape or kind does not fit ``space`` (one line).
 
@@ -70,10 +77,8 @@ def check_actions(actions: np.ndarray, space: gym.Space, rows: int, policy: Any)
     environment does that on every step).
     """
     expected = (rows, *(space.shape or ()))
-    kind = actions.dtype.kind
-    wanted = "iu" if isinstance(space, gym.spaces.Discrete) or (
-        space.dtype is not None and space.dtype.kind in "iu") else "iuf"
-    if actions.shape != expected or kind not in wanted:
+    wanted = action_kinds(space)
+    if actions.shape != expected or actions.dtype.kind not in wanted:
         raise ActionSpaceError(
             f"policy {_policy_name(policy)} returned actions of shape {actions.shape} and dtype "
             f"{actions.dtype} for {rows} observations; the action space {space} expects shape "
@@ -180,8 +185,7 @@ class EpisodeRunner:
         action_space = self.slots[0].env.action_space
         self.discrete = isinstance(action_space, gym.spaces.Discrete)
         self._action_shape = tuple(action_space.shape or ())
-        self._kinds = "iu" if self.discrete or (
-            action_space.dtype is not None and action_space.dtype.kind in "iu") else "iuf"
+        self._kinds = action_kinds(action_space)
         # the policy reads observations from one preallocated array (no per-step np.stack)
         self._obs = np.zeros((n_envs, *space.shape), dtype=space.dtype)
 
