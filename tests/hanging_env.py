@@ -1,5 +1,7 @@
 """A toy environment whose ``step`` never returns after ``IL_TEST_HANG_AFTER`` steps.
 
+Steps are counted per process (the collection may make a fresh env for every episode), and
+``HangingToy-v0`` never hangs in the process that imported this module (the test itself).
 Importing this module registers ``HangingToy-v0`` and ``StuckToy-v0`` (always hangs after 25 steps,
 for Ray actors, which do not see the test's environment variables). Without the variable
 ``HangingToy-v0`` never hangs, so
@@ -18,13 +20,24 @@ import numpy as np
 
 ENV_ID = "HangingToy-v0"
 STUCK_ID = "StuckToy-v0"
+IMPORTED_BY = os.getpid()
+_STEPS = {"pid": 0, "count": 0}
+
+
+def _process_steps() -> int:
+    """Steps taken in this process so far, this one included."""
+    if _STEPS["pid"] != os.getpid():
+        _STEPS.update(pid=os.getpid(), count=0)
+    _STEPS["count"] += 1
+    return _STEPS["count"]
 HANG_AFTER = "IL_TEST_HANG_AFTER"
 
 
 class HangingEnv(gym.Env):
-    """Ten-step episodes; step ``hang_after + 1`` of this instance sleeps forever.
+    """Ten-step episodes; step ``hang_after + 1`` of this process sleeps forever.
 
-    ``hang_after=None`` reads it from the ``HANG_AFTER`` variable (never hangs when unset).
+    ``hang_after=None`` reads it from the ``HANG_AFTER`` variable, outside the importing process
+    only (never hangs when unset).
     """
 
     observation_space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
@@ -32,7 +45,6 @@ class HangingEnv(gym.Env):
 
     def __init__(self, hang_after: int | None = None) -> None:
         self.hang_after = hang_after
-        self.steps_done = 0
         self.t = 0
         self.state = np.zeros(2, np.float32)
 
@@ -43,9 +55,10 @@ class HangingEnv(gym.Env):
         return self.state, {}
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
-        limit = self.hang_after if self.hang_after is not None else os.environ.get(HANG_AFTER)
-        self.steps_done += 1
-        if limit is not None and self.steps_done > int(limit):
+        limit = self.hang_after
+        if limit is None and os.getpid() != IMPORTED_BY:
+            limit = os.environ.get(HANG_AFTER)
+        if limit is not None and _process_steps() > int(limit):
             while True:
                 time.sleep(60)
         self.t += 1
