@@ -224,4 +224,5 @@ def test_workers_are_capped_at_the_episodes_and_the_cpus(tmp_path, monkeypatch, 
                             path=tmp_path, expert=policy, progress=False)
     controller.start({"game": "b"})
     assert controller.last_run["workers"] == 4
-    assert "6 workers asked for, but this machine has 1 CPUs; using 4" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "6 workers asked for, but only 1 CPU(s) are available here; using 4" in err

@@ -340,8 +340,8 @@ class Controller:
         cpus = _cpu_count()
         if self.backend == "local" and threads > MAX_WORKERS_PER_CPU * cpus:
             threads = MAX_WORKERS_PER_CPU * cpus
-            self._say(f"note: {self.threads} workers asked for, but this machine has {cpus} "
-                      f"CPUs; using {threads} worker processes (the data do not change)")
+            self._say(f"note: {self.threads} workers asked for, but only {cpus} CPU(s) are "
+                      f"available here; using {threads} worker processes (the data do not change)")
         return threads
 
     # ------------------------------------------------------------------ collate
