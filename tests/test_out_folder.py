@@ -208,6 +208,26 @@ def test_a_crash_after_the_swap_is_finished_keeping_other_runs_staging(tmp_path)
     assert not folder.old_path.exists()
 
 
+def test_a_run_killed_between_the_renames_is_repaired_by_the_next_run(tmp_path, monkeypatch):
+    out = collect(tmp_path, seed=0)
+    real, renames = os.rename, []
+
+    def killed_at_the_second(src, dst):
+        renames.append(src)
+        if len(renames) == 2:
+            raise KeyboardInterrupt  # the old dataset is aside, the new one not yet in place
+        real(src, dst)
+
+    monkeypatch.setattr(os, "rename", killed_at_the_second)
+    with pytest.raises(KeyboardInterrupt):
+        collect(tmp_path, seed=1, overwrite=True)
+    monkeypatch.undo()
+    assert not out.exists() and (tmp_path / ".d.old").is_dir() and (tmp_path / ".d.new").is_dir()
+    collect(tmp_path, seed=1, overwrite=True)  # repairs, then finishes from the staged episodes
+    assert digests(out) == digests(collect(tmp_path, "fresh", seed=1))
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".d")) == [".d.lock"]
+
+
 def test_a_failed_write_changes_nothing(tmp_path):
     folder = DatasetFolder(tmp_path / "d")
     _fake_dataset(folder.path, "a")
