@@ -185,18 +185,12 @@ def _leaf_type(kind: pa.DataType) -> pa.DataType:
 def _check_expansion(parquet: pq.ParquetFile, name: str, shape: tuple[int, ...],
                      file_size: int, path: Path) -> None:
     """Refuse a column whose declared decoded size is out of proportion to the file."""
-    index = parquet.schema_arrow.names.index(name)
     leaf = _leaf_type(parquet.schema_arrow.field(name).type)
     try:
         width = max(1, leaf.bit_width // 8)
     except ValueError:  # not a fixed-width type: _leaf refuses it when it is read
         width = 1
     declared = parquet.metadata.num_rows * math.prod(shape) * width
-    meta = parquet.metadata
-    if meta.num_columns == len(parquet.schema_arrow.names):
-        pages = sum(meta.row_group(g).column(index).total_uncompressed_size
-                    for g in range(meta.num_row_groups))
-        declared = max(declared, pages)
     limit = max(EXPANSION_FLOOR, MAX_EXPANSION * file_size)
     if declared > limit:
         raise DatasetFormatError(
@@ -238,7 +232,7 @@ def _read_columns(path: Path, columns: dict[str, tuple[int, ...] | None]
                 shape = row_shape if shape is None else shape
                 _check_expansion(parquet, name, shape, file_size, path)
                 out[name] = _read_column(parquet, name, shape, path)
-    except (pa.ArrowException, OSError) as exc:
+    except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:
         raise DatasetFormatError(f"{path}: corrupt or not Parquet ({exc})") from None
     return out
 
@@ -417,5 +411,5 @@ def _parquet_rows(path: Path) -> int:
     try:
         with arrow_file(path) as (source, _):
             return pq.read_metadata(source).num_rows
-    except (pa.ArrowException, OSError) as exc:
+    except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:
         raise DatasetFormatError(f"{path}: corrupt or not Parquet ({exc})") from None

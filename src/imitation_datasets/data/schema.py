@@ -34,7 +34,20 @@ EPISODE_COLUMNS = ("episode_index", "seed", "return", "length", "terminated", "t
 
 
 class DatasetFormatError(ValueError):
-    """A dataset file is missing, corrupt, or does not follow the format."""
+    """A dataset file is missing, corrupt, or does not follow the format.
+
+    The message is always one line (line breaks, e.g. in a dependency's message quoted in it,
+    become spaces) of at most :data:`MAX_MESSAGE` characters, so a CLI can print it as is.
+    """
+
+    def __init__(self, message: object = "") -> None:
+        text = " ".join(str(message).split())
+        if len(text) > MAX_MESSAGE:
+            text = text[:MAX_MESSAGE - 3] + "..."
+        super().__init__(text)
+
+
+MAX_MESSAGE = 1000
 
 
 def json_number(value: float) -> float | str:
