@@ -31,6 +31,8 @@ def _process_steps() -> int:
     _STEPS["count"] += 1
     return _STEPS["count"]
 HANG_AFTER = "IL_TEST_HANG_AFTER"
+STEP_SECONDS = "IL_TEST_STEP_SECONDS"
+"""Seconds each step sleeps outside the importing process (a slow but live env)."""
 
 
 class HangingEnv(gym.Env):
@@ -56,8 +58,9 @@ class HangingEnv(gym.Env):
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
         limit = self.hang_after
-        if limit is None and os.getpid() != IMPORTED_BY:
-            limit = os.environ.get(HANG_AFTER)
+        if os.getpid() != IMPORTED_BY:
+            limit = os.environ.get(HANG_AFTER) if limit is None else limit
+            time.sleep(float(os.environ.get(STEP_SECONDS, 0)))
         if limit is not None and _process_steps() > int(limit):
             while True:
                 time.sleep(60)

@@ -7,11 +7,16 @@ is fixed, to the same bytes as an uninterrupted run.
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 from conftest import digests
-from hanging_env import ENV_ID, HANG_AFTER, policy
+from hanging_env import ENV_ID, HANG_AFTER, STEP_SECONDS, policy
 
 from imitation_datasets.cli import main
 from imitation_datasets.collect.tally import CollectionError
@@ -77,3 +82,23 @@ def test_cli_rejects_a_bad_step_timeout(value, capsys):
 def test_step_timeout_must_be_positive():
     with pytest.raises(ValueError, match="step_timeout"):
         Controller(baseline_enjoy, baseline_collate, episodes=1, step_timeout=0)
+
+
+def test_a_stopped_and_continued_run_is_not_a_hang(tmp_path):
+    """Ctrl-Z then ``fg`` stops the controller with its workers: no worker is blamed."""
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import hanging_env; "
+            "from imitation_datasets.cli import main; sys.exit(main(sys.argv[2:]))")
+    run = subprocess.Popen(
+        [sys.executable, "-c", code, str(Path(__file__).parent), "collect", ENV_ID, "--random",
+         "--episodes", "20", "--envs-per-worker", "1", "--out", str(tmp_path / "r"), "--quiet",
+         "--step-timeout", "2"],
+        env={**os.environ, STEP_SECONDS: "0.02"}, start_new_session=True,
+        stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob("r/.staging-*/episodes-*.log")):
+        assert time.monotonic() < deadline and run.poll() is None, run.communicate()[1]
+        time.sleep(0.05)
+    os.killpg(run.pid, signal.SIGSTOP)
+    time.sleep(4)
+    os.killpg(run.pid, signal.SIGCONT)
+    assert run.wait(timeout=60) == 0, run.communicate()[1]

@@ -115,7 +115,11 @@ def connect(address: str | None) -> bool:
     if ray.is_initialized():
         return False
     check_address(address)
-    ray.init(address=address, include_dashboard=False, log_to_driver=False, namespace=NAMESPACE)
+    try:
+        ray.init(address=address, include_dashboard=False, log_to_driver=False,
+                 namespace=NAMESPACE)
+    except ConnectionError as exc:  # e.g. address="auto" with no cluster running
+        raise RayAddressError(f"Ray address {address}: {exc}") from None
     return True
 
 
