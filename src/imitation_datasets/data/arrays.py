@@ -186,14 +186,13 @@ def check_episode_flags(arrays: DatasetArrays, origin: str) -> None:
 def nonfinite_row(values: np.ndarray) -> int | None:
     """The first row of a float array holding NaN or ±inf (``None``: all finite, or not float).
 
-    One float64 sum decides the common case without temporaries; only when it is not finite
-    (bad values, or an overflow) are rows scanned, ``CHECK_ROWS`` at a time.
+    One sum decides the common case without temporaries; only when it is not finite (bad
+    values, or an overflow) are rows scanned, ``CHECK_ROWS`` at a time.
     """
     if not isinstance(values, np.ndarray) or values.dtype.kind not in "fc" or not values.size:
         return None
     with np.errstate(over="ignore", invalid="ignore"):
-        if np.isfinite(values.sum(dtype=np.complex128 if values.dtype.kind == "c"
-                                  else np.float64)):
+        if np.isfinite(values.sum()):  # an overflow only sends us to the exact scan below
             return None
     for start in range(0, len(values), CHECK_ROWS):
         chunk = values[start:start + CHECK_ROWS]
