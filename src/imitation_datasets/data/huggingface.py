@@ -32,10 +32,13 @@ from imitation_datasets.data.hub_layout import (
 )
 from imitation_datasets.data.metadata import write_metadata
 from imitation_datasets.data.original import arrays_from_columns, columns_from_arrays
+from imitation_datasets.data.safe_read import read_json, require_regular
 from imitation_datasets.data.schema import FORMAT_NAME, DatasetFormatError
 from imitation_datasets.data.sources import LoadedData, load_local, load_source
+from imitation_datasets.safe_paths import contained_path
 
 README_FILE = "README.md"
+SAVED_INFO, SAVED_STATE, SAVED_DICT = "dataset_info.json", "state.json", "dataset_dict.json"
 
 
 def _loaded(source: str | Path | DatasetArrays | LoadedData,
@@ -115,19 +118,60 @@ def huggingface_to_baseline(dataset: Any) -> dict[str, np.ndarray]:
 
 
 def load_saved_dataset(directory: Path, hf_split: str = "train") -> LoadedData:
-    """A folder written by ``datasets.Dataset(Dict).save_to_disk``."""
+    """A folder written by ``datasets.Dataset(Dict).save_to_disk``.
+
+    Every path the folder's JSON names (a split folder in ``dataset_dict.json``, the Arrow
+    files in ``state.json``) is checked to lie inside the folder before ``datasets`` opens it.
+
+    Raises:
+        DatasetFormatError: a path leading outside the folder (absolute, ``..``, symlink), a
+            missing or irregular file, or data ``datasets`` cannot read.
+        ValueError: ``hf_split`` is not one of a ``DatasetDict``'s splits.
+    """
     import datasets
 
+    folder = _saved_split_folder(directory, hf_split)
+    _check_saved_files(folder)
     try:
-        loaded = datasets.load_from_disk(str(directory))
-    except (OSError, ValueError) as exc:
-        raise DatasetFormatError(f"{directory}: unreadable saved dataset ({exc})") from None
-    if isinstance(loaded, datasets.DatasetDict):
-        if hf_split not in loaded:
-            raise ValueError(f"hf_split={hf_split!r} not in {directory}; it has {list(loaded)}")
-        loaded = loaded[hf_split]
+        loaded = datasets.Dataset.load_from_disk(str(folder))
+    except Exception as exc:  # noqa: BLE001 - anything datasets raises, as one line
+        message = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+        raise DatasetFormatError(f"{directory}: unreadable saved dataset ({message})") from None
     arrays, metadata = from_hf_dataset(loaded, str(directory), directory)
     return LoadedData(arrays, metadata, str(directory))
+
+
+def _saved_split_folder(directory: Path, hf_split: str) -> Path:
+    """The folder of the saved ``Dataset`` to read (``directory`` or one of its splits)."""
+    if all((directory / name).exists() for name in (SAVED_INFO, SAVED_STATE)):
+        return directory
+    index = directory / SAVED_DICT
+    if not index.exists():
+        raise DatasetFormatError(f"{directory}: neither a saved Dataset ({SAVED_INFO} + "
+                                 f"{SAVED_STATE}) nor a saved DatasetDict ({SAVED_DICT})")
+    splits = read_json(index)
+    splits = splits.get("splits") if isinstance(splits, dict) else None
+    if not isinstance(splits, list) or not all(isinstance(s, str) for s in splits):
+        raise DatasetFormatError(f"{index}: 'splits' must be a list of split names")
+    if hf_split not in splits:
+        raise ValueError(f"hf_split={hf_split!r} not in {directory}; it has {splits}")
+    return contained_path(directory, hf_split, source=str(index), field="splits entry",
+                          error=DatasetFormatError)
+
+
+def _check_saved_files(folder: Path) -> None:
+    """Refuse a saved ``Dataset`` whose JSON names files outside ``folder`` or irregular ones."""
+    read_json(folder / SAVED_INFO)  # bounded and regular, before datasets reads it unbounded
+    state_file = folder / SAVED_STATE
+    state = read_json(state_file)
+    files = state.get("_data_files") if isinstance(state, dict) else None
+    if not isinstance(files, list) or not files or not all(isinstance(f, dict) for f in files):
+        raise DatasetFormatError(f"{state_file}: '_data_files' must be a non-empty list of "
+                                 "{'filename': ...} objects")
+    for entry in files:
+        path = contained_path(folder, entry.get("filename"), source=str(state_file),
+                              field="_data_files filename", error=DatasetFormatError)
+        require_regular(path)
 
 
 # ---------------------------------------------------------------------------- files and folders

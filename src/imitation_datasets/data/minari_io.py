@@ -117,6 +117,7 @@ def to_minari(source: Any, dataset_id: str, *, author: str | None = None,
 
     from imitation_datasets.data.sources import LoadedData, load_source
 
+    path = minari_dataset_path(dataset_id)
     loaded = source if isinstance(source, LoadedData) else load_source(source)
     arrays, metadata = loaded.arrays, loaded.metadata
     if arrays.final_obs is None or not isinstance(arrays.obs, np.ndarray):
@@ -124,7 +125,6 @@ def to_minari(source: Any, dataset_id: str, *, author: str | None = None,
             f"{loaded.origin}: Minari episodes need every episode's final observation, which "
             "this dataset does not have (original IL-Datasets layout or image files)"
         )
-    path = minari_dataset_path(dataset_id)
     if path.exists():
         raise ValueError(f"a Minari dataset {dataset_id!r} already exists at {path}")
     namespace = minari.dataset.minari_dataset.parse_dataset_id(dataset_id)[0]
