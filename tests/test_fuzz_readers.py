@@ -120,12 +120,15 @@ def fresh_copy(workdir: Path, valid: dict[str, bytes], name: str) -> Path:
 
 
 @FUZZ
-@given(data=st.binary(max_size=2048))
-def test_arbitrary_bytes_as_metadata(workdir, valid, data):
-    folder = fresh_copy(workdir, valid, "meta-bytes")
-    (folder / "metadata.json").write_bytes(data)
+@given(name=st.sampled_from(["metadata.json", "steps.parquet", "episodes.parquet"]),
+       data=st.binary(max_size=4096))
+def test_arbitrary_bytes_as_a_dataset_file(workdir, valid, name, data):
+    """Metadata, steps or episodes replaced by arbitrary bytes."""
+    folder = fresh_copy(workdir, valid, "bytes")
+    (folder / name).write_bytes(data)
     outcome(read_metadata, folder)
     outcome(read_verified_metadata, folder)
+    outcome(load_source, folder)
 
 
 @FUZZ
@@ -164,11 +167,3 @@ def test_mutated_parquet(workdir, valid, name, data):
     if not isinstance(result, Exception):
         assert result.arrays.n_steps == sum(json.loads(valid["metadata.json"])["episodes"]
                                             ["length"])
-
-
-@FUZZ
-@given(data=st.binary(max_size=4096))
-def test_arbitrary_bytes_as_parquet(workdir, valid, data):
-    folder = fresh_copy(workdir, valid, "parquet-bytes")
-    (folder / "steps.parquet").write_bytes(data)
-    outcome(load_source, folder)

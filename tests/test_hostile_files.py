@@ -293,6 +293,13 @@ def test_discrete_actions_outside_the_space_are_refused(tmp_path, actions):
         BaselineDataset(path)
 
 
+def test_inferred_discrete_space_holds_every_stored_action(tmp_path):
+    """Without metadata the space comes from the data: it must contain 7 and -3."""
+    export_npz(cartpole_like(lengths=(2, 2), actions=[7, -3, 0, 1]), tmp_path / "t.npz")
+    space = BaselineDataset(tmp_path / "t.npz").action_space
+    assert space.contains(np.int64(7)) and space.contains(np.int64(-3)), space
+
+
 def test_flags_other_than_zero_or_one_are_refused(tmp_path):
     arrays = cartpole_like(lengths=(3, 3))
     arrays.terminated = np.array([0, 0, 5, 0, 0, 1])

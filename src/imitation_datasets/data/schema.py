@@ -144,7 +144,7 @@ def infer_spaces(obs: np.ndarray, actions: np.ndarray) -> tuple[dict[str, Any], 
     """Space descriptions guessed from data when no environment is known.
 
     Observations become an unbounded Box of their shape and dtype; integer actions a Discrete
-    space covering the values seen, float actions an unbounded Box.
+    space covering the values seen (from ``min(0, lowest)``), float actions an unbounded Box.
     """
     def box(values: np.ndarray) -> dict[str, Any]:
         shape = list(values.shape[1:])
@@ -153,7 +153,8 @@ def infer_spaces(obs: np.ndarray, actions: np.ndarray) -> tuple[dict[str, Any], 
                 "low": ["-inf"] * size, "high": ["inf"] * size}
 
     if np.issubdtype(actions.dtype, np.integer) and actions.ndim == 1:
-        action = {"type": "Discrete", "n": int(actions.max()) + 1, "start": 0}
+        start = min(0, int(actions.min()))  # every stored action must be in the space
+        action = {"type": "Discrete", "n": int(actions.max()) - start + 1, "start": start}
     else:
         action = box(actions)
     return box(obs), action

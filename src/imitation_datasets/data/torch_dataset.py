@@ -114,7 +114,9 @@ def _infer_spaces(arrays: DatasetArrays) -> tuple[gym.Space, gym.Space]:
         obs_space = gym.spaces.Box(-np.inf, np.inf, obs_shape, arrays.obs.dtype)
     actions = arrays.actions
     if actions.ndim == 1 and np.issubdtype(actions.dtype, np.integer):
-        act_space: gym.Space = gym.spaces.Discrete(int(actions.max()) + 1)
+        # Every action stored must be in the space: negative ones move its start.
+        start = min(0, int(actions.min()))
+        act_space: gym.Space = gym.spaces.Discrete(int(actions.max()) - start + 1, start=start)
     else:
         act_space = gym.spaces.Box(-np.inf, np.inf, tuple(actions.shape[1:]),
                                    actions.dtype if np.issubdtype(actions.dtype, np.floating)
