@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from imitation_datasets.data.arrays import DatasetArrays
-from imitation_datasets.data.schema import DatasetFormatError
+from imitation_datasets.data.schema import FORMAT_NAME, DatasetFormatError
 from imitation_datasets.dataset import BaselineDataset, from_minari, minari_to_dataset, to_minari
 from imitation_datasets.experts import CardError, CuratedExpert, ExpertCard
 from imitation_datasets.experts.curated import ZOO_DIR
@@ -370,3 +370,22 @@ def test_saved_dataset_dict_splits_stay_inside(tmp_path):
     (folder / "dataset_dict.json").write_text(json.dumps({"splits": "train"}))
     with pytest.raises(DatasetFormatError, match="'splits' must be a list"):
         BaselineDataset(folder)
+
+
+def test_hf_description_metadata_is_checked_like_a_file(tmp_path):
+    from imitation_datasets.dataset import from_hf_dataset, to_hf_dataset
+
+    dataset = to_hf_dataset(tiny_arrays())
+    dataset.info.description = "[" * 100_000 + "]" * 100_000  # not ours: ignored, no crash
+    assert from_hf_dataset(dataset)[1] is None
+    dataset.info.description = json.dumps({"format": FORMAT_NAME, "env": {}})
+    with pytest.raises(DatasetFormatError, match="without key") as excinfo:
+        from_hf_dataset(dataset, origin="someone/x")
+    assert "someone/x" in one_line(excinfo)
+
+
+def test_hub_file_that_is_a_fifo_is_refused_not_waited_on(tmp_path):
+    fifo = tmp_path / "train.parquet"
+    os.mkfifo(fifo)
+    with pytest.raises(DatasetFormatError, match="FIFO"):
+        BaselineDataset(fifo)

@@ -41,6 +41,7 @@ from imitation_datasets.data.arrays import DatasetArrays
 from imitation_datasets.data.images import ImageColumn, is_image_column
 from imitation_datasets.data.original import arrays_from_columns, canonical_columns
 from imitation_datasets.data.parquet import _flat, arrow_numpy
+from imitation_datasets.data.safe_read import require_regular
 from imitation_datasets.data.schema import FORMAT_NAME, DatasetFormatError, space_from_dict
 
 HUB_COLUMNS = ("obs", "actions", "rewards", "episode_starts", "terminated", "truncated",
@@ -141,7 +142,11 @@ def columns_from_table(table: pa.Table, origin: str, base_dir: Path | None = Non
 
 
 def read_table_file(path: Path) -> pa.Table:
-    """A Parquet or JSONL file as an Arrow table (memory-mapped Parquet; no pandas)."""
+    """A Parquet or JSONL file as an Arrow table (memory-mapped Parquet; no pandas).
+
+    Only a regular file is opened (a FIFO or device is refused, not waited on or read forever).
+    """
+    require_regular(path)
     try:
         if path.suffix == ".parquet":
             import pyarrow.parquet as pq

@@ -72,13 +72,27 @@ def to_hf_dataset(source: str | Path | DatasetArrays | LoadedData,
     return datasets.Dataset(InMemoryTable(hub_table(loaded.arrays)), info=info)
 
 
-def _description_metadata(dataset: Any) -> dict[str, Any] | None:
+def _description_metadata(dataset: Any, origin: str) -> dict[str, Any] | None:
+    """Our metadata from ``info.description`` (None when it is not ours), checked like a file.
+
+    Raises:
+        DatasetFormatError: it claims to be ours but misses keys or has fields of wrong types.
+    """
+    from imitation_datasets.data.metadata import REQUIRED_KEYS, check_fields
+
     text = getattr(getattr(dataset, "info", None), "description", "") or ""
     try:
         data = json.loads(text)
-    except (json.JSONDecodeError, TypeError):
+    except (json.JSONDecodeError, TypeError, RecursionError):
         return None
-    return data if isinstance(data, dict) and data.get("format") == FORMAT_NAME else None
+    if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
+        return None
+    where = f"{origin} (info.description)"
+    missing = [key for key in REQUIRED_KEYS if key not in data]
+    if missing:
+        raise DatasetFormatError(f"{where}: our metadata without key(s) {missing}")
+    check_fields(data, where)
+    return data
 
 
 def from_hf_dataset(dataset: Any, origin: str = "HuggingFace dataset",
@@ -101,7 +115,7 @@ def from_hf_dataset(dataset: Any, origin: str = "HuggingFace dataset",
     if not hasattr(dataset, "with_format"):
         raise TypeError(f"expected a datasets.Dataset, got {type(dataset).__name__}")
     table = dataset.with_format("arrow")[:]
-    metadata = _description_metadata(dataset)
+    metadata = _description_metadata(dataset, origin)
     columns = columns_from_table(table, origin, None if base_dir is None else Path(base_dir))
     return arrays_from_columns(apply_metadata(columns, metadata, origin), origin), metadata
 
