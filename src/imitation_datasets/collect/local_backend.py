@@ -10,11 +10,15 @@ from collections import deque
 from typing import Any
 
 from imitation_datasets.collect.tally import CollectionError, Tally
-from imitation_datasets.collect.worker import WorkerSpec, hung_message, run_worker
+from imitation_datasets.collect.worker import (
+    WorkerSpec,
+    forgive_stall,
+    hung_message,
+    run_worker,
+)
 
 STALL = 1.0
-"""A gap between two turns of the controller's loop longer than this is a stall of the controller
-(it normally turns every 0.2 s)."""
+"""A longer gap between two turns of the loop (which turns every 0.2 s) stopped the controller."""
 
 
 class _Pool:
@@ -85,18 +89,6 @@ class _Pool:
                     f"worker {worker}", timeout, self.spec.play.env_id, shown,
                     self.tally.accepted, self.spec.staging.path))
 
-    def forgive_stall(self, previous: float) -> float:
-        """Shift the workers' clocks by a stall of this loop (Ctrl-Z, a debugger); return now.
-
-        The loop turns at least every 0.2 s; a longer gap stopped the controller, not the
-        workers, so it must not count toward their ``step_timeout``.
-        """
-        now = time.monotonic()
-        if now - previous > STALL:
-            for worker in self.last_seen:
-                self.last_seen[worker] += now - previous
-        return now
-
     def handle(self, kind: str, worker: int, info: Any) -> None:
         """Act on one message from a worker."""
         self.last_seen[worker] = time.monotonic()
@@ -120,7 +112,7 @@ class _Pool:
             self.launch(worker)
         last_check = tick = time.monotonic()
         while any(self.outstanding.values()):
-            tick = self.forgive_stall(tick)
+            tick = forgive_stall(self.last_seen, tick, STALL)
             if time.monotonic() - last_check > 0.5:
                 last_check = time.monotonic()
                 self.replace_dead()

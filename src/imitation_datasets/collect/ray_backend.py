@@ -21,10 +21,13 @@ from typing import Any
 from imitation_datasets.collect.episode import write_atomic
 from imitation_datasets.collect.player import EpisodePlayer, PlaySpec
 from imitation_datasets.collect.tally import CollectionError, Tally
-from imitation_datasets.collect.worker import WorkerSpec, hung_message
+from imitation_datasets.collect.worker import WorkerSpec, forgive_stall, hung_message
 
 ACTOR_PREFIX = "il-datasets-actor-"
 NAMESPACE = "imitation_datasets"
+STALL = 5.0
+"""A longer gap between two turns of the driver's loop (which waits at most 1 s, then stages a
+chunk) stopped the driver; it is not charged to the actors' ``step_timeout``."""
 CONNECT_TIMEOUT = 5.0
 """Seconds to wait for a TCP connection to a Ray cluster address."""
 DEFAULT_PORTS = {"ray://": 10001, "": 6379}
@@ -165,8 +168,10 @@ def play_ray(spec: WorkerSpec, todo: deque[int], actors: int, tally: Tally,
             launch(slot)
             submit(slot)
             submit(slot)
+        tick = time.monotonic()
         while in_flight:
             ready, _ = ray.wait(list(in_flight), num_returns=1, timeout=1.0)
+            tick = forgive_stall(last_seen, tick, STALL)
             stop_hung()
             for ref in ready:
                 slot, indices = in_flight.pop(ref)

@@ -20,6 +20,7 @@ import math
 import os
 import queue
 import signal
+import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -66,6 +67,20 @@ def staging_writes(path: str | Path) -> Iterator[None]:
     except OSError as exc:
         raise StagingWriteError(exc.errno, exc.strerror or str(exc),
                                 str(exc.filename or path)) from exc
+
+
+def forgive_stall(last_seen: dict[int, float], previous: float, stall: float) -> float:
+    """Shift ``last_seen`` by a stall of the controller's loop; return the time now.
+
+    A gap since ``previous`` (the loop's last turn) longer than ``stall`` means the controller
+    itself was stopped (Ctrl-Z, a debugger, a starved machine), not its workers: it must not
+    count toward their ``step_timeout``.
+    """
+    now = time.monotonic()
+    if now - previous > stall:
+        for key in last_seen:
+            last_seen[key] += now - previous
+    return now
 
 
 def hung_message(who: str, seconds: float, env_id: str, indices: Iterable[int],
