@@ -103,12 +103,13 @@ def test_full_disk_while_writing_the_dataset(tmp_path, monkeypatch, capsys, refe
     assert digests(out, DATA) == reference
 
 
-def test_out_that_is_a_file(tmp_path, capsys):
-    out = tmp_path / "file"
-    out.write_text("keep me")
-    assert collect(out) == 2
-    one_line(capsys, out, "not a directory")
-    assert out.read_text() == "keep me"
+@pytest.mark.parametrize("inside", ["", "ds"])
+def test_out_that_is_or_is_inside_a_file(tmp_path, capsys, inside):
+    file = tmp_path / "file"
+    file.write_text("keep me")
+    assert collect(file / inside) == 2
+    one_line(capsys, file, "exists and is not a directory")
+    assert file.read_text() == "keep me"
 
 
 def test_a_300_character_name(tmp_path, capsys):

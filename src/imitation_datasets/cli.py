@@ -165,8 +165,7 @@ def cmd_collect(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
     expert = _resolve_expert(args.env, args.random)
     out = _collect_out(args)
-    if out.exists() and not out.is_dir():
-        raise UserError(f"{out}: --out exists and is not a directory")
+    _check_out_folder(out)
     timeout = {} if args.step_timeout is None else {
         "step_timeout": None if math.isinf(args.step_timeout) else args.step_timeout}
     controller = Controller(
@@ -194,6 +193,15 @@ def cmd_collect(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 def _collect_out(args: argparse.Namespace) -> Path:
     return args.out if args.out is not None else Path("dataset") / args.env
+
+
+def _check_out_folder(out: Path) -> None:
+    """Refuse an ``--out`` that is, or lies inside, something other than a folder."""
+    for folder in (out, *out.parents):
+        if folder.exists():
+            if not folder.is_dir():
+                raise UserError(f"{folder}: exists and is not a directory (--out {out})")
+            return
 
 
 def describe(path: Path) -> str:
