@@ -249,6 +249,21 @@ def test_npz_bombs_are_refused_or_skipped_before_decompressing(tmp_path):
     assert out["peak"] < 100 * MIB, out
 
 
+def test_parquet_columns_out_of_proportion_to_the_file_are_refused(tmp_path, monkeypatch):
+    """The bound is checked from the footer, before a column is allocated (shown here with a
+    lowered bound on a constant column that compresses well)."""
+    from imitation_datasets.data import parquet
+
+    arrays = cartpole_like(lengths=(20_000,))
+    arrays.obs[:] = 0
+    path = write_dataset(tmp_path / "d", arrays)
+    monkeypatch.setattr(parquet, "EXPANSION_FLOOR", 0)
+    monkeypatch.setattr(parquet, "MAX_EXPANSION", 2)
+    with pytest.raises(DatasetFormatError, match=r"steps\.parquet: column 'obs' declares "
+                       r"320000 bytes .* decompression bomb"):
+        read_parquet(path)
+
+
 def test_image_bomb_is_refused_from_its_header(tmp_path):
     """A 6000 x 6000 PNG (36 megapixels, a few KB) is refused before it is decoded."""
     bomb = png(6000, 6000, rows=10)
