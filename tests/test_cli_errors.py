@@ -130,6 +130,23 @@ def test_export_npz_into_a_folder_writes_teacher_npz_there(tmp_path, capsys):
     one_line(capsys, tmp_path / "no", "no such directory")
 
 
+def test_errors_name_the_file_not_its_temporary_name(tmp_path, monkeypatch, capsys):
+    data = tmp_path / "ds"
+    assert collect(data) == 0
+    capsys.readouterr()
+    real_open = open
+
+    def read_only(path, *args, **kwargs):
+        if str(path).endswith(".tmp"):
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", read_only)
+    assert main(["export-npz", str(data), "--out", str(tmp_path / "x.npz")]) == 2
+    err = one_line(capsys, tmp_path / "x.npz", "Read-only file system")
+    assert ".tmp" not in err
+
+
 @pytest.mark.parametrize("content, problem", [
     (json.dumps({"envs": {}, "summary": {}, "cells": [{"env": 1}]}),
      "results.cells[0].env: expected a string, got 1"),

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import errno
 import math
+import re
 import shlex
 import sys
 from collections.abc import Sequence
@@ -43,6 +44,8 @@ PATH_ERRNOS = frozenset({
 })
 """``OSError`` numbers that describe a user's path (reported as one line, exit 2); any other
 ``OSError`` is a bug and keeps its traceback."""
+TEMP_NAME = re.compile(r"^\.(.+)\.\d+\.tmp$")
+"""Temporary files are written as ``.<name>.<pid>.tmp`` and renamed; errors name ``<name>``."""
 DEFAULT_STEP_TIMEOUT_HELP = 300
 """``Controller``'s default ``step_timeout`` (``collect.worker.DEFAULT_STEP_TIMEOUT``), for --help
 without importing the collection code."""
@@ -319,7 +322,13 @@ def path_error(exc: OSError, args: argparse.Namespace) -> str | None:
     if exc.errno not in PATH_ERRNOS:
         return None
     path = exc.filename if exc.filename is not None else _target(args)
-    return f"{path}: {exc.strerror or exc}"
+    return f"{_final_name(path)}: {exc.strerror or exc}"
+
+
+def _final_name(path: Any) -> Any:
+    """The file a temporary ``.<name>.<pid>.tmp`` (written, then renamed) stands for."""
+    match = TEMP_NAME.match(Path(path).name) if isinstance(path, (str, Path)) else None
+    return Path(path).with_name(match.group(1)) if match else path
 
 
 def expert_table(markdown: bool = False) -> str:
