@@ -389,3 +389,13 @@ def test_hub_file_that_is_a_fifo_is_refused_not_waited_on(tmp_path):
     os.mkfifo(fifo)
     with pytest.raises(DatasetFormatError, match="FIFO"):
         BaselineDataset(fifo)
+
+
+@pytest.mark.parametrize("network", [{"layers": "xx"}, {"layers": [{"op": "linear"}]},
+                                     {"layers": [{"op": "linear", "name": "nope"}]},
+                                     {"layers": [1]}])
+def test_card_network_that_does_not_fit_the_weights_is_one_line(card_dir, network):
+    write_card(card_dir, network=network)
+    with pytest.raises(CardError, match="field network") as excinfo:
+        CuratedExpert.from_card_file(card_dir).load()
+    assert str(card_dir) in one_line(excinfo)

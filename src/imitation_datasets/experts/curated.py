@@ -31,9 +31,9 @@ class CuratedExpert:
                  source: str | None = None) -> None:
         self.card = card
         self.directory = Path(directory)
-        self._weights_path = contained_path(
-            self.directory, card.weights_file, field="weights_file", error=CardError,
-            source=source or str(self.directory / f"{card.name}.json"))
+        self._source = source or str(self.directory / f"{card.name}.json")
+        self._weights_path = contained_path(self.directory, card.weights_file, source=self._source,
+                                            field="weights_file", error=CardError)
         self._network: ExpertNetwork | None = None
 
     @classmethod
@@ -87,20 +87,31 @@ class CuratedExpert:
     def load(self) -> CuratedExpert:
         """Read and verify the weights (sha256 against the card); idempotent."""
         if self._network is None:
-            from safetensors.numpy import load_file
-
             path = self.weights_path
             if not path.is_file():
-                raise CardError(f"{self.card.name}: weights file {path} is missing")
+                raise CardError(f"{self._source}: weights file {path} is missing")
             digest = sha256_file(path)
             if digest != self.card.weights_sha256:
                 raise CardError(
                     f"{path}: sha256 {digest} does not match the card ({self.card.weights_sha256})"
                 )
-            low = None if self.card.action_low is None else np.array(self.card.action_low)
-            high = None if self.card.action_high is None else np.array(self.card.action_high)
-            self._network = ExpertNetwork(self.card.network, load_file(str(path)), low, high)
+            self._network = self._build_network(path)
         return self
+
+    def _build_network(self, path: Path) -> ExpertNetwork:
+        """The network of the card's ``network`` section; any inconsistency is a CardError."""
+        from safetensors import SafetensorError
+        from safetensors.numpy import load_file
+
+        low = None if self.card.action_low is None else np.array(self.card.action_low)
+        high = None if self.card.action_high is None else np.array(self.card.action_high)
+        try:
+            return ExpertNetwork(self.card.network, load_file(str(path)), low, high)
+        except (SafetensorError, ValueError, TypeError, KeyError, AttributeError,
+                IndexError) as exc:
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise CardError(f"{self._source}: field network does not describe the weights in "
+                            f"{path.name} ({reason})") from None
 
     def predict(self, obs: Any, deterministic: bool = True) -> tuple[np.ndarray, None]:
         """Return ``(action, None)`` like SB3; accepts one observation or a batch.
