@@ -69,20 +69,25 @@ def test_read_only_out_then_writable_succeeds(read_only_dir, capsys, reference):
     assert digests(folder / "ds", DATA) == reference
 
 
-def test_full_disk_in_a_worker_keeps_staged_episodes(tmp_path, monkeypatch, capsys, reference):
+@pytest.mark.parametrize("error, reason", [
+    (OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)), "No space left on device"),
+    (OSError("short write to the episode log (10 of 99 bytes)"), "short write"),
+], ids=["ENOSPC", "short-write"])
+def test_full_disk_in_a_worker_keeps_staged_episodes(tmp_path, monkeypatch, capsys, reference,
+                                                     error, reason):
     append = Staging.append
     written = []
 
     def fill_up(fd, index, payload):  # the disk is full after three episodes
         if len(written) == 3:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            raise error
         written.append(index)
         append(fd, index, payload)
 
     monkeypatch.setattr(Staging, "append", staticmethod(fill_up))
     out = tmp_path / "ds"
     assert collect(out) == 2
-    one_line(capsys, out, "No space left on device")
+    one_line(capsys, out, reason)
     logs = list(out.glob(".staging-*/episodes-*.log"))
     assert logs and sum(log.stat().st_size for log in logs) > 0  # what was staged is kept
     monkeypatch.setattr(Staging, "append", staticmethod(append))

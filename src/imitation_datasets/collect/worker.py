@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import errno
 import inspect
 import json
 import math
@@ -60,13 +61,13 @@ def staging_writes(path: str | Path) -> Iterator[None]:
     """Turn an :class:`OSError` of a staging write into :class:`StagingWriteError` naming a path.
 
     ``os.write`` on a descriptor (the episode logs) raises without a file name; ``path`` (the
-    staging folder) is named then.
+    staging folder) is named then. An error without a number (a short write) counts as ``EIO``.
     """
     try:
         yield
     except OSError as exc:
-        raise StagingWriteError(exc.errno, exc.strerror or str(exc),
-                                str(exc.filename or path)) from exc
+        raise StagingWriteError(errno.EIO if exc.errno is None else exc.errno,
+                                exc.strerror or str(exc), str(exc.filename or path)) from exc
 
 
 def forgive_stall(last_seen: dict[int, float], previous: float, stall: float) -> float:
