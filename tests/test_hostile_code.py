@@ -399,3 +399,29 @@ def test_card_network_that_does_not_fit_the_weights_is_one_line(card_dir, networ
     with pytest.raises(CardError, match="field network") as excinfo:
         CuratedExpert.from_card_file(card_dir).load()
     assert str(card_dir) in one_line(excinfo)
+
+
+def test_hub_folder_symlinks_stay_inside(tmp_path):
+    from imitation_datasets.dataset import write_hub_folder
+
+    folder = write_hub_folder(tiny_arrays(), tmp_path / "hub")
+    data = folder / "data" / "train-00000-of-00001.parquet"
+    assert BaselineDataset(folder).num_episodes == 2
+    shutil.move(data, tmp_path / "secret.parquet")
+    data.symlink_to(tmp_path / "secret.parquet")
+    with pytest.raises(DatasetFormatError, match="leads outside") as excinfo:
+        BaselineDataset(folder)
+    assert str(folder) in one_line(excinfo)
+    # A hub cache snapshot: files are symlinks into the repo's blobs, which is fine.
+    repo = tmp_path / "hub-cache" / "datasets--someone--x"
+    snapshot = repo / "snapshots" / ("0" * 40)
+    (snapshot / "data").mkdir(parents=True)
+    (repo / "blobs").mkdir()
+    shutil.move(tmp_path / "secret.parquet", repo / "blobs" / "abc")
+    (snapshot / "data" / "train.parquet").symlink_to("../../../blobs/abc")
+    assert BaselineDataset(snapshot).num_episodes == 2
+    (snapshot / "data" / "train.parquet").unlink()
+    shutil.move(repo / "blobs" / "abc", tmp_path / "secret.parquet")
+    (snapshot / "data" / "train.parquet").symlink_to(tmp_path / "secret.parquet")
+    with pytest.raises(DatasetFormatError, match="leads outside"):
+        BaselineDataset(snapshot)

@@ -1,6 +1,7 @@
 """HuggingFace interop: the original hub layout (Parquet, JSONL, repo ids offline), round trips,
 the paper's conversion functions, push_to_hub (up to the network call), bad input."""
 
+import hashlib
 import json
 import os
 import shutil
@@ -180,20 +181,25 @@ def test_push_to_hub_uploads_a_folder_that_loads_back(dataset, arrays, tmp_path,
 
 # ------------------------------------------------------------------------------ repo ids offline
 def fake_hub_cache(cache, repo_id, files):
-    """A HuggingFace hub cache holding one snapshot of a dataset repo, as a download leaves it."""
+    """A HuggingFace hub cache holding one snapshot of a dataset repo, as a download leaves it:
+    every snapshot file is a relative symlink into the repo's ``blobs`` (named by content)."""
     commit = "0123456789abcdef0123456789abcdef01234567"
     root = cache / f"datasets--{repo_id.replace('/', '--')}"
     snapshot = root / "snapshots" / commit
     snapshot.mkdir(parents=True)
     (root / "refs").mkdir()
     (root / "refs" / "main").write_text(commit)
+    (root / "blobs").mkdir()
     for name, source in files.items():
-        target = snapshot / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if source.is_dir():
-            shutil.copytree(source, target)
-        else:
-            shutil.copy(source, target)
+        sources = sorted(p for p in source.rglob("*") if p.is_file()) if source.is_dir() \
+            else [source]
+        for path in sources:
+            target = snapshot / name / path.relative_to(source) if source.is_dir() \
+                else snapshot / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            blob = root / "blobs" / hashlib.sha256(path.read_bytes()).hexdigest()
+            shutil.copy(path, blob)
+            target.symlink_to(os.path.relpath(blob, target.parent))
     return snapshot
 
 

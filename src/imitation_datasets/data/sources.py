@@ -40,6 +40,7 @@ from imitation_datasets.data.schema import (
     STEPS_FILE,
     DatasetFormatError,
 )
+from imitation_datasets.safe_paths import check_inside
 
 SOURCES = {"local": "local", "hf": "hf", "huggingface": "hf", "minari": "minari"}
 SPLIT_WORDS = ("train", "test", "validation", "valid", "val", "eval", "evaluation", "dev")
@@ -259,6 +260,8 @@ def data_files(directory: Path, hf_split: str) -> list[Path]:
         and p.name not in SKIPPED_JSON
         and not any(part.startswith(".") for part in p.relative_to(directory).parts)
     ]
+    for path in candidates:  # a symlink may not lead out (in a hub cache: into its blobs only)
+        check_inside(path, directory, source=str(directory), error=DatasetFormatError)
     for suffix in (".parquet", ".jsonl", ".json"):
         files = [p for p in candidates if p.suffix.lower() == suffix]
         if not files:
