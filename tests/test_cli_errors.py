@@ -52,12 +52,24 @@ def read_only_dir(tmp_path):
         yield folder, lambda: folder.chmod(0o755)
         folder.chmod(0o755)
         return
-    mount = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64m", "tmpfs", str(folder)],
-                           capture_output=True)
-    if mount.returncode != 0:
-        pytest.skip("running as root without mount: no way to make a folder read-only")
-    yield folder, lambda: subprocess.run(["mount", "-o", "remount,rw", str(folder)], check=True)
+    yield from tmpfs(folder, "ro,size=64m", "remount,rw")
+
+
+def tmpfs(folder, options, fix):
+    """Mount a tmpfs with ``options`` on ``folder``; yield it and a function applying ``fix``."""
+    if os.geteuid() != 0 or subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)],
+            capture_output=True).returncode != 0:
+        pytest.skip("needs root with mount (a tmpfs)")
+    yield folder, lambda: subprocess.run(["mount", "-o", fix, str(folder)], check=True)
     subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """``(folder, make_room)``: a 100 kB file system, and a function that grows it to 16 MB."""
+    (tmp_path / "tiny").mkdir()
+    yield from tmpfs(tmp_path / "tiny", "size=100k", "remount,size=16m")
 
 
 def test_read_only_out_then_writable_succeeds(read_only_dir, capsys, reference):
@@ -93,6 +105,16 @@ def test_full_disk_in_a_worker_keeps_staged_episodes(tmp_path, monkeypatch, caps
     monkeypatch.setattr(Staging, "append", staticmethod(append))
     assert collect(out) == 0
     assert digests(out, DATA) == reference
+
+
+def test_a_real_full_disk_then_more_room_resumes(tiny_disk, capsys):
+    folder, make_room = tiny_disk
+    args = ["collect", ENV_ID, "--random", "--episodes", "300", "--out", str(folder / "ds"),
+            "--quiet"]
+    assert main(args) == 2
+    one_line(capsys, folder / "ds")
+    make_room()
+    assert main(args) == 0 and (folder / "ds" / "metadata.json").is_file()
 
 
 def test_full_disk_while_writing_the_dataset(tmp_path, monkeypatch, capsys, reference):
