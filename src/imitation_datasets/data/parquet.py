@@ -171,8 +171,10 @@ MAX_EXPANSION = 1000
 """A larger column may decode to at most this many times the file's size.
 
 Real observations compress a few times at most (flags and constant columns far more, but they
-are small); a small file declaring billions of rows, or pages that inflate to gigabytes, is
-refused before anything is allocated. Adjustable as ``parquet.MAX_EXPANSION``.
+are small); a small file declaring billions of rows is refused before anything is allocated.
+Adjustable as ``parquet.MAX_EXPANSION``. (The sizes of single pages are not checked: reading
+them from the footer, ``row_group(i).column(j)``, aborts the process on some malformed files.
+pyarrow decodes a page into its declared size, at most 2 GiB.)
 """
 
 
