@@ -1,7 +1,8 @@
 """Minari interop (optional: ``pip install "imitation-datasets[minari]"``; imported lazily).
 
 * :func:`to_minari` writes one of our datasets as a Minari dataset that ``minari.load_dataset``
-  opens: per-episode reset seeds, the Gymnasium env spec (also as the evaluation env), the
+  opens: per-episode reset seeds, the env spec rebuilt from Gymnasium's registry (also as the
+  evaluation env; the dataset's own spec is never copied), the
   reference ``ref_min_score`` (random policy) and ``ref_max_score`` (expert) are kept, observations
   are stored losslessly (no JPEG), and our whole ``metadata.json`` travels in the Minari metadata
   under ``imitation_datasets_metadata``.
@@ -109,7 +110,9 @@ def to_minari(source: Any, dataset_id: str, *, author: str | None = None,
 
     Raises:
         DatasetFormatError: the dataset has no final observations (the original layout), which
-            Minari episodes require.
+            Minari episodes require; an invalid ``dataset_id``; env kwargs that are not plain
+            values (a path-like argument).
+        ValueError: a dataset with this id already exists.
     """
     minari = _minari()
     from minari.dataset.minari_storage import MinariStorage
@@ -140,7 +143,7 @@ def to_minari(source: Any, dataset_id: str, *, author: str | None = None,
                                              author_email, code_permalink, description,
                                              minari.__version__))
     storage.update_episodes(_buffers(arrays))
-    return minari.load_dataset(dataset_id)
+    return _open_dataset(dataset_id)
 
 
 def _minari_metadata(dataset_id: str, metadata: dict[str, Any] | None, env_spec: Any,
@@ -171,7 +174,9 @@ def _minari_metadata(dataset_id: str, metadata: dict[str, Any] | None, env_spec:
     if low is not None and high is not None:
         out["ref_min_score"] = low
         out["ref_max_score"] = high
-        out["num_episodes_average_score"] = int(expert.get("evaluation_episodes", 100))
+        episodes = expert.get("evaluation_episodes")
+        out["num_episodes_average_score"] = episodes if isinstance(episodes, int) and \
+            not isinstance(episodes, bool) and episodes > 0 else 100
     if metadata is not None:
         out[METADATA_KEY] = json.dumps(metadata, allow_nan=False)
     return out
