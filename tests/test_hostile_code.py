@@ -178,6 +178,11 @@ def test_minari_files_are_checked_before_use(marker, tmp_path):
     episode.symlink_to(tmp_path / "elsewhere", target_is_directory=True)
     with pytest.raises(DatasetFormatError, match="leads outside"):
         from_minari("bad/episodes-v0")
+    episode.unlink()
+    shutil.move(tmp_path / "elsewhere", episode)
+    os.mkfifo(episode / "pipe")
+    with pytest.raises(DatasetFormatError, match="FIFO"):
+        from_minari("bad/episodes-v0")
     meta.unlink()
     os.mkfifo(meta)
     with pytest.raises(DatasetFormatError, match="FIFO"):

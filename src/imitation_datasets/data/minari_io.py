@@ -29,7 +29,7 @@ import gymnasium as gym
 import numpy as np
 
 from imitation_datasets.data.arrays import DatasetArrays
-from imitation_datasets.data.safe_read import read_json
+from imitation_datasets.data.safe_read import read_json, require_regular
 from imitation_datasets.data.schema import DatasetFormatError, json_number, space_to_dict
 from imitation_datasets.safe_paths import check_inside, registry_env_spec
 
@@ -262,13 +262,19 @@ def _open_dataset(dataset_id: str) -> Any:
 
 
 def _check_files(data: Path, raw: dict[str, Any], origin: str) -> None:
-    """Bound ``total_episodes`` by what is on disk; refuse symlinks leading out of ``data``."""
+    """Check the files under ``data`` before Minari reads them.
+
+    ``total_episodes`` is bounded by what is on disk, symlinks may not lead out of ``data``, and
+    every file must be regular (a FIFO would block Minari's reader forever).
+    """
     entries = 0
     for folder, dirs, files in os.walk(data):
         for name in (*dirs, *files):
             entries += 1
             if os.path.islink(os.path.join(folder, name)):
                 check_inside(Path(folder, name), data, source=origin, error=DatasetFormatError)
+        for name in files:
+            require_regular(Path(folder, name))
     total = raw.get("total_episodes", 0)
     hdf5 = data / "main_data.hdf5"
     bound = hdf5.stat().st_size if raw.get("data_format") == "hdf5" and hdf5.is_file() \
