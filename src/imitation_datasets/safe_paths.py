@@ -10,9 +10,10 @@ file's folder.**
 * :func:`containment_root` is the folder a symlink may lead into: the folder itself, or the
   repository folder of a HuggingFace hub cache snapshot (whose files are symlinks into
   ``../../blobs``).
-* :func:`registered_env_id` accepts only ids already in Gymnasium's registry: an id such as
-  ``"pwnmod:PwnPole-v1"`` makes ``gym.make`` import ``pwnmod`` (from the working directory too),
-  so a ``module:`` prefix needs an explicit opt-in from the caller, never from the file.
+* :func:`registered_env_id` (and :func:`is_registered`) accept only ids already in Gymnasium's
+  registry: an id such as ``"pwnmod:PwnPole-v1"`` makes ``gym.make`` import ``pwnmod`` (from
+  the working directory too), so a ``module:`` prefix needs an explicit opt-in from the caller,
+  never from the file.
 * :func:`safe_env_kwargs` keeps ``gym.make`` arguments plain JSON values and refuses path-like
   arguments (``xml_file`` ...) that are not bare names.
 * :func:`registry_env_spec` rebuilds an ``EnvSpec`` from the registry (its entry point, never a
@@ -46,6 +47,12 @@ def containment_root(folder: str | Path) -> Path:
         if ancestor.parent.name == "snapshots" and (ancestor.parent.parent / "blobs").is_dir():
             return ancestor.parent.parent
     return root
+
+
+def _short(value: Any) -> str:
+    """``repr(value)``, cut to keep error messages short."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _inside(path: Path, root: Path) -> bool:
@@ -85,15 +92,22 @@ def contained_path(folder: str | Path, name: Any, *, source: str, field: str,
             (symlinks resolved) leads outside ``folder``.
     """
     if not isinstance(name, str) or not name or "\x00" in name:
-        raise error(f"{source}: {field} must be a non-empty relative path, got {name!r}")
+        raise error(f"{source}: {field} must be a non-empty relative path, got {_short(name)}")
     parts = PurePosixPath(name).parts
     if "\\" in name or name.startswith("/") or ":" in parts[0] or ".." in parts:
-        raise error(f"{source}: {field} {name!r} must be a relative path inside {folder} "
+        raise error(f"{source}: {field} {_short(name)} must be a relative path inside {folder} "
                     "(no absolute path, '..' or backslash)")
     path = Path(folder, *parts)
     if not _inside(path, containment_root(folder)):
-        raise error(f"{source}: {field} {name!r} leads outside {folder} (symlink); refused")
+        raise error(f"{source}: {field} {_short(name)} leads outside {folder} (symlink); refused")
     return path
+
+
+def is_registered(env_id: Any) -> bool:
+    """Whether ``env_id`` is a string id already in Gymnasium's registry (no ``module:``)."""
+    import gymnasium as gym
+
+    return isinstance(env_id, str) and ":" not in env_id and env_id in gym.registry
 
 
 def registered_env_id(env_id: Any, *, source: str, field: str = "env_id",
@@ -108,19 +122,18 @@ def registered_env_id(env_id: Any, *, source: str, field: str = "env_id",
     Raises:
         error: not a string, a ``module:`` id without the opt-in, or not registered.
     """
-    import gymnasium as gym
-
     if not isinstance(env_id, str) or not env_id:
-        raise error(f"{source}: {field} must be a non-empty string, got {env_id!r}")
+        raise error(f"{source}: {field} must be a non-empty string, got {_short(env_id)}")
     if ":" in env_id:
         if allow_env_import:
             return env_id
         raise error(
-            f"{source}: {field} {env_id!r} would import module {env_id.split(':')[0]!r}; only "
-            "registered Gymnasium ids are accepted (pass allow_env_import=True if you trust it)"
+            f"{source}: {field} {_short(env_id)} would import module "
+            f"{_short(env_id.split(':')[0])}; only registered Gymnasium ids are accepted (pass "
+            "allow_env_import=True if you trust it)"
         )
-    if env_id not in gym.registry:
-        raise error(f"{source}: {field} {env_id!r} is not a registered Gymnasium environment "
+    if not is_registered(env_id):
+        raise error(f"{source}: {field} {_short(env_id)} is not a registered Gymnasium environment "
                     "(import the package that registers it first)")
     return env_id
 
@@ -153,7 +166,7 @@ def safe_env_kwargs(kwargs: Any, *, source: str, field: str = "env_kwargs",
         if key.endswith(PATH_KWARG_SUFFIXES) and value is not None and (
                 not isinstance(value, str) or value in ("", ".", "..")
                 or any(c in value for c in "/\\:") or value.startswith(".")):
-            raise error(f"{source}: {field}.{key} {value!r} must be a bare file name "
+            raise error(f"{source}: {field}.{key} {_short(value)} must be a bare file name "
                         "(the environment's own assets), not a path")
     return dict(kwargs)
 
@@ -180,5 +193,5 @@ def registry_env_spec(env_id: Any, kwargs: Any = None, max_episode_steps: Any = 
                    additional_wrappers=())
 
 
-__all__ = ["check_inside", "contained_path", "containment_root", "registered_env_id",
-           "registry_env_spec", "safe_env_kwargs"]
+__all__ = ["check_inside", "contained_path", "containment_root", "is_registered",
+           "registered_env_id", "registry_env_spec", "safe_env_kwargs"]

@@ -31,7 +31,7 @@ import numpy as np
 from imitation_datasets.data.arrays import DatasetArrays
 from imitation_datasets.data.safe_read import read_json, require_regular
 from imitation_datasets.data.schema import DatasetFormatError, json_number, space_to_dict
-from imitation_datasets.safe_paths import check_inside, registry_env_spec
+from imitation_datasets.safe_paths import check_inside, is_registered, registry_env_spec
 
 METADATA_KEY = "imitation_datasets_metadata"
 # (namespace/)name-v<version>: ASCII letters, digits, '_' and '-' per segment (no '.', no '..').
@@ -50,21 +50,18 @@ def _minari() -> Any:
     return minari
 
 
-def _env_spec(metadata: dict[str, Any] | None) -> gym.envs.registration.EnvSpec | None:
+def _env_spec(metadata: dict[str, Any] | None, origin: str
+              ) -> gym.envs.registration.EnvSpec | None:
     """The env spec to export, rebuilt from Gymnasium's registry (never the file's spec).
 
     ``None`` when the dataset's env id is not registered here (or names a module to import);
     the dataset is then exported without an env spec.
     """
     env = (metadata or {}).get("env") or {}
-    if not _registered(env.get("id")):
+    if not is_registered(env.get("id")):
         return None
     return registry_env_spec(env["id"], env.get("kwargs"), env.get("max_episode_steps"),
-                             source="metadata.json env", error=DatasetFormatError)
-
-
-def _registered(env_id: Any) -> bool:
-    return isinstance(env_id, str) and ":" not in env_id and env_id in gym.registry
+                             source=f"{origin}: metadata env", error=DatasetFormatError)
 
 
 def _spaces(arrays: DatasetArrays, metadata: dict[str, Any] | None) -> tuple[gym.Space,
@@ -135,7 +132,7 @@ def to_minari(source: Any, dataset_id: str, *, author: str | None = None,
         create_namespace(namespace)
     (path / "data").mkdir(parents=True)
     obs_space, act_space = _spaces(arrays, metadata)
-    env_spec = _env_spec(metadata)
+    env_spec = _env_spec(metadata, loaded.origin)
     storage = MinariStorage.new(path / "data", observation_space=obs_space,
                                 action_space=act_space, env_spec=env_spec,
                                 data_format=data_format, jpeg_encoding=False)
@@ -342,7 +339,7 @@ def _registry_spaces(raw: dict[str, Any], origin: str) -> dict[str, gym.Space]:
     except (TypeError, AttributeError, json.JSONDecodeError, RecursionError):
         env_id = None
     where = f"{origin}: metadata.json has no observation_space/action_space and its env_spec"
-    if not _registered(env_id):
+    if not is_registered(env_id):
         raise DatasetFormatError(f"{where} id {str(env_id)[:80]!r} is not a registered "
                                  "Gymnasium id (a file's env spec is never instantiated)")
     try:
@@ -451,7 +448,7 @@ def _stored_metadata(stored: Any, origin: str) -> dict[str, Any] | None:
 
 def _rebuilt_spec(spec: Any) -> gym.envs.registration.EnvSpec | None:
     """The registry's spec for a file's (already parsed, never instantiated) env spec."""
-    if spec is None or not _registered(spec.id):
+    if spec is None or not is_registered(spec.id):
         return None
     try:
         return registry_env_spec(spec.id, spec.kwargs, spec.max_episode_steps,
