@@ -49,7 +49,7 @@ def containment_root(folder: str | Path) -> Path:
     return root
 
 
-def _short(value: Any) -> str:
+def short_repr(value: Any) -> str:
     """``repr(value)``, cut to keep error messages short."""
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
@@ -92,14 +92,15 @@ def contained_path(folder: str | Path, name: Any, *, source: str, field: str,
             (symlinks resolved) leads outside ``folder``.
     """
     if not isinstance(name, str) or not name or "\x00" in name:
-        raise error(f"{source}: {field} must be a non-empty relative path, got {_short(name)}")
+        raise error(f"{source}: {field} must be a non-empty relative path, got {short_repr(name)}")
     parts = PurePosixPath(name).parts
     if "\\" in name or name.startswith("/") or ":" in parts[0] or ".." in parts:
-        raise error(f"{source}: {field} {_short(name)} must be a relative path inside {folder} "
+        raise error(f"{source}: {field} {short_repr(name)} must be a relative path inside {folder} "
                     "(no absolute path, '..' or backslash)")
     path = Path(folder, *parts)
     if not _inside(path, containment_root(folder)):
-        raise error(f"{source}: {field} {_short(name)} leads outside {folder} (symlink); refused")
+        raise error(f"{source}: {field} {short_repr(name)} leads outside {folder} (symlink); "
+                    "refused")
     return path
 
 
@@ -123,18 +124,18 @@ def registered_env_id(env_id: Any, *, source: str, field: str = "env_id",
         error: not a string, a ``module:`` id without the opt-in, or not registered.
     """
     if not isinstance(env_id, str) or not env_id:
-        raise error(f"{source}: {field} must be a non-empty string, got {_short(env_id)}")
+        raise error(f"{source}: {field} must be a non-empty string, got {short_repr(env_id)}")
     if ":" in env_id:
         if allow_env_import:
             return env_id
         raise error(
-            f"{source}: {field} {_short(env_id)} would import module "
-            f"{_short(env_id.split(':')[0])}; only registered Gymnasium ids are accepted (pass "
+            f"{source}: {field} {short_repr(env_id)} would import module "
+            f"{short_repr(env_id.split(':')[0])}; only registered Gymnasium ids are accepted (pass "
             "allow_env_import=True if you trust it)"
         )
     if not is_registered(env_id):
-        raise error(f"{source}: {field} {_short(env_id)} is not a registered Gymnasium environment "
-                    "(import the package that registers it first)")
+        raise error(f"{source}: {field} {short_repr(env_id)} is not a registered Gymnasium "
+                    "environment (import the package that registers it first)")
     return env_id
 
 
@@ -166,7 +167,7 @@ def safe_env_kwargs(kwargs: Any, *, source: str, field: str = "env_kwargs",
         if key.endswith(PATH_KWARG_SUFFIXES) and value is not None and (
                 not isinstance(value, str) or value in ("", ".", "..")
                 or any(c in value for c in "/\\:") or value.startswith(".")):
-            raise error(f"{source}: {field}.{key} {_short(value)} must be a bare file name "
+            raise error(f"{source}: {field}.{key} {short_repr(value)} must be a bare file name "
                         "(the environment's own assets), not a path")
     return dict(kwargs)
 
@@ -194,4 +195,4 @@ def registry_env_spec(env_id: Any, kwargs: Any = None, max_episode_steps: Any = 
 
 
 __all__ = ["check_inside", "contained_path", "containment_root", "is_registered",
-           "registered_env_id", "registry_env_spec", "safe_env_kwargs"]
+           "registered_env_id", "registry_env_spec", "safe_env_kwargs", "short_repr"]

@@ -10,7 +10,7 @@ from typing import Any
 
 from imitation_datasets.data.safe_read import read_json
 from imitation_datasets.data.schema import DatasetFormatError
-from imitation_datasets.safe_paths import registered_env_id, safe_env_kwargs
+from imitation_datasets.safe_paths import registered_env_id, safe_env_kwargs, short_repr
 
 CARD_SCHEMA_VERSION = 1
 QUALITIES = ("meets_target", "below_target")
@@ -57,12 +57,7 @@ def _check_kinds(data: dict[str, Any], kinds: dict[str, str], source: str, prefi
     for name, value in data.items():
         if not _is_kind(value, kinds[name]):
             raise CardError(f"{source}: field {prefix}{name} must be a {kinds[name]}, "
-                            f"got {type(value).__name__} {_short(value)}")
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
+                            f"got {type(value).__name__} {short_repr(value)}")
 
 
 def _evaluation(data: dict[str, Any], source: str) -> Evaluation:
