@@ -406,10 +406,24 @@ def test_card_network_that_does_not_fit_the_weights_is_one_line(card_dir, networ
     assert str(card_dir) in one_line(excinfo)
 
 
+def as_hub_snapshot(folder: Path, repo: Path) -> Path:
+    """``folder`` laid out as a hub cache download: files are relative symlinks into blobs."""
+    snapshot = repo / "snapshots" / ("0" * 40)
+    (repo / "blobs").mkdir(parents=True)
+    for index, path in enumerate(sorted(p for p in folder.rglob("*") if p.is_file())):
+        target = snapshot / path.relative_to(folder)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, repo / "blobs" / str(index))
+        target.symlink_to(os.path.relpath(repo / "blobs" / str(index), target.parent))
+    return snapshot
+
+
 def test_hub_folder_symlinks_stay_inside(tmp_path):
     from imitation_datasets.dataset import write_hub_folder
 
     folder = write_hub_folder(tiny_arrays(), tmp_path / "hub")
+    snapshot = as_hub_snapshot(folder, tmp_path / "cache" / "datasets--someone--x")
+    assert BaselineDataset(snapshot).num_episodes == 2  # symlinks into the repo's blobs: fine
     data = folder / "data" / "train-00000-of-00001.parquet"
     assert BaselineDataset(folder).num_episodes == 2
     shutil.move(data, tmp_path / "secret.parquet")
@@ -417,16 +431,19 @@ def test_hub_folder_symlinks_stay_inside(tmp_path):
     with pytest.raises(DatasetFormatError, match="leads outside") as excinfo:
         BaselineDataset(folder)
     assert str(folder) in one_line(excinfo)
-    # A hub cache snapshot: files are symlinks into the repo's blobs, which is fine.
-    repo = tmp_path / "hub-cache" / "datasets--someone--x"
-    snapshot = repo / "snapshots" / ("0" * 40)
-    (snapshot / "data").mkdir(parents=True)
-    (repo / "blobs").mkdir()
-    shutil.move(tmp_path / "secret.parquet", repo / "blobs" / "abc")
-    (snapshot / "data" / "train.parquet").symlink_to("../../../blobs/abc")
-    assert BaselineDataset(snapshot).num_episodes == 2
-    (snapshot / "data" / "train.parquet").unlink()
-    shutil.move(repo / "blobs" / "abc", tmp_path / "secret.parquet")
-    (snapshot / "data" / "train.parquet").symlink_to(tmp_path / "secret.parquet")
+    linked = snapshot / "data" / "train-00000-of-00001.parquet"
+    linked.unlink()
+    linked.symlink_to(tmp_path / "secret.parquet")
     with pytest.raises(DatasetFormatError, match="leads outside"):
+        BaselineDataset(snapshot)
+
+
+def test_saved_dataset_in_a_hub_cache_loads(saved, tmp_path):
+    snapshot = as_hub_snapshot(saved, tmp_path / "cache" / "datasets--someone--saved")
+    assert BaselineDataset(snapshot).num_episodes == 2
+    state = json.loads((snapshot / "state.json").read_text())
+    (snapshot / "state.json").unlink()
+    (snapshot / "state.json").write_text(json.dumps(
+        {**state, "_data_files": [{"filename": "../../../../secret.arrow"}]}))
+    with pytest.raises(DatasetFormatError, match="_data_files"):
         BaselineDataset(snapshot)
