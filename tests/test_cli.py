@@ -19,6 +19,7 @@ def test_collect_then_info(tmp_path):
     assert info.returncode == 0
     assert "CartPole-v1" in info.stdout and "episodes      6" in info.stdout
     assert "dataset seed 3" in info.stdout and "100.0 %" in info.stdout
+    assert "verified against the data files" in info.stdout
 
 
 @pytest.mark.parametrize("args, message", [

@@ -207,32 +207,44 @@ def _check_out_folder(out: Path) -> None:
             return
 
 
-def describe(path: Path) -> str:
-    """A human-readable summary of a dataset directory."""
-    from imitation_datasets.data.parquet import read_verified_metadata as read_metadata
+def _fmt(value: Any) -> str:
+    """A number with two decimals; anything else (missing, ``"nan"``) as it is."""
+    return f"{value:.2f}" if isinstance(value, (int, float)) else str(value)
 
-    meta = read_metadata(path)
-    episodes = meta["episodes"]
-    seeds = episodes["seed"]
-    returns, acceptance = meta["returns"], meta["acceptance"]
-    expert = meta["expert"]
-    ref = meta["reference"]
+
+def describe(path: Path) -> str:
+    """A human-readable summary of a dataset directory, its metadata checked against the data.
+
+    Optional sections (expert, acceptance, reference, creation) may be missing from datasets
+    written by a user's own ``collate``; they are shown as ``-``.
+    """
+    from imitation_datasets.data.parquet import read_verified_metadata
+
+    meta = read_verified_metadata(path)
+    episodes, returns = meta["episodes"], meta.get("returns", {})
+    expert = meta.get("expert") or {}
+    acceptance = meta.get("acceptance") or {}
+    collection = meta.get("collection") or {}
+    seeds = episodes.get("seed") or ["-"]
+    rate = acceptance.get("acceptance_rate")
     lines = [
         f"env           {meta['env']['id']}",
-        f"expert        {expert.get('id', expert.get('kind'))}"
-        + (f" ({expert['algo']}, sha256 {expert['weights_sha256'][:12]})"
+        f"expert        {expert.get('id', expert.get('kind', '-'))}"
+        + (f" ({expert.get('algo')}, sha256 {str(expert['weights_sha256'])[:12]})"
            if expert.get("weights_sha256") else ""),
         f"episodes      {episodes['count']}",
-        f"steps         {meta['total_steps']}",
-        f"return        {returns['mean']:.2f} ± {returns['std']:.2f} "
-        f"(min {returns['min']:.2f}, max {returns['max']:.2f})",
-        f"random return {ref.get('random_return_mean')}",
-        f"seeds         dataset seed {meta['collection'].get('dataset_seed')}; episode seeds "
+        f"steps         {meta['total_steps']} (counts, lengths, seeds and returns verified "
+        "against the data files)",
+        f"return        {_fmt(returns.get('mean'))} ± {_fmt(returns.get('std'))} "
+        f"(min {_fmt(returns.get('min'))}, max {_fmt(returns.get('max'))})",
+        f"random return {(meta.get('reference') or {}).get('random_return_mean', '-')}",
+        f"seeds         dataset seed {collection.get('dataset_seed', '-')}; episode seeds "
         f"{min(seeds)}..{max(seeds)}",
-        f"threshold     {meta['collection'].get('threshold')}",
-        f"acceptance    {acceptance['accepted']}/{acceptance['attempts']} attempts accepted "
-        f"({100 * acceptance['acceptance_rate']:.1f} %), {acceptance['errors']} errors",
-        f"created by    {meta['creation'].get('command')}",
+        f"threshold     {collection.get('threshold', '-')}",
+        f"acceptance    {acceptance.get('accepted', '-')}/{acceptance.get('attempts', '-')} "
+        f"attempts accepted ({f'{100 * rate:.1f}' if isinstance(rate, (int, float)) else '-'} %), "
+        f"{acceptance.get('errors', '-')} errors",
+        f"created by    {(meta.get('creation') or {}).get('command', '-')}",
     ]
     return "\n".join(lines)
 

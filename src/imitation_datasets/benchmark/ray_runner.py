@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from imitation_datasets.benchmark.runner import Cell, run_cell
+from imitation_datasets.collect.ray_backend import check_address
 
 
 def run_cells_on_ray(cells: Sequence[Cell], data_dir: str, out_dir: str,
@@ -24,6 +25,7 @@ def run_cells_on_ray(cells: Sequence[Cell], data_dir: str, out_dir: str,
             from None
     started_here = not ray.is_initialized()
     if started_here:
+        check_address(address)  # a dead or foreign address fails in seconds, not minutes
         ray.init(address=address, include_dashboard=False, log_to_driver=False)
     task = ray.remote(num_cpus=num_cpus, max_retries=2)(run_cell)
     try:

@@ -55,10 +55,12 @@ class Tally:
         best = (f"best return {max(returns):.2f}" if returns
                 else "every attempt failed with an error")
         log = self.staging_path / "errors.log"
+        advice = ("Fix the error" if not returns
+                  else "Lower the threshold or raise max_attempts")
         return (
             f"episode {info['index']} did not reach the threshold {self.threshold:g} in "
             f"{info['attempts']} attempts ({best}); stopping. {self.accepted} accepted episodes "
-            f"are kept in {self.staging_path}. Lower the threshold or raise max_attempts"
+            f"are kept in {self.staging_path}. {advice}"
             + (f"; tracebacks are in {log}" if info["errors"] else "")
         )
 
