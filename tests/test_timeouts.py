@@ -29,7 +29,8 @@ TIMEOUT = 3.0
 
 def controller(tmp_path):
     return Controller(baseline_enjoy, baseline_collate, episodes=6, threads=1, path=tmp_path,
-                      expert=CallablePolicy(policy, ENV_ID, name="toy"), progress=False,
+                      expert=CallablePolicy(policy, ENV_ID, name="toy", identity="toy-v1"),
+                      progress=False,
                       envs_per_worker=1, step_timeout=TIMEOUT)
 
 
