@@ -26,7 +26,8 @@ from imitation_datasets.dataset import BaselineDataset, from_minari, minari_to_d
 from imitation_datasets.experts import CardError, CuratedExpert, ExpertCard
 from imitation_datasets.experts.curated import ZOO_DIR
 
-pytestmark = pytest.mark.filterwarnings("ignore:`.*` is set to None")
+pytestmark = [pytest.mark.filterwarnings("ignore:`.*` is set to None"),
+              pytest.mark.filterwarnings("ignore:env_spec is None")]
 MARKER = "PWNED"
 PWN_MODULE = "pwnmod_il_datasets"
 
@@ -447,3 +448,24 @@ def test_saved_dataset_in_a_hub_cache_loads(saved, tmp_path):
         {**state, "_data_files": [{"filename": "../../../../secret.arrow"}]}))
     with pytest.raises(DatasetFormatError, match="_data_files"):
         BaselineDataset(snapshot)
+
+
+def test_minari_jpeg_larger_than_its_space_is_refused_before_decoding(marker):
+    from minari.data_collector import EpisodeBuffer
+
+    space = gym.spaces.Box(0, 255, (64, 64, 3), np.uint8)
+    frames = np.zeros((4, 64, 64, 3), dtype=np.uint8)
+    minari.create_dataset_from_buffers(
+        "images/jpeg-v0", [EpisodeBuffer(observations=frames, actions=np.zeros(3, np.int64),
+                                         rewards=[0.0] * 3, terminations=[False] * 3,
+                                         truncations=[False, False, True])],
+        observation_space=space, action_space=gym.spaces.Discrete(2), data_format="arrow")
+    arrays, _ = from_minari("images/jpeg-v0")
+    assert arrays.obs.shape == (3, 64, 64, 3)
+    meta = Path(os.environ["MINARI_DATASETS_PATH"], "images/jpeg-v0/data/metadata.json")
+    from minari.serialization import serialize_space
+
+    edit_json(meta, observation_space=serialize_space(gym.spaces.Box(0, 255, (32, 32, 3),
+                                                                     np.uint8)))
+    with pytest.raises(DatasetFormatError, match="larger than the observation space"):
+        from_minari("images/jpeg-v0")

@@ -19,9 +19,12 @@ Minari episodes hold ``T + 1`` observations, so the final observation is never l
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -374,10 +377,16 @@ def from_minari(dataset: Any) -> tuple[DatasetArrays, dict[str, Any]]:
             raise DatasetFormatError(
                 f"{origin}: {type(space).__name__} spaces are not supported (Box and Discrete are)"
             )
+    from PIL import Image
+
     try:
-        columns, seeds = _episodes(dataset, origin), _seeds(dataset)
+        with _images_no_larger_than(obs_space):
+            columns, seeds = _episodes(dataset, origin), _seeds(dataset)
     except DatasetFormatError:
         raise
+    except Image.DecompressionBombError:
+        raise DatasetFormatError(f"{origin}: an encoded image is larger than the observation "
+                                 f"space {obs_space.shape}; refused before decoding") from None
     except (OSError, ValueError, KeyError, TypeError, IndexError, AssertionError) as exc:
         raise DatasetFormatError(f"{origin}: unreadable episodes ({_one_line(exc)})") from None
     raw = dataset.storage.metadata
@@ -403,6 +412,29 @@ def from_minari(dataset: Any) -> tuple[DatasetArrays, dict[str, Any]]:
     if metadata is None:
         metadata = _metadata_from_minari(dataset, arrays, raw)
     return arrays, metadata
+
+
+@contextlib.contextmanager
+def _images_no_larger_than(space: gym.Space) -> Iterator[None]:
+    """Refuse, at ``Image.open``, any encoded image with more pixels than one of ``space``.
+
+    Minari sizes its whole episode buffer after the first decoded JPEG, so a small file holding
+    a huge image would otherwise allocate gigabytes.
+    """
+    from PIL import Image
+
+    if not (isinstance(space, gym.spaces.Box) and len(space.shape) in (2, 3)):
+        yield
+        return
+    saved = Image.MAX_IMAGE_PIXELS
+    # Pillow raises DecompressionBombError above 2 * MAX_IMAGE_PIXELS (and warns above it).
+    Image.MAX_IMAGE_PIXELS = max(1, (int(space.shape[0]) * int(space.shape[1]) + 1) // 2)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            yield
+    finally:
+        Image.MAX_IMAGE_PIXELS = saved
 
 
 def _episodes(dataset: Any, origin: str) -> tuple[list[np.ndarray], ...]:
