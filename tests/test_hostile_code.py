@@ -469,3 +469,7 @@ def test_minari_jpeg_larger_than_its_space_is_refused_before_decoding(marker):
                                                                      np.uint8)))
     with pytest.raises(DatasetFormatError, match="larger than the observation space"):
         from_minari("images/jpeg-v0")
+    edit_json(meta, observation_space=serialize_space(gym.spaces.Box(0, 255, (128, 128, 3),
+                                                                     np.uint8)))
+    with pytest.raises(DatasetFormatError, match="the observation space says"):
+        from_minari("images/jpeg-v0")

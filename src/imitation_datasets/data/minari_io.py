@@ -447,6 +447,11 @@ def _episodes(dataset: Any, origin: str) -> tuple[list[np.ndarray], ...]:
                 f"{origin}: episode {episode.id} has {len(observations)} observations for "
                 f"{steps} steps (expected steps + 1)"
             )
+        if observations.shape[1:] != dataset.observation_space.shape:
+            raise DatasetFormatError(
+                f"{origin}: episode {episode.id} observations have shape {observations.shape[1:]}"
+                f", the observation space says {dataset.observation_space.shape}"
+            )
         obs.append(observations[:-1])
         final.append(observations[-1])
         actions.append(np.asarray(episode.actions))
