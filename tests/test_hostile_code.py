@@ -278,7 +278,8 @@ def test_card_weights_stay_in_the_card_folder(card_dir, tmp_path):
 
 
 @pytest.mark.parametrize("field, value", [
-    ("threshold", "high"), ("target", None), ("name", 3), ("env_id", ["CartPole-v1"]),
+    ("threshold", "high"), ("target", None), ("threshold", float("nan")),
+    ("evaluation.return_mean", float("inf")), ("name", 3), ("env_id", ["CartPole-v1"]),
     ("aliases", "cp"), ("aliases", [1]), ("network", []), ("training", "x"),
     ("schema_version", "1"), ("schema_version", True), ("action_low", ["a"]),
     ("evaluation", [1]), ("evaluation.episodes", "100"), ("evaluation.return_mean", None),

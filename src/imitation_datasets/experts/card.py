@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -21,12 +22,12 @@ REQUIRED = ("name", "env_id", "algo", "network", "weights_file", "weights_sha256
 FIELD_KINDS = {
     "name": "string", "env_id": "string", "algo": "string", "network": "object",
     "weights_file": "string", "weights_sha256": "string", "training": "object",
-    "evaluation": "object", "threshold": "number", "threshold_rule": "string",
-    "target": "number", "quality": "string", "aliases": "list of strings",
-    "env_kwargs": "object", "action_low": "list of numbers or null",
-    "action_high": "list of numbers or null", "schema_version": "integer",
+    "evaluation": "object", "threshold": "finite number", "threshold_rule": "string",
+    "target": "finite number", "quality": "string", "aliases": "list of strings",
+    "env_kwargs": "object", "action_low": "list of finite numbers or null",
+    "action_high": "list of finite numbers or null", "schema_version": "integer",
 }
-EVALUATION_KINDS = {"int": "integer", "float": "number", "str": "string"}
+EVALUATION_KINDS = {"int": "integer", "float": "finite number", "str": "string"}
 
 
 class CardError(ValueError):
@@ -34,7 +35,9 @@ class CardError(ValueError):
 
 
 def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    """A finite JSON number (``NaN``/``Infinity``, which Python's JSON parser accepts, are not)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and \
+        math.isfinite(value)
 
 
 def _is_kind(value: Any, kind: str) -> bool:
@@ -44,10 +47,10 @@ def _is_kind(value: Any, kind: str) -> bool:
     checks = {
         "string": lambda v: isinstance(v, str),
         "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
-        "number": _number,
+        "finite number": _number,
         "object": lambda v: isinstance(v, dict),
         "list of strings": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
-        "list of numbers": lambda v: isinstance(v, list) and all(_number(x) for x in v),
+        "list of finite numbers": lambda v: isinstance(v, list) and all(_number(x) for x in v),
     }
     return checks[kind.removesuffix(" or null")](value)
 
