@@ -59,7 +59,8 @@ def _check_kinds(data: dict[str, Any], kinds: dict[str, str], source: str, prefi
                  ) -> None:
     for name, value in data.items():
         if not _is_kind(value, kinds[name]):
-            raise CardError(f"{source}: field {prefix}{name} must be a {kinds[name]}, "
+            article = "an" if kinds[name][0] in "aeiou" else "a"
+            raise CardError(f"{source}: field {prefix}{name} must be {article} {kinds[name]}, "
                             f"got {type(value).__name__} {short_repr(value)}")
 
 
