@@ -474,3 +474,20 @@ def test_minari_jpeg_larger_than_its_space_is_refused_before_decoding(marker):
                                                                      np.uint8)))
     with pytest.raises(DatasetFormatError, match="the observation space says"):
         from_minari("images/jpeg-v0")
+
+
+def test_hf_metadata_dtype_that_cannot_hold_the_data_is_refused(tmp_path):
+    from imitation_datasets.data.metadata import build_metadata
+    from imitation_datasets.dataset import from_hf_dataset, to_hf_dataset
+
+    arrays = tiny_arrays()
+    space = {"type": "Box", "shape": [4], "dtype": "uint8", "low": [0] * 4, "high": [255] * 4}
+    metadata = build_metadata(arrays, env={"id": "CartPole-v1", "observation_space": space},
+                              expert={}, collection={}, acceptance={}, reference={},
+                              creation={})
+    dataset = to_hf_dataset(arrays, metadata)
+    with pytest.raises(DatasetFormatError, match="cannot represent"):
+        from_hf_dataset(dataset, origin="someone/x")
+    dataset.save_to_disk(str(tmp_path / "saved"))
+    with pytest.raises(DatasetFormatError, match="cannot represent"):
+        BaselineDataset(tmp_path / "saved")

@@ -37,7 +37,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from imitation_datasets.data.arrays import DatasetArrays
+from imitation_datasets.data.arrays import DatasetArrays, cast_exact
 from imitation_datasets.data.images import ImageColumn, is_image_column
 from imitation_datasets.data.original import arrays_from_columns, canonical_columns
 from imitation_datasets.data.parquet import _flat, arrow_numpy
@@ -162,7 +162,11 @@ def read_table_file(path: Path) -> pa.Table:
 
 def apply_metadata(columns: dict[str, Any], metadata: dict[str, Any] | None, origin: str
                    ) -> dict[str, Any]:
-    """Use our ``metadata.json`` (when there is one) for dtypes, shapes, seeds and attempts."""
+    """Use our ``metadata.json`` (when there is one) for dtypes, shapes, seeds and attempts.
+
+    Values are cast to the metadata's dtypes only when none changes (float data under a
+    ``uint8`` space is refused, not turned into zeros).
+    """
     if not metadata or metadata.get("format") != FORMAT_NAME:
         return columns
     env = metadata.get("env", {})
@@ -178,7 +182,7 @@ def apply_metadata(columns: dict[str, Any], metadata: dict[str, Any] | None, ori
                 f"{origin}: column {key!r} rows hold {int(np.prod(values.shape[1:]))} values, "
                 f"metadata.json says {shape}"
             )
-        columns[key] = values.astype(space.dtype, copy=False).reshape((len(values), *shape))
+        columns[key] = cast_exact(values.reshape((len(values), *shape)), space.dtype, key, origin)
     episodes = metadata.get("episodes", {})
     n = int(np.asarray(columns["episode_starts"]).astype(bool).sum())
     if episodes.get("count") is not None and episodes["count"] != n:
