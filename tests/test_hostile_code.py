@@ -491,3 +491,19 @@ def test_hf_metadata_dtype_that_cannot_hold_the_data_is_refused(tmp_path):
     dataset.save_to_disk(str(tmp_path / "saved"))
     with pytest.raises(DatasetFormatError, match="cannot represent"):
         BaselineDataset(tmp_path / "saved")
+
+
+def test_minari_carried_metadata_is_checked(marker, tmp_path):
+    make_minari("carried/x-v0")
+    ours = minari_to_dataset("carried/x-v0", tmp_path / "ours")
+    to_minari(ours, "carried/ours-v0")
+    meta = tmp_path / "minari" / "carried/ours-v0/data/metadata.json"
+    raw = json.loads(meta.read_text())
+    carried = json.loads(raw["imitation_datasets_metadata"])
+    edit_json(meta, imitation_datasets_metadata=json.dumps({**carried, "total_steps": "many"}))
+    with pytest.raises(DatasetFormatError, match="total_steps") as excinfo:
+        from_minari("carried/ours-v0")
+    one_line(excinfo)
+    edit_json(meta, imitation_datasets_metadata="[" * 100_000 + "]" * 100_000)
+    with pytest.raises(DatasetFormatError, match="not valid JSON"):
+        from_minari("carried/ours-v0")

@@ -25,6 +25,7 @@ import numpy as np
 from imitation_datasets.data.arrays import DatasetArrays
 from imitation_datasets.data.hub_layout import (
     apply_metadata,
+    checked_metadata,
     columns_from_table,
     hub_table,
     write_hub_parquet,
@@ -33,7 +34,7 @@ from imitation_datasets.data.hub_layout import (
 from imitation_datasets.data.metadata import write_metadata
 from imitation_datasets.data.original import arrays_from_columns, columns_from_arrays
 from imitation_datasets.data.safe_read import read_json, require_regular
-from imitation_datasets.data.schema import FORMAT_NAME, DatasetFormatError
+from imitation_datasets.data.schema import DatasetFormatError
 from imitation_datasets.data.sources import LoadedData, load_local, load_source
 from imitation_datasets.safe_paths import contained_path
 
@@ -73,26 +74,13 @@ def to_hf_dataset(source: str | Path | DatasetArrays | LoadedData,
 
 
 def _description_metadata(dataset: Any, origin: str) -> dict[str, Any] | None:
-    """Our metadata from ``info.description`` (None when it is not ours), checked like a file.
-
-    Raises:
-        DatasetFormatError: it claims to be ours but misses keys or has fields of wrong types.
-    """
-    from imitation_datasets.data.metadata import REQUIRED_KEYS, check_fields
-
+    """Our metadata from ``info.description`` (None when it is not ours), checked like a file."""
     text = getattr(getattr(dataset, "info", None), "description", "") or ""
     try:
         data = json.loads(text)
     except (json.JSONDecodeError, TypeError, RecursionError):
         return None
-    if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
-        return None
-    where = f"{origin} (info.description)"
-    missing = [key for key in REQUIRED_KEYS if key not in data]
-    if missing:
-        raise DatasetFormatError(f"{where}: our metadata without key(s) {missing}")
-    check_fields(data, where)
-    return data
+    return checked_metadata(data, f"{origin} (info.description)")
 
 
 def from_hf_dataset(dataset: Any, origin: str = "HuggingFace dataset",

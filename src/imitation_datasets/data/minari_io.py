@@ -471,16 +471,19 @@ def _seeds(dataset: Any) -> np.ndarray:
 
 
 def _stored_metadata(stored: Any, origin: str) -> dict[str, Any] | None:
-    """Our metadata carried under :data:`METADATA_KEY` (a JSON object), or None."""
+    """Our metadata carried under :data:`METADATA_KEY` (checked like a file), or None."""
+    from imitation_datasets.data.hub_layout import checked_metadata
+
     if not isinstance(stored, str):
         return None
     try:
         metadata = json.loads(stored)
     except (json.JSONDecodeError, RecursionError):
         raise DatasetFormatError(f"{origin}: {METADATA_KEY} is not valid JSON") from None
-    if not isinstance(metadata, dict) or not isinstance(metadata.get("episodes", {}), dict):
+    checked = checked_metadata(metadata, f"{origin} ({METADATA_KEY})")
+    if checked is None:
         raise DatasetFormatError(f"{origin}: {METADATA_KEY} is not our metadata object")
-    return metadata
+    return checked
 
 
 def _rebuilt_spec(spec: Any) -> gym.envs.registration.EnvSpec | None:
