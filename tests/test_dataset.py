@@ -482,3 +482,28 @@ def test_heuristic_dataset_with_full_episodes(tmp_path):
     assert len(data) == arrays.n_steps
     export_npz(arrays, tmp_path / "copy.npz")
     assert len(BaselineDataset(tmp_path / "copy.npz")) == arrays.n_steps
+
+
+def test_image_paths_inside_a_hub_cache_snapshot_load(tmp_path):
+    """Hub downloads are symlinks into the repo's blobs: that is inside, not an escape."""
+    pytest.importorskip("PIL")
+    images = _image_arrays(1, 2).obs
+    repo = tmp_path / "datasets--org--frames"
+    snapshot = repo / "snapshots" / "abc123"
+    (repo / "blobs").mkdir(parents=True)
+    (snapshot / "frames").mkdir(parents=True)
+    for i, image in enumerate(images):
+        (repo / "blobs" / f"blob{i}").write_bytes(_png(image))
+        (snapshot / "frames" / f"{i}.png").symlink_to(f"../../../blobs/blob{i}")
+    rows = [{"obs": f"frames/{i}.png", "actions": 0, "rewards": 1.0, "episode_starts": i == 0}
+            for i in range(2)]
+    (repo / "blobs" / "rows").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    (snapshot / "data.jsonl").symlink_to("../../blobs/rows")
+    data = BaselineDataset(snapshot / "data.jsonl")
+    np.testing.assert_array_equal(data[0][2].numpy(), images[1])
+    outside = tmp_path / "secret.png"
+    outside.write_bytes(_png(images[0]))
+    (snapshot / "frames" / "0.png").unlink()
+    (snapshot / "frames" / "0.png").symlink_to(outside)
+    with pytest.raises(DatasetFormatError, match="leaves the dataset folder"):
+        BaselineDataset(snapshot / "data.jsonl")[0]

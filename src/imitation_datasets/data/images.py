@@ -22,6 +22,7 @@ import pyarrow as pa
 
 from imitation_datasets.data.safe_read import read_bytes
 from imitation_datasets.data.schema import DatasetFormatError
+from imitation_datasets.safe_paths import containment_root
 
 MAX_IMAGE_PIXELS = 4096 * 4096
 """Largest image decoded (16.8 megapixels; IL observations are far smaller). A 140 KB PNG may
@@ -118,7 +119,8 @@ class ImageColumn:
                 "folder to resolve it against"
             )
         resolved = (self.base_dir / path).resolve()
-        if not resolved.is_relative_to(self.base_dir):
+        # In a hub cache snapshot files are symlinks into the repo's blobs: that is the root.
+        if not resolved.is_relative_to(containment_root(self.base_dir)):
             raise DatasetFormatError(
                 f"{self.origin}: row {index}: image path {value!r} leaves the dataset folder "
                 f"{self.base_dir}; refused"
