@@ -12,16 +12,21 @@ our dataset directory (``metadata.json``   :func:`~imitation_datasets.data.parqu
 ``*.parquet`` / ``*.jsonl`` in the hub     ``hub_layout.read_hub_files``
 layout, or a folder of them (a hub         (``metadata.json`` beside them is used when it is
 snapshot, our ``push_to_hub`` folder)      ours)
-a ``datasets`` ``save_to_disk`` folder     ``datasets.load_from_disk``
-a hub repo id (``source="hf"``)            the hub cache (``huggingface_hub``), else ``datasets``
+a ``datasets`` ``save_to_disk`` folder     ``hf_read.load_saved_dataset``
+a hub repo id (``source="hf"``)            :func:`load_from_hub`: the hub cache
+                                           (``huggingface_hub``), else ``datasets``
 a Minari dataset id (``source="minari"``)  :func:`~imitation_datasets.data.minari_io.from_minari`
 =========================================  ===================================================
+
+Every reader here sits below this module; writers that accept any of these inputs
+(``huggingface.py``, ``minari_export.py``) sit above it. :class:`LoadedData` lives in
+``loaded.py`` and is re-exported here.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +38,8 @@ from imitation_datasets.data.arrays import (
     check_finite,
     conform_to_spaces,
 )
+from imitation_datasets.data.hf_read import from_hf_dataset, load_saved_dataset
+from imitation_datasets.data.loaded import LoadedData
 from imitation_datasets.data.safe_read import read_json, require_regular
 from imitation_datasets.data.schema import (
     FORMAT_NAME,
@@ -45,19 +52,6 @@ from imitation_datasets.safe_paths import check_inside
 SOURCES = {"local": "local", "hf": "hf", "huggingface": "hf", "minari": "minari"}
 SPLIT_WORDS = ("train", "test", "validation", "valid", "val", "eval", "evaluation", "dev")
 SKIPPED_JSON = ("metadata.json", "dataset_info.json", "state.json", "dataset_dict.json")
-
-
-@dataclass
-class LoadedData:
-    """A dataset in memory: its arrays, its metadata and where it came from.
-
-    ``metadata`` is ``None`` when the source has none; ``origin`` is a path,
-    ``hf://datasets/<repo>`` or ``minari://<id>``.
-    """
-
-    arrays: DatasetArrays
-    metadata: dict[str, Any] | None
-    origin: str
 
 
 def normalize_source(source: str) -> str:
@@ -130,8 +124,6 @@ def _load_source(path: str | Path, source: str, hf_split: str, revision: str | N
     if local.exists():
         return load_local(local, hf_split)
     if kind == "hf":
-        from imitation_datasets.data.huggingface import load_from_hub
-
         return load_from_hub(str(path), hf_split, revision=revision, cache_dir=cache_dir)
     if kind == "minari":
         from imitation_datasets.data.minari_io import from_minari
@@ -291,8 +283,6 @@ def _load_directory(directory: Path, hf_split: str, origin: str) -> LoadedData:
         _single_split(directory, hf_split)
         return _load_ours(directory)
     if (directory / "dataset_info.json").is_file() or (directory / "dataset_dict.json").is_file():
-        from imitation_datasets.data.huggingface import load_saved_dataset
-
         return load_saved_dataset(directory, hf_split)
     files = data_files(directory, hf_split)
     if files:
@@ -310,3 +300,38 @@ def _load_directory(directory: Path, hf_split: str, origin: str) -> LoadedData:
         f"{directory}: no dataset found (expected metadata.json + steps.parquet, a teacher.npz, "
         "or .parquet/.jsonl files in the IL-Datasets hub layout)"
     )
+
+
+def load_from_hub(repo_id: str, hf_split: str = "train", *, revision: str | None = None,
+                  cache_dir: str | Path | None = None) -> LoadedData:
+    """Load a hub dataset repo from the hub cache, else through ``datasets.load_dataset``.
+
+    The hub cache is filled by ``snapshot_download`` when online; ``datasets`` has its own cache,
+    which also works offline.
+
+    With ``HF_HUB_OFFLINE=1`` nothing is downloaded: a repo that was loaded once is read from the
+    local caches.
+    """
+    origin = f"hf://datasets/{repo_id}"
+    errors = []
+    try:
+        from huggingface_hub import snapshot_download
+
+        folder = snapshot_download(repo_id, repo_type="dataset", revision=revision,
+                                   cache_dir=None if cache_dir is None else str(cache_dir))
+    except Exception as exc:  # noqa: BLE001 - not cached and offline, unknown repo, no network
+        errors.append(f"hub cache: {type(exc).__name__}: {exc}")
+    else:
+        return load_local(Path(folder), hf_split, origin)
+    try:
+        import datasets
+
+        dataset = datasets.load_dataset(repo_id, split=hf_split, revision=revision)
+    except Exception as exc:  # noqa: BLE001 - reported below with the first error
+        errors.append(f"datasets: {type(exc).__name__}: {exc}")
+        raise DatasetFormatError(
+            f"{repo_id}: could not load the HuggingFace dataset ({'; '.join(errors)}). Offline, "
+            "a repo must have been downloaded once (HF_HUB_OFFLINE=1 reads the local cache)"
+        ) from None
+    arrays, metadata = from_hf_dataset(dataset, origin)
+    return LoadedData(arrays, metadata, origin)

@@ -307,8 +307,8 @@ class BaselineDataset(Dataset):
         return push_to_hub(self.loaded(), repo_id, **kwargs)
 
     def to_minari(self, dataset_id: str, **kwargs: Any) -> Any:
-        """Export the selected episodes as a Minari dataset (``minari_io.to_minari``)."""
-        from imitation_datasets.data.minari_io import to_minari
+        """Export the selected episodes as a Minari dataset (``minari_export.to_minari``)."""
+        from imitation_datasets.data.minari_export import to_minari
 
         return to_minari(self.loaded(), dataset_id, **kwargs)
 
