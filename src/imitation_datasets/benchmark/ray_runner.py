@@ -1,6 +1,6 @@
 """Benchmark cells as Ray tasks (one CPU each); results identical to the local runner.
 
-Each cell is the same :func:`~imitation_datasets.benchmark.runner.run_cell` call the local
+Each cell is the same :func:`~imitation_datasets.benchmark.cells.run_cell` call the local
 runner makes; it writes its result file itself, so the output folder must be reachable from the
 Ray workers (one machine, or a shared filesystem). Finished cells are skipped before submission.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from imitation_datasets.benchmark.runner import Cell, run_cell
+from imitation_datasets.benchmark.cells import Cell, run_cell
 from imitation_datasets.collect.ray_backend import check_address
 
 

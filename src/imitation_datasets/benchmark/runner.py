@@ -10,16 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from imitation_datasets.benchmark.metrics import accuracy, performance
+from imitation_datasets.benchmark.cells import Cell, dataset_threshold, run_cell
 from imitation_datasets.benchmark.protocol import (
     LeakageError,
     Splits,
@@ -27,22 +23,12 @@ from imitation_datasets.benchmark.protocol import (
     prepare,
     start_states,
 )
-from imitation_datasets.collect.rollout import make_env
+from imitation_datasets.benchmark.ray_runner import run_cells_on_ray
 from imitation_datasets.collect.staging import atomic_write_text
 from imitation_datasets.evaluation import evaluate_policy
 
-
-@dataclass(frozen=True)
-class Cell:
-    """One (method, env, seed) run."""
-
-    method: str
-    env: str
-    seed: int
-
-    def path(self, out: Path) -> Path:
-        """Where the cell's result is stored."""
-        return out / "cells" / self.env / self.method / f"seed{self.seed}.json"
+__all__ = ["Cell", "dataset_threshold", "env_facts", "expert_on_test_seeds", "run_benchmark",
+           "run_cell"]
 
 
 def expert_on_test_seeds(splits: Splits) -> dict[str, float]:
@@ -88,70 +74,6 @@ def env_facts(splits: Splits) -> dict[str, Any]:
     }
 
 
-def run_cell(cell: Cell, data_dir: str, out_dir: str, facts: dict[str, Any]) -> dict[str, Any]:
-    """Train, select and test one cell; write and return its result (runs in a worker)."""
-    import torch
-
-    from imitation_datasets.methods import get_method, load_config
-    from imitation_datasets.methods.base import TrainingTask
-
-    torch.set_num_threads(1)
-    splits = prepare(cell.env, data_dir)
-    p = splits.protocol
-    space_env = make_env(p.env_id, p.env_kwargs)
-    method_cls = get_method(cell.method)
-    config = load_config(cell.method, p.env_id)
-    method = method_cls(space_env.observation_space, space_env.action_space, config=config,
-                        seed=cell.seed)
-    space_env.close()
-    task = TrainingTask(
-        env_id=p.env_id,
-        env_kwargs=p.env_kwargs,
-        expert=splits.train,
-        random=splits.random,
-        validation_seeds=splits.validation_seeds,
-        expert_return=facts["expert_return"],
-        random_return=facts["random_validation_return"],
-        success_threshold=float(dataset_threshold(splits)),
-        interaction_seed=1_000 + cell.seed,
-    )
-    started = time.perf_counter()
-    log = method.fit(task)
-    trained = time.perf_counter()
-    returns = evaluate_policy(method, p.env_id, splits.test_seeds, p.env_kwargs)
-    held_out = splits.held_out
-    discrete = np.issubdtype(held_out.actions.dtype, np.integer)
-    result = {
-        "method": cell.method,
-        "env": cell.env,
-        "env_id": p.env_id,
-        "seed": cell.seed,
-        "test_returns": returns.tolist(),
-        "aer": float(returns.mean()),
-        "aer_std": float(returns.std()),
-        "performance": performance(float(returns.mean()), facts["random_return"],
-                                   facts["expert_return"]),
-        "accuracy": accuracy(method.predict(held_out.obs), held_out.actions)
-        if discrete else None,
-        "action_mse": None if discrete else float(np.mean(
-            (method.predict(held_out.obs) - held_out.actions) ** 2)),
-        "train_seconds": trained - started,
-        "test_seconds": time.perf_counter() - trained,
-        "config": config,
-        "log": log.to_dict(),
-    }
-    path = cell.path(Path(out_dir))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, json.dumps(result, indent=1))
-    return result
-
-
-def dataset_threshold(splits: Splits) -> float:
-    """Return counting as a success for ABCO/IUPE: the dataset's acceptance threshold."""
-    value = splits.dataset[1]["collection"]["threshold"]
-    return float(value)
-
-
 def run_benchmark(methods: Sequence[str], envs: Sequence[str], seeds: int, out: str | Path,
                   data_dir: str | Path, jobs: int = 2, backend: str = "local",
                   address: str | None = None, progress: bool = True) -> list[dict[str, Any]]:
@@ -190,8 +112,6 @@ def run_benchmark(methods: Sequence[str], envs: Sequence[str], seeds: int, out: 
         bar = tqdm(total=len(cells), initial=len(cells) - len(todo), unit="cell",
                    desc="benchmark", dynamic_ncols=True)
     if backend == "ray":
-        from imitation_datasets.benchmark.ray_runner import run_cells_on_ray
-
         run_cells_on_ray(todo, str(data_dir), str(out), facts, address, bar)
     elif jobs <= 1:
         for cell in todo:
