@@ -153,14 +153,14 @@ def test_short_seeded_rollout_beats_random(key):
 def test_committed_training_state_is_pickle_free_and_matches_its_recipe(key):
     from safetensors.numpy import load_file
 
-    from imitation_datasets.experts.recipes.train import _best_matches, _state_matches
+    from imitation_datasets.experts.recipes.training_state import best_matches, state_matches
 
     folder = CHECKPOINTS_DIR / key
     names = {p.name for p in folder.iterdir()}
     assert not {n for n in names if n.endswith((".zip", ".pkl", ".pickle", ".pt"))}
     state = json.loads((folder / "state.json").read_text(encoding="utf-8"))
     recipe = load_recipe(key)
-    assert _state_matches(recipe, recipe.total_timesteps, state)
+    assert state_matches(recipe, recipe.total_timesteps, state)
     assert state["timesteps"] > 0 and state["n_updates"] > 0 and state["segments"]
     tensors = load_file(str(folder / "state.safetensors"))
     assert tensors["weights"].ndim in (1, 2) and np.all(np.isfinite(tensors["weights"]))
@@ -169,7 +169,7 @@ def test_committed_training_state_is_pickle_free_and_matches_its_recipe(key):
         assert np.all(tensors["obs_var"] >= 0)
     if (folder / "best.json").is_file():  # absent until the first validation
         best = json.loads((folder / "best.json").read_text(encoding="utf-8"))
-        assert _best_matches(recipe, recipe.total_timesteps, best)
+        assert best_matches(recipe, recipe.total_timesteps, best)
         load_file(str(folder / "best.safetensors"))
     assert len(state["state_sha256"]) == 64  # train warns (and resumes) when they differ
 

@@ -1,10 +1,11 @@
 """Training loop of ``algo: ARS-numpy`` recipes: validation, checkpoints, resume, shipping.
 
-Same folder layout and selection rule as the stable-baselines3 recipes (see ``train.py``):
-``checkpoints/KEY/`` holds ``state.safetensors`` + ``state.json`` (the whole training state),
-``best.safetensors`` + ``best.json`` (best validated export) and ``progress.csv``. The state is
-saved after every validation, at least every ``STATE_SAVE_INTERVAL_S`` seconds and when a
-segment ends (``--max-minutes``, Ctrl-C, SIGTERM), so a killed run loses at most that much.
+Same folder layout and selection rule as the stable-baselines3 recipes (see ``train.py``; the
+files are written and matched by ``training_state.py``): ``checkpoints/KEY/`` holds
+``state.safetensors`` + ``state.json`` (the whole training state), ``best.safetensors`` +
+``best.json`` (best validated export) and ``progress.csv``. The state is saved after every
+validation, at least every ``STATE_SAVE_INTERVAL_S`` seconds and when a segment ends
+(``--max-minutes``, Ctrl-C, SIGTERM), so a killed run loses at most that much.
 """
 
 from __future__ import annotations
@@ -31,22 +32,22 @@ from imitation_datasets.experts.recipes.ars import (
 )
 from imitation_datasets.experts.recipes.evaluate import NetworkPolicy
 from imitation_datasets.experts.recipes.export import check_observations
-from imitation_datasets.experts.recipes.train import (
+from imitation_datasets.experts.recipes.shipping import ship
+from imitation_datasets.experts.recipes.training_state import (
     BEST_EXPORT,
     BEST_INFO,
     STATE_SAVE_INTERVAL_S,
     STATE_TENSORS,
-    _best_matches,
-    _load_best_info,
-    _load_state_info,
-    _state_matches,
-    _write_json_atomic,
+    best_matches,
     clear_checkpoint,
     library_versions,
+    load_best_info,
+    load_state_info,
     selection_digest,
-    ship,
+    state_matches,
     train_command,
     training_digest,
+    write_json_atomic,
     write_state,
 )
 
@@ -109,11 +110,11 @@ def train_ars(recipe: Recipe, timesteps: int | None = None, fresh: bool = False,
     observation_space = env.observation_space
     env.close()
 
-    previous = None if fresh else _load_best_info(folder)
-    state_info = None if fresh else _load_state_info(folder)
-    keep_state = (state_info is not None and _state_matches(recipe, total, state_info)
+    previous = None if fresh else load_best_info(folder)
+    state_info = None if fresh else load_state_info(folder)
+    keep_state = (state_info is not None and state_matches(recipe, total, state_info)
                   and (folder / STATE_TENSORS).is_file())
-    keep_best = keep_state and _best_matches(recipe, total, previous)
+    keep_best = keep_state and best_matches(recipe, total, previous)
     if not keep_best:
         clear_checkpoint(folder, keep_state)
     if keep_state:
@@ -174,7 +175,7 @@ def train_ars(recipe: Recipe, timesteps: int | None = None, fresh: bool = False,
             tmp = folder / f".{BEST_EXPORT}.tmp"
             save_file({k: np.ascontiguousarray(v) for k, v in sorted(tensors.items())}, str(tmp))
             tmp.replace(folder / BEST_EXPORT)
-            _write_json_atomic(folder / BEST_INFO, {
+            write_json_atomic(folder / BEST_INFO, {
                 "recipe_digest": digest, "selection_digest": selection_digest(recipe),
                 "timesteps": state.timesteps,
                 "validation": {"return_mean": mean, "return_std": std, "episodes": len(seeds),
@@ -219,7 +220,7 @@ def train_ars(recipe: Recipe, timesteps: int | None = None, fresh: bool = False,
     finally:
         pool.close()
         save()
-    info = _load_best_info(folder)
+    info = load_best_info(folder)
     if info is None:
         raise RuntimeError(f"{recipe.key}: training produced no validated checkpoint yet")
     print(f"[{recipe.key}] at step {state.timesteps} after {elapsed():.0f}s; best validation "

@@ -44,11 +44,8 @@ from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
 import importlib
 import json
-import platform
-import shutil
 import signal
 import sys
 import time
@@ -58,11 +55,9 @@ from typing import Any
 
 import numpy as np
 
-from imitation_datasets.collect.staging import atomic_write_text
 from imitation_datasets.evaluation import evaluate_policy
-from imitation_datasets.experts.card import ExpertCard
-from imitation_datasets.experts.curated import ZOO_DIR, CuratedExpert
-from imitation_datasets.experts.network import ExpertNetwork, sha256_file
+from imitation_datasets.experts.curated import ZOO_DIR
+from imitation_datasets.experts.network import sha256_file
 from imitation_datasets.experts.recipes import (
     CHECKPOINTS_DIR,
     VALIDATION_SEED_START,
@@ -70,11 +65,29 @@ from imitation_datasets.experts.recipes import (
     load_recipe,
     recipe_keys,
 )
-from imitation_datasets.experts.recipes.evaluate import NetworkPolicy, evaluate_command, measure
-from imitation_datasets.seeding import expert_eval_seeds
-
-DEFAULT_SCRATCH = Path(".train")
-"""Scratch root (relative to the working directory); git-ignored in the repository."""
+from imitation_datasets.experts.recipes.ars_training import train_ars
+from imitation_datasets.experts.recipes.evaluate import NetworkPolicy
+from imitation_datasets.experts.recipes.shipping import ship
+from imitation_datasets.experts.recipes.training_state import (
+    BEST_EXPORT,
+    BEST_INFO,
+    DEFAULT_SCRATCH,
+    RNG_NOTE,
+    STATE_SAVE_INTERVAL_S,
+    STATE_TENSORS,
+    best_matches,
+    checkpoint_dir,
+    clear_checkpoint,
+    library_versions,
+    load_best_info,
+    load_state_info,
+    selection_digest,
+    state_matches,
+    train_command,
+    training_digest,
+    write_json_atomic,
+    write_state,
+)
 
 ALGORITHMS = {
     "A2C": "stable_baselines3",
@@ -89,91 +102,12 @@ ALGORITHMS = {
     "TRPO": "sb3_contrib",
 }
 
-BEST_EXPORT = "best.safetensors"
-BEST_INFO = "best.json"
-STATE_TENSORS = "state.safetensors"
-STATE_INFO = "state.json"
-STATE_SAVE_INTERVAL_S = 120.0
-"""Resumable recipes save their training state at least this often (and at every validation)."""
 SHIP_INTERVAL_S = 600.0
 """Resumable recipes ship an improved best checkpoint to the zoo at most this often."""
-RNG_NOTE = (
-    "on resume torch, numpy, python and the training environments are re-seeded with "
-    "seed + updates_done; a resumed run is reproducible from the committed state but is not "
-    "identical to an uninterrupted run"
-)
 
 
 class StopTraining(Exception):
     """Raised by the validation callback to end a training segment (ARS ignores ``False``)."""
-
-
-SELECTION_FIELDS = ("eval_freq", "eval_episodes", "stop_at", "aliases", "source", "target")
-"""Recipe fields that do not change a resumable training trajectory, only checkpoint selection
-(and the card): changing them keeps the training state but re-validates the best checkpoint."""
-
-
-def training_digest(recipe: Recipe, total_timesteps: int) -> str:
-    """Identity of a training run.
-
-    Resumable recipes ignore the budget (it may be raised) and the :data:`SELECTION_FIELDS`.
-    """
-    if not recipe.resumable:
-        return recipe.digest(total_timesteps)
-    data = recipe.to_dict()
-    for name in ("total_timesteps", *SELECTION_FIELDS):
-        data.pop(name)
-    text = json.dumps(data, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def selection_digest(recipe: Recipe) -> str:
-    """Identity of a resumable recipe's checkpoint selection (everything but the budget)."""
-    return recipe.digest(0)
-
-
-def _state_matches(recipe: Recipe, total: int, info: dict[str, Any] | None) -> bool:
-    """Whether a ``state.json`` / ``best.json`` was written by this recipe's training run."""
-    if info is None:
-        return False
-    found = info.get("recipe_digest")
-    if found == training_digest(recipe, total):
-        return True
-    # states written before SELECTION_FIELDS were left out of the digest
-    return recipe.resumable and found == selection_digest(recipe)
-
-
-def _best_matches(recipe: Recipe, total: int, info: dict[str, Any] | None) -> bool:
-    """Whether a ``best.json`` belongs to this run and was selected with this recipe's rules."""
-    if not _state_matches(recipe, total, info):
-        return False
-    if not recipe.resumable:
-        return True
-    return info.get("selection_digest", info.get("recipe_digest")) == selection_digest(recipe)
-
-
-def checkpoint_dir(recipe: Recipe, scratch_root: Path = DEFAULT_SCRATCH,
-                   checkpoints_root: Path = CHECKPOINTS_DIR) -> Path:
-    """Folder of a recipe's best checkpoint (and, when resumable, its training state)."""
-    return Path(checkpoints_root if recipe.resumable else scratch_root) / recipe.key
-
-
-def train_command(key: str, timesteps: int | None = None) -> str:
-    """Shell command that retrains one expert (as recorded in its card)."""
-    command = f"python -m imitation_datasets.experts.recipes.train {key}"
-    return command if timesteps is None else f"{command} --timesteps {int(timesteps)}"
-
-
-def library_versions() -> dict[str, str]:
-    """Versions of the libraries a training run depends on."""
-    versions = {"python": platform.python_version()}
-    for module in ("stable_baselines3", "sb3_contrib", "torch", "gymnasium", "numpy",
-                   "safetensors"):
-        try:
-            versions[module] = str(importlib.import_module(module).__version__)
-        except (ImportError, AttributeError):
-            versions[module] = "missing"
-    return versions
 
 
 def algorithm_class(name: str) -> Any:
@@ -241,27 +175,6 @@ def make_training_env(recipe: Recipe) -> tuple[Any, Any]:
     return vecnorm, vecnorm
 
 
-def _load_best_info(scratch: Path) -> dict[str, Any] | None:
-    return _read_json(scratch / BEST_INFO)
-
-
-def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    atomic_write_text(path, json.dumps(data, indent=2, default=str) + "\n")
-
-
-def _load_state_info(folder: Path) -> dict[str, Any] | None:
-    return _read_json(folder / STATE_INFO)
-
-
-def _read_json(path: Path) -> dict[str, Any] | None:
-    if not path.is_file():
-        return None
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return None
-
-
 def save_ars_state(model: Any, vecnorm: Any, folder: Path, info: dict[str, Any]) -> None:
     """Write an ARS model's training state as ``state.safetensors`` + ``state.json`` (atomic)."""
     tensors = {"weights": model.weights.detach().cpu().numpy().astype(np.float32)}
@@ -271,30 +184,6 @@ def save_ars_state(model: Any, vecnorm: Any, folder: Path, info: dict[str, Any])
         tensors["obs_var"] = np.asarray(rms.var, dtype=np.float64).reshape(-1)
         tensors["obs_count"] = np.array([float(rms.count)], dtype=np.float64)
     write_state(folder, tensors, info)
-
-
-def write_state(folder: Path, tensors: dict[str, np.ndarray], info: dict[str, Any]) -> None:
-    """Write ``state.safetensors`` (atomic) then ``state.json`` with the tensors' sha256."""
-    from safetensors.numpy import save_file
-
-    tmp = folder / f".{STATE_TENSORS}.tmp"
-    save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, str(tmp))
-    info = {**info, "state_sha256": sha256_file(tmp)}
-    tmp.replace(folder / STATE_TENSORS)
-    _write_json_atomic(folder / STATE_INFO, info)
-
-
-def clear_checkpoint(folder: Path, keep_state: bool, progress_only: bool = False) -> None:
-    """Delete a checkpoint folder's files before a new run.
-
-    ``keep_state`` keeps the training state and its validation curve; ``progress_only``
-    deletes only the curve (scratch folders of non-resumable recipes).
-    """
-    for name in ("progress.csv", BEST_INFO, BEST_EXPORT, STATE_INFO, STATE_TENSORS):
-        if keep_state and name in ("progress.csv", STATE_INFO, STATE_TENSORS):
-            continue
-        if (folder / name).exists() and (name == "progress.csv" or not progress_only):
-            (folder / name).unlink()
 
 
 def load_ars_state(model: Any, vecnorm: Any, folder: Path) -> None:
@@ -420,7 +309,7 @@ def _make_callback(recipe: Recipe, scratch: Path, vecnorm: Any, digest: str,
                 "export_check": exported.check,
                 "run": run,
             }
-            _write_json_atomic(scratch / BEST_INFO, info)
+            write_json_atomic(scratch / BEST_INFO, info)
 
         def _on_step(self) -> bool:
             if self.num_timesteps >= self.next_eval:
@@ -470,8 +359,8 @@ def train(recipe: Recipe, timesteps: int | None = None, scratch_root: Path = DEF
     digest = training_digest(recipe, total)
     scratch = checkpoint_dir(recipe, scratch_root, checkpoints_root)
     scratch.mkdir(parents=True, exist_ok=True)
-    previous = None if fresh else _load_best_info(scratch)
-    if _best_matches(recipe, total, previous):
+    previous = None if fresh else load_best_info(scratch)
+    if best_matches(recipe, total, previous):
         val = previous["validation"]
         best = (float(val["return_mean"]), float(val["return_std"]))
         print(f"[{recipe.key}] keeping the best checkpoint of an earlier run "
@@ -479,8 +368,8 @@ def train(recipe: Recipe, timesteps: int | None = None, scratch_root: Path = DEF
               flush=True)
     else:
         best = (-np.inf, np.inf)
-        keep_state = recipe.resumable and not fresh and _state_matches(
-            recipe, total, _load_state_info(scratch))
+        keep_state = recipe.resumable and not fresh and state_matches(
+            recipe, total, load_state_info(scratch))
         if keep_state and previous is not None:
             print(f"[{recipe.key}] checkpoint selection rules changed: the best checkpoint "
                   "will be re-validated; the training state is kept", flush=True)
@@ -501,8 +390,8 @@ def train(recipe: Recipe, timesteps: int | None = None, scratch_root: Path = DEF
     state = None
     start_steps, elapsed_offset, segments = 0, 0.0, []
     if recipe.resumable:
-        state = None if fresh else _load_state_info(scratch)
-        if state is not None and (not _state_matches(recipe, total, state)
+        state = None if fresh else load_state_info(scratch)
+        if state is not None and (not state_matches(recipe, total, state)
                                   or not (scratch / STATE_TENSORS).is_file()):
             print(f"[{recipe.key}] training state in {scratch} belongs to another recipe; "
                   "starting over", flush=True)
@@ -574,142 +463,17 @@ def train(recipe: Recipe, timesteps: int | None = None, scratch_root: Path = DEF
     wall = time.monotonic() - started
     env.close()
 
-    info = _load_best_info(scratch)
-    if not _best_matches(recipe, total, info):
+    info = load_best_info(scratch)
+    if not best_matches(recipe, total, info):
         raise RuntimeError(f"{recipe.key}: training produced no valid checkpoint")
     if info["run"].get("started") == run["started"] and not recipe.resumable:
         info["run"].update({"wall_time_s": round(wall, 1), "trained_timesteps":
                             int(model.num_timesteps), "stopped_early": callback.stopped_early})
-        _write_json_atomic(scratch / BEST_INFO, info)
+        write_json_atomic(scratch / BEST_INFO, info)
     print(f"[{recipe.key}] trained {model.num_timesteps - start_steps} steps in {wall:.0f}s "
           f"(total {model.num_timesteps}); best validation "
           f"{info['validation']['return_mean']:.2f} at step {info['timesteps']}", flush=True)
     return info
-
-
-def ship(recipe: Recipe, timesteps: int | None = None, scratch_root: Path = DEFAULT_SCRATCH,
-         out_dir: Path = ZOO_DIR, checkpoints_root: Path = CHECKPOINTS_DIR) -> ExpertCard:
-    """Export the best checkpoint of ``recipe`` to ``out_dir`` and write its card.
-
-    The checkpoint is read from ``scratch_root/KEY`` (``checkpoints_root/KEY`` for resumable
-    recipes). The card's numbers are measured here with ``evaluate_policy`` on
-    ``expert_eval_seeds(100)``.
-    """
-    from safetensors.numpy import load_file
-
-    scratch = checkpoint_dir(recipe, scratch_root, checkpoints_root)
-    info = _load_best_info(scratch)
-    total = int(timesteps or recipe.total_timesteps)
-    if info is None or not (scratch / BEST_EXPORT).is_file():
-        raise FileNotFoundError(f"{scratch}: no best checkpoint; train {recipe.key} first")
-    if not _best_matches(recipe, total, info):
-        raise RuntimeError(f"{scratch}: the best checkpoint was trained with another recipe")
-
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    weights = out_dir / f"{recipe.key}.safetensors"
-    # The zoo is replaced only once the card is measured (other processes may be reading it):
-    # weights and card are staged under dot-names (never matched by ``*.json``) and renamed.
-    staged_weights = out_dir / f".{recipe.key}.safetensors.tmp"
-    shutil.copyfile(scratch / BEST_EXPORT, staged_weights)
-    low = None if info["action_low"] is None else np.asarray(info["action_low"], np.float32)
-    high = None if info["action_high"] is None else np.asarray(info["action_high"], np.float32)
-    network = ExpertNetwork(info["spec"], load_file(str(staged_weights)), low, high)
-
-    seeds = expert_eval_seeds(100)
-    fields = measure(NetworkPolicy(network), recipe.env_id, recipe.target,
-                     evaluate_command(recipe.key), episodes=len(seeds), seed_start=seeds[0],
-                     env_kwargs=dict(recipe.env_kwargs))
-    returns = fields.pop("returns")
-    run = dict(info["run"])
-    resume: dict[str, Any] = {}
-    if recipe.resumable:
-        state = _load_state_info(scratch) or {}
-        run["trained_timesteps"] = state.get("timesteps")
-        run["wall_time_s"] = state.get("wall_time_s")
-        run["stopped_early"] = None
-        resume = {
-            "checkpoint_folder": f"imitation_datasets/experts/recipes/checkpoints/{recipe.key}",
-            "resume_command": train_command(recipe.key, timesteps),
-            "n_updates": state.get("n_updates"),
-            "best_found_after_wall_time_s": info.get("elapsed_s"),
-            "segments": state.get("segments", []),
-            "rng": state.get("rng", RNG_NOTE),
-        }
-    training = {
-        "recipe": run["command"],
-        "recipe_file": f"imitation_datasets/experts/recipes/{recipe.key}.yaml",
-        "recipe_sha256": info["recipe_digest"],
-        "algo": recipe.algo,
-        "policy": recipe.policy,
-        "n_envs": recipe.n_envs,
-        "seed": recipe.seed,
-        "timesteps": int(info["timesteps"]),
-        "total_timesteps": total,
-        "trained_timesteps": run.get("trained_timesteps"),
-        "stopped_early": run.get("stopped_early"),
-        "hyperparameters": recipe.hyperparameters,
-        "hyperparameters_source": recipe.source,
-        "normalize": recipe.normalize,
-        "selection": {
-            "rule": "checkpoint with the highest validation mean return (then lowest std), "
-                    "validated every eval_freq steps with the exported network",
-            "eval_freq": recipe.eval_freq,
-            "validation_seed_start": VALIDATION_SEED_START,
-            "validation_episodes": recipe.eval_episodes,
-            "validation_return_mean": info["validation"]["return_mean"],
-            "validation_return_std": info["validation"]["return_std"],
-        },
-        "export_check": info["export_check"],
-        "wall_time_s": run.get("wall_time_s"),
-        "torch_num_threads": run.get("torch_num_threads"),
-        "library_versions": run["library_versions"],
-    }
-    if resume:
-        training["total_timesteps"] = max(total, int(run["trained_timesteps"] or 0))
-        training["resumable"] = resume
-    if fields["quality"] == "below_target":
-        fields["threshold_rule"] = (
-            f"{fields['threshold_rule']}; BELOW TARGET: the measured mean "
-            f"{fields['evaluation'].return_mean:.2f} is under the target {recipe.target:g}, so "
-            "the cap does not apply and the threshold is this expert's own 5th percentile: the "
-            "Controller keeps about 95% of its episodes and datasets collected with it are "
-            "below-target demonstrations (training continues with "
-            f"{train_command(recipe.key, timesteps)}, which resumes from the committed state)"
-        )
-    card = ExpertCard(
-        name=recipe.key,
-        env_id=recipe.env_id,
-        algo=recipe.algo,
-        network=info["spec"],
-        weights_file=weights.name,
-        weights_sha256=sha256_file(staged_weights),
-        training=training,
-        aliases=tuple(recipe.aliases),
-        env_kwargs=dict(recipe.env_kwargs),
-        action_low=None if low is None else tuple(float(v) for v in low),
-        action_high=None if high is None else tuple(float(v) for v in high),
-        target=recipe.target,
-        **fields,
-    )
-    card.validate(recipe.key)
-    card_path = out_dir / f"{recipe.key}.json"
-    staged_card = out_dir / f".{recipe.key}.json.tmp"
-    card.write(staged_card)
-    staged_weights.replace(weights)
-    staged_card.replace(card_path)
-
-    # The shipped files must load through the public class and act like the measured network.
-    expert = CuratedExpert.from_card_file(card_path).load()
-    probe = np.random.default_rng(0).normal(size=(64, network.input_dim)).astype(np.float32)
-    if not np.array_equal(expert.predict(probe)[0], network(probe)):
-        raise RuntimeError(f"{card_path}: the shipped expert does not reproduce the export")
-    ev = card.evaluation
-    print(f"[{recipe.key}] card: {ev.return_mean:.2f} ± {ev.return_std:.2f} over {ev.episodes} "
-          f"episodes (5th percentile {np.percentile(returns, 5):.2f}, random "
-          f"{ev.random_return_mean:.2f}); threshold {card.threshold:g}; target {card.target:g}: "
-          f"{card.quality} -> {card_path}", flush=True)
-    return card
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -743,8 +507,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, _interrupt)
         try:
             if recipe.algo == "ARS-numpy":
-                from imitation_datasets.experts.recipes.ars_training import train_ars
-
                 train_ars(recipe, args.timesteps, fresh=args.fresh,
                           checkpoints_root=args.checkpoints, max_minutes=args.max_minutes,
                           ship_to=args.out, workers=args.workers)
@@ -775,7 +537,7 @@ def _already_shipped(folder: Path, card_path: Path) -> bool:
         card = json.loads(card_path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
         return False
-    state = _load_state_info(folder) or {}
+    state = load_state_info(folder) or {}
     return (best.is_file() and card.get("weights_sha256") == sha256_file(best)
             and card.get("training", {}).get("resumable", {}).get("n_updates")
             == state.get("n_updates"))
