@@ -32,6 +32,8 @@ from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from imitation_datasets.json_values import short_repr
+
 PATH_KWARG_SUFFIXES = ("_file", "_path", "_dir", "_filename", "_directory")
 
 
@@ -47,12 +49,6 @@ def containment_root(folder: str | Path) -> Path:
         if ancestor.parent.name == "snapshots" and (ancestor.parent.parent / "blobs").is_dir():
             return ancestor.parent.parent
     return root
-
-
-def short_repr(value: Any) -> str:
-    """``repr(value)``, cut to keep error messages short."""
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _inside(path: Path, root: Path) -> bool:
@@ -195,4 +191,4 @@ def registry_env_spec(env_id: Any, kwargs: Any = None, max_episode_steps: Any = 
 
 
 __all__ = ["check_inside", "contained_path", "containment_root", "is_registered",
-           "registered_env_id", "registry_env_spec", "safe_env_kwargs", "short_repr"]
+           "registered_env_id", "registry_env_spec", "safe_env_kwargs"]

@@ -19,6 +19,7 @@ import numpy as np
 from imitation_datasets.benchmark.metrics import Aggregate, performance
 from imitation_datasets.collect.staging import atomic_write_text
 from imitation_datasets.data.safe_read import read_json
+from imitation_datasets.json_values import is_int, is_number
 
 RESULTS_JSON = "benchmark_results.json"
 RESULTS_MD = "benchmark_results.md"
@@ -79,8 +80,7 @@ def _matches(value: Any, spec: Any) -> bool:
     if isinstance(spec, _Each):
         return isinstance(value, list)
     if spec is _Number or spec is int:
-        ok = (int, float) if spec is _Number else int
-        return isinstance(value, ok) and not isinstance(value, bool)
+        return is_number(value) if spec is _Number else is_int(value)
     return isinstance(value, spec)
 
 

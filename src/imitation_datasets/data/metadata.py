@@ -22,6 +22,7 @@ from imitation_datasets.data.schema import (
     json_number,
     space_from_dict,
 )
+from imitation_datasets.json_values import is_int, is_number, short_repr
 
 REQUIRED_KEYS = ("format", "schema_version", "env", "expert", "collection", "acceptance",
                  "episodes", "returns", "reference", "total_steps", "versions", "creation")
@@ -122,7 +123,7 @@ def read_metadata(directory: str | Path) -> dict[str, Any]:
     if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
         raise DatasetFormatError(f"{path}: not an {FORMAT_NAME} metadata file")
     version = data.get("schema_version")
-    if not _is_int(version) or version != SCHEMA_VERSION:
+    if not is_int(version) or version != SCHEMA_VERSION:
         raise DatasetFormatError(
             f"{path}: schema_version {version!r} ({type(version).__name__}) is not supported; "
             f"this library reads the integer {SCHEMA_VERSION}"
@@ -134,17 +135,12 @@ def read_metadata(directory: str | Path) -> dict[str, Any]:
     return data
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
+def _is_json_number(value: Any) -> bool:
     """A value :func:`json_number` writes: a number, ``None`` or ``"nan"``/``"inf"``/``"-inf"``."""
-    return value is None or value in ("nan", "inf", "-inf") or (
-        isinstance(value, int | float) and not isinstance(value, bool))
+    return value is None or value in ("nan", "inf", "-inf") or is_number(value)
 
 
-_CHECKS = {"int": (_is_int, "an integer"), "number": (_is_number, "a number"),
+_CHECKS = {"int": (is_int, "an integer"), "number": (_is_json_number, "a number"),
            "object": (lambda v: isinstance(v, dict), "an object"),
            "text": (lambda v: v is None or isinstance(v, str), "a string or null")}
 _TOP = {"env": "object", "expert": "object", "collection": "object", "acceptance": "object",
@@ -166,12 +162,7 @@ def _check(value: Any, kind: str, field: str, origin: str) -> None:
     if not test(value):
         raise DatasetFormatError(
             f"{origin}: field {field} must be {name}, got {type(value).__name__} "
-            f"{_short(value)}")
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
+            f"{short_repr(value, 40)}")
 
 
 def check_fields(data: dict[str, Any], origin: str) -> None:

@@ -20,6 +20,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from imitation_datasets.json_values import is_int
+
 SCHEMA_VERSION = 1
 FORMAT_NAME = "imitation_datasets"
 STEPS_FILE = "steps.parquet"
@@ -93,7 +95,7 @@ def space_from_dict(data: Any, origin: str = "space") -> gym.Space:
     kind = data.get("type")
     if kind == "Discrete":
         n, start = data.get("n"), data.get("start", 0)
-        if not _is_int(n) or n < 1 or not _is_int(start):
+        if not is_int(n) or n < 1 or not is_int(start):
             raise DatasetFormatError(f"{origin}: Discrete needs an integer n >= 1 and an integer "
                                      f"start, got n={n!r}, start={start!r}")
         return gym.spaces.Discrete(n, start=start)
@@ -102,13 +104,9 @@ def space_from_dict(data: Any, origin: str = "space") -> gym.Space:
     raise DatasetFormatError(f"{origin}: unknown space type {kind!r}; expected Box or Discrete")
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def _box_from_dict(data: dict[str, Any], origin: str) -> gym.spaces.Box:
     shape = data.get("shape")
-    if not isinstance(shape, list) or not all(_is_int(v) and v >= 0 for v in shape):
+    if not isinstance(shape, list) or not all(is_int(v) and v >= 0 for v in shape):
         raise DatasetFormatError(f"{origin}: Box shape must be a list of non-negative integers, "
                                  f"got {shape!r}")
     size = math.prod(shape)

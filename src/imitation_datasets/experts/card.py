@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import re
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -11,7 +10,8 @@ from typing import Any
 
 from imitation_datasets.data.safe_read import read_json
 from imitation_datasets.data.schema import DatasetFormatError
-from imitation_datasets.safe_paths import registered_env_id, safe_env_kwargs, short_repr
+from imitation_datasets.json_values import is_finite_number, is_int, short_repr
+from imitation_datasets.safe_paths import registered_env_id, safe_env_kwargs
 
 CARD_SCHEMA_VERSION = 1
 QUALITIES = ("meets_target", "below_target")
@@ -34,23 +34,18 @@ class CardError(ValueError):
     """An expert card is missing a field, has a field of the wrong type, or contradicts itself."""
 
 
-def _number(value: Any) -> bool:
-    """A finite JSON number (``NaN``/``Infinity``, which Python's JSON parser accepts, are not)."""
-    return isinstance(value, int | float) and not isinstance(value, bool) and \
-        math.isfinite(value)
-
-
 def _is_kind(value: Any, kind: str) -> bool:
     """Whether a parsed JSON value has the JSON type ``kind`` (a value of :data:`FIELD_KINDS`)."""
     if kind.endswith(" or null") and value is None:
         return True
     checks = {
         "string": lambda v: isinstance(v, str),
-        "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
-        "finite number": _number,
+        "integer": is_int,
+        "finite number": is_finite_number,
         "object": lambda v: isinstance(v, dict),
         "list of strings": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
-        "list of finite numbers": lambda v: isinstance(v, list) and all(_number(x) for x in v),
+        "list of finite numbers": lambda v: isinstance(v, list) and all(
+            is_finite_number(x) for x in v),
     }
     return checks[kind.removesuffix(" or null")](value)
 
