@@ -32,9 +32,9 @@ FULL_RESET_FAMILIES = ("gymnasium.envs.classic_control.", "gymnasium.envs.mujoco
 
 Other environments may carry state from one episode into the next: Box2D's BipedalWalker keeps
 its ``b2World`` across resets, so an episode's trajectory depended on which episodes the same
-instance had played before, i.e. on the number of environments per worker (measured: 7 of 10
+instance had played before, i.e. on the number of environments per worker (seen: 6 of 10
 golden episodes differed between 1 and 7 envs per worker). Those get a freshly made environment
-for every episode (2-4 ms per ``gym.make``); the golden-fingerprint tests compare 1 and 7 envs
+for every episode (one ``gym.make`` each); the golden-fingerprint tests compare 1 and 7 envs
 per worker for every shipped expert, so a family added here without reason is caught."""
 
 
