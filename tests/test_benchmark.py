@@ -11,7 +11,7 @@ from imitation_datasets.benchmark.report import (
     write_report,
 )
 from imitation_datasets.benchmark.runner import Cell, run_benchmark
-from imitation_datasets.names import UnknownNameError
+from imitation_datasets.core.names import UnknownNameError
 
 KEYS = ("test_returns", "aer", "performance", "accuracy")
 

@@ -14,14 +14,14 @@ from conftest import balance, digests
 from gymnasium.envs.classic_control.cartpole import CartPoleEnv
 
 from imitation_datasets.collect import controller as controller_module
-from imitation_datasets.collect.episode import write_atomic
 from imitation_datasets.collect.folder import OutFolderError
-from imitation_datasets.collect.rollout import ActionSpaceError
 from imitation_datasets.controller import CollectionError, Controller
+from imitation_datasets.core.atomic import atomic_write_bytes
+from imitation_datasets.core.rollout import ActionSpaceError
+from imitation_datasets.core.seeding import EXPERT_EVAL_SEED_START
 from imitation_datasets.data.parquet import read_parquet
 from imitation_datasets.experts.policy import CallablePolicy
 from imitation_datasets.functions import DatasetCollate, baseline_collate, baseline_enjoy
-from imitation_datasets.seeding import EXPERT_EVAL_SEED_START
 
 
 class FlakyCartPole(CartPoleEnv):
@@ -166,7 +166,7 @@ def test_atomic_writes_remove_their_temporary_file_on_failure(tmp_path, monkeypa
 
     monkeypatch.setattr("os.replace", no_rename)
     with pytest.raises(OSError):
-        write_atomic(tmp_path / "x.ep", b"data")
+        atomic_write_bytes(tmp_path / "x.ep", b"data")
     assert list(tmp_path.iterdir()) == []
 
 

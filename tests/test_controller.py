@@ -14,10 +14,10 @@ from conftest import balance, digests, heuristic_policy
 
 from imitation_datasets.collect.staging import Staging
 from imitation_datasets.controller import CollectionError, Controller
+from imitation_datasets.core.seeding import episode_seed
 from imitation_datasets.data.parquet import read_parquet
 from imitation_datasets.experts.policy import CallablePolicy
 from imitation_datasets.functions import baseline_collate, baseline_enjoy, random_enjoy
-from imitation_datasets.seeding import episode_seed
 
 SCRIPTS = Path(__file__).parent / "scripts"
 

@@ -12,10 +12,10 @@ import torch
 from conftest import make_dataset
 from torch.utils.data import DataLoader
 
+from imitation_datasets.core.errors import DatasetFormatError
 from imitation_datasets.data.arrays import DatasetArrays
 from imitation_datasets.data.npz import export_npz
 from imitation_datasets.data.parquet import read_parquet
-from imitation_datasets.data.schema import DatasetFormatError
 from imitation_datasets.dataset import (
     BaselineDataset,
     IRLDataset,

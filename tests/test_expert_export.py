@@ -137,8 +137,8 @@ def test_mismatch_is_detected():
 
 
 def test_recipes_load_and_validation_seeds_are_held_out():
+    from imitation_datasets.core.seeding import expert_eval_seeds
     from imitation_datasets.experts.recipes import load_recipe, recipe_keys
-    from imitation_datasets.seeding import expert_eval_seeds
 
     keys = recipe_keys()
     assert {"cartpole", "acrobot", "mountaincar", "lunarlander", "pendulum",

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from network_fixtures import network_digest, random_network
 
-from imitation_datasets.evaluation import evaluate_policy
+from imitation_datasets.core.evaluation import evaluate_policy
+from imitation_datasets.core.names import UnknownNameError
 from imitation_datasets.experts import (
     CallablePolicy,
     CardError,
@@ -22,7 +23,6 @@ from imitation_datasets.experts import (
 )
 from imitation_datasets.experts.curated import ZOO_DIR, load_zoo
 from imitation_datasets.experts.network import _decimal_tanh, exact_linear, exact_tanh
-from imitation_datasets.names import UnknownNameError
 
 CLASSIC = {
     "cartpole": "CartPole-v1",

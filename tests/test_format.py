@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 from conftest import make_dataset
 
-from imitation_datasets.collect.episode import Episode, EpisodeFileError
+from imitation_datasets.core.episode import Episode, EpisodeFileError
+from imitation_datasets.core.errors import DatasetFormatError
 from imitation_datasets.data.arrays import DatasetArrays
 from imitation_datasets.data.npz import export_npz, import_npz
 from imitation_datasets.data.parquet import read_parquet, write_parquet
-from imitation_datasets.data.schema import DatasetFormatError
 
 
 @pytest.fixture(scope="module")

@@ -20,10 +20,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_hostile_files import cartpole_like, write_dataset
 
+from imitation_datasets.core.errors import DatasetFormatError
 from imitation_datasets.data.metadata import read_metadata
 from imitation_datasets.data.npz import export_npz, import_npz
 from imitation_datasets.data.parquet import read_parquet, read_verified_metadata
-from imitation_datasets.data.schema import DatasetFormatError
 from imitation_datasets.data.sources import load_source
 
 FUZZ = settings(max_examples=100, derandomize=True, deadline=None, database=None,

@@ -20,8 +20,9 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
+from imitation_datasets.core.errors import DatasetFormatError
 from imitation_datasets.data.arrays import DatasetArrays
-from imitation_datasets.data.schema import FORMAT_NAME, DatasetFormatError
+from imitation_datasets.data.schema import FORMAT_NAME
 from imitation_datasets.dataset import BaselineDataset, from_minari, minari_to_dataset, to_minari
 from imitation_datasets.experts import CardError, CuratedExpert, ExpertCard
 from imitation_datasets.experts.curated import ZOO_DIR

@@ -24,11 +24,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from imitation_datasets.core.errors import DatasetFormatError
 from imitation_datasets.data.arrays import DatasetArrays
 from imitation_datasets.data.metadata import build_metadata, read_metadata
 from imitation_datasets.data.npz import export_npz, import_npz
 from imitation_datasets.data.parquet import read_parquet, read_verified_metadata, write_parquet
-from imitation_datasets.data.schema import DatasetFormatError, space_to_dict
+from imitation_datasets.data.schema import space_to_dict
 from imitation_datasets.data.sources import load_source
 from imitation_datasets.dataset import BaselineDataset
 

@@ -15,9 +15,9 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import make_dataset
 
+from imitation_datasets.core.errors import DatasetFormatError
 from imitation_datasets.data.npz import export_npz
 from imitation_datasets.data.parquet import read_parquet
-from imitation_datasets.data.schema import DatasetFormatError
 from imitation_datasets.data.sources import load_source
 from imitation_datasets.dataset import (
     BaselineDataset,
@@ -206,7 +206,7 @@ def fake_hub_cache(cache, repo_id, files):
 OFFLINE = textwrap.dedent("""
     import json, sys
     from imitation_datasets.dataset import BaselineDataset
-    from imitation_datasets.data.schema import DatasetFormatError
+    from imitation_datasets.core.errors import DatasetFormatError
     out = {}
     for repo in sys.argv[1:]:
         try:

@@ -11,9 +11,11 @@ import numpy as np
 import pytest
 import torch
 
-from imitation_datasets.collect.rollout import make_env, play
+from imitation_datasets.core.evaluation import evaluate_policy
+from imitation_datasets.core.names import UnknownNameError
+from imitation_datasets.core.rollout import make_env, play
+from imitation_datasets.core.seeding import episode_seed
 from imitation_datasets.data.arrays import DatasetArrays
-from imitation_datasets.evaluation import evaluate_policy
 from imitation_datasets.experts.registry import Experts
 from imitation_datasets.methods import (
     ABCO,
@@ -30,8 +32,6 @@ from imitation_datasets.methods import (
     load_config,
 )
 from imitation_datasets.methods.networks import ActionModel
-from imitation_datasets.names import UnknownNameError
-from imitation_datasets.seeding import episode_seed
 
 VALIDATION = [2_500_000_000 + k for k in range(5)]
 TEST = [3_500_000_000 + k for k in range(5)]

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from imitation_datasets.benchmark.metrics import (
+from imitation_datasets.core.metrics import (
     Aggregate,
     accuracy,
     bootstrap_ci,

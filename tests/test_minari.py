@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from conftest import make_dataset
 
+from imitation_datasets.core.errors import DatasetFormatError
 from imitation_datasets.data.parquet import read_parquet
-from imitation_datasets.data.schema import DatasetFormatError
 from imitation_datasets.dataset import BaselineDataset, from_minari, minari_to_dataset, to_minari
 
 minari = pytest.importorskip("minari")

@@ -3,14 +3,14 @@ import pytest
 from conftest import make_dataset
 
 from imitation_datasets.benchmark.protocol import (
-    TEST_SEED_START,
     _seed_stream,
     env_protocol,
     leakage_check,
     start_states,
 )
+from imitation_datasets.core.names import UnknownNameError
+from imitation_datasets.core.seeding import BENCHMARK_TEST_SEED_START as TEST_SEED_START
 from imitation_datasets.data.parquet import read_parquet
-from imitation_datasets.names import UnknownNameError
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ from functools import partial
 import gymnasium as gym
 import numpy as np
 
-from imitation_datasets.collect.rollout import fast_step, make_env, play
+from imitation_datasets.core.rollout import fast_step, make_env, play
 
 
 def _reference(env_id: str, seed: int, actions_from: np.ndarray, **kwargs) -> dict:
@@ -56,7 +56,7 @@ def test_actions_that_do_not_fit_the_space_stop_the_rollout_at_once() -> None:
     """A wrong policy is not a bad episode: no retry, a one-line error naming shapes."""
     import pytest
 
-    from imitation_datasets.collect.rollout import ActionSpaceError
+    from imitation_datasets.core.rollout import ActionSpaceError
     from imitation_datasets.experts.policy import CallablePolicy
 
     wide = CallablePolicy(lambda o: np.zeros((len(o), 3), np.float32), "Pendulum-v1", name="wide")
@@ -68,7 +68,7 @@ def test_actions_that_do_not_fit_the_space_stop_the_rollout_at_once() -> None:
 
 def test_available_seeds_do_not_depend_on_the_batch() -> None:
     """Seeds that fail are skipped for the next ones, the same way whatever ``n_envs``."""
-    from imitation_datasets.collect.rollout import play_available
+    from imitation_datasets.core.rollout import play_available
 
     class Flaky(gym.Wrapper):
         def reset(self, *, seed=None, options=None):

@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from imitation_datasets.names import UnknownNameError
+from imitation_datasets.core.names import UnknownNameError
 
 
 class UserError(Exception):
@@ -153,8 +153,8 @@ def _resolve_expert(name: str, random: bool) -> Any:
             raise
     import gymnasium as gym
 
+    from imitation_datasets.core.names import unknown
     from imitation_datasets.experts.policy import CallablePolicy
-    from imitation_datasets.names import unknown
 
     if name not in gym.registry:
         raise unknown("environment", name, list(gym.registry) + Experts.names())
@@ -373,7 +373,7 @@ def expert_table(markdown: bool = False) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     from imitation_datasets.collect.controller import CollectionError
-    from imitation_datasets.data.schema import DatasetFormatError
+    from imitation_datasets.core.errors import DatasetFormatError
 
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)

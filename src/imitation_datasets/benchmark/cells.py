@@ -17,11 +17,11 @@ from typing import Any
 
 import numpy as np
 
-from imitation_datasets.benchmark.metrics import accuracy, performance
 from imitation_datasets.benchmark.protocol import Splits, prepare
-from imitation_datasets.collect.rollout import make_env
-from imitation_datasets.collect.staging import atomic_write_text
-from imitation_datasets.evaluation import evaluate_policy
+from imitation_datasets.core.atomic import atomic_write_text
+from imitation_datasets.core.evaluation import evaluate_policy
+from imitation_datasets.core.metrics import accuracy, performance
+from imitation_datasets.core.rollout import make_env
 
 
 @dataclass(frozen=True)

@@ -19,13 +19,15 @@ from typing import Any
 import numpy as np
 import yaml
 
-from imitation_datasets.collect.rollout import make_env
+from imitation_datasets.core.names import unknown
+from imitation_datasets.core.rollout import make_env
+from imitation_datasets.core.seeding import (
+    BENCHMARK_TEST_SEED_START,
+    BENCHMARK_VALIDATION_SEED_START,
+)
 from imitation_datasets.data.arrays import DatasetArrays
 from imitation_datasets.data.parquet import read_parquet
-from imitation_datasets.names import unknown
 
-VALIDATION_SEED_START = 2_500_000_000
-TEST_SEED_START = 3_500_000_000
 LEAKAGE_TOLERANCE = 1e-8
 """L∞ distance under which two start states count as the same state. Replayed seeds give
 bit-identical states; distinct float32 MountainCar starts (1-D, uniform in [-0.6, -0.4]) are at
@@ -130,9 +132,9 @@ class Splits:
 
 def prepare(name: str, data_dir: str | Path, workers: int = 2, progress: bool = False) -> Splits:
     """Create (or reuse) the expert and random datasets of ``name`` and fix its seeds."""
-    from imitation_datasets.controller import Controller
+    from imitation_datasets.collect.controller import Controller
+    from imitation_datasets.collect.functions import baseline_collate, baseline_enjoy, random_enjoy
     from imitation_datasets.experts.registry import Experts
-    from imitation_datasets.functions import baseline_collate, baseline_enjoy, random_enjoy
 
     protocol = env_protocol(name)
     data_dir = Path(data_dir)
@@ -149,8 +151,8 @@ def prepare(name: str, data_dir: str | Path, workers: int = 2, progress: bool = 
     ).start({"game": f"{protocol.expert}-random", "mode": "all"})
     used = set(read_parquet(dataset_dir)[0].seeds.tolist())
     used |= set(read_parquet(random_dir)[0].seeds.tolist())
-    validation = _seed_stream(VALIDATION_SEED_START, protocol.validation_episodes, used)
-    test = _seed_stream(TEST_SEED_START, protocol.test_episodes, used | set(validation))
+    validation = _seed_stream(BENCHMARK_VALIDATION_SEED_START, protocol.validation_episodes, used)
+    test = _seed_stream(BENCHMARK_TEST_SEED_START, protocol.test_episodes, used | set(validation))
     return Splits(protocol, dataset_dir, random_dir, validation, test)
 
 

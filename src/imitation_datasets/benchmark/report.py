@@ -16,10 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from imitation_datasets.benchmark.metrics import Aggregate, performance
-from imitation_datasets.collect.staging import atomic_write_text
-from imitation_datasets.data.safe_read import read_json
-from imitation_datasets.json_values import is_int, is_number
+from imitation_datasets.core.atomic import atomic_write_text
+from imitation_datasets.core.json_values import is_int, is_number
+from imitation_datasets.core.metrics import Aggregate, performance
+from imitation_datasets.core.safe_read import read_json
 
 RESULTS_JSON = "benchmark_results.json"
 RESULTS_MD = "benchmark_results.md"

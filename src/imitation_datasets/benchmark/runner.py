@@ -24,8 +24,8 @@ from imitation_datasets.benchmark.protocol import (
     start_states,
 )
 from imitation_datasets.benchmark.ray_runner import run_cells_on_ray
-from imitation_datasets.collect.staging import atomic_write_text
-from imitation_datasets.evaluation import evaluate_policy
+from imitation_datasets.core.atomic import atomic_write_text
+from imitation_datasets.core.evaluation import evaluate_policy
 
 __all__ = ["Cell", "dataset_threshold", "env_facts", "expert_on_test_seeds", "run_benchmark",
            "run_cell"]

@@ -36,31 +36,27 @@ from typing import Any
 
 import numpy as np
 
-from imitation_datasets.collect.episode import Episode, EpisodeFileError, write_atomic
 from imitation_datasets.collect.folder import DatasetFolder, OutFolderError
 from imitation_datasets.collect.functions import DatasetCollate, RecordingEnjoy
 from imitation_datasets.collect.local_backend import play_local
 from imitation_datasets.collect.player import PlaySpec
-from imitation_datasets.collect.rollout import (
+from imitation_datasets.collect.staging import Staging, fingerprint
+from imitation_datasets.collect.tally import CollectionError, Tally
+from imitation_datasets.collect.worker import DEFAULT_STEP_TIMEOUT, WorkerSpec
+from imitation_datasets.core.atomic import atomic_write_bytes
+from imitation_datasets.core.episode import Episode, EpisodeFileError
+from imitation_datasets.core.errors import DatasetFormatError
+from imitation_datasets.core.rollout import (
     ActionSpaceError,
     check_actions,
     make_env,
     policy_actions,
 )
-from imitation_datasets.collect.staging import Staging, fingerprint
-from imitation_datasets.collect.tally import CollectionError, Tally
-from imitation_datasets.collect.worker import DEFAULT_STEP_TIMEOUT, WorkerSpec
+from imitation_datasets.core.seeding import episode_seed, expert_eval_seeds
 from imitation_datasets.data.arrays import DatasetArrays
 from imitation_datasets.data.metadata import build_metadata, read_metadata
-from imitation_datasets.data.schema import (
-    METADATA_FILE,
-    NPZ_FILE,
-    DatasetFormatError,
-    json_number,
-    space_to_dict,
-)
+from imitation_datasets.data.schema import METADATA_FILE, NPZ_FILE, json_number, space_to_dict
 from imitation_datasets.experts.policy import policy_identity
-from imitation_datasets.seeding import episode_seed, expert_eval_seeds
 
 __all__ = ["ActionSpaceError", "CollectionError", "Controller", "OutFolderError"]
 
@@ -383,9 +379,9 @@ class Controller:
                     "max_attempts": spec.play.max_attempts,
                     "enjoy": run["enjoy"],
                     "random_actions": spec.play.random_actions,
-                    "seed_rule": "imitation_datasets.seeding.episode_seed(dataset_seed, episode, "
-                                 "attempt) = SeedSequence(dataset_seed, spawn_key=(episode, "
-                                 "attempt)).generate_state(1, uint32)[0]",
+                    "seed_rule": "imitation_datasets.core.seeding.episode_seed(dataset_seed, "
+                                 "episode, attempt) = SeedSequence(dataset_seed, "
+                                 "spawn_key=(episode, attempt)).generate_state(1, uint32)[0]",
                     "fingerprint": spec.staging.fingerprint,
                 },
                 acceptance=_acceptance(episodes),
@@ -409,7 +405,7 @@ class Controller:
         if staged is not None:  # built-in enjoy; a user collate reads one file per episode
             for index, payload in staged.items():
                 if not spec.staging.episode_path(index).exists():
-                    write_atomic(spec.staging.episode_path(index), payload)
+                    atomic_write_bytes(spec.staging.episode_path(index), payload, durable=False)
             files = [spec.staging.episode_path(i).name for i in range(self.episodes)]
             path = str(spec.staging.path) + os.sep
         else:
@@ -533,7 +529,7 @@ def _random_reference(env_id: str, env_kwargs: dict[str, Any]) -> dict[str, Any]
     Deterministic: the same seeds fail every time, so the same seeds are used. When too many
     fail, the reference is recorded as unavailable, with the reason, and the dataset is kept.
     """
-    from imitation_datasets.evaluation import evaluate_available
+    from imitation_datasets.core.evaluation import evaluate_available
 
     seeds = expert_eval_seeds(RANDOM_REFERENCE_EPISODES + RANDOM_REFERENCE_MAX_FAILURES)
     try:

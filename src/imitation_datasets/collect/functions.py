@@ -16,8 +16,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from imitation_datasets.collect.episode import Episode
-from imitation_datasets.collect.rollout import make_env, play
+from imitation_datasets.core.episode import Episode
+from imitation_datasets.core.rollout import make_env, play
 from imitation_datasets.data.arrays import DatasetArrays
 from imitation_datasets.data.npz import export_npz
 from imitation_datasets.data.parquet import write_parquet

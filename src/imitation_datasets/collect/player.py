@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from imitation_datasets.collect.episode import Episode
-from imitation_datasets.collect.rollout import EpisodeRunner, make_env
-from imitation_datasets.seeding import episode_seed
+from imitation_datasets.core.episode import Episode
+from imitation_datasets.core.rollout import EpisodeRunner, make_env
+from imitation_datasets.core.seeding import episode_seed
 
 
 @dataclass

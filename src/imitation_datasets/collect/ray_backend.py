@@ -18,10 +18,10 @@ import time
 from collections import deque
 from typing import Any
 
-from imitation_datasets.collect.episode import write_atomic
 from imitation_datasets.collect.player import EpisodePlayer, PlaySpec
 from imitation_datasets.collect.tally import CollectionError, Tally
 from imitation_datasets.collect.worker import WorkerSpec, forgive_stall, hung_message
+from imitation_datasets.core.atomic import atomic_write_bytes
 
 ACTOR_PREFIX = "il-datasets-actor-"
 NAMESPACE = "imitation_datasets"
@@ -202,7 +202,8 @@ def play_ray(spec: WorkerSpec, todo: deque[int], actors: int, tally: Tally,
                     for attempt, seed, text in errors:
                         spec.staging.log_error(info["index"], attempt, seed, text)
                     if data is not None:
-                        write_atomic(spec.staging.episode_path(info["index"]), data)
+                        atomic_write_bytes(spec.staging.episode_path(info["index"]), data,
+                                           durable=False)  # replayed when lost
                     tally.record(kind, info)
                 submit(slot)
     finally:

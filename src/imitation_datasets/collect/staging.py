@@ -17,7 +17,6 @@ functions still write one file per episode (``episode_<index>.ep``, ``<index>.do
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -28,6 +27,8 @@ import zlib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+from imitation_datasets.core.atomic import atomic_write_text
 
 EPISODE_PATTERN = re.compile(r"^episode_(\d{7})\.ep$")
 MARKER_PATTERN = re.compile(r"^(\d+)\.done\.json$")
@@ -43,22 +44,6 @@ def fingerprint(fields: dict[str, Any]) -> str:
     """Stable hex digest of a JSON-serialisable description of a run."""
     blob = json.dumps(fields, sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()
-
-
-def atomic_write_text(path: str | Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file, fsync and rename."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()  # a full disk must not stay full because of this file
-        raise
 
 
 class Staging:

@@ -31,8 +31,9 @@ from typing import Any
 import numpy as np
 
 from imitation_datasets.collect.player import EpisodePlayer, PlaySpec, summary
-from imitation_datasets.collect.staging import Staging, atomic_write_text
-from imitation_datasets.seeding import episode_seed
+from imitation_datasets.collect.staging import Staging
+from imitation_datasets.core.atomic import atomic_write_text
+from imitation_datasets.core.seeding import episode_seed
 
 DEFAULT_STEP_TIMEOUT = 300.0
 """Seconds a worker may hold episodes without finishing one (or, with a user ``enjoy``, without

@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from imitation_datasets.collect.episode import Episode
-from imitation_datasets.data.schema import DatasetFormatError
+from imitation_datasets.core.episode import Episode
+from imitation_datasets.core.errors import DatasetFormatError
 
 
 @dataclass

@@ -12,13 +12,13 @@ from typing import Any
 
 import numpy as np
 
+from imitation_datasets.core.errors import DatasetFormatError
+from imitation_datasets.core.safe_paths import contained_path
+from imitation_datasets.core.safe_read import read_json, require_regular
 from imitation_datasets.data.arrays import DatasetArrays
 from imitation_datasets.data.hub_layout import apply_metadata, checked_metadata, columns_from_table
 from imitation_datasets.data.loaded import LoadedData
 from imitation_datasets.data.original import arrays_from_columns, columns_from_arrays
-from imitation_datasets.data.safe_read import read_json, require_regular
-from imitation_datasets.data.schema import DatasetFormatError
-from imitation_datasets.safe_paths import contained_path
 
 SAVED_INFO, SAVED_STATE, SAVED_DICT = "dataset_info.json", "state.json", "dataset_dict.json"
 

@@ -37,12 +37,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from imitation_datasets.core.errors import DatasetFormatError
+from imitation_datasets.core.safe_read import require_regular
 from imitation_datasets.data.arrays import DatasetArrays, cast_exact
 from imitation_datasets.data.images import ImageColumn, is_image_column
 from imitation_datasets.data.original import arrays_from_columns, canonical_columns
 from imitation_datasets.data.parquet import _flat, arrow_numpy
-from imitation_datasets.data.safe_read import require_regular
-from imitation_datasets.data.schema import FORMAT_NAME, DatasetFormatError, space_from_dict
+from imitation_datasets.data.schema import FORMAT_NAME, space_from_dict
 
 HUB_COLUMNS = ("obs", "actions", "rewards", "episode_starts", "terminated", "truncated",
                "episode_index", "step", "final_obs")

@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from imitation_datasets.data.safe_read import read_bytes
-from imitation_datasets.data.schema import DatasetFormatError
-from imitation_datasets.safe_paths import containment_root
+from imitation_datasets.core.errors import DatasetFormatError
+from imitation_datasets.core.safe_paths import containment_root
+from imitation_datasets.core.safe_read import read_bytes
 
 MAX_IMAGE_PIXELS = 4096 * 4096
 """Largest image decoded (16.8 megapixels; IL observations are far smaller). A 140 KB PNG may

@@ -12,17 +12,17 @@ from typing import Any
 
 import numpy as np
 
+from imitation_datasets.core.errors import DatasetFormatError
+from imitation_datasets.core.json_values import is_int, is_number, short_repr
+from imitation_datasets.core.safe_read import read_json
 from imitation_datasets.data.arrays import DatasetArrays
-from imitation_datasets.data.safe_read import read_json
 from imitation_datasets.data.schema import (
     FORMAT_NAME,
     METADATA_FILE,
     SCHEMA_VERSION,
-    DatasetFormatError,
     json_number,
     space_from_dict,
 )
-from imitation_datasets.json_values import is_int, is_number, short_repr
 
 REQUIRED_KEYS = ("format", "schema_version", "env", "expert", "collection", "acceptance",
                  "episodes", "returns", "reference", "total_steps", "versions", "creation")
@@ -101,7 +101,7 @@ def build_metadata(
 
 def write_metadata(directory: str | Path, metadata: dict[str, Any]) -> None:
     """Write ``metadata.json`` atomically."""
-    from imitation_datasets.collect.staging import atomic_write_text
+    from imitation_datasets.core.atomic import atomic_write_text
 
     atomic_write_text(Path(directory) / METADATA_FILE,
                       json.dumps(metadata, indent=1, sort_keys=False, allow_nan=False) + "\n")

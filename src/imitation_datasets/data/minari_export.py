@@ -17,6 +17,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from imitation_datasets.core.errors import DatasetFormatError
+from imitation_datasets.core.safe_paths import is_registered, registry_env_spec
 from imitation_datasets.data.arrays import DatasetArrays
 from imitation_datasets.data.minari_io import (
     METADATA_KEY,
@@ -25,9 +27,7 @@ from imitation_datasets.data.minari_io import (
     minari_dataset_path,
     open_minari_dataset,
 )
-from imitation_datasets.data.schema import DatasetFormatError
 from imitation_datasets.data.sources import LoadedData, load_source
-from imitation_datasets.safe_paths import is_registered, registry_env_spec
 
 
 def _env_spec(metadata: dict[str, Any] | None, origin: str

@@ -28,10 +28,11 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from imitation_datasets.core.errors import DatasetFormatError
+from imitation_datasets.core.safe_paths import check_inside, is_registered, registry_env_spec
+from imitation_datasets.core.safe_read import read_json, require_regular
 from imitation_datasets.data.arrays import DatasetArrays
-from imitation_datasets.data.safe_read import read_json, require_regular
-from imitation_datasets.data.schema import DatasetFormatError, json_number, space_to_dict
-from imitation_datasets.safe_paths import check_inside, is_registered, registry_env_spec
+from imitation_datasets.data.schema import json_number, space_to_dict
 
 METADATA_KEY = "imitation_datasets_metadata"
 # (namespace/)name-v<version>: ASCII letters, digits, '_' and '-' per segment (no '.', no '..').

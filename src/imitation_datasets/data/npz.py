@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 from numpy.lib import format as npformat
 
+from imitation_datasets.core.errors import DatasetFormatError
+from imitation_datasets.core.safe_read import open_regular
 from imitation_datasets.data.arrays import DatasetArrays
 from imitation_datasets.data.original import REQUIRED, arrays_from_columns
-from imitation_datasets.data.safe_read import open_regular
-from imitation_datasets.data.schema import DatasetFormatError
 
 
 def export_npz(arrays: DatasetArrays, path: str | Path) -> Path:

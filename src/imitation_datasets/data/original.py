@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from imitation_datasets.core.errors import DatasetFormatError
 from imitation_datasets.data.arrays import DatasetArrays, as_flags
-from imitation_datasets.data.schema import DatasetFormatError
 
 REQUIRED = ("obs", "actions", "rewards", "episode_starts")
 # Our own column names, accepted wherever the original's are expected.

@@ -11,6 +11,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from imitation_datasets.core.errors import DatasetFormatError
+from imitation_datasets.core.safe_read import arrow_file
 from imitation_datasets.data.arrays import (
     DatasetArrays,
     as_flags,
@@ -24,14 +26,7 @@ from imitation_datasets.data.metadata import (
     read_metadata,
     write_metadata,
 )
-from imitation_datasets.data.safe_read import arrow_file
-from imitation_datasets.data.schema import (
-    EPISODES_FILE,
-    METADATA_FILE,
-    STEPS_FILE,
-    DatasetFormatError,
-    space_from_dict,
-)
+from imitation_datasets.data.schema import EPISODES_FILE, METADATA_FILE, STEPS_FILE, space_from_dict
 
 ROW_GROUP = 1 << 20
 READ_BATCH = 1 << 14  # rows decoded at a time by read_parquet

@@ -20,7 +20,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from imitation_datasets.json_values import is_int
+from imitation_datasets.core.errors import DatasetFormatError
+from imitation_datasets.core.json_values import is_int
 
 SCHEMA_VERSION = 1
 FORMAT_NAME = "imitation_datasets"
@@ -35,21 +36,6 @@ EPISODE_COLUMNS = ("episode_index", "seed", "return", "length", "terminated", "t
                    "final_obs", "attempts", "first_step")
 
 
-class DatasetFormatError(ValueError):
-    """A dataset file is missing, corrupt, or does not follow the format.
-
-    The message is always one line (line breaks, e.g. in a dependency's message quoted in it,
-    become spaces) of at most :data:`MAX_MESSAGE` characters, so a CLI can print it as is.
-    """
-
-    def __init__(self, message: object = "") -> None:
-        text = " ".join(str(message).split())
-        if len(text) > MAX_MESSAGE:
-            text = text[:MAX_MESSAGE - 3] + "..."
-        super().__init__(text)
-
-
-MAX_MESSAGE = 1000
 
 
 def json_number(value: float) -> float | str:

@@ -32,6 +32,9 @@ from typing import Any
 
 import numpy as np
 
+from imitation_datasets.core.errors import DatasetFormatError
+from imitation_datasets.core.safe_paths import check_inside
+from imitation_datasets.core.safe_read import read_json, require_regular
 from imitation_datasets.data.arrays import (
     DatasetArrays,
     check_episode_flags,
@@ -40,14 +43,7 @@ from imitation_datasets.data.arrays import (
 )
 from imitation_datasets.data.hf_read import from_hf_dataset, load_saved_dataset
 from imitation_datasets.data.loaded import LoadedData
-from imitation_datasets.data.safe_read import read_json, require_regular
-from imitation_datasets.data.schema import (
-    FORMAT_NAME,
-    METADATA_FILE,
-    STEPS_FILE,
-    DatasetFormatError,
-)
-from imitation_datasets.safe_paths import check_inside
+from imitation_datasets.data.schema import FORMAT_NAME, METADATA_FILE, STEPS_FILE
 
 SOURCES = {"local": "local", "hf": "hf", "huggingface": "hf", "minari": "minari"}
 SPLIT_WORDS = ("train", "test", "validation", "valid", "val", "eval", "evaluation", "dev")

@@ -9,6 +9,7 @@
 The implementations live in :mod:`imitation_datasets.data`.
 """
 
+from imitation_datasets.core.errors import DatasetFormatError
 from imitation_datasets.data.batches import TransitionBatchSampler, TransitionLoader
 from imitation_datasets.data.huggingface import (
     baseline_to_huggingface,
@@ -20,7 +21,6 @@ from imitation_datasets.data.huggingface import (
 )
 from imitation_datasets.data.minari_export import to_minari
 from imitation_datasets.data.minari_io import from_minari, minari_to_dataset
-from imitation_datasets.data.schema import DatasetFormatError
 from imitation_datasets.data.sources import LoadedData, load_source
 from imitation_datasets.data.torch_dataset import BaselineDataset, IRLDataset, SequenceDataset
 

@@ -8,10 +8,10 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from imitation_datasets.data.safe_read import read_json
-from imitation_datasets.data.schema import DatasetFormatError
-from imitation_datasets.json_values import is_finite_number, is_int, short_repr
-from imitation_datasets.safe_paths import registered_env_id, safe_env_kwargs
+from imitation_datasets.core.errors import DatasetFormatError
+from imitation_datasets.core.json_values import is_finite_number, is_int, short_repr
+from imitation_datasets.core.safe_paths import registered_env_id, safe_env_kwargs
+from imitation_datasets.core.safe_read import read_json
 
 CARD_SCHEMA_VERSION = 1
 QUALITIES = ("meets_target", "below_target")

@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
+from imitation_datasets.core.safe_paths import contained_path
 from imitation_datasets.experts.card import CardError, ExpertCard
 from imitation_datasets.experts.network import ExpertNetwork, sha256_file
-from imitation_datasets.safe_paths import contained_path
 
 ZOO_DIR = Path(__file__).resolve().parent / "zoo"
 

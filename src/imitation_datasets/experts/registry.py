@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from imitation_datasets.core.names import normalise, unknown
 from imitation_datasets.experts.curated import load_zoo
-from imitation_datasets.names import normalise, unknown
 
 
 class Experts:

@@ -12,6 +12,7 @@ gives its hyperparameters for an environment (``methods/config/<name>.yaml``)::
 
 from __future__ import annotations
 
+from imitation_datasets.core.names import normalise, unknown
 from imitation_datasets.methods.abco import ABCO
 from imitation_datasets.methods.base import (
     CheckpointError,
@@ -26,7 +27,6 @@ from imitation_datasets.methods.bco import BCO
 from imitation_datasets.methods.configuration import ConfigError
 from imitation_datasets.methods.configuration import load_config as _load_config
 from imitation_datasets.methods.iupe import IUPE
-from imitation_datasets.names import normalise, unknown
 
 METHODS: dict[str, type[Method]] = {"bc": BC, "bco": BCO, "abco": ABCO, "iupe": IUPE}
 

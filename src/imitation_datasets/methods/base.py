@@ -10,7 +10,7 @@ else lives here, once:
   and ``self.rng`` (``numpy.random.default_rng(seed)``), passed explicitly. The same seed gives
   the same weights and predictions (CPU; thread count is the caller's business);
 * model selection: every ``eval_every`` policy epochs (and after the last one) the policy plays
-  the task's validation seeds through :func:`~imitation_datasets.evaluation.evaluate_policy`;
+  the task's validation seeds through :func:`~imitation_datasets.core.evaluation.evaluate_policy`;
   the weights with the best validation AER are kept. Test seeds are never seen here;
 * the learning curve (:class:`TrainingLog`), environment interaction with seeded episodes, the
   inverse dynamics model of the BCO family (:class:`ObservationMethod`);
@@ -35,16 +35,16 @@ import numpy as np
 import torch
 from torch import nn
 
-from imitation_datasets.benchmark.metrics import performance
-from imitation_datasets.collect.episode import Episode
-from imitation_datasets.collect.rollout import make_env, play
+from imitation_datasets.core.episode import Episode
+from imitation_datasets.core.evaluation import evaluate_policy
+from imitation_datasets.core.metrics import performance
+from imitation_datasets.core.rollout import make_env, play
+from imitation_datasets.core.seeding import episode_seed
 from imitation_datasets.data.arrays import DatasetArrays
 from imitation_datasets.data.schema import space_from_dict, space_to_dict
-from imitation_datasets.evaluation import evaluate_policy
 from imitation_datasets.methods._data import minibatches, transitions
 from imitation_datasets.methods.configuration import ConfigError, resolve
 from imitation_datasets.methods.networks import ActionModel
-from imitation_datasets.seeding import episode_seed
 
 CHECKPOINT_FORMAT = "imitation_datasets.method"
 CHECKPOINT_VERSION = 1

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from imitation_datasets.names import unknown
+from imitation_datasets.core.names import unknown
 
 CONFIG_DIR = Path(__file__).with_name("config")
 

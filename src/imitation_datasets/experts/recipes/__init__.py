@@ -21,13 +21,15 @@ from typing import Any
 
 import yaml
 
+from imitation_datasets.core.seeding import EXPERT_SELECTION_SEED_START
+
 RECIPES_DIR = Path(__file__).resolve().parent
 """Folder holding the ``<key>.yaml`` recipes."""
 
 CHECKPOINTS_DIR = RECIPES_DIR / "checkpoints"
 """Committed training state of resumable recipes (``checkpoints/<key>/``, safetensors + JSON)."""
 
-VALIDATION_SEED_START = 2_000_000_000
+VALIDATION_SEED_START = EXPERT_SELECTION_SEED_START
 """Checkpoint selection plays the seeds ``VALIDATION_SEED_START + k``: never the card's seeds."""
 
 RECIPE_FIELDS = (

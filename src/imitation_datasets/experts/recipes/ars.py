@@ -164,7 +164,7 @@ _ENVS: dict[tuple[str, str], Any] = {}
 
 
 def _env(env_id: str, env_kwargs: dict[str, Any]) -> Any:
-    from imitation_datasets.collect.rollout import make_env
+    from imitation_datasets.core.rollout import make_env
 
     key = (env_id, repr(sorted(env_kwargs.items())))
     if key not in _ENVS:

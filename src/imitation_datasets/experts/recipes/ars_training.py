@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from imitation_datasets.evaluation import evaluate_policy
+from imitation_datasets.core.evaluation import evaluate_policy
 from imitation_datasets.experts.network import ExpertNetwork
 from imitation_datasets.experts.recipes import CHECKPOINTS_DIR, VALIDATION_SEED_START, Recipe
 from imitation_datasets.experts.recipes.ars import (
@@ -93,7 +93,7 @@ def train_ars(recipe: Recipe, timesteps: int | None = None, fresh: bool = False,
             reaches the target and when the segment ends (``None``: do not ship).
         workers: processes playing episodes (default: every CPU); does not change results.
     """
-    from imitation_datasets.collect.rollout import make_env
+    from imitation_datasets.core.rollout import make_env
 
     total = int(timesteps or recipe.total_timesteps)
     digest = training_digest(recipe, total)

@@ -2,9 +2,9 @@
 
 ``python -m imitation_datasets.experts.recipes.evaluate [KEY ...] [--write]`` plays every
 expert (default: all of the zoo) on its card's evaluation seeds with
-:func:`imitation_datasets.evaluation.evaluate_policy`, together with the seeded random policy on
-the same seeds. ``--write`` stores the new measurement (evaluation section, threshold, quality)
-in the cards. The functions that build a card's measured fields are shared with ``train``.
+:func:`imitation_datasets.core.evaluation.evaluate_policy`, together with the seeded random
+policy on the same seeds. ``--write`` stores the new measurement (evaluation section, threshold,
+quality) in the cards. The functions that build a card's measured fields are shared with ``train``.
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from imitation_datasets.evaluation import evaluate_policy
+from imitation_datasets.core.evaluation import evaluate_policy
+from imitation_datasets.core.seeding import EXPERT_EVAL_SEED_START
 from imitation_datasets.experts.card import Evaluation, ExpertCard
 from imitation_datasets.experts.curated import ZOO_DIR, CuratedExpert
 from imitation_datasets.experts.network import ExpertNetwork
-from imitation_datasets.seeding import EXPERT_EVAL_SEED_START
 
 THRESHOLD_PERCENTILE = 5.0
 THRESHOLD_RULE = (
@@ -87,7 +87,7 @@ def measure(
     """Measure a policy on the seeds ``seed_start + k`` and build a card's measured fields.
 
     Both the policy and the seeded random policy are played with
-    :func:`~imitation_datasets.evaluation.evaluate_policy` on the same seeds.
+    :func:`~imitation_datasets.core.evaluation.evaluate_policy` on the same seeds.
 
     Args:
         policy: anything with ``predict(obs_batch, deterministic=True)``.

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from imitation_datasets.core.seeding import expert_eval_seeds
 from imitation_datasets.experts.card import ExpertCard
 from imitation_datasets.experts.curated import ZOO_DIR, CuratedExpert
 from imitation_datasets.experts.network import ExpertNetwork, sha256_file
@@ -27,7 +28,6 @@ from imitation_datasets.experts.recipes.training_state import (
     load_state_info,
     train_command,
 )
-from imitation_datasets.seeding import expert_eval_seeds
 
 
 def ship(recipe: Recipe, timesteps: int | None = None, scratch_root: Path = DEFAULT_SCRATCH,

@@ -12,7 +12,7 @@
    statistics), so a killed run loses nothing already found; a rerun of the same recipe keeps
    that checkpoint unless it finds a better one (``--fresh`` starts over);
 3. exports the best checkpoint to ``OUT/KEY.safetensors`` and writes ``OUT/KEY.json``, measured
-   with :func:`imitation_datasets.evaluation.evaluate_policy` on ``expert_eval_seeds(100)``.
+   with :func:`imitation_datasets.core.evaluation.evaluate_policy` on ``expert_eval_seeds(100)``.
 
 ``--export-only`` skips training and ships the best checkpoint already on disk.
 
@@ -55,7 +55,7 @@ from typing import Any
 
 import numpy as np
 
-from imitation_datasets.evaluation import evaluate_policy
+from imitation_datasets.core.evaluation import evaluate_policy
 from imitation_datasets.experts.curated import ZOO_DIR
 from imitation_datasets.experts.network import sha256_file
 from imitation_datasets.experts.recipes import (

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from imitation_datasets.collect.staging import atomic_write_text
+from imitation_datasets.core.atomic import atomic_write_text
 from imitation_datasets.experts.network import sha256_file
 from imitation_datasets.experts.recipes import CHECKPOINTS_DIR, Recipe
 

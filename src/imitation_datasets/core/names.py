@@ -5,8 +5,10 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
+from imitation_datasets.core.errors import ImitationDatasetsError
 
-class UnknownNameError(LookupError):
+
+class UnknownNameError(ImitationDatasetsError, LookupError):
     """A user-supplied name (env, expert, method) is not registered."""
 
     def __str__(self) -> str:

@@ -2,7 +2,7 @@
 
 Every reader of a dataset file goes through here, so a file that is a FIFO (which would block
 ``open`` forever), a device such as ``/dev/zero`` (endless), a directory or a huge file is
-refused with a one-line :class:`~imitation_datasets.data.schema.DatasetFormatError` naming it,
+refused with a one-line :class:`~imitation_datasets.core.errors.DatasetFormatError` naming it,
 before anything is read:
 
 * :func:`open_regular` opens with ``O_NONBLOCK`` (opening a FIFO never blocks), then checks the
@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from imitation_datasets.data.schema import DatasetFormatError
+from imitation_datasets.core.errors import DatasetFormatError
 
 MAX_JSON_BYTES = 64 << 20
 """Largest JSON file read (``metadata.json`` of a million episodes is about 60 MB)."""

@@ -1,5 +1,9 @@
 """Every seed the library uses, derived in one place.
 
+Seed ranges: dataset episodes use :func:`episode_seed` (any ``uint32``); expert cards
+``[1e9, 1e9 + episodes)``; expert checkpoint selection ``[2e9, ...)``; benchmark validation
+``[2.5e9, ...)`` and test ``[3.5e9, ...)``, each skipping seeds a dataset used.
+
 Episode ``i`` of a dataset created with seed ``s`` is reset with ``episode_seed(s, i, 0)``; when
 that attempt is rejected, attempt ``a`` uses ``episode_seed(s, i, a)``. The value depends only on
 ``(s, i, a)``, never on worker count or scheduling, so datasets are reproducible byte for byte.
@@ -11,6 +15,18 @@ import numpy as np
 
 EXPERT_EVAL_SEED_START = 1_000_000_000
 """Expert cards are measured on the seeds ``EXPERT_EVAL_SEED_START + k`` for ``k < episodes``."""
+
+EXPERT_SELECTION_SEED_START = 2_000_000_000
+"""Expert training keeps the checkpoint that does best on ``EXPERT_SELECTION_SEED_START + k``:
+never the card's seeds, so a card does not measure the seeds its checkpoint was chosen on."""
+
+BENCHMARK_VALIDATION_SEED_START = 2_500_000_000
+"""The benchmark's validation seeds (model selection of a trained method) start here; the
+protocol skips any that a dataset episode used."""
+
+BENCHMARK_TEST_SEED_START = 3_500_000_000
+"""The benchmark's test seeds (the reported numbers) start here, disjoint from validation and
+from every dataset episode."""
 
 
 def episode_seed(dataset_seed: int, episode_index: int, attempt: int = 0) -> int:

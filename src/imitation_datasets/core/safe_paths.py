@@ -20,7 +20,7 @@ file's folder.**
   file's), for exports that others will ``gym.make``.
 
 Reading a file safely (regular files only, size limits, JSON nesting) is
-:mod:`imitation_datasets.data.safe_read`'s job.
+:mod:`imitation_datasets.core.safe_read`'s job.
 
 Every helper raises ``error`` (a ``ValueError`` subclass chosen by the caller, e.g.
 ``DatasetFormatError`` or ``CardError``) with one line naming the file and the field.
@@ -32,7 +32,7 @@ from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from imitation_datasets.json_values import short_repr
+from imitation_datasets.core.json_values import short_repr
 
 PATH_KWARG_SUFFIXES = ("_file", "_path", "_dir", "_filename", "_directory")
 

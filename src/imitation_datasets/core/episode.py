@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from imitation_datasets.core.atomic import atomic_write_bytes
 
 MAGIC = b"ILDS-EPISODE-1\n"
 """First bytes of a staged episode file; then a little-endian u64 header size, the JSON header,
@@ -91,7 +91,7 @@ class Episode:
 
         A process killed mid-write leaves only a temporary file, never a partial episode.
         """
-        write_atomic(path, self.to_bytes())
+        atomic_write_bytes(path, self.to_bytes(), durable=False)  # replayed when lost
 
     @classmethod
     def from_bytes(cls, data: bytes, source: str = "<bytes>") -> Episode:
@@ -136,17 +136,3 @@ class Episode:
         except OSError as exc:
             raise EpisodeFileError(f"{path}: cannot read ({exc})") from None
         return cls.from_bytes(data, str(path))
-
-
-def write_atomic(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()  # a full disk must not stay full because of this file
-        raise

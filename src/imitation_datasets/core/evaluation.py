@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from imitation_datasets.collect.rollout import make_env, play, play_available
+from imitation_datasets.core.rollout import make_env, play, play_available
 
 
 def evaluate_policy(

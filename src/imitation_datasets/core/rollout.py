@@ -16,7 +16,8 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.wrappers import OrderEnforcing, TimeLimit
 
-from imitation_datasets.collect.episode import Episode
+from imitation_datasets.core.acting import batch_actions as policy_actions
+from imitation_datasets.core.episode import Episode
 
 Job = tuple[Hashable, int]
 """``(key, seed)``: what to play next; the key comes back with the result."""
@@ -47,14 +48,6 @@ def resets_completely(env: gym.Env) -> bool:
 
 class ActionSpaceError(ValueError):
     """A policy returned actions that do not fit the environment's action space."""
-
-
-def policy_actions(policy: Any, obs: np.ndarray) -> np.ndarray:
-    """Call ``policy.predict(obs, deterministic=True)`` on a batch; accept SB3-style tuples."""
-    out = policy.predict(obs, deterministic=True)
-    if isinstance(out, tuple):
-        out = out[0]
-    return np.asarray(out)
 
 
 def _policy_name(policy: Any) -> str:
