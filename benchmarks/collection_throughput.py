@@ -25,8 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from imitation_datasets.collect.rollout import make_env
 from imitation_datasets.controller import Controller
+from imitation_datasets.core.rollout import make_env
 from imitation_datasets.data.metadata import read_metadata
 from imitation_datasets.experts import Experts
 from imitation_datasets.functions import baseline_collate, baseline_enjoy

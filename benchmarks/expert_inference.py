@@ -19,7 +19,7 @@ import time
 import numpy as np
 
 import imitation_datasets.experts.network as network_module
-from imitation_datasets.collect.rollout import make_env
+from imitation_datasets.core.rollout import make_env
 from imitation_datasets.experts.curated import CuratedExpert
 from imitation_datasets.experts.registry import Experts
 

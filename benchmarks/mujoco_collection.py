@@ -46,9 +46,9 @@ from collection_throughput import (  # noqa: E402
     raw_rate,
 )
 
-from imitation_datasets.collect.rollout import make_env  # noqa: E402
+from imitation_datasets.core.names import UnknownNameError  # noqa: E402
+from imitation_datasets.core.rollout import make_env  # noqa: E402
 from imitation_datasets.experts import Experts  # noqa: E402
-from imitation_datasets.names import UnknownNameError  # noqa: E402
 
 DEFAULT_ENVS = ("hopper,cheetah,walker,ant,humanoid,swimmer,inverteddoublependulum,reacher,"
                 "bipedalwalker")

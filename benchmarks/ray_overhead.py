@@ -22,9 +22,9 @@ import time
 from pathlib import Path
 
 from imitation_datasets.controller import Controller
+from imitation_datasets.core.names import UnknownNameError
 from imitation_datasets.experts import CallablePolicy, Experts
 from imitation_datasets.functions import baseline_collate, baseline_enjoy, random_enjoy
-from imitation_datasets.names import UnknownNameError
 
 
 def timed_play(backend: str, workers: int, episodes: int, expert: object, enjoy: object) -> float:
