@@ -125,8 +125,12 @@ def to_mapping(config: Any) -> dict[str, Any]:
 
 
 @functools.cache
-def _hints(cls: type) -> dict[str, Any]:
+def _cached_hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
+
+
+def _hints(cls: Any) -> dict[str, Any]:
+    return _cached_hints(cls)
 
 
 def _did_you_mean(key: str, known: Any) -> str:
@@ -183,7 +187,7 @@ def _convert(hint: Any, value: Any, where: str) -> Any:
         key_type, item_type = get_args(hint) or (Any, Any)
         return {_convert(key_type, k, where): _convert(item_type, v, f"{where}[{k!r}]")
                 for k, v in value.items()}
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         if isinstance(value, hint):
             return value
         return from_mapping(hint, value, where)  # type: ignore[arg-type]
