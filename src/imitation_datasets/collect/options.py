@@ -1,0 +1,150 @@
+"""The collection's options, typed and set in one place: :class:`CollectOptions`.
+
+``Controller(...)`` keyword arguments, ``il-datasets collect`` flags and YAML/JSON mappings
+(through :func:`imitation_datasets.core.config.from_mapping` / ``with_overrides``) all fill this
+one frozen dataclass; every field's ``metadata["help"]`` is its help text (the CLI shows it).
+Parallelism has one name, ``workers``; ``threads`` is only the paper's alias for it in
+``Controller(enjoy, collate, episodes, threads, path)``.
+
+Which source wins: the Controller's options are fixed when it is built. ``start(opt)`` names the
+run (``game``, ``mode``) and may also set the run options :data:`RUN_FIELDS` (``seed``,
+``threshold``, ``max_attempts``, ``random``), as the paper's ``start`` did. An option is set in
+one place: a value in ``start(opt)`` replaces the Controller's only where the Controller did not
+set that option itself; both setting it to different values is a :class:`ConfigError`.
+
+This module imports nothing heavy, so ``--help`` does not load the collection code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from imitation_datasets.core.config import from_mapping
+from imitation_datasets.core.errors import ConfigError
+
+MAX_EPISODES = 10**7
+"""Most episodes one dataset may have: the index of every episode is built before any work and
+collate holds the whole dataset in memory, so larger requests are refused at once."""
+DEFAULT_STEP_TIMEOUT = 300.0
+"""Seconds a worker may hold episodes without finishing one (or, with a user ``enjoy``, without
+starting its next attempt) before the run stops: generous for any real episode, short enough that
+a ``step()`` that never returns does not hang the run for good."""
+MODES = ("all", "play", "collate")
+"""What ``start(opt)`` does: play and collate, only play (stage episodes), only collate."""
+RUN_FIELDS = ("seed", "threshold", "max_attempts", "random")
+"""The options ``start(opt)`` may set as well as the Controller (see the module docstring)."""
+CLI_FLAGS = {"ray_address": "--address", "npz": "--no-npz", "progress": "--quiet"}
+"""Fields whose ``il-datasets collect`` flag is not ``--<field-name>`` (the two ``--no``/``--quiet``
+flags turn the field off). ``path`` is not a flag: the CLI's ``--out DIR`` is ``<path>/<game>``."""
+
+
+def _option(default: Any, help: str) -> Any:  # noqa: A002 - the word argparse/typer use
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class CollectOptions:
+    """How a dataset is collected (the CLI's ``collect`` options; ``Controller``'s keywords).
+
+    Only ``episodes``, ``seed``, ``threshold``, ``max_attempts``, ``random`` and ``npz`` change
+    the bytes written; the others change where, how fast, and how the run is shown.
+    """
+
+    episodes: int = _option(1000, "episodes to keep (at most 10,000,000)")
+    workers: int = _option(1, "worker processes (Ray: actors); never more than the episodes "
+                              "left to play, nor 4 per CPU locally; does not change the data")
+    seed: int = _option(0, "dataset seed: episode i is reset with episode_seed(seed, i, attempt)")
+    threshold: float | None = _option(None, "minimum episode return (default: the expert's "
+                                            "threshold; none with random actions)")
+    max_attempts: int = _option(10, "attempts per episode before the run stops")
+    random: bool = _option(False, "play uniformly random actions (any Gymnasium id works)")
+    envs_per_worker: int | None = _option(None, "environments stepped together in each worker "
+                                                "(default: 4 for MuJoCo envs, 16 otherwise; "
+                                                "does not change the data)")
+    npz: bool = _option(True, "also write teacher.npz beside the Parquet dataset")
+    path: str = _option("./dataset/", "datasets are written to <path>/<game>/")
+    overwrite: bool = _option(False, "replace a different dataset already in the output folder "
+                                     "(refused otherwise)")
+    backend: Literal["local", "ray"] = _option("local", "local worker processes or Ray actors "
+                                                        "(both give the same bytes)")
+    ray_address: str | None = _option(None, "Ray cluster address (e.g. auto or HOST:6379; "
+                                             "default: an initialised or new local Ray)")
+    step_timeout: float | None = _option(
+        DEFAULT_STEP_TIMEOUT, "seconds a worker may go without finishing an episode (a step that "
+                              "never returns) before the run stops, keeping what was staged; "
+                              "none waits forever")
+    progress: bool = _option(True, "show a progress bar")
+
+    def __post_init__(self) -> None:
+        if self.episodes < 1:
+            raise ConfigError(f"episodes must be a positive integer, got {self.episodes!r}")
+        if self.episodes > MAX_EPISODES:
+            raise ConfigError(f"episodes must be at most {MAX_EPISODES:,} per dataset, got "
+                              f"{self.episodes:,}; collect several datasets instead")
+        if self.workers < 1:
+            raise ConfigError(f"workers must be >= 1 (threads in the paper's Controller), "
+                              f"got {self.workers!r}")
+        if self.max_attempts < 1:
+            raise ConfigError(f"max_attempts must be >= 1, got {self.max_attempts!r}")
+        if self.seed < 0:
+            raise ConfigError(f"seed must be >= 0, got {self.seed!r}")
+        if self.envs_per_worker is not None and self.envs_per_worker < 1:
+            raise ConfigError(f"envs_per_worker must be >= 1, got {self.envs_per_worker!r}")
+        if self.step_timeout is not None and not self.step_timeout > 0:
+            raise ConfigError(f"step_timeout must be > 0 seconds or None, got "
+                              f"{self.step_timeout!r}")
+
+
+def field_help(name: str) -> str:
+    """The help text of the field ``name`` (for a CLI generated from :class:`CollectOptions`)."""
+    fields = {f.name: f for f in dataclasses.fields(CollectOptions)}
+    return str(fields[name].metadata["help"])
+
+
+def run_options(base: CollectOptions, given: frozenset[str], opt: dict[str, Any],
+                where: str = "start()") -> CollectOptions:
+    """``base`` with the :data:`RUN_FIELDS` of ``opt`` applied under the one-place rule.
+
+    Args:
+        base: the Controller's options.
+        given: the fields the Controller's caller set explicitly.
+        opt: ``start``'s mapping without ``game`` and ``mode``; ``None`` values mean "not set".
+        where: named in messages.
+
+    Raises:
+        ConfigError: a key of ``opt`` that is not a run option, or one the Controller set to
+            another value.
+    """
+    changes: dict[str, Any] = {}
+    for key, value in opt.items():
+        if value is None:
+            continue
+        if key not in RUN_FIELDS:
+            known = {f.name for f in dataclasses.fields(CollectOptions)} | {"threads"}
+            if key in known:
+                raise ConfigError(f"{where}: {key!r} is set on Controller(...), not in start(); "
+                                  f"start() takes 'game', 'mode' and {', '.join(RUN_FIELDS)}")
+            from_mapping(_RunKeys, {key: value}, where)  # raises with did-you-mean
+        changes[key] = value
+    checked = from_mapping(_RunKeys, changes, where)
+    for key in changes:
+        value = getattr(checked, key)
+        if key in given and value != getattr(base, key):
+            raise ConfigError(
+                f"{where}: {key}={value!r} but the Controller was built with "
+                f"{key}={getattr(base, key)!r}; set {key} in one place")
+    return dataclasses.replace(base, **{k: getattr(checked, k) for k in changes})
+
+
+@dataclass(frozen=True)
+class _RunKeys:
+    """The keys ``start(opt)`` accepts, for did-you-mean errors and type checks."""
+
+    game: str | None = None
+    mode: Literal["all", "play", "collate"] | None = None
+    seed: int | None = None
+    threshold: float | None = None
+    max_attempts: int | None = None
+    random: bool | None = None
