@@ -28,7 +28,6 @@ the file.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -37,17 +36,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from imitation_datasets.core.atomic import atomic_path
 from imitation_datasets.core.errors import DatasetFormatError
 from imitation_datasets.core.safe_read import require_regular
 from imitation_datasets.data.arrays import DatasetArrays, cast_exact
+from imitation_datasets.data.arrow import arrow_numpy, flat_array, nested_array, step_numbers
 from imitation_datasets.data.images import ImageColumn, is_image_column
 from imitation_datasets.data.original import arrays_from_columns, canonical_columns
-from imitation_datasets.data.parquet import _flat, arrow_numpy
 from imitation_datasets.data.schema import FORMAT_NAME, space_from_dict
-
-HUB_COLUMNS = ("obs", "actions", "rewards", "episode_starts", "terminated", "truncated",
-               "episode_index", "step", "final_obs")
-DATA_SUFFIXES = (".parquet", ".jsonl", ".json")
 
 
 # ---------------------------------------------------------------------------- reading
@@ -234,16 +230,6 @@ def read_hub_files(files: Sequence[Path], origin: str, base_dir: Path | None,
 
 
 # ---------------------------------------------------------------------------- writing
-def _nested(values: np.ndarray) -> pa.Array:
-    """``(rows, *shape)`` values as (nested) fixed-size lists, built from the buffer."""
-    if values.ndim == 1:
-        return _flat(values)
-    array = _flat(np.ascontiguousarray(values).reshape(-1))
-    for width in reversed(values.shape[1:]):
-        array = pa.FixedSizeListArray.from_arrays(array, int(width))
-    return array
-
-
 def _final_obs_column(arrays: DatasetArrays) -> pa.Array:
     """A list column set on each episode's last row (only ``E`` observations are stored)."""
     assert arrays.final_obs is not None
@@ -253,26 +239,24 @@ def _final_obs_column(arrays: DatasetArrays) -> pa.Array:
     present[last] = True
     offsets = np.zeros(arrays.n_steps + 1, dtype=np.int32)
     offsets[1:] = np.cumsum(present * width)
-    values = _flat(np.ascontiguousarray(arrays.final_obs).reshape(-1))
+    values = flat_array(np.ascontiguousarray(arrays.final_obs).reshape(-1))
     mask = pa.Array.from_buffers(pa.bool_(), arrays.n_steps,
                                  [None, pa.py_buffer(np.packbits(~present, bitorder="little"))])
-    return pa.ListArray.from_arrays(_flat(offsets), values, mask=mask)
+    return pa.ListArray.from_arrays(flat_array(offsets), values, mask=mask)
 
 
 def hub_table(arrays: DatasetArrays) -> pa.Table:
     """``arrays`` as a hub-layout Arrow table (see the module docstring)."""
-    from imitation_datasets.data.parquet import _step_numbers
-
-    obs = arrays.obs.values if isinstance(arrays.obs, ImageColumn) else _nested(arrays.obs)
+    obs = arrays.obs.values if isinstance(arrays.obs, ImageColumn) else nested_array(arrays.obs)
     columns: dict[str, pa.Array] = {
         "obs": obs,
-        "actions": _nested(arrays.actions),
-        "rewards": _flat(arrays.rewards.astype(np.float64, copy=False)),
-        "episode_starts": _flat(arrays.episode_starts),
-        "terminated": _flat(arrays.terminated),
-        "truncated": _flat(arrays.truncated),
-        "episode_index": _flat(arrays.episode_index.astype(np.int32)),
-        "step": _flat(_step_numbers(arrays.lengths)),
+        "actions": nested_array(arrays.actions),
+        "rewards": flat_array(arrays.rewards.astype(np.float64, copy=False)),
+        "episode_starts": flat_array(arrays.episode_starts),
+        "terminated": flat_array(arrays.terminated),
+        "truncated": flat_array(arrays.truncated),
+        "episode_index": flat_array(arrays.episode_index.astype(np.int32)),
+        "step": flat_array(step_numbers(arrays.lengths)),
     }
     if arrays.final_obs is not None:
         columns["final_obs"] = _final_obs_column(arrays)
@@ -296,9 +280,8 @@ def write_jsonl(arrays: DatasetArrays, path: str | Path) -> Path:
     columns = zip(obs, arrays.actions.tolist(), arrays.rewards.tolist(),
                   arrays.episode_starts.tolist(), arrays.terminated.tolist(),
                   arrays.truncated.tolist(), arrays.episode_index.tolist(), strict=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     step = 0
-    with open(tmp, "w", encoding="utf-8") as handle:
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as handle:
         for row, (o, a, r, start, term, trunc, episode) in enumerate(columns):
             step = 0 if start else step + 1
             record = {"obs": o, "actions": a, "rewards": r, "episode_starts": start,
@@ -307,7 +290,6 @@ def write_jsonl(arrays: DatasetArrays, path: str | Path) -> Path:
             if final is not None and row in last:
                 record["final_obs"] = final[episode]
             handle.write(json.dumps(record, allow_nan=True) + "\n")
-    os.replace(tmp, path)
     return path
 
 
@@ -317,12 +299,11 @@ def write_hub_parquet(arrays: DatasetArrays, path: str | Path) -> Path:
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    pq.write_table(hub_table(arrays), tmp, compression="zstd", write_statistics=False)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        pq.write_table(hub_table(arrays), tmp, compression="zstd", write_statistics=False)
     return path
 
 
-__all__ = ["DATA_SUFFIXES", "HUB_COLUMNS", "apply_metadata", "checked_metadata",
+__all__ = ["apply_metadata", "checked_metadata",
            "columns_from_table", "dense",
            "hub_table", "read_hub_files", "read_table_file", "write_hub_parquet", "write_jsonl"]

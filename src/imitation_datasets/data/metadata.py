@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import json
 import math
-import platform
+from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from imitation_datasets.core.atomic import atomic_write_text
 from imitation_datasets.core.errors import DatasetFormatError
 from imitation_datasets.core.json_values import is_int, is_number, short_repr
 from imitation_datasets.core.safe_read import read_json
+from imitation_datasets.core.versions import library_versions
 from imitation_datasets.data.arrays import DatasetArrays
 from imitation_datasets.data.schema import (
     FORMAT_NAME,
@@ -28,29 +29,108 @@ REQUIRED_KEYS = ("format", "schema_version", "env", "expert", "collection", "acc
                  "episodes", "returns", "reference", "total_steps", "versions", "creation")
 
 
-def library_versions() -> dict[str, str]:
-    """Versions of the libraries that shape the recorded data."""
-    versions = {"python": platform.python_version()}
-    for package in ("imitation-datasets", "numpy", "gymnasium", "pyarrow", "mujoco", "box2d"):
-        try:
-            versions[package] = importlib_metadata.version(package)
-        except importlib_metadata.PackageNotFoundError:
-            continue
-    return versions
+VERSIONED = ("imitation-datasets", "numpy", "gymnasium", "pyarrow", "mujoco", "box2d")
+"""The libraries whose versions shape the recorded data (``versions`` in ``metadata.json``)."""
 
 
-def _stats(values: np.ndarray) -> dict[str, Any]:
-    values = np.asarray(values, dtype=np.float64)
-    if values.size == 0:
-        return {"mean": None, "std": None, "min": None, "max": None}
-    with np.errstate(invalid="ignore", over="ignore"):  # inf rewards give a NaN std
-        std = values.std()
-    return {
-        "mean": json_number(values.mean()),
-        "std": json_number(std),
-        "min": json_number(values.min()),
-        "max": json_number(values.max()),
-    }
+@dataclass(frozen=True)
+class ReturnStats:
+    """``returns`` of ``metadata.json``: mean, std, min and max of the episode returns.
+
+    Values are :func:`~imitation_datasets.data.schema.json_number` (``"inf"``/``"nan"`` as
+    strings); all ``None`` for no episodes.
+    """
+
+    mean: float | str | None
+    std: float | str | None
+    min: float | str | None
+    max: float | str | None
+
+    @classmethod
+    def of(cls, returns: np.ndarray) -> ReturnStats:
+        """The statistics of ``returns`` (float64)."""
+        values = np.asarray(returns, dtype=np.float64)
+        if values.size == 0:
+            return cls(None, None, None, None)
+        with np.errstate(invalid="ignore", over="ignore"):  # inf rewards give a NaN std
+            std = values.std()
+        return cls(json_number(values.mean()), json_number(std), json_number(values.min()),
+                   json_number(values.max()))
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object, keys in the written order."""
+        return {"mean": self.mean, "std": self.std, "min": self.min, "max": self.max}
+
+
+@dataclass(frozen=True)
+class EpisodeSummary:
+    """``episodes`` of ``metadata.json``: per-episode lists and the counts of how they ended."""
+
+    count: int
+    seed: tuple[int, ...]
+    returns: tuple[float | str, ...]
+    length: tuple[int, ...]
+    attempts: tuple[int, ...]
+    terminated: int
+    truncated: int
+
+    @classmethod
+    def of(cls, arrays: DatasetArrays) -> EpisodeSummary:
+        """The summary of ``arrays``' episodes."""
+        return cls(count=arrays.n_episodes, seed=tuple(arrays.seeds.tolist()),
+                   returns=tuple(json_number(r) for r in arrays.returns),
+                   length=tuple(arrays.lengths.tolist()),
+                   attempts=tuple(arrays.attempts.tolist()),
+                   terminated=int(arrays.terminated.sum()), truncated=int(arrays.truncated.sum()))
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object, keys in the written order (``return`` is a keyword in Python)."""
+        return {"count": self.count, "seed": list(self.seed), "return": list(self.returns),
+                "length": list(self.length), "attempts": list(self.attempts),
+                "terminated": self.terminated, "truncated": self.truncated}
+
+
+@dataclass(frozen=True)
+class DatasetMetadata:
+    """The record written as ``metadata.json`` (deterministic: no clocks, no host names).
+
+    The sections this library computes are typed (:class:`EpisodeSummary`, :class:`ReturnStats`);
+    the provenance sections (``env``, ``expert``, ``collection``, ``acceptance``, ``reference``,
+    ``creation``) are JSON objects whose content depends on where the data came from (a
+    Controller run, a collate call, a Minari import) and are written as given.
+    :meth:`to_json` gives the same object, key for key and in the same order, as the dicts written
+    before these records existed, so the same dataset still gets the same bytes.
+    """
+
+    env: Mapping[str, Any]
+    expert: Mapping[str, Any]
+    collection: Mapping[str, Any]
+    acceptance: Mapping[str, Any]
+    episodes: EpisodeSummary
+    returns: ReturnStats
+    reference: Mapping[str, Any]
+    total_steps: int
+    versions: Mapping[str, str]
+    creation: Mapping[str, Any]
+    format: str = FORMAT_NAME
+    schema_version: int = SCHEMA_VERSION
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``metadata.json`` object (keys in :data:`REQUIRED_KEYS` order)."""
+        return {
+            "format": self.format,
+            "schema_version": self.schema_version,
+            "env": self.env,
+            "expert": self.expert,
+            "collection": self.collection,
+            "acceptance": self.acceptance,
+            "episodes": self.episodes.to_json(),
+            "returns": self.returns.to_json(),
+            "reference": self.reference,
+            "total_steps": self.total_steps,
+            "versions": self.versions,
+            "creation": self.creation,
+        }
 
 
 def build_metadata(
@@ -63,7 +143,7 @@ def build_metadata(
     reference: dict[str, Any],
     creation: dict[str, Any],
 ) -> dict[str, Any]:
-    """Assemble the metadata of a dataset (deterministic: no clocks, no host names).
+    """The ``metadata.json`` object of a dataset (a :class:`DatasetMetadata` as JSON).
 
     Args:
         arrays: the dataset (per-episode seeds, returns and lengths are taken from it).
@@ -74,35 +154,16 @@ def build_metadata(
         reference: ``random_return`` and ``expert_return`` used by the performance metric.
         creation: the command (or API call) that created the dataset.
     """
-    returns = arrays.returns
-    return {
-        "format": FORMAT_NAME,
-        "schema_version": SCHEMA_VERSION,
-        "env": env,
-        "expert": expert,
-        "collection": collection,
-        "acceptance": acceptance,
-        "episodes": {
-            "count": arrays.n_episodes,
-            "seed": arrays.seeds.tolist(),
-            "return": [json_number(r) for r in returns],
-            "length": arrays.lengths.tolist(),
-            "attempts": arrays.attempts.tolist(),
-            "terminated": int(arrays.terminated.sum()),
-            "truncated": int(arrays.truncated.sum()),
-        },
-        "returns": _stats(returns),
-        "reference": reference,
-        "total_steps": arrays.n_steps,
-        "versions": library_versions(),
-        "creation": creation,
-    }
+    return DatasetMetadata(
+        env=env, expert=expert, collection=collection, acceptance=acceptance,
+        episodes=EpisodeSummary.of(arrays), returns=ReturnStats.of(arrays.returns),
+        reference=reference, total_steps=arrays.n_steps,
+        versions=library_versions(VERSIONED), creation=creation,
+    ).to_json()
 
 
 def write_metadata(directory: str | Path, metadata: dict[str, Any]) -> None:
     """Write ``metadata.json`` atomically."""
-    from imitation_datasets.core.atomic import atomic_write_text
-
     atomic_write_text(Path(directory) / METADATA_FILE,
                       json.dumps(metadata, indent=1, sort_keys=False, allow_nan=False) + "\n")
 
@@ -248,13 +309,13 @@ def check_records(metadata: dict[str, Any], records: EpisodeRecords, origin: str
 def _check_returns(metadata: dict[str, Any], returns: np.ndarray, origin: str) -> None:
     stated = (metadata.get("episodes") or {}).get("return")
     if stated is not None and (len(stated) != len(returns) or not _close(
-            np.array([number(v) for v in stated]), returns)):
+            np.array([_number(v) for v in stated]), returns)):
         raise DatasetFormatError(f"{origin}: metadata episodes.return disagrees with the sum "
                                  "of the rewards")
-    summary = _stats(returns)
+    summary = ReturnStats.of(returns).to_json()
     for key, value in (metadata.get("returns") or {}).items():
-        if key in summary and not _close(np.array([number(value)]),
-                                         np.array([number(summary[key])])):
+        if key in summary and not _close(np.array([_number(value)]),
+                                         np.array([_number(summary[key])])):
             raise DatasetFormatError(f"{origin}: metadata returns.{key} = {value!r}, the "
                                      f"rewards give {summary[key]!r}")
 
@@ -263,6 +324,6 @@ def _close(a: np.ndarray, b: np.ndarray) -> bool:
     return bool(np.allclose(a, b, rtol=1e-6, atol=1e-9, equal_nan=True))
 
 
-def number(value: Any) -> float:
-    """Read back a value written by :func:`json_number`."""
+def _number(value: Any) -> float:
+    """A value written by :func:`json_number` read back as a float (``None`` is NaN)."""
     return math.nan if value is None else float(value)

@@ -8,7 +8,6 @@ and ``attempts`` (older readers ignore extra keys); imports use them when presen
 from __future__ import annotations
 
 import math
-import os
 import struct
 import zipfile
 import zlib
@@ -17,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from numpy.lib import format as npformat
 
+from imitation_datasets.core.atomic import atomic_path
 from imitation_datasets.core.errors import DatasetFormatError
 from imitation_datasets.core.safe_read import open_regular
 from imitation_datasets.data.arrays import DatasetArrays
@@ -26,9 +26,8 @@ from imitation_datasets.data.original import REQUIRED, arrays_from_columns
 def export_npz(arrays: DatasetArrays, path: str | Path) -> Path:
     """Write ``arrays`` as a ``teacher.npz`` (atomically)."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     extra = {} if arrays.final_obs is None else {"final_obs": arrays.final_obs}
-    with open(tmp, "wb") as handle:
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
         np.savez(
             handle,
             obs=arrays.obs,
@@ -42,9 +41,6 @@ def export_npz(arrays: DatasetArrays, path: str | Path) -> Path:
             attempts=arrays.attempts,
             **extra,
         )
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
     return path
 
 

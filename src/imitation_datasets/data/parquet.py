@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +10,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from imitation_datasets.core.atomic import atomic_path
 from imitation_datasets.core.errors import DatasetFormatError
 from imitation_datasets.core.safe_read import arrow_file
 from imitation_datasets.data.arrays import (
@@ -19,6 +19,7 @@ from imitation_datasets.data.arrays import (
     check_episode_flags,
     conform_to_spaces,
 )
+from imitation_datasets.data.arrow import arrow_numpy, flattened_array, step_numbers
 from imitation_datasets.data.metadata import (
     EpisodeRecords,
     check_against_data,
@@ -33,66 +34,15 @@ READ_BATCH = 1 << 14  # rows decoded at a time by read_parquet
 READ_BUFFER = 1 << 16  # bytes read from the file at a time
 
 
-def _flat(values: np.ndarray) -> pa.Array:
-    """A 1-D numeric or bool NumPy array as an Arrow array, built from its buffer directly.
-
-    (``pa.array`` would import pandas, a quarter of a second we do not need.)
-    """
-    values = np.ascontiguousarray(values)
-    if values.dtype == np.bool_:
-        bits = np.packbits(values, bitorder="little")
-        return pa.Array.from_buffers(pa.bool_(), len(values), [None, pa.py_buffer(bits)])
-    return pa.Array.from_buffers(pa.from_numpy_dtype(values.dtype), len(values),
-                                 [None, pa.py_buffer(values)])
-
-
-def arrow_numpy(array: pa.Array) -> np.ndarray:
-    """A primitive Arrow array without nulls as NumPy, read from its buffers.
-
-    Numbers are a zero-copy (read-only) view; bools are unpacked. (``Array.to_numpy`` imports
-    pandas, a quarter of a second we do not need.)
-    """
-    kind = array.type
-    data = array.buffers()[1]
-    if pa.types.is_boolean(kind):
-        if data is None:
-            return np.zeros(0, dtype=bool)
-        bits = np.unpackbits(np.frombuffer(data, dtype=np.uint8), bitorder="little",
-                             count=array.offset + len(array))
-        return bits[array.offset:].astype(bool)
-    width = kind.bit_width
-    if pa.types.is_floating(kind):
-        dtype = np.dtype(f"float{width}")
-    elif pa.types.is_signed_integer(kind):
-        dtype = np.dtype(f"int{width}")
-    elif pa.types.is_unsigned_integer(kind):
-        dtype = np.dtype(f"uint{width}")
-    else:
-        raise TypeError(f"not a numeric Arrow type: {kind}")
-    if data is None:
-        return np.zeros(0, dtype=dtype)
-    return np.frombuffer(data, dtype=dtype, count=len(array), offset=array.offset * dtype.itemsize)
-
-
-def _column(values: np.ndarray) -> pa.Array:
-    """Scalars stay scalars; arrays become fixed-size lists of their flattened values."""
-    if values.ndim == 1:
-        return _flat(values)
-    width = int(np.prod(values.shape[1:]))
-    return pa.FixedSizeListArray.from_arrays(_flat(values.reshape(-1)), width)
-
-
 def _table(columns: dict[str, np.ndarray]) -> pa.Table:
-    return pa.Table.from_arrays([_column(v) for v in columns.values()], names=list(columns))
+    return pa.Table.from_arrays([flattened_array(v) for v in columns.values()],
+                          names=list(columns))
 
 
 def _write_table(table: pa.Table, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    pq.write_table(table, tmp, compression="zstd", row_group_size=ROW_GROUP,
-                   write_statistics=False)
-    with open(tmp, "rb+") as handle:
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp, compression="zstd", row_group_size=ROW_GROUP,
+                       write_statistics=False)
 
 
 def write_parquet(directory: str | Path, arrays: DatasetArrays, metadata: dict[str, Any]) -> Path:
@@ -104,7 +54,7 @@ def write_parquet(directory: str | Path, arrays: DatasetArrays, metadata: dict[s
     last = arrays.starts + arrays.lengths - 1
     steps = _table({
         "episode_index": arrays.episode_index.astype(np.int32),
-        "step": _step_numbers(arrays.lengths),
+        "step": step_numbers(arrays.lengths),
         "obs": arrays.obs,
         "action": arrays.actions,
         "reward": arrays.rewards.astype(np.float64, copy=False),
@@ -130,12 +80,6 @@ def write_parquet(directory: str | Path, arrays: DatasetArrays, metadata: dict[s
     _write_table(episodes, directory / EPISODES_FILE)
     write_metadata(directory, metadata)
     return directory
-
-
-def _step_numbers(lengths: np.ndarray) -> np.ndarray:
-    total = int(lengths.sum())
-    starts = np.repeat(np.cumsum(lengths) - lengths, lengths)
-    return (np.arange(total, dtype=np.int64) - starts).astype(np.int32)
 
 
 def _row_shape(kind: pa.DataType) -> tuple[int, ...]:
