@@ -11,6 +11,7 @@ from imitation_datasets.benchmark.report import (
     write_report,
 )
 from imitation_datasets.benchmark.runner import Cell, run_benchmark
+from imitation_datasets.cli import main
 from imitation_datasets.core.names import UnknownNameError
 
 KEYS = ("test_returns", "aer", "performance", "accuracy")
@@ -51,6 +52,18 @@ def test_same_seeds_give_identical_numbers_and_finished_cells_are_not_rerun(tmp_
     report_from_json(tmp_path / "a" / "benchmark_results.json")
     assert (tmp_path / "a" / RESULTS_MD).read_text() == table
     assert (tmp_path / "a" / "performance.png").stat().st_size > 0
+    assert (tmp_path / "a" / "performance_profile.png").stat().st_size > 0
+
+    # the CLI with the Gymnasium id resumes the same cells (none is run) and finds their facts
+    # (it used to train cells under "CartPole-v1", then look for envs/CartPole-v1.json)
+    assert main(["benchmark", "--methods", "bc", "--envs", "CartPole-v1", "--seeds", "2",
+                 "--out", str(tmp_path / "a"), "--data", str(data_dir), "--workers", "1",
+                 "--quiet"]) == 0
+    assert cell.stat().st_mtime_ns == stamp
+    assert not (tmp_path / "a" / "cells" / "CartPole-v1").exists()
+    results = json.loads((tmp_path / "a" / "benchmark_results.json").read_text())
+    assert list(results["envs"]) == ["cartpole"] and results["runs"][-1]["cells_run"] == 0
+    assert _numbers(results["cells"]) == _numbers(first)
 
 
 def test_resumed_runs_keep_the_history_of_earlier_invocations(tmp_path):

@@ -3,7 +3,8 @@ import sys
 
 import pytest
 
-from imitation_datasets.cli import expert_table, main
+from imitation_datasets.cli import main
+from imitation_datasets.cli.experts import expert_table
 
 
 def run_cli(*args, cwd=None):
@@ -60,3 +61,79 @@ def test_experts_table_lists_measured_returns():
     table = expert_table(markdown=True)
     assert table.splitlines()[0].startswith("| expert | env |")
     assert "| cartpole | CartPole-v1 |" in table
+
+
+def test_bad_arguments_are_one_line_naming_the_argument(capsys):
+    for args, message in [
+        (["collect", "cartpole", "--episodes", "0"],
+         "il-datasets collect: error: argument --episodes: episodes must be a positive integer"),
+        (["collect", "cartpole", "--backend", "slurm"], "argument --backend: "),
+        (["benchmark", "--seeds", "0"], "argument --seeds: seeds must be >= 1, got 0"),
+        (["benchmark", "--workerz", "2"], "unrecognized arguments: --workerz"),
+    ]:
+        with pytest.raises(SystemExit) as exited:
+            main(args)
+        err = capsys.readouterr().err
+        assert exited.value.code == 2 and err.count("\n") == 1 and message in err, err
+
+
+def test_options_come_from_the_typed_dataclasses_with_defaults_in_help():
+    from imitation_datasets.benchmark.options import BenchmarkOptions
+    from imitation_datasets.cli.app import COMMANDS, build_parser
+    from imitation_datasets.collect.options import CollectOptions
+
+    parser = build_parser()
+    target, options = COMMANDS["collect"].build(parser.parse_args(["collect", "cartpole"]))
+    assert target.env == "cartpole" and options == CollectOptions()
+    _, options = COMMANDS["collect"].build(parser.parse_args(
+        ["collect", "cartpole", "--no-npz", "--quiet", "--step-timeout", "none", "--address",
+         "auto", "--backend", "ray", "--workers", "3"]))
+    assert options == CollectOptions(npz=False, progress=False, step_timeout=None,
+                                     ray_address="auto", backend="ray", workers=3)
+    (bench,) = COMMANDS["benchmark"].build(parser.parse_args(
+        ["benchmark", "--methods", "bc, iupe", "--envs", "CartPole-v1", "--jobs", "4"]))
+    assert bench == BenchmarkOptions(methods=("bc", "iupe"), envs=("CartPole-v1",), workers=4)
+    collect_help = run_cli("collect", "--help").stdout
+    assert "(default: 1000)" in collect_help and "--no-npz" in collect_help
+    bench_help = " ".join(run_cli("benchmark", "--help").stdout.split())
+    assert "(default: bc,bco,abco,iupe)" in bench_help and "(default: 5)" in bench_help
+    assert "--workers WORKERS, --jobs WORKERS" in bench_help
+
+
+def test_the_generator_handles_every_option_type():
+    import argparse
+    from dataclasses import dataclass, field
+    from pathlib import Path
+    from typing import Literal
+
+    from imitation_datasets.cli.arguments import OneLineParser, Options
+
+    @dataclass(frozen=True)
+    class Toy:
+        name: str = field(metadata={"help": "positional"})
+        sizes: tuple[int, ...] = (1, 2)
+        limit: float | None = 2.5
+        mode: Literal["a", "b"] = "a"
+        folder: Path = Path("x")
+        verbose: bool = False
+        colour: bool = True
+
+    parser = OneLineParser(prog="toy")
+    spelled = Options(Toy)
+    spelled.add_to(parser)
+    assert spelled.build(parser.parse_args(["n"]), "toy") == Toy("n")
+    args = parser.parse_args(["n", "--sizes", "3,4,5", "--limit", "off", "--mode", "b",
+                              "--folder", "y", "--verbose", "--no-colour"])
+    assert spelled.build(args, "toy") == Toy("n", (3, 4, 5), None, "b", Path("y"), True, False)
+    assert isinstance(parser, argparse.ArgumentParser)
+    assert "(default: 1,2)" in parser.format_help()
+
+
+def test_help_does_not_load_the_collection_or_benchmark_code():
+    code = ("import sys; from imitation_datasets.cli import build_parser; build_parser(); "
+            "print(sorted(m for m in sys.modules if m.startswith(('torch', 'gymnasium', "
+            "'imitation_datasets.collect.controller', 'imitation_datasets.benchmark.runner', "
+            "'scipy'))))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0 and result.stdout.strip() == "[]", result

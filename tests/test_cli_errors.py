@@ -177,11 +177,12 @@ def test_errors_name_the_file_not_its_temporary_name(tmp_path, monkeypatch, caps
 @pytest.mark.parametrize("content, problem", [
     (json.dumps({"envs": {}, "summary": {}, "cells": [{"env": 1}]}),
      "results.cells[0].env: expected a string, got 1"),
-    (json.dumps({"envs": {}, "cells": []}), "results.summary: missing"),
+    (json.dumps({"envs": {}, "summary": {}}), "results.cells: missing"),
+    (json.dumps({"envs": {}, "cells": []}), "results.cells: empty"),
     (json.dumps([1, 2]), "results: expected an object"),
     ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
     ("{not json", "not valid JSON"),
-], ids=["wrong-type", "missing-field", "not-an-object", "nested-100k-deep", "not-json"])
+], ids=["wrong-type", "missing-field", "no-cells", "not-an-object", "nested-100k-deep", "not-json"])
 def test_benchmark_report_of_a_wrong_file_names_the_file_and_field(tmp_path, capsys, content,
                                                                    problem):
     path = tmp_path / "benchmark_results.json"
@@ -191,19 +192,19 @@ def test_benchmark_report_of_a_wrong_file_names_the_file_and_field(tmp_path, cap
 
 
 def test_bugs_keep_their_traceback_and_ctrl_c_exits_130(tmp_path, monkeypatch):
-    import imitation_datasets.cli as cli
+    import imitation_datasets.cli.datasets as datasets
 
     def bad_descriptor(path):
         raise OSError(errno.EBADF, os.strerror(errno.EBADF))
 
-    monkeypatch.setattr(cli, "describe", bad_descriptor)
+    monkeypatch.setattr(datasets, "describe", bad_descriptor)
     with pytest.raises(OSError):
         main(["info", str(tmp_path)])
 
     def interrupted(path):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "describe", interrupted)
+    monkeypatch.setattr(datasets, "describe", interrupted)
     assert main(["info", str(tmp_path)]) == 130
 
 

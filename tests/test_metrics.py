@@ -1,12 +1,18 @@
 import numpy as np
 import pytest
+from scipy.stats import trim_mean
 
 from imitation_datasets.core.metrics import (
     Aggregate,
+    TaskAggregates,
     accuracy,
     bootstrap_ci,
     iqm,
+    iqm_of_tasks,
+    mean_of_tasks,
+    optimality_gap,
     performance,
+    stratified_bootstrap_ci,
 )
 
 
@@ -24,12 +30,23 @@ def test_accuracy():
         accuracy(np.array([0]), np.array([0, 1]))
 
 
-def test_iqm_on_known_inputs():
+def test_iqm_is_rliables_25_percent_trimmed_mean():
+    # rliable.metrics.aggregate_iqm([0, .2, .95, .97, 1]) = 0.70667 (the old weighted IQM: 0.731)
+    assert iqm([0, 0.2, 0.95, 0.97, 1]) == pytest.approx(0.706666666666667, abs=1e-12)
     assert iqm([1, 2, 3, 4]) == 2.5  # middle two
-    assert iqm([1, 2, 3, 4, 100]) == pytest.approx((0.25 * 2 + 3 + 0.25 * 4) / 1.5)
+    assert iqm([1, 2, 3, 4, 100]) == 3.0  # floor(5 / 4) = 1 value cut at each end
     assert iqm([7.0]) == 7.0
     x = np.arange(100.0)
     assert iqm(x) == pytest.approx(x[25:75].mean())
+    values = np.random.default_rng(0).normal(size=37)
+    assert iqm(values) == trim_mean(values, 0.25)
+    with pytest.raises(ValueError, match="no values"):
+        iqm([])
+
+
+def test_optimality_gap_counts_scores_above_one_as_one():
+    assert optimality_gap([0.5, 1.2, 0.9]) == pytest.approx(0.2)
+    assert optimality_gap([1.0, 1.3]) == 0.0
 
 
 def test_bootstrap_ci_is_seeded_and_contains_the_mean():
@@ -38,6 +55,32 @@ def test_bootstrap_ci_is_seeded_and_contains_the_mean():
     low, high = bootstrap_ci(values)
     assert low <= np.mean(values) <= high
     assert bootstrap_ci([1.0, 1.0, 1.0]) == (1.0, 1.0)
+    # the numbers of the published per-environment CIs: PCG64 seed 0, 10,000 resamples
+    rng = np.random.default_rng(0)
+    x = np.asarray(values)
+    means = x[rng.integers(0, 5, size=(10_000, 5))].mean(axis=1)
+    assert (low, high) == tuple(np.quantile(means, [0.025, 0.975]))
+    assert (low, high) == pytest.approx((0.918, 0.978), abs=1e-12)
+
+
+def test_stratified_bootstrap_resamples_runs_within_each_task():
+    # resampling across tasks would mix the zeros and ones; within them, every resample is the same
+    tasks = [[0.0, 0.0, 0.0], [1.0, 1.0, 1.0, 1.0]]
+    assert stratified_bootstrap_ci(tasks, mean_of_tasks) == (0.5, 0.5)
+    assert stratified_bootstrap_ci(tasks, iqm_of_tasks) == (0.6, 0.6)  # iqm of 3 zeros, 4 ones
+    with pytest.raises(ValueError, match="no values"):
+        stratified_bootstrap_ci([[1.0], []], mean_of_tasks)
+
+
+def test_aggregates_across_tasks_are_pinned():
+    agg = TaskAggregates.of([[0.9, 0.95, 1.0], [0.5, 0.7, 0.6]], seed=0)
+    assert (agg.tasks, agg.runs) == (2, 6)
+    assert agg.iqm.value == pytest.approx(trim_mean([0.9, 0.95, 1.0, 0.5, 0.7, 0.6], 0.25))
+    assert agg.mean.value == pytest.approx(0.775)
+    assert agg.optimality_gap.value == pytest.approx(0.225)
+    assert (agg.iqm.ci_low, agg.iqm.ci_high) == pytest.approx((0.725, 0.8375), abs=1e-12)
+    assert (agg.mean.ci_low, agg.mean.ci_high) == pytest.approx((0.725, 0.825), abs=1e-12)
+    assert TaskAggregates.of([[0.9, 0.95, 1.0], [0.5, 0.7, 0.6]], seed=0) == agg
 
 
 def test_aggregate():

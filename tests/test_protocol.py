@@ -54,3 +54,33 @@ def test_protocol_lookup():
     with pytest.raises(UnknownNameError, match="cartpole"):
         env_protocol("cartpol")
     assert np.isfinite(env_protocol("mountaincar").random_episodes)
+
+
+def test_envs_yaml_is_typed_and_checked(tmp_path):
+    from imitation_datasets.benchmark.options import ENVS
+    from imitation_datasets.benchmark.protocol import ProtocolSizes, protocol_table
+    from imitation_datasets.core.errors import ConfigError
+
+    table = protocol_table()
+    assert tuple(table) == ENVS  # the CLI's default --envs is the table, in order
+    assert table["cartpole"] == ProtocolSizes(random_episodes=900)
+    assert env_protocol("acrobot").random_episodes == 50
+    bad = tmp_path / "envs.yaml"
+    bad.write_text("defaults: {train_episodes: 100}\nenvs:\n  cartpole: {random_episode: 5}\n")
+    with pytest.raises(ConfigError, match=r"envs.yaml \[envs.cartpole\]: unknown key "
+                                          r"'random_episode'; did you mean random_episodes"):
+        protocol_table(bad)
+    bad.write_text("defaults: {train_episodes: '100'}\nenvs: {}\n")
+    with pytest.raises(ConfigError, match="'train_episodes' must be int"):
+        protocol_table(bad)
+    bad.write_text("default: {}\nenvs: {}\n")
+    with pytest.raises(ConfigError, match="unknown key 'default'; did you mean defaults"):
+        protocol_table(bad)
+
+
+def test_every_spelling_of_an_env_names_the_same_files(tmp_path):
+    from imitation_datasets.benchmark.protocol import env_key
+    from imitation_datasets.benchmark.runner import facts_path
+
+    assert env_key("CartPole-v1") == env_key("cartpole") == "cartpole"
+    assert facts_path(tmp_path, "CartPole-v1") == tmp_path / "envs" / "cartpole.json"

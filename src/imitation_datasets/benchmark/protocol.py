@@ -12,13 +12,14 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
+from imitation_datasets.core.config import from_mapping, read_yaml, with_overrides
+from imitation_datasets.core.errors import ImitationDatasetsError
 from imitation_datasets.core.names import unknown
 from imitation_datasets.core.rollout import make_env
 from imitation_datasets.core.seeding import (
@@ -36,17 +37,17 @@ starts with probability ~0.2 (and ~0.6 for 1000 x 100)."""
 ENVS_FILE = Path(__file__).with_name("envs.yaml")
 
 
-class LeakageError(RuntimeError):
+class LeakageError(ImitationDatasetsError, RuntimeError):
     """A test start state appears in the training data: results must not be published."""
 
 
 @dataclass(frozen=True)
-class EnvProtocol:
-    """Everything the protocol fixes for one environment."""
+class ProtocolSizes:
+    """The seeds and sizes ``envs.yaml`` fixes for an environment.
 
-    expert: str
-    env_id: str
-    env_kwargs: dict[str, Any] = field(default_factory=dict)
+    Its ``defaults`` section, then the environment's own section, override these.
+    """
+
     dataset_seed: int = 0
     dataset_episodes: int = 1000
     train_episodes: int = 100
@@ -57,22 +58,41 @@ class EnvProtocol:
     accuracy_episodes: int = 100
 
 
+@dataclass(frozen=True, kw_only=True)
+class EnvProtocol(ProtocolSizes):
+    """Everything the protocol fixes for one environment: its expert and its seeds and sizes."""
+
+    expert: str
+    env_id: str
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _EnvsFile:
+    """The layout of ``envs.yaml``: shared defaults, then one section per expert key."""
+
+    defaults: ProtocolSizes = field(default_factory=ProtocolSizes)
+    envs: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+
+
 @functools.cache
-def _env_table() -> dict[str, dict[str, Any]]:
-    data = yaml.safe_load(ENVS_FILE.read_text(encoding="utf-8"))
-    return {name: {**data["defaults"], **(values or {})} for name, values in data["envs"].items()}
+def protocol_table(path: Path = ENVS_FILE) -> dict[str, ProtocolSizes]:
+    """The seeds and sizes of every benchmark environment, by expert key, in file order.
 
-
-def benchmark_envs() -> list[str]:
-    """Expert keys of the benchmark environments, in table order."""
-    return list(_env_table())
+    Raises:
+        ConfigError: ``path`` has an unknown key (named, with the closest known ones) or a value
+            of the wrong type.
+    """
+    table = from_mapping(_EnvsFile, read_yaml(path), path.name)
+    return {name: with_overrides(table.defaults, section, f"{path.name} [envs.{name}]")
+            for name, section in table.envs.items()}
 
 
 def env_protocol(name: str) -> EnvProtocol:
     """The protocol of one environment, by expert key or Gymnasium id."""
     from imitation_datasets.experts.registry import Experts
 
-    table = _env_table()
+    table = protocol_table()
     try:
         expert = Experts.get_expert(name)
     except LookupError:
@@ -81,11 +101,21 @@ def env_protocol(name: str) -> EnvProtocol:
     if key is None:
         raise unknown("benchmark environment", name, table)
     return EnvProtocol(expert=key, env_id=expert.env_id, env_kwargs=dict(expert.env_kwargs),
-                       **table[key])
+                       **asdict(table[key]))
+
+
+def env_key(name: str) -> str:
+    """The one name of a benchmark environment (its expert key) for any accepted spelling.
+
+    ``CartPole-v1`` and ``cartpole`` both give ``cartpole``: cells, facts files and the report
+    are keyed by it, so a run started with either spelling resumes the other's work.
+    """
+    return env_protocol(name).expert
 
 
 def _seed_stream(start: int, count: int, exclude: set[int]) -> list[int]:
-    seeds, candidate = [], start
+    seeds: list[int] = []
+    candidate = start
     while len(seeds) < count:
         if candidate not in exclude:
             seeds.append(candidate)
@@ -140,13 +170,13 @@ def prepare(name: str, data_dir: str | Path, workers: int = 2, progress: bool = 
     data_dir = Path(data_dir)
     expert = Experts.get_expert(protocol.expert)
     dataset_dir = Controller(
-        baseline_enjoy, baseline_collate, episodes=protocol.dataset_episodes, threads=workers,
-        path=data_dir, seed=protocol.dataset_seed, expert=expert, progress=progress,
+        baseline_enjoy, baseline_collate, protocol.dataset_episodes, workers, data_dir,
+        seed=protocol.dataset_seed, expert=expert, progress=progress,
         command=f"imitation_datasets.benchmark.protocol.prepare({protocol.expert!r})",
     ).start({"game": protocol.expert, "mode": "all"})
     random_dir = Controller(
-        random_enjoy, baseline_collate, episodes=protocol.random_episodes, threads=workers,
-        path=data_dir, seed=protocol.random_seed, expert=expert, progress=progress,
+        random_enjoy, baseline_collate, protocol.random_episodes, workers, data_dir,
+        seed=protocol.random_seed, expert=expert, progress=progress,
         command=f"imitation_datasets.benchmark.protocol.prepare({protocol.expert!r}) [random]",
     ).start({"game": f"{protocol.expert}-random", "mode": "all"})
     used = set(read_parquet(dataset_dir)[0].seeds.tolist())

@@ -3,7 +3,10 @@
 The Markdown and the plots are made from the JSON alone (``il-datasets benchmark-report``), so
 anyone can regenerate them from a published ``benchmark_results.json``; such a file is checked
 against :data:`RESULTS_STRUCTURE` first, and the first wrong field is named in a one-line
-:class:`ReportFormatError`.
+:class:`ReportFormatError`. Aggregates (per environment over training seeds, and per method
+across environments as rliable reports them) are recomputed from the raw cells every time, so a
+published file gets the current statistics (:mod:`imitation_datasets.core.metrics`) while its
+cell numbers stay as they are.
 """
 
 from __future__ import annotations
@@ -16,16 +19,19 @@ from typing import Any
 
 import numpy as np
 
+from imitation_datasets.benchmark.plots import plots
+from imitation_datasets.benchmark.protocol import LeakageError
 from imitation_datasets.core.atomic import atomic_write_text
+from imitation_datasets.core.errors import OneLineError
 from imitation_datasets.core.json_values import is_int, is_number
-from imitation_datasets.core.metrics import Aggregate, performance
+from imitation_datasets.core.metrics import Aggregate, TaskAggregates, performance
 from imitation_datasets.core.safe_read import read_json
 
 RESULTS_JSON = "benchmark_results.json"
 RESULTS_MD = "benchmark_results.md"
 
 
-class ReportFormatError(ValueError):
+class ReportFormatError(OneLineError, ValueError):
     """A benchmark results file does not have the structure the report is made from."""
 
 
@@ -54,16 +60,17 @@ RESULTS_STRUCTURE: dict[str, Any] = {
         "leakage": {"passed": bool, "test_seeds": int, "training_start_states": int,
                     "min_distance": _Number},
     }),
-    "summary": _Each(_Each({"seeds": list, "aer": _AGGREGATE, "performance": _AGGREGATE,
-                            "accuracy": _Optional(_AGGREGATE)})),
-    "cells": _Each({"env": str, "method": str, "log": {
-        "records": _Optional(_Each({"epoch": _Number, "validation_performance": _Number},
-                                   mapping=False))}}, mapping=False),
+    "cells": _Each({
+        "env": str, "method": str, "seed": int, "aer": _Number, "performance": _Number,
+        "accuracy": _Optional(_Number), "train_seconds": _Number,
+        "log": {"records": _Optional(_Each({"epoch": _Number, "validation_performance": _Number},
+                                           mapping=False))}}, mapping=False),
     "command": _Optional(str),
     "runs": _Optional(_Each({"cells_run": int, "cells_total": int, "wall_seconds": _Number},
                             mapping=False)),
 }
-"""What :func:`markdown`, :func:`plots` and :func:`write_report` read from the results."""
+"""What :func:`summarise`, :func:`markdown`, :func:`plots` and :func:`write_report` read from a
+results file (its ``summary`` and ``aggregates`` are recomputed from ``cells``)."""
 
 
 def _type_name(spec: Any) -> str:
@@ -113,22 +120,29 @@ def validate_results(results: Any, origin: str) -> None:
     """
     try:
         check_structure(results, RESULTS_STRUCTURE, "results")
-        unknown = [env for env in results["summary"] if env not in results["envs"]]
+        if not results["cells"]:
+            raise ReportFormatError("results.cells: empty (nothing to report)")
+        unknown = [i for i, c in enumerate(results["cells"]) if c["env"] not in results["envs"]]
         if unknown:
-            raise ReportFormatError(f"results.summary.{unknown[0]}: not in results.envs")
+            raise ReportFormatError(f"results.cells[{unknown[0]}].env: "
+                                    f"{results['cells'][unknown[0]]['env']!r} not in results.envs")
     except ReportFormatError as exc:
         raise ReportFormatError(f"{origin}: {exc}") from None
 
 
 def summarise(cells: Sequence[dict[str, Any]], envs: dict[str, dict[str, Any]],
               extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Aggregate cell results per (env, method) over training seeds."""
+    """Aggregate cell results per (env, method) over training seeds, and per method across envs.
+
+    ``aggregates[method]["performance"]`` holds rliable's IQM, mean and optimality gap over the
+    method's runs on every environment, each with a stratified-bootstrap 95 % CI (seeded).
+    """
     summary: dict[str, dict[str, Any]] = {}
+    order = list(dict.fromkeys(c["method"] for c in cells))
     for env in envs:
         summary[env] = {}
-        methods = sorted({c["method"] for c in cells if c["env"] == env},
-                         key=lambda m: [c["method"] for c in cells].index(m))
-        for method in methods:
+        for method in (m for m in order if any(c["env"] == env and c["method"] == m
+                                               for c in cells)):
             runs = sorted((c for c in cells if c["env"] == env and c["method"] == method),
                           key=lambda c: c["seed"])
             entry = {
@@ -140,7 +154,16 @@ def summarise(cells: Sequence[dict[str, Any]], envs: dict[str, dict[str, Any]],
             if runs[0].get("accuracy") is not None:
                 entry["accuracy"] = asdict(Aggregate.of([c["accuracy"] for c in runs]))
             summary[env][method] = entry
-    return {"envs": envs, "summary": summary, "cells": list(cells), **(extra or {})}
+    aggregates = {}
+    for method in order:
+        tasks = {env: [c["performance"] for c in cells if c["env"] == env
+                       and c["method"] == method] for env in envs}
+        tasks = {env: scores for env, scores in tasks.items() if scores}
+        if tasks:
+            aggregates[method] = {"envs": list(tasks), "performance": asdict(
+                TaskAggregates.of(list(tasks.values())))}
+    return {"envs": envs, "summary": summary, "aggregates": aggregates, "cells": list(cells),
+            **(extra or {})}
 
 
 def previous_runs(out: str | Path) -> list[dict[str, Any]]:
@@ -159,7 +182,7 @@ def previous_runs(out: str | Path) -> list[dict[str, Any]]:
         return list(old["runs"])
     if "wall_seconds" in old:  # reports written before runs were recorded
         return [{"wall_seconds": old["wall_seconds"], "cells_run": len(old.get("cells", [])),
-                 "cells_total": len(old.get("cells", [])), "jobs": old.get("jobs"),
+                 "cells_total": len(old.get("cells", [])), "workers": old.get("jobs"),
                  "backend": old.get("backend", "local")}]
     return []
 
@@ -171,13 +194,14 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         "Performance = (AER − random) / (expert − random), with expert = the dataset's mean "
         "return and random = a random policy on the same test seeds. AER and performance are "
-        "means ± std over training seeds; IQM and the 95 % bootstrap CI are of performance.",
+        "means ± std over training seeds; IQM (25 % trimmed mean) and the 95 % bootstrap CI "
+        "are of performance.",
         "",
     ]
     if results.get("command"):
         lines += [f"Produced by `{results['command']}`."]
         lines += [f"- run {i}: {run['cells_run']} of {run['cells_total']} cells in "
-                  f"{run['wall_seconds'] / 60:.1f} min ({run.get('jobs', '?')} jobs, "
+                  f"{run['wall_seconds'] / 60:.1f} min ({_workers(run)} workers, "
                   f"{run.get('backend', 'local')} backend)"
                   for i, run in enumerate(results.get("runs", []), 1)]
         lines += [""]
@@ -197,6 +221,7 @@ def markdown(results: dict[str, Any]) -> str:
                 + f" | {facts['expert_return']:.2f} | {facts['random_return']:.2f} | "
                 f"{len(s['seeds'])} |"
             )
+    lines += _aggregate_table(results)
     ceilings = [(facts["env_id"], facts["expert_test_return"],
                  performance(facts["expert_test_return"], facts["random_return"],
                              facts["expert_return"]))
@@ -216,59 +241,31 @@ def markdown(results: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def plots(results: dict[str, Any], out: Path) -> list[Path]:
-    """Performance per env and method with CIs; validation learning curves."""
-    import matplotlib
+def _workers(run: dict[str, Any]) -> Any:
+    """Cells run in parallel in one invocation (``jobs`` in reports written before 0.2)."""
+    return run.get("workers", run.get("jobs", "?"))
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    summary = results["summary"]
-    envs = list(summary)
-    methods = list(dict.fromkeys(m for env in envs for m in summary[env]))
-    fig, ax = plt.subplots(figsize=(1.8 * len(envs) + 2, 4))
-    width = 0.8 / max(len(methods), 1)
-    for i, method in enumerate(methods):
-        xs, ys, lo, hi = [], [], [], []
-        for j, env in enumerate(envs):
-            if method in summary[env]:
-                perf = summary[env][method]["performance"]
-                xs.append(j + i * width)
-                ys.append(perf["mean"])
-                lo.append(perf["mean"] - perf["ci_low"])
-                hi.append(perf["ci_high"] - perf["mean"])
-        ax.bar(xs, ys, width, yerr=[lo, hi], capsize=3, label=method.upper())
-    ax.axhline(1.0, color="black", linewidth=0.8, linestyle="--")
-    ax.set_xticks([j + width * (len(methods) - 1) / 2 for j in range(len(envs))])
-    ax.set_xticklabels([results["envs"][e]["env_id"] for e in envs], rotation=15)
-    ax.set_ylabel("performance (95 % bootstrap CI)")
-    ax.legend(ncol=len(methods), fontsize=8)
-    fig.tight_layout()
-    bars = out / "performance.png"
-    fig.savefig(bars, dpi=120)
-    plt.close(fig)
+def _aggregate_table(results: dict[str, Any]) -> list[str]:
+    """Markdown lines of the across-environment aggregates (empty when there are none)."""
+    aggregates = results.get("aggregates") or {}
+    if not aggregates:
+        return []
 
-    fig, axes = plt.subplots(1, len(envs), figsize=(3.2 * len(envs), 3), squeeze=False)
-    for ax, env in zip(axes[0], envs):
-        for method in methods:
-            curves = [c["log"]["records"] for c in results["cells"]
-                      if c["env"] == env and c["method"] == method and c["log"].get("records")]
-            if not curves:
-                continue
-            length = min(len(c) for c in curves)
-            x = [r["epoch"] for r in curves[0][:length]]
-            y = np.mean([[r["validation_performance"] for r in c[:length]] for c in curves],
-                        axis=0)
-            ax.plot(x, y, label=method.upper())
-        ax.set_title(results["envs"][env]["env_id"], fontsize=9)
-        ax.set_xlabel("epoch")
-    axes[0][0].set_ylabel("validation performance")
-    axes[0][-1].legend(fontsize=7)
-    fig.tight_layout()
-    curves_path = out / "learning_curves.png"
-    fig.savefig(curves_path, dpi=120)
-    plt.close(fig)
-    return [bars, curves_path]
+    def cell(estimate: dict[str, float]) -> str:
+        return (f"{estimate['value']:.3f} [{estimate['ci_low']:.3f}, "
+                f"{estimate['ci_high']:.3f}]")
+
+    lines = ["", "Across environments (rliable's aggregates of performance over every run of "
+             "every environment; 95 % stratified-bootstrap CIs, resampling training seeds "
+             "within each environment; optimality gap = mean shortfall below 1):", "",
+             "| Method | IQM | Mean | Optimality gap | Environments | Runs |",
+             "|---|---|---|---|---|---|"]
+    for method, agg in aggregates.items():
+        perf = agg["performance"]
+        lines.append(f"| {method.upper()} | {cell(perf['iqm'])} | {cell(perf['mean'])} | "
+                     f"{cell(perf['optimality_gap'])} | {perf['tasks']} | {perf['runs']} |")
+    return lines
 
 
 def write_report(results: dict[str, Any], out: str | Path, with_plots: bool = True) -> Path:
@@ -277,8 +274,6 @@ def write_report(results: dict[str, Any], out: str | Path, with_plots: bool = Tr
     Raises:
         LeakageError: an environment failed its leakage check; nothing is written.
     """
-    from imitation_datasets.benchmark.protocol import LeakageError
-
     failed = [e for e, facts in results["envs"].items() if not facts["leakage"]["passed"]]
     if failed:
         raise LeakageError(f"refusing to publish: leakage check failed for {failed}")
@@ -301,4 +296,6 @@ def report_from_json(path: str | Path, out: str | Path | None = None) -> Path:
     path = Path(path)
     results = read_json(path)
     validate_results(results, str(path))
-    return write_report(results, out or path.parent)
+    rest = {k: v for k, v in results.items() if k not in ("envs", "summary", "aggregates",
+                                                            "cells")}
+    return write_report(summarise(results["cells"], results["envs"], rest), out or path.parent)

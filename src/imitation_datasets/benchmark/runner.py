@@ -9,9 +9,11 @@ returns on the test seeds, the leakage check) go to ``<out>/envs/``.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,7 @@ from imitation_datasets.benchmark.cells import Cell, dataset_threshold, run_cell
 from imitation_datasets.benchmark.protocol import (
     LeakageError,
     Splits,
+    env_key,
     leakage_check,
     prepare,
     start_states,
@@ -27,8 +30,19 @@ from imitation_datasets.benchmark.ray_runner import run_cells_on_ray
 from imitation_datasets.core.atomic import atomic_write_text
 from imitation_datasets.core.evaluation import evaluate_policy
 
-__all__ = ["Cell", "dataset_threshold", "env_facts", "expert_on_test_seeds", "run_benchmark",
-           "run_cell"]
+__all__ = ["Cell", "dataset_threshold", "env_facts", "expert_on_test_seeds", "facts_path",
+           "run_benchmark", "run_cell"]
+
+log = logging.getLogger(__name__)
+
+
+def facts_path(out: str | Path, env: str) -> Path:
+    """The file holding an environment's facts under ``out``, for any spelling of its name.
+
+    The one place that names it: the runner writes it and the CLI's report reads it, so
+    ``--envs CartPole-v1`` and ``--envs cartpole`` name the same ``envs/cartpole.json``.
+    """
+    return Path(out) / "envs" / f"{env_key(env)}.json"
 
 
 def expert_on_test_seeds(splits: Splits) -> dict[str, float]:
@@ -59,7 +73,7 @@ def env_facts(splits: Splits) -> dict[str, Any]:
     return {
         "env": p.expert,
         "env_id": p.env_id,
-        "protocol": p.__dict__,
+        "protocol": asdict(p),
         "expert_return": splits.expert_return,
         "expert_return_std": float(meta["returns"]["std"]),
         "expert": meta["expert"],
@@ -75,36 +89,46 @@ def env_facts(splits: Splits) -> dict[str, Any]:
 
 
 def run_benchmark(methods: Sequence[str], envs: Sequence[str], seeds: int, out: str | Path,
-                  data_dir: str | Path, jobs: int = 2, backend: str = "local",
-                  address: str | None = None, progress: bool = True) -> list[dict[str, Any]]:
+                  data_dir: str | Path, workers: int = 2, backend: str = "local",
+                  address: str | None = None, progress: bool = True, *,
+                  jobs: int | None = None) -> list[dict[str, Any]]:
     """Run every missing cell of the grid; return all cell results (old and new).
+
+    Environments may be named by expert key or Gymnasium id; cells and facts are keyed by the
+    expert key (:func:`~imitation_datasets.benchmark.protocol.env_key`), so either spelling
+    resumes the same grid. ``workers`` cells run in parallel (``jobs`` is its old name).
 
     Raises:
         LeakageError: an environment's leakage check failed (nothing is run for it).
     """
     from imitation_datasets.methods import get_method
 
+    workers = workers if jobs is None else jobs
     out, data_dir = Path(out), Path(data_dir)
     for name in methods:
         get_method(name)  # unknown names fail before any work
+    envs = list(dict.fromkeys(env_key(env) for env in envs))  # unknown names fail here too
     facts = {}
     for env in envs:
-        splits = prepare(env, data_dir, workers=jobs)
-        facts_path = out / "envs" / f"{splits.protocol.expert}.json"
-        if facts_path.exists():
-            facts[env] = json.loads(facts_path.read_text())
+        splits = prepare(env, data_dir, workers=workers)
+        path = facts_path(out, env)
+        if path.exists():
+            facts[env] = json.loads(path.read_text())
             if "expert_test_return" not in facts[env]:  # facts written by an older version
                 facts[env].update(expert_on_test_seeds(splits))
-                atomic_write_text(facts_path, json.dumps(facts[env], indent=1))
+                atomic_write_text(path, json.dumps(facts[env], indent=1))
         else:
+            log.info("%s: reference returns and leakage check on the test seeds", env)
             facts[env] = env_facts(splits)
-            facts_path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(facts_path, json.dumps(facts[env], indent=1))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(path, json.dumps(facts[env], indent=1))
         if not facts[env]["leakage"]["passed"]:
             raise LeakageError(f"{env}: test start states overlap the training data: "
                                f"{facts[env]['leakage']}")
     cells = [Cell(m, e, s) for e in envs for m in methods for s in range(seeds)]
     todo = [c for c in cells if not c.path(out).exists()]
+    log.info("%d of %d cells to run (%d finished earlier)", len(todo), len(cells),
+             len(cells) - len(todo))
     bar = None
     if progress:
         from tqdm import tqdm
@@ -113,7 +137,7 @@ def run_benchmark(methods: Sequence[str], envs: Sequence[str], seeds: int, out: 
                    desc="benchmark", dynamic_ncols=True)
     if backend == "ray":
         run_cells_on_ray(todo, str(data_dir), str(out), facts, address, bar)
-    elif jobs <= 1:
+    elif workers <= 1:
         for cell in todo:
             run_cell(cell, str(data_dir), str(out), facts[cell.env])
             if bar is not None:
@@ -122,7 +146,7 @@ def run_benchmark(methods: Sequence[str], envs: Sequence[str], seeds: int, out: 
         import multiprocessing as mp
 
         os.environ.setdefault("OMP_NUM_THREADS", "1")
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
             futures = [pool.submit(run_cell, c, str(data_dir), str(out), facts[c.env])
                        for c in todo]
             for future in as_completed(futures):

@@ -1,0 +1,59 @@
+"""The benchmark's run options, typed: :class:`BenchmarkOptions` (``il-datasets benchmark``).
+
+Every field's ``metadata["help"]`` is its help text; the CLI generates its arguments from this
+class. The protocol itself (seeds, splits, sizes) is not an option: it is ``envs.yaml``.
+This module imports nothing heavy, so ``--help`` does not load the benchmark code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from imitation_datasets.core.errors import ConfigError
+
+METHODS = ("bc", "bco", "abco", "iupe")
+"""The methods the published benchmark runs."""
+ENVS = ("cartpole", "acrobot", "mountaincar", "lunarlander", "pendulum", "mountaincarcontinuous")
+"""The benchmark environments, in ``envs.yaml`` order."""
+CLI_FLAGS = {"ray_address": "--address", "progress": "--quiet"}
+"""Fields whose ``il-datasets benchmark`` flag is not ``--<field-name>``."""
+CLI_ALIASES = {"workers": ("--jobs",)}
+"""Old flag spellings still accepted (``--jobs`` is in the command of published reports)."""
+
+
+@dataclass(frozen=True)
+class BenchmarkOptions:
+    """What ``il-datasets benchmark`` runs, where, and how fast (not what: that is the protocol).
+
+    Only ``methods``, ``envs`` and ``seeds`` change which numbers are reported; every cell's
+    numbers depend on the protocol alone.
+    """
+
+    methods: tuple[str, ...] = field(default=METHODS, metadata={
+        "help": "methods to train, comma-separated"})
+    envs: tuple[str, ...] = field(default=ENVS, metadata={
+        "help": "environments, comma-separated, by expert key or Gymnasium id"})
+    seeds: int = field(default=5, metadata={"help": "training seeds 0..N-1"})
+    out: Path = field(default=Path("results"), metadata={
+        "help": "results folder (finished cells there are not run again)"})
+    data: Path = field(default=Path("benchmark_data"), metadata={
+        "help": "where the protocol's datasets are created and cached"})
+    workers: int = field(default=2, metadata={
+        "help": "cells run in parallel (and worker processes that create the datasets)"})
+    backend: Literal["local", "ray"] = field(default="local", metadata={
+        "help": "local worker processes or Ray tasks (both give the same numbers)"})
+    ray_address: str | None = field(default=None, metadata={
+        "help": "Ray cluster address (e.g. auto or HOST:6379; default: a local Ray)"})
+    progress: bool = field(default=True, metadata={"help": "show a progress bar"})
+
+    def __post_init__(self) -> None:
+        if not self.methods:
+            raise ConfigError("methods must name at least one method")
+        if not self.envs:
+            raise ConfigError("envs must name at least one environment")
+        if self.seeds < 1:
+            raise ConfigError(f"seeds must be >= 1, got {self.seeds!r}")
+        if self.workers < 1:
+            raise ConfigError(f"workers must be >= 1, got {self.workers!r}")

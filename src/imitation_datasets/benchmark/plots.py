@@ -1,0 +1,93 @@
+"""The report's PNG plots, drawn from a results mapping alone (matplotlib, imported here only).
+
+* ``performance.png``: performance per environment and method, with 95 % bootstrap CIs;
+* ``performance_profile.png``: rliable's performance profile, the fraction of all runs (every
+  environment and training seed) whose performance exceeds each threshold ``tau``;
+* ``learning_curves.png``: validation performance per epoch, mean over training seeds.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+PROFILE_TAUS = np.linspace(0.0, 1.05, 106)
+"""Thresholds of the performance profile (performance 1 plays like the expert)."""
+
+
+def performance_profile(scores: np.ndarray, taus: np.ndarray = PROFILE_TAUS) -> np.ndarray:
+    """Fraction of ``scores`` strictly above each ``tau`` (rliable's run-score distribution)."""
+    x = np.asarray(scores, dtype=np.float64).reshape(-1)
+    return np.asarray([(x > tau).mean() for tau in taus])
+
+
+def plots(results: dict[str, Any], out: Path) -> list[Path]:
+    """Draw the three plots into ``out``; return their paths."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    summary = results["summary"]
+    envs = list(summary)
+    methods = list(dict.fromkeys(m for env in envs for m in summary[env]))
+    fig, ax = plt.subplots(figsize=(1.8 * len(envs) + 2, 4))
+    width = 0.8 / max(len(methods), 1)
+    for i, method in enumerate(methods):
+        xs, ys, lo, hi = [], [], [], []
+        for j, env in enumerate(envs):
+            if method in summary[env]:
+                perf = summary[env][method]["performance"]
+                xs.append(j + i * width)
+                ys.append(perf["mean"])
+                lo.append(perf["mean"] - perf["ci_low"])
+                hi.append(perf["ci_high"] - perf["mean"])
+        ax.bar(xs, ys, width, yerr=[lo, hi], capsize=3, label=method.upper())
+    ax.axhline(1.0, color="black", linewidth=0.8, linestyle="--")
+    ax.set_xticks([j + width * (len(methods) - 1) / 2 for j in range(len(envs))])
+    ax.set_xticklabels([results["envs"][e]["env_id"] for e in envs], rotation=15)
+    ax.set_ylabel("performance (95 % bootstrap CI)")
+    ax.legend(ncol=len(methods), fontsize=8)
+    fig.tight_layout()
+    bars = out / "performance.png"
+    fig.savefig(bars, dpi=120)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    for method in methods:
+        scores = [c["performance"] for c in results["cells"] if c["method"] == method]
+        if scores:
+            ax.step(PROFILE_TAUS, performance_profile(np.asarray(scores)), where="post",
+                    label=method.upper())
+    ax.set_xlabel("performance threshold τ")
+    ax.set_ylabel("fraction of runs with performance > τ")
+    ax.set_ylim(0, 1.02)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    profile = out / "performance_profile.png"
+    fig.savefig(profile, dpi=120)
+    plt.close(fig)
+
+    fig, axes = plt.subplots(1, len(envs), figsize=(3.2 * len(envs), 3), squeeze=False)
+    for ax, env in zip(axes[0], envs):
+        for method in methods:
+            curves = [c["log"]["records"] for c in results["cells"]
+                      if c["env"] == env and c["method"] == method and c["log"].get("records")]
+            if not curves:
+                continue
+            length = min(len(c) for c in curves)
+            x = [r["epoch"] for r in curves[0][:length]]
+            y = np.mean([[r["validation_performance"] for r in c[:length]] for c in curves],
+                        axis=0)
+            ax.plot(x, y, label=method.upper())
+        ax.set_title(results["envs"][env]["env_id"], fontsize=9)
+        ax.set_xlabel("epoch")
+    axes[0][0].set_ylabel("validation performance")
+    axes[0][-1].legend(fontsize=7)
+    fig.tight_layout()
+    curves_path = out / "learning_curves.png"
+    fig.savefig(curves_path, dpi=120)
+    plt.close(fig)
+    return [bars, profile, curves_path]

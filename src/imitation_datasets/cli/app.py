@@ -1,0 +1,93 @@
+"""``il-datasets``: the command-line entry point, one subcommand per job.
+
+Subcommands::
+
+    il-datasets experts [--markdown]
+    il-datasets collect ENV --episodes N --workers W --seed S --out DIR [--threshold X] [--random]
+                        [--backend local|ray [--address ADDR]] [--step-timeout SECONDS]
+    il-datasets info DIR
+    il-datasets export-npz DIR [--out FILE_OR_DIR]
+    il-datasets benchmark --methods bc,bco,abco,iupe --envs cartpole,... --seeds 5 --out results/
+    il-datasets benchmark-report results/benchmark_results.json
+
+Each subcommand's arguments are generated from a frozen options dataclass
+(:mod:`imitation_datasets.cli.arguments`), so ``--help`` shows every default. User errors
+(unknown names, bad arguments, unreadable datasets, and a path that cannot be read or written:
+permission denied, full disk, name too long, a file where a folder is expected) print one line,
+``il-datasets: error: <path>: <reason>``, and exit with status 2; what was already staged is kept
+and the same command resumes once the cause is gone. A collection that cannot finish (an episode
+never reaches the threshold, a worker hangs past ``--step-timeout``) and a failed leakage check
+exit with status 1; Ctrl-C exits with status 130 and keeps what was staged. Progress and
+diagnostics go through :mod:`logging` (stderr), results to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from imitation_datasets.cli.arguments import Command
+from imitation_datasets.cli.arguments import build_parser as build
+from imitation_datasets.cli.benchmark import BENCHMARK, BENCHMARK_REPORT
+from imitation_datasets.cli.collect import COLLECT
+from imitation_datasets.cli.datasets import EXPORT_NPZ, INFO
+from imitation_datasets.cli.experts import EXPERTS
+from imitation_datasets.cli.path_errors import path_error
+from imitation_datasets.core.errors import ImitationDatasetsError
+
+COMMANDS: dict[str, Command] = {c.name: c for c in (
+    EXPERTS, COLLECT, INFO, BENCHMARK, BENCHMARK_REPORT, EXPORT_NPZ)}
+"""Every subcommand, by name."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for documentation and tests)."""
+    return build("il-datasets", "Create, inspect and convert imitation-learning datasets.",
+                 list(COMMANDS.values()))
+
+
+def configure_logging(quiet: bool) -> None:
+    """Send the package's log records to stderr as ``il-datasets: <message>`` (once per run).
+
+    ``quiet`` (``--quiet``) keeps warnings and errors only.
+    """
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("il-datasets: %(message)s"))
+    logger = logging.getLogger("imitation_datasets")
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.WARNING if quiet else logging.INFO)
+
+
+def _fail(message: object) -> int:
+    print(f"il-datasets: error: {' '.join(str(message).split())}", file=sys.stderr)
+    return 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (bad arguments exit with status 2)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    command = COMMANDS[args.command]
+    try:
+        options = command.build(args)
+    except ImitationDatasetsError as exc:  # a rule between two options
+        return _fail(exc)
+    configure_logging(quiet=not all(getattr(o, "progress", True) for o in options))
+    try:
+        return command.run(*options, argv=argv)
+    except (ImitationDatasetsError, ValueError) as exc:
+        return _fail(exc)
+    except OSError as exc:
+        message = path_error(exc, command.target(*options))
+        if message is None:
+            raise
+        return _fail(message)
+    except KeyboardInterrupt:
+        print("il-datasets: interrupted; rerun the same command to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
