@@ -13,11 +13,18 @@ from typing import Any
 
 import numpy as np
 
-PROFILE_TAUS = np.linspace(0.0, 1.05, 106)
-"""Thresholds of the performance profile (performance 1 plays like the expert)."""
+PROFILE_POINTS = 201
+"""Thresholds of the performance profile, spread over the range of the scores and 1."""
 
 
-def performance_profile(scores: np.ndarray, taus: np.ndarray = PROFILE_TAUS) -> np.ndarray:
+def profile_taus(scores: np.ndarray) -> np.ndarray:
+    """Thresholds from just below the lowest score to just above ``max(1, highest score)``."""
+    low, high = float(np.min(scores)), max(1.0, float(np.max(scores)))
+    margin = 0.02 * max(high - low, 1e-3)
+    return np.linspace(low - margin, high + margin, PROFILE_POINTS)
+
+
+def performance_profile(scores: np.ndarray, taus: np.ndarray) -> np.ndarray:
     """Fraction of ``scores`` strictly above each ``tau`` (rliable's run-score distribution)."""
     x = np.asarray(scores, dtype=np.float64).reshape(-1)
     return np.asarray([(x > tau).mean() for tau in taus])
@@ -56,10 +63,11 @@ def plots(results: dict[str, Any], out: Path) -> list[Path]:
     plt.close(fig)
 
     fig, ax = plt.subplots(figsize=(5, 3.5))
+    taus = profile_taus(np.asarray([c["performance"] for c in results["cells"]]))
     for method in methods:
         scores = [c["performance"] for c in results["cells"] if c["method"] == method]
         if scores:
-            ax.step(PROFILE_TAUS, performance_profile(np.asarray(scores)), where="post",
+            ax.step(taus, performance_profile(np.asarray(scores), taus), where="post",
                     label=method.upper())
     ax.set_xlabel("performance threshold τ")
     ax.set_ylabel("fraction of runs with performance > τ")

@@ -1,0 +1,47 @@
+"""The published report is what the report command makes from the committed cells."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from imitation_datasets.benchmark.report import markdown, summarise
+
+RESULTS = Path(__file__).parent.parent / "results"
+
+
+@pytest.fixture(scope="module")
+def published():
+    return json.loads((RESULTS / "benchmark_results.json").read_text())
+
+
+def test_published_cells_are_the_committed_cell_files(published):
+    for cell in published["cells"]:
+        path = RESULTS / "cells" / cell["env"] / cell["method"] / f"seed{cell['seed']}.json"
+        assert json.loads(path.read_text()) == cell
+
+
+def test_published_aggregates_are_recomputed_from_the_cells(published):
+    rest = {k: v for k, v in published.items()
+            if k not in ("envs", "summary", "aggregates", "cells")}
+    again = summarise(published["cells"], published["envs"], rest)
+    assert again == published  # statistics changed: rerun il-datasets benchmark-report
+    assert (RESULTS / "benchmark_results.md").read_text() == markdown(again)
+
+
+def test_aggregates_across_environments():
+    cells = [{"env": env, "method": method, "seed": seed, "aer": score, "performance": score,
+              "accuracy": None, "train_seconds": 1.0, "log": {}}
+             for env, scores in (("a", (0.2, 0.4, 0.6)), ("b", (1.0, 1.2, 0.8)))
+             for method, shift in (("bc", 0.0), ("iupe", 0.1))
+             for seed, score in enumerate(s + shift for s in scores)]
+    envs = {"a": {"env_id": "A-v0"}, "b": {"env_id": "B-v0"}}
+    results = summarise(cells, envs)
+    bc = results["aggregates"]["bc"]
+    assert bc["envs"] == ["a", "b"] and bc["performance"]["runs"] == 6
+    assert bc["performance"]["mean"]["value"] == pytest.approx(0.7)
+    assert bc["performance"]["iqm"]["value"] == pytest.approx((0.4 + 0.6 + 0.8 + 1.0) / 4)
+    assert bc["performance"]["optimality_gap"]["value"] == pytest.approx(1 - 4 / 6)  # 1.2 is 1
+    iqm = bc["performance"]["iqm"]
+    assert iqm["ci_low"] <= iqm["value"] <= iqm["ci_high"]
+    assert list(results["aggregates"]) == ["bc", "iupe"]
