@@ -157,27 +157,6 @@ def read_table_file(path: Path) -> pa.Table:
         raise DatasetFormatError(f"{path}: corrupt or not {kind} ({exc})") from None
 
 
-def checked_metadata(data: Any, origin: str) -> dict[str, Any] | None:
-    """``data`` if it is our metadata (checked as :func:`read_metadata` checks a file), else None.
-
-    For metadata that travels inside another file (a ``datasets`` description, Minari's
-    metadata): something that is not ours is ignored; something that claims to be ours must have
-    every required key and field types.
-
-    Raises:
-        DatasetFormatError: ours, but a key is missing or a field has the wrong type.
-    """
-    from imitation_datasets.data.metadata import REQUIRED_KEYS, check_fields
-
-    if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
-        return None
-    missing = [key for key in REQUIRED_KEYS if key not in data]
-    if missing:
-        raise DatasetFormatError(f"{origin}: our metadata without key(s) {missing}")
-    check_fields(data, origin)
-    return data
-
-
 def apply_metadata(columns: dict[str, Any], metadata: dict[str, Any] | None, origin: str
                    ) -> dict[str, Any]:
     """Use our ``metadata.json`` (when there is one) for dtypes, shapes, seeds and attempts.
@@ -304,6 +283,6 @@ def write_hub_parquet(arrays: DatasetArrays, path: str | Path) -> Path:
     return path
 
 
-__all__ = ["apply_metadata", "checked_metadata",
+__all__ = ["apply_metadata",
            "columns_from_table", "dense",
            "hub_table", "read_hub_files", "read_table_file", "write_hub_parquet", "write_jsonl"]

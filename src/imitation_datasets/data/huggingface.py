@@ -1,58 +1,38 @@
-"""HuggingFace interop: ``datasets.Dataset`` conversions, hub folders, hub repo ids.
+"""HuggingFace interop, the public functions: any dataset to ``datasets``, hub folders, the hub.
 
-Also the paper's ``baseline_to_huggingface``/``huggingface_to_baseline``, ``push_to_hub``, and
-loading a hub repo id (offline once cached).
-
-The steps go in the hub layout (``hub_layout.py``: the original's ``obs``, ``actions``,
-``rewards``, ``episode_starts`` plus ours). A ``datasets.Dataset`` made by
-:func:`to_hf_dataset` carries our metadata as JSON in ``info.description``; a hub folder carries
-it as ``metadata.json`` beside ``data/<split>-00000-of-00001.parquet`` and a ``README.md``
-dataset card whose ``configs`` make ``datasets.load_dataset(repo)`` read exactly the data file.
-
-``datasets`` and ``huggingface_hub`` are imported only when one of these functions runs.
-The readers live below the dataset loaders (``hf_read.py``, and ``load_from_hub`` in
-``sources.py``); this module writes and converts any dataset path, so it sits above them and
-re-exports the readers.
+Also the paper's ``baseline_to_huggingface``/``huggingface_to_baseline``. Each accepts anything
+``BaselineDataset`` reads (or arrays, or ``LoadedData``) and calls a storage backend
+(:mod:`~imitation_datasets.data.storage`): ``hub`` (``hub_folder.py``) for folders and files,
+``hf`` (``hf_datasets.py``) for ``datasets`` objects. ``datasets`` and ``huggingface_hub`` are
+imported only when one of these functions runs.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from imitation_datasets.data.arrays import DatasetArrays
-from imitation_datasets.data.hf_read import (  # re-exported: the public HuggingFace API
+from imitation_datasets.data.hf_datasets import (  # re-exported: the public HuggingFace API
     from_hf_dataset,
     huggingface_to_baseline,
     load_saved_dataset,
 )
-from imitation_datasets.data.hub_layout import hub_table, write_hub_parquet, write_jsonl
-from imitation_datasets.data.metadata import write_metadata
-from imitation_datasets.data.sources import LoadedData, load_from_hub, load_source
+from imitation_datasets.data.hf_datasets import to_hf_dataset as _dataset_of
+from imitation_datasets.data.hub_folder import HubLayout, dataset_card
+from imitation_datasets.data.loaded import LoadedData
+from imitation_datasets.data.sources import as_loaded, load_from_hub
 
 __all__ = [
     "baseline_to_huggingface", "dataset_card", "from_hf_dataset", "huggingface_to_baseline",
     "load_from_hub", "load_saved_dataset", "push_to_hub", "to_hf_dataset", "write_hub_folder",
 ]
 
-README_FILE = "README.md"
+Source = str | Path | DatasetArrays | LoadedData
 
 
-def _loaded(source: str | Path | DatasetArrays | LoadedData,
-            metadata: dict[str, Any] | None) -> LoadedData:
-    if isinstance(source, LoadedData):
-        return source
-    if isinstance(source, DatasetArrays):
-        return LoadedData(source, metadata, "arrays")
-    return load_source(source)
-
-
-# ---------------------------------------------------------------------------- datasets.Dataset
-def to_hf_dataset(source: str | Path | DatasetArrays | LoadedData,
-                  metadata: dict[str, Any] | None = None) -> Any:
+def to_hf_dataset(source: Source, metadata: dict[str, Any] | None = None) -> Any:
     """A ``datasets.Dataset`` (one row per step, hub layout) of any dataset we can load.
 
     Args:
@@ -63,16 +43,9 @@ def to_hf_dataset(source: str | Path | DatasetArrays | LoadedData,
         ``datasets.Dataset``; its ``info.description`` is our ``metadata.json`` (as JSON) when
         the dataset has one, so :func:`from_hf_dataset` restores every array.
     """
-    import datasets
-    from datasets.table import InMemoryTable
-
-    loaded = _loaded(source, metadata)
-    description = "" if loaded.metadata is None else json.dumps(loaded.metadata, allow_nan=False)
-    info = datasets.DatasetInfo(description=description)
-    return datasets.Dataset(InMemoryTable(hub_table(loaded.arrays)), info=info)
+    return _dataset_of(as_loaded(source, metadata))
 
 
-# ---------------------------------------------------------------------------- files and folders
 def baseline_to_huggingface(dataset_path: str | Path, new_path: str | Path) -> Path:
     """Paper API: convert a dataset (``teacher.npz`` or our directory) for the hub.
 
@@ -88,64 +61,10 @@ def baseline_to_huggingface(dataset_path: str | Path, new_path: str | Path) -> P
         raise ValueError(f"'{source}' does not exist.")
     if not target.parent.exists():
         raise ValueError(f"'{target.parent}' does not exist.")
-    loaded = load_source(source)
-    if target.suffix.lower() in (".jsonl", ".json"):
-        return write_jsonl(loaded.arrays, target)
-    if target.suffix.lower() == ".parquet":
-        return write_hub_parquet(loaded.arrays, target)
-    return write_hub_folder(loaded, target)
+    return HubLayout().write(as_loaded(source), target)
 
 
-def dataset_card(metadata: dict[str, Any] | None, split: str = "train") -> str:
-    """``README.md`` for a hub folder.
-
-    YAML ``configs`` point at the data file; a short description from the metadata follows.
-    """
-    lines = [
-        "---",
-        "configs:",
-        "- config_name: default",
-        "  data_files:",
-        f"  - split: {split}",
-        f"    path: data/{split}-*.parquet",
-        "tags:",
-        "- imitation-learning",
-        "- reinforcement-learning",
-        "- il-datasets",
-        "---",
-        "",
-    ]
-    meta = metadata or {}
-    env_id = meta.get("env", {}).get("id", "unknown environment")
-    expert = meta.get("expert", {})
-    returns = meta.get("returns", {})
-    lines += [
-        f"# {env_id} expert dataset",
-        "",
-        "Made with [imitation_datasets](https://github.com/NathanGavenski/IL-Datasets) "
-        "(IL-Datasets layout: one row per step; `obs`, `actions`, `rewards`, `episode_starts`, "
-        "plus `terminated`, `truncated`, `episode_index`, `step`, and `final_obs` on each "
-        "episode's last step). Provenance is in `metadata.json`.",
-        "",
-        "| | |",
-        "|---|---|",
-        f"| environment | `{env_id}` |",
-        f"| expert | `{expert.get('id', expert.get('kind', 'unknown'))}` |",
-        f"| episodes | {meta.get('episodes', {}).get('count', '?')} |",
-        f"| steps | {meta.get('total_steps', '?')} |",
-        f"| return (mean ± std) | {returns.get('mean', '?')} ± {returns.get('std', '?')} |",
-        "",
-        "```python",
-        "from imitation_datasets.dataset import BaselineDataset",
-        "train = BaselineDataset('<repo id>', source='hf', n_episodes=100)",
-        "evaluation = BaselineDataset('<repo id>', source='hf', n_episodes=100, split='eval')",
-        "```",
-        "",
-    ]
-    return "\n".join(lines)
-
-
-def write_hub_folder(source: str | Path | DatasetArrays | LoadedData, folder: str | Path, *,
+def write_hub_folder(source: Source, folder: str | Path, *,
                      metadata: dict[str, Any] | None = None, split: str = "train") -> Path:
     """Write the folder :func:`push_to_hub` uploads.
 
@@ -153,20 +72,11 @@ def write_hub_folder(source: str | Path | DatasetArrays | LoadedData, folder: st
     dataset has metadata) and ``README.md`` (dataset card with ``configs``).
     ``BaselineDataset(folder)`` and ``datasets.load_dataset(folder)`` both read it.
     """
-    loaded = _loaded(source, metadata)
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    write_hub_parquet(loaded.arrays, folder / "data" / f"{split}-00000-of-00001.parquet")
-    if loaded.metadata is not None:
-        write_metadata(folder, loaded.metadata)
-    tmp = folder / f".{README_FILE}.{os.getpid()}.tmp"
-    tmp.write_text(dataset_card(loaded.metadata, split), encoding="utf-8")
-    os.replace(tmp, folder / README_FILE)
-    return folder
+    return HubLayout().write_folder(as_loaded(source, metadata), folder, split=split)
 
 
-def push_to_hub(source: str | Path | DatasetArrays | LoadedData, repo_id: str, *,
-                split: str = "train", private: bool | None = None, token: str | None = None,
+def push_to_hub(source: Source, repo_id: str, *, split: str = "train",
+                private: bool | None = None, token: str | None = None,
                 revision: str | None = None, commit_message: str | None = None) -> Any:
     """Upload a dataset to the HuggingFace hub as a dataset repo (created if needed).
 
@@ -178,7 +88,7 @@ def push_to_hub(source: str | Path | DatasetArrays | LoadedData, repo_id: str, *
     """
     from huggingface_hub import HfApi
 
-    loaded = _loaded(source, None)
+    loaded = as_loaded(source)
     api = HfApi(token=token)
     with tempfile.TemporaryDirectory(prefix="il-datasets-hub-") as tmp:
         write_hub_folder(loaded, tmp, split=split)

@@ -67,6 +67,11 @@ class ImageColumn:
         """``(rows, H, W, C)``, from the first image."""
         return (len(self), *self[0].shape)
 
+    @property
+    def dtype(self) -> np.dtype:
+        """``uint8``: every image decodes to bytes."""
+        return np.dtype(np.uint8)
+
     def take(self, rows: np.ndarray) -> ImageColumn:
         """The images at ``rows`` (still encoded)."""
         return ImageColumn(self.values.take(pa.array(np.asarray(rows, dtype=np.int64))),

@@ -168,6 +168,36 @@ def write_metadata(directory: str | Path, metadata: dict[str, Any]) -> None:
                       json.dumps(metadata, indent=1, sort_keys=False, allow_nan=False) + "\n")
 
 
+def our_metadata(directory: str | Path) -> dict[str, Any] | None:
+    """``directory/metadata.json`` when it is ours (checked); ``None`` when absent or foreign."""
+    path = Path(directory) / METADATA_FILE
+    if not path.exists():
+        return None
+    data = read_json(path)
+    if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
+        return None
+    return read_metadata(directory)
+
+
+def checked_metadata(data: Any, origin: str) -> dict[str, Any] | None:
+    """``data`` if it is our metadata (checked as :func:`read_metadata` checks a file), else None.
+
+    For metadata that travels inside another file (a ``datasets`` description, Minari's
+    metadata): something that is not ours is ignored; something that claims to be ours must have
+    every required key and field types.
+
+    Raises:
+        DatasetFormatError: ours, but a key is missing or a field has the wrong type.
+    """
+    if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
+        return None
+    missing = [key for key in REQUIRED_KEYS if key not in data]
+    if missing:
+        raise DatasetFormatError(f"{origin}: our metadata without key(s) {missing}")
+    check_fields(data, origin)
+    return data
+
+
 def read_metadata(directory: str | Path) -> dict[str, Any]:
     """Read and check ``metadata.json`` of a dataset directory.
 

@@ -32,6 +32,8 @@ from imitation_datasets.core.errors import DatasetFormatError
 from imitation_datasets.core.safe_paths import check_inside, is_registered, registry_env_spec
 from imitation_datasets.core.safe_read import read_json, require_regular
 from imitation_datasets.data.arrays import DatasetArrays
+from imitation_datasets.data.metadata import build_metadata, checked_metadata
+from imitation_datasets.data.parquet import write_parquet
 from imitation_datasets.data.schema import json_number, space_to_dict
 
 METADATA_KEY = "imitation_datasets_metadata"
@@ -332,8 +334,6 @@ def _seeds(dataset: Any) -> np.ndarray:
 
 def _stored_metadata(stored: Any, origin: str) -> dict[str, Any] | None:
     """Our metadata carried under :data:`METADATA_KEY` (checked like a file), or None."""
-    from imitation_datasets.data.hub_layout import checked_metadata
-
     if not isinstance(stored, str):
         return None
     try:
@@ -359,8 +359,6 @@ def _rebuilt_spec(spec: Any) -> gym.envs.registration.EnvSpec | None:
 
 def _metadata_from_minari(dataset: Any, arrays: DatasetArrays, raw: dict[str, Any]
                           ) -> dict[str, Any]:
-    from imitation_datasets.data.metadata import build_metadata
-
     spec = _rebuilt_spec(dataset.spec.env_spec)
     file_id = getattr(dataset.spec.env_spec, "id", None)
     env = {
@@ -391,7 +389,5 @@ def _metadata_from_minari(dataset: Any, arrays: DatasetArrays, raw: dict[str, An
 
 def minari_to_dataset(dataset: Any, directory: str | Path) -> Path:
     """Import a Minari dataset (id or ``MinariDataset``) as one of our dataset directories."""
-    from imitation_datasets.data.parquet import write_parquet
-
     arrays, metadata = from_minari(dataset)
     return write_parquet(directory, arrays, metadata)

@@ -20,7 +20,10 @@ from imitation_datasets.core.atomic import atomic_path
 from imitation_datasets.core.errors import DatasetFormatError
 from imitation_datasets.core.safe_read import open_regular
 from imitation_datasets.data.arrays import DatasetArrays
-from imitation_datasets.data.original import REQUIRED, arrays_from_columns
+from imitation_datasets.data.loaded import LoadedData, single_split, validate_loaded
+from imitation_datasets.data.metadata import our_metadata
+from imitation_datasets.data.original import arrays_from_columns
+from imitation_datasets.data.schema import OPTIONAL_COLUMNS, ORIGINAL_COLUMNS
 
 
 def export_npz(arrays: DatasetArrays, path: str | Path) -> Path:
@@ -54,7 +57,7 @@ stays far below 200. A 3 MB file that inflates to 3 GiB of zeros (ratio 1000) is
 anything is decompressed. Raise it (``imitation_datasets.data.npz.MAX_EXPANSION``) for data
 that really compresses that well.
 """
-READ_KEYS = (*REQUIRED, "terminated", "truncated", "final_obs", "seeds", "attempts")
+READ_KEYS = (*ORIGINAL_COLUMNS, *OPTIONAL_COLUMNS)
 """The keys read; any other member of the archive (``episode_returns``...) is never opened."""
 
 
@@ -77,7 +80,7 @@ def import_npz(path: str | Path) -> DatasetArrays:
     try:
         with open_regular(path) as handle, zipfile.ZipFile(handle) as archive:
             members = _members(archive, path)
-            missing = [key for key in REQUIRED if key not in members]
+            missing = [key for key in ORIGINAL_COLUMNS if key not in members]
             if missing:
                 raise DatasetFormatError(f"{path}: missing key(s) {missing}")
             arrays = {key: _read_member(archive, info, path, key)
@@ -134,3 +137,36 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path,
                 f"(more than {MAX_EXPANSION}x); refused as a decompression bomb")
     with archive.open(info) as member:
         return npformat.read_array(member, allow_pickle=False)
+
+
+class NpzFile:
+    """Storage backend ``"npz"``: a ``teacher.npz`` (the original layout, or ours)."""
+
+    name = "npz"
+
+    def read(self, location: str | Path, *, split: str = "train",
+             origin: str | None = None) -> LoadedData:
+        """:func:`import_npz`, with the ``metadata.json`` beside it when it describes this file.
+
+        Our collate writes ``teacher.npz`` beside ``metadata.json``; a metadata file that is not
+        ours, is unreadable or describes other data is ignored (the npz is read on its own).
+        """
+        single_split(location, split)
+        path = Path(location)
+        arrays = import_npz(path)
+        metadata = None
+        try:
+            candidate = our_metadata(path.parent)
+        except DatasetFormatError:
+            candidate = None
+        if candidate is not None:
+            try:
+                metadata = validate_loaded(LoadedData(arrays, candidate, str(path)),
+                                           allow_nonfinite=True).metadata
+            except DatasetFormatError:
+                metadata = None
+        return LoadedData(arrays, metadata, origin or str(path))
+
+    def write(self, data: LoadedData, location: str | Path) -> Path:
+        """:func:`export_npz` (metadata is not stored in the npz)."""
+        return export_npz(data.arrays, location)

@@ -21,20 +21,17 @@ import numpy as np
 
 from imitation_datasets.core.errors import DatasetFormatError
 from imitation_datasets.data.arrays import DatasetArrays, as_flags
-
-REQUIRED = ("obs", "actions", "rewards", "episode_starts")
-# Our own column names, accepted wherever the original's are expected.
-ALIASES = {"actions": "action", "rewards": "reward", "episode_starts": "episode_start"}
+from imitation_datasets.data.schema import OPTIONAL_COLUMNS, ORIGINAL_COLUMNS, STEPS_FILE_NAMES
 
 
 def canonical_columns(names: list[str] | tuple[str, ...]) -> dict[str, str]:
     """Map each original-layout key to the column that holds it (``actions`` or ``action``)."""
     found = {}
-    for key in (*REQUIRED, "terminated", "truncated", "final_obs", "seeds", "attempts"):
+    for key in (*ORIGINAL_COLUMNS, *OPTIONAL_COLUMNS):
         if key in names:
             found[key] = key
-        elif key in ALIASES and ALIASES[key] in names:
-            found[key] = ALIASES[key]
+        elif STEPS_FILE_NAMES.get(key) in names:
+            found[key] = STEPS_FILE_NAMES[key]
     return found
 
 
@@ -52,7 +49,7 @@ def arrays_from_columns(columns: Mapping[str, Any], origin: str) -> DatasetArray
             step does not start an episode, a flag column holds values other than 0/1, or an
             array holds Python objects.
     """
-    missing = [key for key in REQUIRED if key not in columns]
+    missing = [key for key in ORIGINAL_COLUMNS if key not in columns]
     if missing:
         raise DatasetFormatError(f"{origin}: missing key(s) {missing}")
     for key, value in columns.items():

@@ -20,6 +20,7 @@ from imitation_datasets.data.arrays import (
     conform_to_spaces,
 )
 from imitation_datasets.data.arrow import arrow_numpy, flattened_array, step_numbers
+from imitation_datasets.data.loaded import LoadedData, single_split
 from imitation_datasets.data.metadata import (
     EpisodeRecords,
     check_against_data,
@@ -27,11 +28,19 @@ from imitation_datasets.data.metadata import (
     read_metadata,
     write_metadata,
 )
-from imitation_datasets.data.schema import EPISODES_FILE, METADATA_FILE, STEPS_FILE, space_from_dict
+from imitation_datasets.data.schema import (
+    EPISODES_FILE,
+    METADATA_FILE,
+    STEPS_FILE,
+    STEPS_FILE_NAMES,
+    metadata_spaces,
+)
 
 ROW_GROUP = 1 << 20
 READ_BATCH = 1 << 14  # rows decoded at a time by read_parquet
 READ_BUFFER = 1 << 16  # bytes read from the file at a time
+ACTION, REWARD, EPISODE_START = (STEPS_FILE_NAMES[key]
+                                 for key in ("actions", "rewards", "episode_starts"))
 
 
 def _table(columns: dict[str, np.ndarray]) -> pa.Table:
@@ -56,11 +65,11 @@ def write_parquet(directory: str | Path, arrays: DatasetArrays, metadata: dict[s
         "episode_index": arrays.episode_index.astype(np.int32),
         "step": step_numbers(arrays.lengths),
         "obs": arrays.obs,
-        "action": arrays.actions,
-        "reward": arrays.rewards.astype(np.float64, copy=False),
+        ACTION: arrays.actions,
+        REWARD: arrays.rewards.astype(np.float64, copy=False),
         "terminated": arrays.terminated,
         "truncated": arrays.truncated,
-        "episode_start": arrays.episode_starts,
+        EPISODE_START: arrays.episode_starts,
     })
     episodes = _table({
         "episode_index": np.arange(arrays.n_episodes, dtype=np.int32),
@@ -208,13 +217,6 @@ def _read_column(parquet: pq.ParquetFile, name: str, shape: tuple[int, ...],
     return array
 
 
-def metadata_spaces(metadata: dict[str, Any] | None) -> tuple[Any, Any]:
-    """``(observation_space, action_space)`` described by ``metadata`` (``None`` where absent)."""
-    env = (metadata or {}).get("env") or {}
-    return tuple(space_from_dict(env[key], f"metadata field env.{key}") if env.get(key) else None
-                 for key in ("observation_space", "action_space"))
-
-
 def _shape(space: Any) -> tuple[int, ...] | None:
     return None if space is None else tuple(space.shape or ())
 
@@ -247,15 +249,15 @@ def read_parquet(directory: str | Path) -> tuple[DatasetArrays, dict[str, Any]]:
         "return": (), "final_obs": obs_shape})
     lengths = _episode_lengths(episodes, episodes_path, metadata)
     _check_step_structure(steps_path, lengths)
-    steps = _read_columns(steps_path, {"obs": obs_shape, "action": act_shape, "reward": (),
+    steps = _read_columns(steps_path, {"obs": obs_shape, ACTION: act_shape, REWARD: (),
                                        "terminated": (), "truncated": ()})
     flags = {name: as_flags(steps[name], f"column {name!r}", str(steps_path))
              for name in ("terminated", "truncated")}
     try:
         arrays = DatasetArrays(
             obs=steps["obs"],
-            actions=steps["action"],
-            rewards=steps["reward"],
+            actions=steps[ACTION],
+            rewards=steps[REWARD],
             **flags,
             lengths=lengths,
             final_obs=episodes["final_obs"].reshape((len(lengths), *steps["obs"].shape[1:])),
@@ -297,7 +299,7 @@ def read_verified_metadata(directory: str | Path) -> dict[str, Any]:
         "return": (), "terminated": (), "truncated": ()})
     lengths = _episode_lengths(episodes, episodes_path, metadata)
     _check_step_structure(steps_path, lengths)
-    rewards = _read_columns(steps_path, {"reward": ()})["reward"]
+    rewards = _read_columns(steps_path, {REWARD: ()})[REWARD]
     returns = np.add.reduceat(rewards.astype(np.float64, copy=False),
                               np.cumsum(lengths) - lengths)
     _check_return_column(episodes["return"], returns, episodes_path)
@@ -334,8 +336,8 @@ def _check_step_structure(path: Path, lengths: np.ndarray) -> None:
     if int(lengths.sum()) != rows:
         raise DatasetFormatError(
             f"{path}: {rows} rows but episode lengths sum to {int(lengths.sum())}")
-    columns = _read_columns(path, {"episode_index": (), "episode_start": ()})
-    starts = np.flatnonzero(as_flags(columns["episode_start"], "column 'episode_start'",
+    columns = _read_columns(path, {"episode_index": (), EPISODE_START: ()})
+    starts = np.flatnonzero(as_flags(columns[EPISODE_START], "column 'episode_start'",
                                      str(path)))
     if not np.array_equal(starts, np.cumsum(lengths) - lengths):
         raise DatasetFormatError(
@@ -354,3 +356,22 @@ def _parquet_rows(path: Path) -> int:
             return pq.read_metadata(source).num_rows
     except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:
         raise DatasetFormatError(f"{path}: corrupt or not Parquet ({exc})") from None
+
+
+class ParquetFolder:
+    """Storage backend ``"parquet"``: our dataset directory (see ``docs/format.md``)."""
+
+    name = "parquet"
+
+    def read(self, location: str | Path, *, split: str = "train",
+             origin: str | None = None) -> LoadedData:
+        """:func:`read_parquet` (one split only: ``"train"``)."""
+        single_split(location, split)
+        arrays, metadata = read_parquet(location)
+        return LoadedData(arrays, metadata, origin or str(location))
+
+    def write(self, data: LoadedData, location: str | Path) -> Path:
+        """:func:`write_parquet` (the data must have metadata and final observations)."""
+        if data.metadata is None:
+            raise DatasetFormatError(f"{data.origin}: our dataset directory needs metadata")
+        return write_parquet(location, data.arrays, data.metadata)

@@ -30,12 +30,19 @@ EPISODES_FILE = "episodes.parquet"
 METADATA_FILE = "metadata.json"
 NPZ_FILE = "teacher.npz"
 
-STEP_COLUMNS = ("episode_index", "step", "obs", "action", "reward", "terminated", "truncated",
-                "episode_start")
-EPISODE_COLUMNS = ("episode_index", "seed", "return", "length", "terminated", "truncated",
-                   "final_obs", "attempts", "first_step")
+# ---------------------------------------------------------------------------- column names
+# One vocabulary: the original IL-Datasets names (plural), used by DatasetArrays' fields, the
+# teacher.npz keys, the hub layout and ``datasets`` tables.
+ORIGINAL_COLUMNS = ("obs", "actions", "rewards", "episode_starts")
+"""The columns (npz keys) every original-layout source has."""
+OPTIONAL_COLUMNS = ("terminated", "truncated", "final_obs", "seeds", "attempts")
+"""Ours, in any original-layout source (older readers ignore them)."""
+STEPS_FILE_NAMES = {"actions": "action", "rewards": "reward", "episode_starts": "episode_start"}
+"""How ``steps.parquet`` (schema version 1) spells three of them, in the singular.
 
-
+Frozen by schema version 1: renaming them would change the bytes of every dataset ever written.
+Readers accept either spelling wherever the original names are expected.
+"""
 
 
 def json_number(value: float) -> float | str:
@@ -124,21 +131,58 @@ def numeric_dtype(name: Any, origin: str) -> np.dtype:
     return dtype
 
 
-def infer_spaces(obs: np.ndarray, actions: np.ndarray) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Space descriptions guessed from data when no environment is known.
+def metadata_spaces(metadata: dict[str, Any] | None) -> tuple[Any, Any]:
+    """``(observation_space, action_space)`` described by ``metadata`` (``None`` where absent)."""
+    env = (metadata or {}).get("env") or {}
+    obs, act = (space_from_dict(env[key], f"metadata field env.{key}") if env.get(key) else None
+                for key in ("observation_space", "action_space"))
+    return obs, act
 
-    Observations become an unbounded Box of their shape and dtype; integer actions a Discrete
-    space covering the values seen (from ``min(0, lowest)``), float actions an unbounded Box.
+
+def dataset_spaces(metadata: dict[str, Any] | None, obs: Any, actions: np.ndarray
+                   ) -> tuple[gym.Space, gym.Space]:
+    """The spaces ``metadata`` declares when it declares both, else :func:`infer_spaces`'."""
+    observation_space, action_space = metadata_spaces(metadata)
+    if observation_space is not None and action_space is not None:
+        return observation_space, action_space
+    obs_dict, act_dict = infer_spaces(obs, actions)
+    return space_from_dict(obs_dict), space_from_dict(act_dict)
+
+
+SAFE_INTEGER = 1 << 53
+"""Integer bounds beyond this are written as +-2**53 (a JSON number must survive a float)."""
+
+
+def _bounds(dtype: np.dtype) -> tuple[float | str | int, float | str | int]:
+    if dtype.kind == "f":
+        return "-inf", "inf"
+    if dtype == np.uint8:  # images
+        return 0, 255
+    if dtype.kind == "b":
+        return 0, 1
+    info = np.iinfo(dtype)
+    return max(int(info.min), -SAFE_INTEGER), min(int(info.max), SAFE_INTEGER)
+
+
+def infer_spaces(obs: Any, actions: np.ndarray) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Space descriptions guessed from data when no environment is known (the one rule).
+
+    Observations become a Box of their shape and dtype (lazily decoded images are uint8);
+    integer actions, one per step, a Discrete space covering the values seen (from
+    ``min(0, lowest)``: every stored action is in it); other actions a Box of their shape and
+    dtype. Box bounds come from the dtype: unbounded for floats, ``[0, 255]`` for uint8 (images),
+    the type's range for other integers (at most ``+-2**53``).
     """
-    def box(values: np.ndarray) -> dict[str, Any]:
-        shape = list(values.shape[1:])
+    def box(shape: tuple[int, ...], dtype: np.dtype) -> dict[str, Any]:
         size = int(np.prod(shape)) if shape else 1
-        return {"type": "Box", "shape": shape, "dtype": str(values.dtype),
-                "low": ["-inf"] * size, "high": ["inf"] * size}
+        low, high = _bounds(dtype)
+        return {"type": "Box", "shape": list(shape), "dtype": str(dtype),
+                "low": [low] * size, "high": [high] * size}
 
+    actions = np.asarray(actions)
     if np.issubdtype(actions.dtype, np.integer) and actions.ndim == 1:
         start = min(0, int(actions.min()))  # every stored action must be in the space
         action = {"type": "Discrete", "n": int(actions.max()) - start + 1, "start": start}
     else:
-        action = box(actions)
-    return box(obs), action
+        action = box(tuple(actions.shape[1:]), actions.dtype)
+    return box(tuple(obs.shape[1:]), np.dtype(obs.dtype)), action

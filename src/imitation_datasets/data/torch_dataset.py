@@ -1,17 +1,17 @@
-"""PyTorch datasets over any IL dataset.
+"""PyTorch datasets: torch views over a dataset loaded by a storage backend.
 
 ``BaselineDataset`` (``(s_t, a_t, s_{t+1})``, the paper's API), ``IRLDataset`` (adds reward and
 terminated) and ``SequenceDataset`` (fixed-length windows inside episodes with a padding mask).
 
-Loading is zero-copy where the format allows it: the observation tensor is a view of the Arrow
-buffer (our Parquet) or of the loaded array; transitions are index arithmetic over it
-(:mod:`imitation_datasets.data.transitions`). Splits are by episodes and can never leak:
-``split="train"`` is episodes ``[0, n)``, ``split="eval"`` is ``[n, N)``.
+Nothing here reads files or checks data: loading and validation are
+:func:`~imitation_datasets.data.sources.load_source`, episode splits
+:mod:`~imitation_datasets.data.splits`, spaces :func:`~imitation_datasets.data.schema.
+dataset_spaces`. Items are tensor views of the loaded arrays (zero-copy); transitions are index
+arithmetic over them (:mod:`imitation_datasets.data.transitions`).
 """
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 from typing import Any
 
@@ -20,108 +20,15 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from imitation_datasets.data import huggingface, minari_export
 from imitation_datasets.data.arrays import DatasetArrays
+from imitation_datasets.data.batches import TransitionLoader
 from imitation_datasets.data.images import ImageColumn
-from imitation_datasets.data.schema import json_number, space_from_dict
-from imitation_datasets.data.sources import LoadedData, load_source, validate_loaded
+from imitation_datasets.data.loaded import LoadedData, validate_loaded
+from imitation_datasets.data.schema import dataset_spaces
+from imitation_datasets.data.sources import load_source
+from imitation_datasets.data.splits import episode_range, select_episodes, selection_metadata
 from imitation_datasets.data.transitions import Transform, Transitions, as_tensor
-
-SPLITS = ("train", "eval")
-
-
-def episode_range(split: str, n_episodes: int | None, total: int, origin: str) -> range:
-    """The episodes a split takes: train ``[0, n)``, eval ``[n, N)``.
-
-    Raises:
-        ValueError: an unknown split; ``split="eval"`` without ``n_episodes`` or with
-            ``n_episodes`` outside ``1 .. N-1`` (it would be empty or overlap the training
-            episodes); ``split="train"`` with ``n_episodes`` outside ``1 .. N``.
-        TypeError: ``n_episodes`` is not an integer.
-    """
-    if split not in SPLITS:
-        raise ValueError(f"unknown split {split!r}; expected 'train' or 'eval'")
-    if n_episodes is not None and (isinstance(n_episodes, bool) or
-                                   not isinstance(n_episodes, int | np.integer)):
-        raise TypeError(f"n_episodes must be an integer or None, got {n_episodes!r}")
-    if split == "train":
-        if n_episodes is None:
-            return range(total)
-        if not 1 <= n_episodes <= total:
-            raise ValueError(
-                f"split='train' with n_episodes={n_episodes}: {origin} has {total} episodes; "
-                f"n_episodes must be between 1 and {total}"
-            )
-        return range(int(n_episodes))
-    if n_episodes is None:
-        raise ValueError(
-            "split='eval' needs n_episodes, the number of training episodes: eval is episodes "
-            f"[n_episodes, {total}) of {origin}. Without it the evaluation split would be the "
-            "training data"
-        )
-    if not 1 <= n_episodes < total:
-        raise ValueError(
-            f"split='eval' with n_episodes={n_episodes}: {origin} has {total} episodes, so "
-            f"eval = [{n_episodes}, {total}) would be "
-            + ("empty" if n_episodes >= total else "the whole dataset, training included")
-            + f"; n_episodes must be between 1 and {total - 1}"
-        )
-    return range(int(n_episodes), total)
-
-
-def select_episodes(arrays: DatasetArrays, episodes: range) -> DatasetArrays:
-    """Consecutive episodes of ``arrays`` as views (no copy)."""
-    starts = arrays.starts
-    first, stop = episodes.start, episodes.stop
-    r0 = int(starts[first]) if first < arrays.n_episodes else arrays.n_steps
-    r1 = int(starts[stop - 1] + arrays.lengths[stop - 1]) if stop > first else r0
-    obs = arrays.obs.slice(r0, r1) if isinstance(arrays.obs, ImageColumn) else arrays.obs[r0:r1]
-    return DatasetArrays(
-        obs=obs, actions=arrays.actions[r0:r1], rewards=arrays.rewards[r0:r1],
-        terminated=arrays.terminated[r0:r1], truncated=arrays.truncated[r0:r1],
-        lengths=arrays.lengths[first:stop],
-        final_obs=None if arrays.final_obs is None else arrays.final_obs[first:stop],
-        seeds=arrays.seeds[first:stop], attempts=arrays.attempts[first:stop],
-    )
-
-
-def selection_metadata(metadata: dict[str, Any] | None, arrays: DatasetArrays, split: str,
-                       episodes: range, total: int) -> dict[str, Any] | None:
-    """The metadata describing only the selected episodes (plus a ``selection`` record)."""
-    if metadata is None or (episodes.start == 0 and episodes.stop == total):
-        return metadata
-    meta = copy.deepcopy(metadata)
-    section = meta.setdefault("episodes", {})
-    for key in ("seed", "return", "length", "attempts"):
-        if isinstance(section.get(key), list) and len(section[key]) == total:
-            section[key] = section[key][episodes.start:episodes.stop]
-    section["count"] = arrays.n_episodes
-    section["terminated"] = int(arrays.terminated.sum())
-    section["truncated"] = int(arrays.truncated.sum())
-    returns = arrays.returns
-    meta["returns"] = {"mean": json_number(returns.mean()), "std": json_number(returns.std()),
-                       "min": json_number(returns.min()), "max": json_number(returns.max())}
-    meta["total_steps"] = arrays.n_steps
-    meta["selection"] = {"split": split, "episodes": [episodes.start, episodes.stop],
-                         "of": total}
-    return meta
-
-
-def _infer_spaces(arrays: DatasetArrays) -> tuple[gym.Space, gym.Space]:
-    obs_shape = tuple(arrays.obs.shape[1:])
-    if isinstance(arrays.obs, ImageColumn) or arrays.obs.dtype == np.uint8:
-        obs_space: gym.Space = gym.spaces.Box(0, 255, obs_shape, np.uint8)
-    else:
-        obs_space = gym.spaces.Box(-np.inf, np.inf, obs_shape, arrays.obs.dtype)
-    actions = arrays.actions
-    if actions.ndim == 1 and np.issubdtype(actions.dtype, np.integer):
-        # Every action stored must be in the space: negative ones move its start.
-        start = min(0, int(actions.min()))
-        act_space: gym.Space = gym.spaces.Discrete(int(actions.max()) - start + 1, start=start)
-    else:
-        act_space = gym.spaces.Box(-np.inf, np.inf, tuple(actions.shape[1:]),
-                                   actions.dtype if np.issubdtype(actions.dtype, np.floating)
-                                   else np.float32)
-    return obs_space, act_space
 
 
 class BaselineDataset(Dataset):
@@ -135,9 +42,10 @@ class BaselineDataset(Dataset):
             local cache when offline); a Minari dataset id (``source="minari"``).
         source: ``"local"``, ``"hf"``/``"huggingface"`` or ``"minari"``.
         hf_split: split of a HuggingFace dataset.
-        split: ``"train"`` (episodes ``[0, n_episodes)``) or ``"eval"`` (episodes
-            ``[n_episodes, N)``).
-        n_episodes: number of training episodes; ``None`` with ``split="train"`` takes all.
+        split: ``"train"`` (the training episodes ``[0, n_episodes)``) or ``"eval"`` (every
+            other episode, ``[n_episodes, N)``).
+        n_episodes: the number of training episodes, whichever split is asked for (see
+            :mod:`~imitation_datasets.data.splits`); ``None`` with ``split="train"`` takes all.
         transform: applied to every observation returned (``s_t`` and ``s_{t+1}``), per item.
         revision: hub revision of a repo id.
         cache_dir: hub cache folder.
@@ -146,7 +54,7 @@ class BaselineDataset(Dataset):
             one NaN silently poisons every loss it reaches. Pass ``True`` for data where they
             are meaningful, then handle them yourself.
 
-    Every source is checked as it is loaded (:func:`~imitation_datasets.data.sources.
+    Every source is checked as it is loaded (:func:`~imitation_datasets.data.loaded.
     validate_loaded`): episode boundaries, 0/1 flags set only on an episode's last step,
     Discrete actions whole and in range, the metadata's spaces, counts and returns against the
     data. Data that does not pass is refused, never loaded as something else.
@@ -189,8 +97,12 @@ class BaselineDataset(Dataset):
                                            whole.n_episodes)
         self.source_metadata = loaded.metadata
         self.transform = transform
-        self._spaces(loaded.metadata, whole)
+        self.observation_space, self.action_space = dataset_spaces(loaded.metadata, whole.obs,
+                                                                   whole.actions)
         arrays = self.arrays
+        self.observation_shape = tuple(arrays.obs.shape[1:])
+        self.action_shape = tuple(arrays.actions.shape[1:])
+        self.discrete_actions = isinstance(self.action_space, gym.spaces.Discrete)
         # Tensor views of the loaded arrays (no copy); gathers index the arrays directly.
         self.states: torch.Tensor | ImageColumn = (
             arrays.obs if isinstance(arrays.obs, ImageColumn) else as_tensor(arrays.obs))
@@ -211,17 +123,6 @@ class BaselineDataset(Dataset):
         """Build the dataset from arrays already in memory."""
         return cls(LoadedData(arrays, metadata, origin), split=split, n_episodes=n_episodes,
                    transform=transform, **kwargs)
-
-    def _spaces(self, metadata: dict[str, Any] | None, whole: DatasetArrays) -> None:
-        env = (metadata or {}).get("env", {})
-        if env.get("observation_space") and env.get("action_space"):
-            self.observation_space = space_from_dict(env["observation_space"])
-            self.action_space = space_from_dict(env["action_space"])
-        else:
-            self.observation_space, self.action_space = _infer_spaces(whole)
-        self.observation_shape = tuple(self.arrays.obs.shape[1:])
-        self.action_shape = tuple(self.arrays.actions.shape[1:])
-        self.discrete_actions = isinstance(self.action_space, gym.spaces.Discrete)
 
     # ------------------------------------------------------------------ episode statistics
     @property
@@ -284,8 +185,6 @@ class BaselineDataset(Dataset):
     def batches(self, batch_size: int = 1024, *, shuffle: bool = True, seed: int = 0,
                 generator: torch.Generator | None = None, drop_last: bool = False) -> Any:
         """Shuffled, seeded batches without per-item calls (a ``TransitionLoader``)."""
-        from imitation_datasets.data.batches import TransitionLoader
-
         return TransitionLoader(self, batch_size, shuffle=shuffle, seed=seed,
                                 generator=generator, drop_last=drop_last)
 
@@ -296,21 +195,15 @@ class BaselineDataset(Dataset):
 
     def to_hf_dataset(self) -> Any:
         """The selected episodes as a ``datasets.Dataset`` (hub layout, metadata attached)."""
-        from imitation_datasets.data.huggingface import to_hf_dataset
-
-        return to_hf_dataset(self.loaded())
+        return huggingface.to_hf_dataset(self.loaded())
 
     def push_to_hub(self, repo_id: str, **kwargs: Any) -> Any:
         """Upload the selected episodes to the HuggingFace hub (``huggingface.push_to_hub``)."""
-        from imitation_datasets.data.huggingface import push_to_hub
-
-        return push_to_hub(self.loaded(), repo_id, **kwargs)
+        return huggingface.push_to_hub(self.loaded(), repo_id, **kwargs)
 
     def to_minari(self, dataset_id: str, **kwargs: Any) -> Any:
         """Export the selected episodes as a Minari dataset (``minari_export.to_minari``)."""
-        from imitation_datasets.data.minari_export import to_minari
-
-        return to_minari(self.loaded(), dataset_id, **kwargs)
+        return minari_export.to_minari(self.loaded(), dataset_id, **kwargs)
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}({self.origin!r}, split={self.split!r}, episodes="

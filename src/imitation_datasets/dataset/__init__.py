@@ -21,7 +21,8 @@ from imitation_datasets.data.huggingface import (
 )
 from imitation_datasets.data.minari_export import to_minari
 from imitation_datasets.data.minari_io import from_minari, minari_to_dataset
-from imitation_datasets.data.sources import LoadedData, load_source
+from imitation_datasets.data.loaded import LoadedData
+from imitation_datasets.data.sources import load_source
 from imitation_datasets.data.torch_dataset import BaselineDataset, IRLDataset, SequenceDataset
 
 __all__ = [

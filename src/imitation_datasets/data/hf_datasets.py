@@ -1,7 +1,8 @@
-"""Reading HuggingFace ``datasets`` objects and ``save_to_disk`` folders into our arrays.
+"""HuggingFace ``datasets`` as a storage backend: ``Dataset`` objects and ``save_to_disk`` folders.
 
-Below the dataset loaders (``sources.py`` dispatches here); writing and converting is
-``huggingface.py``. ``datasets`` is imported only when a function here runs.
+A ``datasets.Dataset`` holds the steps in the hub layout (``hub_layout.py``) and our metadata as
+JSON in ``info.description``, so :func:`from_hf_dataset` restores every array of
+:func:`to_hf_dataset`'s. ``datasets`` is imported only when a function here runs.
 """
 
 from __future__ import annotations
@@ -16,8 +17,13 @@ from imitation_datasets.core.errors import DatasetFormatError
 from imitation_datasets.core.safe_paths import contained_path
 from imitation_datasets.core.safe_read import read_json, require_regular
 from imitation_datasets.data.arrays import DatasetArrays
-from imitation_datasets.data.hub_layout import apply_metadata, checked_metadata, columns_from_table
+from imitation_datasets.data.hub_layout import (
+    apply_metadata,
+    columns_from_table,
+    hub_table,
+)
 from imitation_datasets.data.loaded import LoadedData
+from imitation_datasets.data.metadata import checked_metadata
 from imitation_datasets.data.original import arrays_from_columns, columns_from_arrays
 
 SAVED_INFO, SAVED_STATE, SAVED_DICT = "dataset_info.json", "state.json", "dataset_dict.json"
@@ -56,6 +62,19 @@ def from_hf_dataset(dataset: Any, origin: str = "HuggingFace dataset",
     metadata = _description_metadata(dataset, origin)
     columns = columns_from_table(table, origin, None if base_dir is None else Path(base_dir))
     return arrays_from_columns(apply_metadata(columns, metadata, origin), origin), metadata
+
+
+def to_hf_dataset(data: LoadedData) -> Any:
+    """``data`` as a ``datasets.Dataset`` (one row per step, hub layout, metadata attached).
+
+    Its ``info.description`` is our ``metadata.json`` (as JSON) when the data has metadata.
+    """
+    import datasets
+    from datasets.table import InMemoryTable
+
+    description = "" if data.metadata is None else json.dumps(data.metadata, allow_nan=False)
+    info = datasets.DatasetInfo(description=description)
+    return datasets.Dataset(InMemoryTable(hub_table(data.arrays)), info=info)
 
 
 def huggingface_to_baseline(dataset: Any) -> dict[str, np.ndarray]:
@@ -124,3 +143,20 @@ def _check_saved_files(folder: Path) -> None:
         path = contained_path(folder, entry.get("filename"), source=str(state_file),
                               field="_data_files filename", error=DatasetFormatError)
         require_regular(path)
+
+
+class HFDatasets:
+    """Storage backend ``"hf"``: a ``datasets`` ``save_to_disk`` folder."""
+
+    name = "hf"
+
+    def read(self, location: str | Path, *, split: str = "train",
+             origin: str | None = None) -> LoadedData:
+        """:func:`load_saved_dataset` (a ``DatasetDict``'s ``split``)."""
+        loaded = load_saved_dataset(Path(location), split)
+        return loaded if origin is None else LoadedData(loaded.arrays, loaded.metadata, origin)
+
+    def write(self, data: LoadedData, location: str | Path) -> Path:
+        """:func:`to_hf_dataset` saved with ``save_to_disk`` (``BaselineDataset`` reads it)."""
+        to_hf_dataset(data).save_to_disk(str(location))
+        return Path(location)

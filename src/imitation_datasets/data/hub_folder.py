@@ -1,0 +1,190 @@
+"""The hub layout as a storage backend: folders (hub snapshots, ``push_to_hub`` folders) and files.
+
+Reading: the ``.parquet``/``.jsonl`` data files of a split (named after it, as on the hub), in the
+columns of :mod:`~imitation_datasets.data.hub_layout`, fitted to our ``metadata.json`` beside
+them when there is one. Writing: a folder holding ``data/<split>-00000-of-00001.parquet``,
+``metadata.json`` and a ``README.md`` dataset card (``huggingface_hub.DatasetCard``, imported
+only when a card is written) whose ``configs`` make ``datasets.load_dataset(folder)`` read exactly
+the data file; or one ``.parquet``/``.jsonl`` file.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from imitation_datasets.core.atomic import atomic_write_text
+from imitation_datasets.core.errors import DatasetFormatError
+from imitation_datasets.core.safe_paths import check_inside
+from imitation_datasets.data.arrays import DatasetArrays, conform_to_spaces
+from imitation_datasets.data.hub_layout import read_hub_files, write_hub_parquet, write_jsonl
+from imitation_datasets.data.loaded import LoadedData
+from imitation_datasets.data.metadata import our_metadata, write_metadata
+from imitation_datasets.data.schema import metadata_spaces
+
+SPLIT_WORDS = ("train", "test", "validation", "valid", "val", "eval", "evaluation", "dev")
+SKIPPED_JSON = ("metadata.json", "dataset_info.json", "state.json", "dataset_dict.json")
+DATA_SUFFIXES = (".parquet", ".jsonl", ".json")
+README_FILE = "README.md"
+CARD_TEMPLATE = """---
+{{ card_data }}
+---
+
+# {{ env_id }} expert dataset
+
+Made with [imitation_datasets](https://github.com/NathanGavenski/IL-Datasets) (IL-Datasets \
+layout: one row per step; `obs`, `actions`, `rewards`, `episode_starts`, plus `terminated`, \
+`truncated`, `episode_index`, `step`, and `final_obs` on each episode's last step). Provenance \
+is in `metadata.json`.
+
+| | |
+|---|---|
+| environment | `{{ env_id }}` |
+| expert | `{{ expert }}` |
+| episodes | {{ episodes }} |
+| steps | {{ steps }} |
+| return (mean ± std) | {{ mean }} ± {{ std }} |
+
+```python
+from imitation_datasets.dataset import BaselineDataset
+train = BaselineDataset('<repo id>', source='hf', n_episodes=100)
+evaluation = BaselineDataset('<repo id>', source='hf', n_episodes=100, split='eval')
+```
+"""
+
+
+def _split_of(relative: Path) -> str | None:
+    """The split a data file belongs to, from its folder or file name (hub conventions)."""
+    parts = [*relative.parts[:-1], relative.name.split(".")[0]]
+    for part in parts:
+        for token in re.split(r"[-_. ]+", part.lower()):
+            if token in SPLIT_WORDS:
+                return token
+    return None
+
+
+def data_files(directory: Path, hf_split: str) -> list[Path]:
+    """The hub-layout data files of ``directory`` that belong to ``hf_split``.
+
+    Files named after a split (``data/train-00000-of-00001.parquet``, ``test.jsonl``) belong to
+    it; when no file is named after a split, every file is ``"train"`` (the hub's rule). Parquet
+    files are preferred over JSON lines when both exist.
+    """
+    candidates = [
+        p for p in sorted(directory.rglob("*"))
+        if p.is_file() and p.suffix.lower() in DATA_SUFFIXES
+        and p.name not in SKIPPED_JSON
+        and not any(part.startswith(".") for part in p.relative_to(directory).parts)
+    ]
+    for path in candidates:  # a symlink may not lead out (in a hub cache: into its blobs only)
+        check_inside(path, directory, source=str(directory), error=DatasetFormatError)
+    for suffix in DATA_SUFFIXES:
+        files = [p for p in candidates if p.suffix.lower() == suffix]
+        if not files:
+            continue
+        splits = {p: _split_of(p.relative_to(directory)) for p in files}
+        named = {s for s in splits.values() if s is not None}
+        if not named:
+            if hf_split != "train":
+                raise ValueError(
+                    f"hf_split={hf_split!r}: {directory} has no files named after a split, so "
+                    "everything is 'train'"
+                )
+            return files
+        chosen = [p for p, s in splits.items() if s == hf_split]
+        if not chosen:
+            raise ValueError(
+                f"hf_split={hf_split!r} not found in {directory}; it has {sorted(named)}"
+            )
+        return chosen
+    return []
+
+
+def read_hub(files: list[Path], origin: str, directory: Path,
+             metadata: dict[str, Any] | None) -> DatasetArrays:
+    """Hub-layout files read as stored, then fitted to our metadata's spaces exactly.
+
+    (Values the metadata's dtype cannot represent, such as float data under ``uint8``, are
+    refused rather than cast; see :func:`~imitation_datasets.data.arrays.conform_to_spaces`.)
+    """
+    arrays = read_hub_files(files, origin, directory, None)
+    if metadata is None:
+        return arrays
+    arrays = conform_to_spaces(arrays, *metadata_spaces(metadata), origin, cast=True)
+    episodes = metadata["episodes"]
+    records = {key: np.asarray(episodes[name], dtype=np.int64)
+               for key, name in (("seeds", "seed"), ("attempts", "attempts"))
+               if len(episodes.get(name, ())) == arrays.n_episodes}
+    return replace(arrays, **records)
+
+
+def dataset_card(metadata: dict[str, Any] | None, split: str = "train") -> str:
+    """``README.md`` for a hub folder: YAML ``configs`` pointing at the data file, a summary."""
+    from huggingface_hub import DatasetCard, DatasetCardData
+
+    meta = metadata or {}
+    expert = meta.get("expert", {})
+    returns = meta.get("returns", {})
+    data = DatasetCardData(
+        configs=[{"config_name": "default",
+                  "data_files": [{"split": split, "path": f"data/{split}-*.parquet"}]}],
+        tags=["imitation-learning", "reinforcement-learning", "il-datasets"])
+    card = DatasetCard.from_template(
+        data, template_str=CARD_TEMPLATE,
+        env_id=meta.get("env", {}).get("id", "unknown environment"),
+        expert=expert.get("id", expert.get("kind", "unknown")),
+        episodes=meta.get("episodes", {}).get("count", "?"), steps=meta.get("total_steps", "?"),
+        mean=returns.get("mean", "?"), std=returns.get("std", "?"))
+    return f"{card.content.rstrip()}\n"
+
+
+class HubLayout:
+    """Storage backend ``"hub"``: hub-layout folders and files (see the module docstring)."""
+
+    name = "hub"
+
+    def read(self, location: str | Path, *, split: str = "train",
+             origin: str | None = None) -> LoadedData:
+        """A hub-layout folder (the ``split``'s files) or one data file, with our metadata."""
+        path = Path(location)
+        origin = origin or str(path)
+        if path.is_dir():
+            files = data_files(path, split)
+            if not files:
+                raise DatasetFormatError(f"{path}: no .parquet/.jsonl data files")
+            metadata = our_metadata(path)
+            name = origin if len(files) > 1 else f"{origin} ({files[0].relative_to(path)})"
+            return LoadedData(read_hub(files, name, path, metadata), metadata, origin)
+        metadata = our_metadata(path.parent)
+        return LoadedData(read_hub([path], str(path), path.parent, metadata), metadata, origin)
+
+    def write(self, data: LoadedData, location: str | Path, *, split: str = "train") -> Path:
+        """Write ``data`` as a hub folder, or as one data file.
+
+        ``location`` ending in ``.jsonl``/``.json`` or ``.parquet`` gets one data file (JSON lines
+        is the original's upload format); anything else a hub folder (data, metadata, card).
+        """
+        path = Path(location)
+        if path.suffix.lower() in (".jsonl", ".json"):
+            return write_jsonl(data.arrays, path)
+        if path.suffix.lower() == ".parquet":
+            return write_hub_parquet(data.arrays, path)
+        return self.write_folder(data, path, split=split)
+
+    def write_folder(self, data: LoadedData, folder: str | Path, *, split: str = "train") -> Path:
+        """Write the hub folder ``folder`` (whatever its name).
+
+        ``data/<split>-00000-of-00001.parquet``, ``metadata.json`` (when there is metadata) and
+        the ``README.md`` dataset card.
+        """
+        path = Path(folder)
+        path.mkdir(parents=True, exist_ok=True)
+        write_hub_parquet(data.arrays, path / "data" / f"{split}-00000-of-00001.parquet")
+        if data.metadata is not None:
+            write_metadata(path, data.metadata)
+        atomic_write_text(path / README_FILE, dataset_card(data.metadata, split))
+        return path
