@@ -13,7 +13,7 @@ import pytest
 from conftest import balance, digests
 from gymnasium.envs.classic_control.cartpole import CartPoleEnv
 
-from imitation_datasets.collect import controller as controller_module
+from imitation_datasets.collect import scheduling
 from imitation_datasets.collect.folder import OutFolderError
 from imitation_datasets.controller import CollectionError, Controller
 from imitation_datasets.core.atomic import atomic_write_bytes
@@ -101,13 +101,13 @@ class VersionedPusher(Pusher):
 
 
 def test_a_policy_object_without_identity_never_resumes_and_its_staging_is_kept(tmp_path,
-                                                                               capsys):
+                                                                               caplog):
     collect(tmp_path, Pusher(), mode="play")  # an interrupted run
     (unverified,) = tmp_path.glob("d/.staging-unverified-*")
     with pytest.raises(CollectionError, match="not staged.*the policy has no identity"):
         collect(tmp_path, Pusher(), mode="collate")  # a new object may be another policy
     out = collect(tmp_path, Pusher())
-    err = capsys.readouterr().err
+    err = caplog.text
     assert f"keeping {unverified}" in err and "no run resumes them" in err
     assert list(out.glob(".staging-*")) == [unverified]
     assert (out / "metadata.json").exists()
@@ -213,16 +213,16 @@ def test_episode_count_is_bounded():
         Controller(baseline_enjoy, baseline_collate, episodes=10**12)
 
 
-def test_workers_are_capped_at_the_episodes_and_the_cpus(tmp_path, monkeypatch, capsys):
+def test_workers_are_capped_at_the_episodes_and_the_cpus(tmp_path, monkeypatch, caplog):
     policy = constant(0)
     controller = Controller(baseline_enjoy, baseline_collate, episodes=2, threads=48,
                             path=tmp_path, expert=policy, progress=False)
     controller.start({"game": "a"})
     assert controller.last_run["workers"] == 2
-    monkeypatch.setattr(controller_module, "_cpu_count", lambda: 1)
+    monkeypatch.setattr(scheduling, "cpu_count", lambda: 1)
     controller = Controller(baseline_enjoy, baseline_collate, episodes=6, threads=6,
                             path=tmp_path, expert=policy, progress=False)
     controller.start({"game": "b"})
     assert controller.last_run["workers"] == 4
-    err = capsys.readouterr().err
+    err = caplog.text
     assert "6 workers asked for, but only 1 CPU(s) are available here; using 4" in err

@@ -1,3 +1,4 @@
+import dataclasses
 import json
 import math
 import os
@@ -12,8 +13,12 @@ import numpy as np
 import pytest
 from conftest import balance, digests, heuristic_policy
 
+from imitation_datasets.collect.options import CollectOptions
+from imitation_datasets.collect.run_description import default_envs_per_worker
 from imitation_datasets.collect.staging import Staging
 from imitation_datasets.controller import CollectionError, Controller
+from imitation_datasets.core.config import from_mapping
+from imitation_datasets.core.errors import ConfigError
 from imitation_datasets.core.seeding import episode_seed
 from imitation_datasets.data.parquet import read_parquet
 from imitation_datasets.experts.policy import CallablePolicy
@@ -210,13 +215,59 @@ def test_bad_options(tmp_path, bad, message):
 
 @pytest.mark.parametrize("kwargs, message", [
     ({"episodes": 0}, "episodes must be a positive integer"),
-    ({"episodes": 2, "threads": 0}, "threads must be >= 1"),
+    ({"episodes": 2, "threads": 0}, r"workers must be >= 1 \(threads in the paper"),
+    ({"episodes": 2, "workers": 0}, "workers must be >= 1"),
+    ({"episodes": 2, "threads": 2, "workers": 3}, "threads is the paper's name for workers"),
+    ({"episodes": 2, "amount": 2}, None),
+    ({"amount": 2, "episodes": 3}, "amount is the paper's name for episodes"),
+    ({"episodes": 2, "thread": 2}, "unknown key 'thread'; did you mean threshold"),
+    ({"episodes": 2, "backend": "dask"}, "must be one of 'local', 'ray'"),
+    ({"episodes": 2, "envs_per_worker": 0}, "envs_per_worker must be >= 1"),
     ({"episodes": 2, "max_attempts": 0}, "max_attempts must be >= 1"),
     ({"episodes": 2, "seed": -1}, "seed must be >= 0"),
 ])
 def test_bad_constructor_arguments(kwargs, message):
-    with pytest.raises(ValueError, match=message):
+    if message is None:  # the aliases agree: accepted
+        assert Controller(baseline_enjoy, baseline_collate, **kwargs).options.episodes == 2
+        return
+    with pytest.raises(ConfigError, match=message):
         Controller(baseline_enjoy, baseline_collate, **kwargs)
+
+
+def test_the_paper_signature_fills_the_typed_options(tmp_path):
+    controller = Controller(baseline_enjoy, baseline_collate, 1000, 4, tmp_path)
+    assert controller.options == CollectOptions(episodes=1000, workers=4, path=str(tmp_path))
+    assert controller.given == {"episodes", "workers", "path"}
+    options = from_mapping(CollectOptions, {"episodes": 5, "workers": 2, "npz": False}, "test")
+    built = Controller.from_options(options)
+    assert built.options == dataclasses.replace(options, npz=True)  # npz lives in the collate
+    assert built.collate.npz is False and built.enjoy is baseline_enjoy
+    assert Controller.from_options(dataclasses.replace(options, random=True)).enjoy is random_enjoy
+
+
+@pytest.mark.parametrize("opt, message", [
+    ({"game": "c", "seed": 2}, "seed=2 but the Controller was built with seed=1; set seed in one"),
+    ({"game": "c", "episodes": 3}, "'episodes' is set on Controller"),
+    ({"game": "c", "workers": 3}, "'workers' is set on Controller"),
+    ({"game": "c", "sed": 3}, "unknown key 'sed'; did you mean seed"),
+    ({"game": "c", "max_attempts": "3"}, "'max_attempts' must be"),
+])
+def test_an_option_is_set_in_one_place(tmp_path, opt, message):
+    controller = Controller(baseline_enjoy, baseline_collate, episodes=1, path=tmp_path, seed=1,
+                            expert=heuristic_policy(), progress=False)
+    with pytest.raises(ConfigError, match=message):
+        controller.start(opt)
+    assert not (tmp_path / "c").exists()
+
+
+def test_start_sets_the_run_options_the_controller_left_unset(tmp_path):
+    controller = Controller(baseline_enjoy, baseline_collate, episodes=2, path=tmp_path,
+                            seed=1, expert=heuristic_policy(), progress=False)
+    # the same value in both places is fine; a Namespace's other attributes are the user's own
+    out = controller.start(Namespace(game="o", mode="all", seed=1, max_attempts=4, threads=9))
+    collection = read_parquet(out)[1]["collection"]
+    assert (collection["dataset_seed"], collection["max_attempts"]) == (1, 4)
+    assert controller.options.max_attempts == 10  # start() does not change the Controller
 
 
 # ---------------------------------------------------------------- interruptions
@@ -322,8 +373,6 @@ def test_episode_log_ignores_a_torn_last_record(tmp_path):
 
 
 def test_default_batch_is_smaller_for_mujoco_envs():
-    from imitation_datasets.collect.controller import default_envs_per_worker
-
     assert default_envs_per_worker("Humanoid-v5") == 4
     assert default_envs_per_worker("Walker2d-v5") == 4
     assert default_envs_per_worker("CartPole-v1") == 16

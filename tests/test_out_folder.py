@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -109,13 +110,14 @@ def test_no_npz_over_another_dataset_leaves_no_stale_teacher_npz(tmp_path):
     assert_consistent(out)
 
 
-def test_the_same_dataset_is_already_complete(tmp_path, capsys):
+def test_the_same_dataset_is_already_complete(tmp_path, caplog):
     out = collect(tmp_path)
     before = digests(out)
     controller = Controller(baseline_enjoy, baseline_collate, episodes=4, path=tmp_path,
                             expert=policy(), progress=True)
-    controller.start({"game": "d"})
-    assert "already complete" in capsys.readouterr().err
+    with caplog.at_level(logging.INFO, logger="imitation_datasets.collect"):
+        controller.start({"game": "d"})
+    assert "already complete" in caplog.text
     assert controller.last_run == {} and digests(out) == before
 
 
@@ -150,17 +152,18 @@ def test_cli_refuses_another_dataset_without_overwrite(tmp_path, capsys):
     assert_consistent(out)
     assert main([*args, "--seed", "1", "--no-npz", "--overwrite"]) == 0
     assert not (out / "teacher.npz").exists()
-    assert main([*args, "--episodes", str(10**12)]) == 2
-    assert "at most 10,000,000" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exited:  # refused while parsing the arguments
+        main([*args, "--episodes", str(10**12)])
+    assert exited.value.code == 2 and "at most 10,000,000" in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------- staging of other runs
-def test_an_interrupted_runs_staging_survives_a_run_with_other_arguments(tmp_path, capsys):
+def test_an_interrupted_runs_staging_survives_a_run_with_other_arguments(tmp_path, caplog):
     collect(tmp_path, seed=0, mode="play")  # staged, never collated: an interrupted run
     (kept,) = stagings(tmp_path / "d")
     staged = sorted(p.name for p in kept.iterdir())
     collect(tmp_path, seed=1)
-    assert f"keeping {kept}" in capsys.readouterr().err
+    assert f"keeping {kept}" in caplog.text
     assert stagings(tmp_path / "d") == [kept] and sorted(p.name for p in kept.iterdir()) == staged
     # the interrupted run resumes from its staging (no episode is played again)
     controller = Controller(baseline_enjoy, baseline_collate, episodes=4, threads=1,

@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from imitation_datasets.core.errors import ImitationDatasetsError
 from imitation_datasets.data.schema import EPISODES_FILE, METADATA_FILE, NPZ_FILE, STEPS_FILE
 
 try:
@@ -48,7 +49,7 @@ _HELD: set[str] = set()
 _HELD_GUARD = threading.Lock()
 
 
-class OutFolderError(ValueError):
+class OutFolderError(ImitationDatasetsError, ValueError):
     """The dataset folder cannot be written as asked (another dataset, foreign files, busy)."""
 
 

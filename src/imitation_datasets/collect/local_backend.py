@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import multiprocessing as mp
 import queue
-import sys
 import time
 from collections import deque
 from typing import Any
@@ -16,6 +16,8 @@ from imitation_datasets.collect.worker import (
     hung_message,
     run_worker,
 )
+
+logger = logging.getLogger(__name__)
 
 STALL = 1.0
 """A longer gap between two turns of the loop (which turns every 0.2 s) stopped the controller."""
@@ -67,8 +69,8 @@ class _Pool:
                     f"{self.tally.accepted} episodes are staged in {self.spec.staging.path}"
                 )
             self.todo.extendleft(sorted(self.outstanding[worker], reverse=True))
-            print(f"worker {worker} died (exit code {process.exitcode}); restarting it and "
-                  "replaying its episodes", file=sys.stderr)
+            logger.warning("worker %d died (exit code %s); restarting it and replaying its "
+                           "episodes", worker, process.exitcode)
             self.launch(worker)
 
     def stop_hung(self) -> None:

@@ -22,6 +22,7 @@ from imitation_datasets.collect.player import EpisodePlayer, PlaySpec
 from imitation_datasets.collect.tally import CollectionError, Tally
 from imitation_datasets.collect.worker import WorkerSpec, forgive_stall, hung_message
 from imitation_datasets.core.atomic import atomic_write_bytes
+from imitation_datasets.core.errors import ImitationDatasetsError
 
 ACTOR_PREFIX = "il-datasets-actor-"
 NAMESPACE = "imitation_datasets"
@@ -34,7 +35,7 @@ DEFAULT_PORTS = {"ray://": 10001, "": 6379}
 """Ports Ray uses when an address gives none: the client server, and the GCS of ``ray start``."""
 
 
-class RayAddressError(ValueError):
+class RayAddressError(ImitationDatasetsError, ValueError):
     """The Ray cluster address cannot be reached."""
 
 

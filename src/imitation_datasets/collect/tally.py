@@ -6,8 +6,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from imitation_datasets.core.errors import ImitationDatasetsError
 
-class CollectionError(RuntimeError):
+
+class CollectionError(ImitationDatasetsError, RuntimeError):
     """Collection stopped (threshold never reached, workers crashing); staged data is kept."""
 
 

@@ -30,15 +30,12 @@ from typing import Any
 
 import numpy as np
 
+from imitation_datasets.collect.options import DEFAULT_STEP_TIMEOUT
 from imitation_datasets.collect.player import EpisodePlayer, PlaySpec, summary
 from imitation_datasets.collect.staging import Staging
 from imitation_datasets.core.atomic import atomic_write_text
+from imitation_datasets.core.errors import ImitationDatasetsError
 from imitation_datasets.core.seeding import episode_seed
-
-DEFAULT_STEP_TIMEOUT = 300.0
-"""Seconds a worker may hold episodes without finishing one (or, with a user ``enjoy``, without
-starting its next attempt) before the run stops: generous for any real episode, short enough that
-a ``step()`` that never returns does not hang the run for good."""
 
 
 @dataclass
@@ -53,7 +50,7 @@ class WorkerSpec:
     """See :data:`DEFAULT_STEP_TIMEOUT`; ``None`` waits forever."""
 
 
-class StagingWriteError(Exception):
+class StagingWriteError(ImitationDatasetsError):
     """A write to the staging folder failed; ``args`` are ``(errno, strerror, path)``."""
 
 

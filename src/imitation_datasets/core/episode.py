@@ -10,13 +10,14 @@ from pathlib import Path
 import numpy as np
 
 from imitation_datasets.core.atomic import atomic_write_bytes
+from imitation_datasets.core.errors import ImitationDatasetsError
 
 MAGIC = b"ILDS-EPISODE-1\n"
 """First bytes of a staged episode file; then a little-endian u64 header size, the JSON header,
 and the arrays' raw bytes in header order."""
 
 
-class EpisodeFileError(ValueError):
+class EpisodeFileError(ImitationDatasetsError, ValueError):
     """A staged episode file is missing, truncated or malformed."""
 
 

@@ -16,8 +16,9 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.wrappers import OrderEnforcing, TimeLimit
 
-from imitation_datasets.core.acting import batch_actions as policy_actions
+from imitation_datasets.core.acting import batch_actions
 from imitation_datasets.core.episode import Episode
+from imitation_datasets.core.errors import ImitationDatasetsError
 
 Job = tuple[Hashable, int]
 """``(key, seed)``: what to play next; the key comes back with the result."""
@@ -46,7 +47,7 @@ def resets_completely(env: gym.Env) -> bool:
     return isinstance(entry, str) and entry.startswith(FULL_RESET_FAMILIES)
 
 
-class ActionSpaceError(ValueError):
+class ActionSpaceError(ImitationDatasetsError, ValueError):
     """A policy returned actions that do not fit the environment's action space."""
 
 
@@ -207,7 +208,7 @@ class EpisodeRunner:
         if self.random_actions:
             return [self.slots[i].env.action_space.sample() for i in active]
         obs = self._obs if len(active) == len(self.slots) else self._obs[active]
-        batch = policy_actions(self.policy, obs)
+        batch = batch_actions(self.policy, obs)
         if batch.shape != (len(active), *self._action_shape) or batch.dtype.kind not in self._kinds:
             check_actions(batch, self.slots[0].env.action_space, len(active), self.policy)
         # Python ints for discrete actions: what Gymnasium's own envs expect (Box2D steps
