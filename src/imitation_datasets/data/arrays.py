@@ -133,9 +133,9 @@ class DatasetArrays:
             a, b = getattr(self, name), getattr(other, name)
             if a.dtype != b.dtype or not np.array_equal(a, b):
                 return False
-        if (self.final_obs is None) != (other.final_obs is None):
-            return False
-        return self.final_obs is None or np.array_equal(self.final_obs, other.final_obs)
+        if self.final_obs is None or other.final_obs is None:
+            return self.final_obs is None and other.final_obs is None
+        return np.array_equal(self.final_obs, other.final_obs)
 
 
 def _last_flag(length: int, value: bool) -> np.ndarray:
@@ -159,7 +159,7 @@ def as_flags(values: np.ndarray, name: str, origin: str) -> np.ndarray:
         return values
     if values.dtype.kind not in "iuf":
         raise DatasetFormatError(f"{origin}: {name} holds {values.dtype}, not flags")
-    bad = np.flatnonzero((values != 0) & (values != 1)) if values.size else ()
+    bad = np.flatnonzero((values != 0) & (values != 1))
     if len(bad):
         raise DatasetFormatError(
             f"{origin}: {name}[{int(bad[0])}] = {values.reshape(-1)[bad[0]].item()!r}; a flag "

@@ -327,11 +327,11 @@ def check_records(metadata: dict[str, Any], records: EpisodeRecords, origin: str
         if stated is not None and stated != actual:
             raise DatasetFormatError(f"{origin}: metadata says {field} = {stated!r}, the data "
                                      f"has {actual}")
-    for key, actual in (("length", records.lengths), ("seed", records.seeds),
+    for key, values in (("length", records.lengths), ("seed", records.seeds),
                         ("attempts", records.attempts)):
-        stated = episodes.get(key)
-        if stated is not None and (len(stated) != len(actual) or
-                                   not np.array_equal(np.asarray(stated), actual)):
+        listed = episodes.get(key)
+        if listed is not None and (len(listed) != len(values) or
+                                   not np.array_equal(np.asarray(listed), values)):
             raise DatasetFormatError(f"{origin}: metadata episodes.{key} disagrees with the data")
     _check_returns(metadata, records.returns, origin)
 

@@ -1,10 +1,9 @@
-"""Minari interop (optional: ``pip install "imitation-datasets[minari]"``; imported lazily).
+"""Reading Minari datasets (optional: ``pip install "imitation-datasets[minari]"``; lazily).
 
-* :func:`~imitation_datasets.data.minari_export.to_minari` (in ``minari_export.py``, which sits
-  above the dataset loaders because it accepts any dataset path) writes one of our datasets as
-  a Minari dataset.
 * :func:`from_minari` reads a Minari dataset (Box or Discrete spaces) into our arrays;
   :func:`minari_to_dataset` writes it as one of our dataset directories.
+* Writing is the ``minari`` storage backend (``minari_store.py``); ``to_minari``
+  (``minari_export.py``) accepts any dataset path.
 
 Nothing in a Minari file runs code here: ids are validated and stay inside
 ``MINARI_DATASETS_PATH``; a file's env spec is parsed but never instantiated (spaces come from the
@@ -200,8 +199,8 @@ def _registry_spaces(raw: dict[str, Any], origin: str) -> dict[str, gym.Space]:
     Gymnasium's registry already has it.
     """
     try:
-        env_id = json.loads(raw.get("env_spec")).get("id")
-    except (TypeError, AttributeError, json.JSONDecodeError, RecursionError):
+        env_id = json.loads(raw["env_spec"]).get("id")
+    except (KeyError, TypeError, AttributeError, json.JSONDecodeError, RecursionError):
         env_id = None
     where = f"{origin}: metadata.json has no observation_space/action_space and its env_spec"
     if not is_registered(env_id):
@@ -222,7 +221,7 @@ def from_minari(dataset: Any) -> tuple[DatasetArrays, dict[str, Any]]:
     """Read a Minari dataset (an id or a ``MinariDataset``) into arrays and metadata.
 
     An id is read from ``MINARI_DATASETS_PATH`` without ``minari.load_dataset``: nothing in the
-    files builds an environment or imports a module (see :func:`_open_dataset`).
+    files builds an environment or imports a module (see :func:`open_minari_dataset`).
 
     Our metadata is restored when the dataset was written by :func:`to_minari`; otherwise a
     metadata record is built from Minari's (env spec rebuilt from Gymnasium's registry, spaces,
@@ -299,8 +298,14 @@ def _images_no_larger_than(space: gym.Space) -> Iterator[None]:
         Image.MAX_IMAGE_PIXELS = saved
 
 
-def _episodes(dataset: Any, origin: str) -> tuple[list[np.ndarray], ...]:
-    obs, final, actions, rewards, terminated, truncated, lengths = [], [], [], [], [], [], []
+def _episodes(dataset: Any, origin: str) -> tuple[list[Any], ...]:
+    obs: list[np.ndarray] = []
+    final: list[np.ndarray] = []
+    actions: list[np.ndarray] = []
+    rewards: list[np.ndarray] = []
+    terminated: list[np.ndarray] = []
+    truncated: list[np.ndarray] = []
+    lengths: list[int] = []
     for episode in dataset.iterate_episodes():
         observations = np.asarray(episode.observations)
         steps = len(episode.rewards)

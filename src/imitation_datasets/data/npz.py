@@ -12,6 +12,7 @@ import struct
 import zipfile
 import zlib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.lib import format as npformat
@@ -22,28 +23,16 @@ from imitation_datasets.core.safe_read import open_regular
 from imitation_datasets.data.arrays import DatasetArrays
 from imitation_datasets.data.loaded import LoadedData, single_split, validate_loaded
 from imitation_datasets.data.metadata import our_metadata
-from imitation_datasets.data.original import arrays_from_columns
+from imitation_datasets.data.original import arrays_from_columns, columns_from_arrays
 from imitation_datasets.data.schema import OPTIONAL_COLUMNS, ORIGINAL_COLUMNS
 
 
 def export_npz(arrays: DatasetArrays, path: str | Path) -> Path:
     """Write ``arrays`` as a ``teacher.npz`` (atomically)."""
     path = Path(path)
-    extra = {} if arrays.final_obs is None else {"final_obs": arrays.final_obs}
+    columns: dict[str, Any] = columns_from_arrays(arrays)
     with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-        np.savez(
-            handle,
-            obs=arrays.obs,
-            actions=arrays.actions,
-            rewards=arrays.rewards,
-            episode_returns=arrays.returns,
-            episode_starts=arrays.episode_starts,
-            terminated=arrays.terminated,
-            truncated=arrays.truncated,
-            seeds=arrays.seeds,
-            attempts=arrays.attempts,
-            **extra,
-        )
+        np.savez(handle, **columns)
     return path
 
 

@@ -87,7 +87,8 @@ def space_from_dict(data: Any, origin: str = "space") -> gym.Space:
                                  f"got {type(data).__name__}")
     kind = data.get("type")
     if kind == "Discrete":
-        n, start = data.get("n"), data.get("start", 0)
+        n: Any = data.get("n")
+        start: Any = data.get("start", 0)
         if not is_int(n) or n < 1 or not is_int(start):
             raise DatasetFormatError(f"{origin}: Discrete needs an integer n >= 1 and an integer "
                                      f"start, got n={n!r}, start={start!r}")
