@@ -31,7 +31,7 @@ def timed_play(backend: str, workers: int, episodes: int, expert: object, enjoy:
     """Seconds of ``mode="play"`` for a fresh collection."""
     tmp = Path(tempfile.mkdtemp())
     try:
-        controller = Controller(enjoy, baseline_collate, episodes=episodes, threads=workers,
+        controller = Controller(enjoy, baseline_collate, episodes=episodes, workers=workers,
                                 path=tmp, expert=expert, progress=False, backend=backend)
         start = time.perf_counter()
         controller.start({"game": "bench", "mode": "play"})

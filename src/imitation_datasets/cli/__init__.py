@@ -4,7 +4,7 @@
 :mod:`~imitation_datasets.cli.arguments` (arguments generated from option dataclasses),
 :mod:`~imitation_datasets.cli.collect`, :mod:`~imitation_datasets.cli.datasets` (``info``,
 ``export-npz``), :mod:`~imitation_datasets.cli.experts`, :mod:`~imitation_datasets.cli.benchmark`
-(``benchmark``, ``benchmark-report``), :mod:`~imitation_datasets.cli.path_errors`.
+(``benchmark``, ``benchmark-report``), :mod:`~imitation_datasets.cli.errors` (one-line messages).
 """
 
 from imitation_datasets.cli.app import build_parser, main

@@ -33,8 +33,8 @@ from imitation_datasets.cli.arguments import build_parser as build
 from imitation_datasets.cli.benchmark import BENCHMARK, BENCHMARK_REPORT
 from imitation_datasets.cli.collect import COLLECT
 from imitation_datasets.cli.datasets import EXPORT_NPZ, INFO
+from imitation_datasets.cli.errors import fail, path_error
 from imitation_datasets.cli.experts import EXPERTS
-from imitation_datasets.cli.path_errors import path_error
 from imitation_datasets.core.errors import ImitationDatasetsError
 
 COMMANDS: dict[str, Command] = {c.name: c for c in (
@@ -60,11 +60,6 @@ def configure_logging(quiet: bool) -> None:
     logger.setLevel(logging.WARNING if quiet else logging.INFO)
 
 
-def _fail(message: object) -> int:
-    print(f"il-datasets: error: {' '.join(str(message).split())}", file=sys.stderr)
-    return 2
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (bad arguments exit with status 2)."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -73,20 +68,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         options = command.build(args)
     except ImitationDatasetsError as exc:  # a rule between two options
-        return _fail(exc)
+        return fail(exc)
     configure_logging(quiet=not all(getattr(o, "progress", True) for o in options))
     try:
         return command.run(*options, argv=argv)
     except (ImitationDatasetsError, ValueError) as exc:
-        return _fail(exc)
+        return fail(exc)
     except OSError as exc:
         message = path_error(exc, command.target(*options))
         if message is None:
             raise
-        return _fail(message)
+        return fail(message)
     except KeyboardInterrupt:
-        print("il-datasets: interrupted; rerun the same command to resume", file=sys.stderr)
-        return 130
+        return fail("interrupted; rerun the same command to resume", 130, kind="")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import shlex
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ from pathlib import Path
 
 from imitation_datasets.benchmark.options import CLI_ALIASES, CLI_FLAGS, BenchmarkOptions
 from imitation_datasets.cli.arguments import Command, Options
+from imitation_datasets.cli.errors import fail
 
 
 @dataclass(frozen=True)
@@ -60,11 +60,9 @@ def run_benchmark(options: BenchmarkOptions, argv: Sequence[str] = ()) -> int:
         })
         path = write_report(results, out)
     except LeakageError as exc:
-        print(f"il-datasets: {' '.join(str(exc).split())}", file=sys.stderr)
-        return 1
+        return fail(exc, 1, kind="")
     except CollectionError as exc:
-        print(f"il-datasets: collection stopped: {' '.join(str(exc).split())}", file=sys.stderr)
-        return 1
+        return fail(exc, 1, kind="collection stopped: ")
     print(f"report written to {path}")
     return 0
 
@@ -77,8 +75,7 @@ def run_report(options: ReportOptions, argv: Sequence[str] = ()) -> int:
     try:
         path = report_from_json(options.json, options.out)
     except LeakageError as exc:
-        print(f"il-datasets: {' '.join(str(exc).split())}", file=sys.stderr)
-        return 1
+        return fail(exc, 1, kind="")
     print(f"report written to {path}")
     return 0
 

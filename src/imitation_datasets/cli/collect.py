@@ -6,8 +6,8 @@ plus the environment and the output folder.
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +15,7 @@ from typing import Any
 
 from imitation_datasets.cli.arguments import Command, Options
 from imitation_datasets.cli.datasets import describe
+from imitation_datasets.cli.errors import fail
 from imitation_datasets.collect.options import CLI_FLAGS, CollectOptions
 from imitation_datasets.core.errors import ConfigError
 from imitation_datasets.core.names import UnknownNameError
@@ -65,34 +66,17 @@ def check_out_folder(out: Path) -> None:
 def run_collect(target: CollectTarget, options: CollectOptions, argv: Sequence[str] = ()) -> int:
     """Create a dataset; exit status 1 when the collection cannot finish."""
     from imitation_datasets.collect.controller import CollectionError, Controller
-    from imitation_datasets.collect.functions import DatasetCollate, baseline_enjoy, random_enjoy
 
     expert = resolve_expert(target.env, options.random)
     out = target.folder
     check_out_folder(out)
-    controller = Controller(
-        random_enjoy if options.random else baseline_enjoy,
-        DatasetCollate("baseline_collate", npz=options.npz),
-        options.episodes,
-        options.workers,
-        str(out.parent),
-        seed=options.seed,
-        threshold=options.threshold,
-        max_attempts=options.max_attempts,
-        envs_per_worker=options.envs_per_worker,
-        progress=options.progress,
-        expert=expert,
-        command="il-datasets " + " ".join(shlex.quote(a) for a in argv),
-        backend=options.backend,
-        ray_address=options.ray_address,
-        overwrite=options.overwrite,
-        step_timeout=options.step_timeout,
-    )
+    controller = Controller.from_options(
+        dataclasses.replace(options, path=str(out.parent)), expert=expert,
+        command="il-datasets " + " ".join(shlex.quote(a) for a in argv))
     try:
         path = controller.start({"game": out.name, "mode": "all"})
     except CollectionError as exc:
-        print(f"il-datasets: collection stopped: {' '.join(str(exc).split())}", file=sys.stderr)
-        return 1
+        return fail(exc, 1, kind="collection stopped: ")
     print(f"dataset written to {path}")
     print(describe(path))
     return 0

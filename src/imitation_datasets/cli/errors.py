@@ -1,14 +1,15 @@
-"""One-line messages for ``OSError`` about a user's path (permission, full disk, long name...).
+"""The command line's one-line messages on stderr, and those for an ``OSError`` about a path.
 
-Such an error is printed as ``<path>: <reason>``, naming the file the user knows (a temporary
-``.<name>.<pid>.tmp`` is named as ``<name>``); any other ``OSError`` is a bug and keeps its
-traceback.
+An ``OSError`` about a user's path (permission, full disk, long name...) is printed as
+``<path>: <reason>``, naming the file the user knows (a temporary ``.<name>.<pid>.tmp`` is named
+as ``<name>``); any other ``OSError`` is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
 
 import errno
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -42,3 +43,9 @@ def final_name(path: Any) -> Any:
     """The file a temporary ``.<name>.<pid>.tmp`` (written, then renamed) stands for."""
     match = TEMP_NAME.match(Path(path).name) if isinstance(path, (str, Path)) else None
     return Path(path).with_name(match.group(1)) if match else path
+
+
+def fail(message: object, status: int = 2, kind: str = "error: ") -> int:
+    """Print ``il-datasets: <kind><message>`` as one line on stderr; return ``status``."""
+    print(f"il-datasets: {kind}{' '.join(str(message).split())}", file=sys.stderr)
+    return status
