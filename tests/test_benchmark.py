@@ -4,13 +4,14 @@ import json
 
 import pytest
 
+from imitation_datasets.benchmark.cells import Cell
 from imitation_datasets.benchmark.report import (
     RESULTS_MD,
     report_from_json,
     summarise,
     write_report,
 )
-from imitation_datasets.benchmark.runner import Cell, run_benchmark
+from imitation_datasets.benchmark.runner import run_benchmark
 from imitation_datasets.cli import main
 from imitation_datasets.core.names import UnknownNameError
 

@@ -10,7 +10,7 @@ from imitation_datasets.core.metrics import (
     iqm,
     iqm_of_tasks,
     mean_of_tasks,
-    optimality_gap,
+    optimality_gap_of_tasks,
     performance,
     stratified_bootstrap_ci,
 )
@@ -45,8 +45,8 @@ def test_iqm_is_rliables_25_percent_trimmed_mean():
 
 
 def test_optimality_gap_counts_scores_above_one_as_one():
-    assert optimality_gap([0.5, 1.2, 0.9]) == pytest.approx(0.2)
-    assert optimality_gap([1.0, 1.3]) == 0.0
+    gaps = optimality_gap_of_tasks([np.array([[0.5, 1.2], [1.0, 1.3]]), np.array([[0.9], [1.0]])])
+    assert gaps == pytest.approx([0.2, 0.0])  # one value per resample (row)
 
 
 def test_bootstrap_ci_is_seeded_and_contains_the_mean():

@@ -17,7 +17,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from imitation_datasets.benchmark.cells import Cell, dataset_threshold, run_cell
+from imitation_datasets.benchmark.cells import Cell, run_cell
 from imitation_datasets.benchmark.protocol import (
     LeakageError,
     Splits,
@@ -30,8 +30,7 @@ from imitation_datasets.benchmark.ray_runner import run_cells_on_ray
 from imitation_datasets.core.atomic import atomic_write_text
 from imitation_datasets.core.evaluation import evaluate_policy
 
-__all__ = ["Cell", "dataset_threshold", "env_facts", "expert_on_test_seeds", "facts_path",
-           "run_benchmark", "run_cell"]
+__all__ = ["env_facts", "expert_on_test_seeds", "facts_path", "run_benchmark"]
 
 log = logging.getLogger(__name__)
 

@@ -63,14 +63,6 @@ def _iqm_rows(scores: np.ndarray) -> np.ndarray:
     return np.asarray(trim_mean(scores, 0.25, axis=1), dtype=np.float64)
 
 
-def optimality_gap(values: Sequence[float] | np.ndarray, gamma: float = 1.0) -> float:
-    """How far scores fall short of ``gamma`` on average; scores above it count as ``gamma``."""
-    x = np.asarray(values, dtype=np.float64).reshape(-1)
-    if len(x) == 0:
-        raise ValueError("optimality gap of no values")
-    return float(gamma - np.mean(np.minimum(x, gamma)))
-
-
 def _stack(tasks: Sequence[np.ndarray]) -> np.ndarray:
     return np.concatenate([np.asarray(t, dtype=np.float64) for t in tasks], axis=1)
 
