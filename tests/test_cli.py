@@ -137,3 +137,24 @@ def test_help_does_not_load_the_collection_or_benchmark_code():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=60)
     assert result.returncode == 0 and result.stdout.strip() == "[]", result
+
+
+def test_progress_goes_through_logging_to_stderr_and_quiet_keeps_warnings(capsys):
+    import logging
+
+    from imitation_datasets.cli.app import logging_to_stderr
+
+    log = logging.getLogger("imitation_datasets.benchmark.runner")
+    with logging_to_stderr(quiet=False):
+        log.info("3 of 4 cells to run")
+    with logging_to_stderr(quiet=True):
+        log.info("hidden")
+        log.warning("shown")
+    log.warning("after main: not on stderr by the CLI's handler")
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.splitlines()[:2] == ["il-datasets: 3 of 4 cells to run",
+                                             "il-datasets: shown"]
+    assert "hidden" not in captured.err
+    assert not any(isinstance(h, logging.StreamHandler)
+                   for h in logging.getLogger("imitation_datasets").handlers)

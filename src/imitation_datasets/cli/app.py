@@ -24,9 +24,10 @@ diagnostics go through :mod:`logging` (stderr), results to stdout.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from imitation_datasets.cli.arguments import Command
 from imitation_datasets.cli.arguments import build_parser as build
@@ -48,16 +49,26 @@ def build_parser() -> argparse.ArgumentParser:
                  list(COMMANDS.values()))
 
 
-def configure_logging(quiet: bool) -> None:
-    """Send the package's log records to stderr as ``il-datasets: <message>`` (once per run).
+@contextlib.contextmanager
+def logging_to_stderr(quiet: bool) -> Iterator[None]:
+    """Send the package's log records to stderr as ``il-datasets: <message>`` while a command runs.
 
-    ``quiet`` (``--quiet``) keeps warnings and errors only.
+    ``quiet`` (``--quiet``) keeps warnings and errors only. The handler is removed afterwards, so
+    ``main`` called again (or from tests) never writes to a stream that has been replaced.
     """
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("il-datasets: %(message)s"))
+    handler.setLevel(logging.WARNING if quiet else logging.INFO)
     logger = logging.getLogger("imitation_datasets")
-    logger.handlers[:] = [handler]
-    logger.setLevel(logging.WARNING if quiet else logging.INFO)
+    level = logger.level
+    if logger.getEffectiveLevel() > logging.INFO:
+        logger.setLevel(logging.INFO)
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -69,9 +80,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         options = command.build(args)
     except ImitationDatasetsError as exc:  # a rule between two options
         return fail(exc)
-    configure_logging(quiet=not all(getattr(o, "progress", True) for o in options))
+    quiet = not all(getattr(o, "progress", True) for o in options)
     try:
-        return command.run(*options, argv=argv)
+        with logging_to_stderr(quiet):
+            return command.run(*options, argv=argv)
     except (ImitationDatasetsError, ValueError) as exc:
         return fail(exc)
     except OSError as exc:
