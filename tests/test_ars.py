@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 from safetensors.numpy import load_file
 
-from imitation_datasets.experts.recipes import load_recipe
-from imitation_datasets.experts.recipes.ars import ARSConfig, ObsStats
+from imitation_datasets.core.errors import ConfigError
+from imitation_zoo.ars import ARSConfig, ObsStats
+from imitation_zoo.recipe import load_recipe
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("mujoco") is None,
                                 reason="mujoco is not installed")
@@ -33,7 +34,7 @@ def _state(folder):
 
 @pytest.mark.parametrize("net_arch", [(), (8,)])
 def test_resume_and_worker_count_do_not_change_the_result(tmp_path, net_arch):
-    from imitation_datasets.experts.recipes.ars_training import train_ars
+    from imitation_zoo.ars_training import train_ars
 
     recipe = _recipe(net_arch)
     train_ars(recipe, timesteps=3000, checkpoints_root=tmp_path / "one", workers=1)
@@ -55,8 +56,8 @@ def test_resume_and_worker_count_do_not_change_the_result(tmp_path, net_arch):
 
 def test_ship_measures_the_best_checkpoint(tmp_path):
     from imitation_datasets.experts import CuratedExpert
-    from imitation_datasets.experts.recipes.ars_training import train_ars
-    from imitation_datasets.experts.recipes.train import ship
+    from imitation_zoo.ars_training import train_ars
+    from imitation_zoo.shipping import ship
 
     recipe = _recipe()
     train_ars(recipe, timesteps=1500, checkpoints_root=tmp_path / "ck", workers=1)
@@ -67,7 +68,7 @@ def test_ship_measures_the_best_checkpoint(tmp_path):
 
 
 def test_unnormalised_policy_exports_without_obs_norm(tmp_path):
-    from imitation_datasets.experts.recipes.ars_training import train_ars
+    from imitation_zoo.ars_training import train_ars
 
     recipe = dataclasses.replace(_recipe(), normalize=None)
     best = train_ars(recipe, timesteps=800, checkpoints_root=tmp_path, workers=1)
@@ -88,8 +89,15 @@ def test_running_statistics_match_numpy():
 
 
 def test_bad_hyperparameters_are_named():
-    with pytest.raises(ValueError, match="unknown ARS hyperparameter"):
-        ARSConfig.from_recipe({"n_delta": 4, "n_top": 2, "learning_rate": 0.1,
-                               "delta_std": 0.1, "n_eval_episodes": 1})
-    with pytest.raises(ValueError, match="n_top <= n_delta"):
+    with pytest.raises(ConfigError, match="hopper.yaml: hyperparameters: unknown key 'n_deltas'; "
+                                          "did you mean n_delta"):
+        ARSConfig.from_recipe({"n_deltas": 4, "n_top": 2, "learning_rate": 0.1,
+                               "delta_std": 0.1}, "hopper.yaml")
+    with pytest.raises(ConfigError, match="'n_top' must be int"):
+        ARSConfig.from_recipe({"n_delta": 4, "n_top": 2.5, "learning_rate": 0.1,
+                               "delta_std": 0.1})
+    with pytest.raises(ConfigError, match="n_top <= n_delta"):
         ARSConfig.from_recipe({"n_delta": 2, "n_top": 4, "learning_rate": 0.1, "delta_std": 0.1})
+    config = ARSConfig.from_recipe({"n_delta": 4, "n_top": 2, "learning_rate": 0.1,
+                                    "delta_std": 0.1, "net_arch": [8, 8]})
+    assert config.net_arch == (8, 8) and config.alive_bonus_offset == 0.0

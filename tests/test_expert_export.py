@@ -14,7 +14,7 @@ from stable_baselines3.common.env_util import make_vec_env  # noqa: E402
 from stable_baselines3.common.vec_env import VecNormalize  # noqa: E402
 
 from imitation_datasets.experts.network import ExpertNetwork  # noqa: E402
-from imitation_datasets.experts.recipes.export import (  # noqa: E402
+from imitation_zoo.export import (  # noqa: E402
     ExportedPolicy,
     ExportMismatchError,
     check_observations,
@@ -138,7 +138,7 @@ def test_mismatch_is_detected():
 
 def test_recipes_load_and_validation_seeds_are_held_out():
     from imitation_datasets.core.seeding import expert_eval_seeds
-    from imitation_datasets.experts.recipes import load_recipe, recipe_keys
+    from imitation_zoo.recipe import load_recipe, recipe_keys
 
     keys = recipe_keys()
     assert {"cartpole", "acrobot", "mountaincar", "lunarlander", "pendulum",
@@ -151,7 +151,7 @@ def test_recipes_load_and_validation_seeds_are_held_out():
 
 
 def test_threshold_rule():
-    from imitation_datasets.experts.recipes.evaluate import threshold_from_returns
+    from imitation_zoo.measure import threshold_from_returns
 
     assert threshold_from_returns(np.full(100, 500.0), 500.0) == 500.0
     returns = np.linspace(-120.0, -90.0, 100)
@@ -161,16 +161,18 @@ def test_threshold_rule():
 
 def test_shipped_cards_come_from_recipes():
     from imitation_datasets.experts.curated import ZOO_DIR, CuratedExpert
-    from imitation_datasets.experts.recipes import load_recipe
+    from imitation_zoo.recipe import load_recipe
 
     for path in sorted(ZOO_DIR.glob("*.json")):
         expert = CuratedExpert.from_card_file(path).load()
-        recipe = load_recipe(expert.card.name)
+        recipe = load_recipe(expert.card.key)
         assert expert.card.env_id == recipe.env_id
         assert expert.card.algo == recipe.algo
         assert expert.card.target == recipe.target
-        assert expert.card.training["recipe"].startswith(
-            f"python -m imitation_datasets.experts.recipes.train {recipe.key}")
+        # cards shipped before the tooling left the runtime package record its former module
+        assert expert.card.training["recipe"].split()[:4] in (
+            ["python", "-m", "imitation_zoo.train", recipe.key],
+            ["python", "-m", "imitation_datasets.experts.recipes.train", recipe.key])
         assert expert.card.evaluation.command.endswith(f"evaluate {recipe.key}")
 
 
@@ -179,8 +181,8 @@ def test_recipe_action_noise_becomes_gaussian_noise():
 
     from stable_baselines3.common.noise import NormalActionNoise
 
-    from imitation_datasets.experts.recipes import load_recipe
-    from imitation_datasets.experts.recipes.train import algorithm_kwargs
+    from imitation_zoo.recipe import load_recipe
+    from imitation_zoo.sb3_setup import algorithm_kwargs
 
     env = make_vec_env("Pendulum-v1", n_envs=1)
     recipe = dataclasses.replace(load_recipe("pendulum"), algo="TD3",
@@ -190,3 +192,71 @@ def test_recipe_action_noise_becomes_gaussian_noise():
     np.testing.assert_allclose(noise._sigma, [0.2])
     with pytest.raises(ValueError, match="action space"):
         algorithm_kwargs(recipe)
+
+
+def test_recipe_errors_are_one_line_and_name_the_closest_field(tmp_path):
+    from imitation_zoo.recipe import RECIPES_DIR, RecipeError, load_recipe
+
+    text = (RECIPES_DIR / "cartpole.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "cartpole.yaml"
+    path.write_text(text.replace("eval_freq:", "eval_frequency:"), encoding="utf-8")
+    with pytest.raises(RecipeError, match=r"cartpole.yaml: unknown key 'eval_frequency'; did you "
+                                          r"mean eval_freq"):
+        load_recipe(path)
+    path.write_text(text.replace("n_envs: 8", "n_envs: eight"), encoding="utf-8")
+    with pytest.raises(RecipeError, match="'n_envs' must be int, got 'eight'"):
+        load_recipe(path)
+    path.write_text(text.replace("n_envs: 8", "n_envs: 0"), encoding="utf-8")
+    with pytest.raises(RecipeError, match="n_envs must be >= 1"):
+        load_recipe(path)
+    with pytest.raises(RecipeError, match="no recipe 'cartpol'"):
+        load_recipe("cartpol")
+
+
+def test_the_zoo_tooling_has_no_import_cycle_and_no_private_import():
+    from pathlib import Path
+
+    from test_architecture import _cycles, _imports, _owner
+
+    import imitation_zoo
+
+    root = Path(imitation_zoo.__file__).parent
+    modules = {("imitation_zoo" if p.stem == "__init__" else f"imitation_zoo.{p.stem}"): p
+               for p in root.glob("*.py")}
+    graph: dict[str, set[str]] = {name: set() for name in modules}
+    for name, path in modules.items():
+        for target, imported in _imports(name, path, modules):
+            if target.startswith("imitation_zoo"):
+                assert not (imported or "").startswith("_"), f"{name} imports {target}.{imported}"
+                owner = _owner(target, modules)
+                if owner and owner != name:
+                    graph[name].add(owner)
+    assert _cycles(graph) == []
+
+
+def test_validation_keeps_the_best_export_and_logs_every_one(tmp_path):
+    """The one validate-and-keep-best loop: a worse policy is recorded but not kept."""
+    import dataclasses
+    import json
+
+    from safetensors.numpy import load_file
+
+    from imitation_datasets.experts import Experts
+    from imitation_zoo.recipe import load_recipe
+    from imitation_zoo.selection import BestCheckpoint
+
+    expert = Experts.get_expert("cartpole")
+    recipe = dataclasses.replace(load_recipe("cartpole"), eval_episodes=2, stop_at=400.0)
+    tensors = load_file(str(expert.weights_path))
+    good = ExportedPolicy(expert.card.network, tensors, check={"observations": 0})
+    worse = ExportedPolicy(expert.card.network, {k: np.zeros_like(v) for k, v in tensors.items()})
+    keeper = BestCheckpoint(recipe, tmp_path, "d" * 64, {"command": "test"})
+    first = keeper.validate(100, good)
+    second = keeper.validate(200, worse)
+    assert first.improved and first.mean == 500.0 and keeper.stop_reached(first.mean)
+    assert not second.improved and second.mean < first.mean
+    best = json.loads((tmp_path / "best.json").read_text())
+    assert best["timesteps"] == 100 and best["validation"]["episodes"] == 2
+    assert best["validation"]["seed_start"] == recipe.validation_seeds()[0]
+    rows = (tmp_path / "progress.csv").read_text().splitlines()
+    assert len(rows) == 3 and rows[2].split(",")[:2] == ["200", f"{second.mean:.3f}"]

@@ -1,3 +1,4 @@
+import ast
 import json
 import os
 import subprocess
@@ -32,7 +33,7 @@ CLASSIC = {
     "pendulum": "Pendulum-v1",
     "mountaincarcontinuous": "MountainCarContinuous-v0",
 }
-SHIPPED = [e.card.name for e in load_zoo()]
+SHIPPED = [e.key for e in load_zoo()]
 
 
 def _needs_env(name):
@@ -269,3 +270,47 @@ def test_network_matches_a_torch_reference():
     expected = torch.tanh(torch.tensor(x) @ torch.tensor(w0) + torch.tensor(b0)) @ \
         torch.tensor(w1) + torch.tensor(b1)
     np.testing.assert_allclose(net(obs), expected.numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_shipped_cards_round_trip_byte_for_byte():
+    """A card read and written again is the same file: the typed card loses and adds nothing."""
+    for path in sorted(ZOO_DIR.glob("*.json")):
+        card = ExpertCard.from_file(path)
+        assert card.key == path.stem and card.to_dict()["name"] == card.key
+        assert json.dumps(card.to_dict(), indent=2) + "\n" == path.read_text(encoding="utf-8")
+
+
+def test_card_field_typos_are_named_with_the_closest_field():
+    data = json.loads((ZOO_DIR / f"{SHIPPED[0]}.json").read_text())
+    data["treshold"] = data.pop("threshold")
+    with pytest.raises(CardError, match=r"\['treshold'\]; did you mean threshold"):
+        ExpertCard.from_dict(data, "card.json")
+    data["threshold"] = data.pop("treshold")
+    data["evaluation"]["episode"] = data["evaluation"].pop("episodes")
+    with pytest.raises(CardError, match="card.json: 'evaluation': unknown key 'episode'; did you"):
+        ExpertCard.from_dict(data, "card.json")
+
+
+def test_runtime_experts_import_numpy_only_and_never_the_tooling():
+    code = ("import sys, imitation_datasets.experts as e; e.Experts.get_expert('cartpole').load(); "
+            "print(sorted({'torch', 'stable_baselines3', 'sb3_contrib', 'imitation_zoo', 'yaml'}"
+            " & set(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+    package = Path(ZOO_DIR).parents[1]  # src/imitation_datasets
+    for path in package.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            assert not any(n.split(".")[0] == "imitation_zoo" for n in names), path
+
+
+def test_expert_vocabulary_key_and_env_id():
+    expert = Experts.get_expert("CartPole-v1")
+    assert (expert.key, expert.env_id, expert.card.key) == ("cartpole", "CartPole-v1", "cartpole")
+    assert expert.name == "CartPole-v1"  # the original IL-Datasets Policy.name, kept as an alias
+    policy = CallablePolicy(lambda o: np.zeros(len(o), np.int64), "CartPole-v1", label="left")
+    assert (policy.label, policy.env_id, policy.name) == ("left", "CartPole-v1", "CartPole-v1")
+    assert CallablePolicy(policy.fn, "CartPole-v1", name="old").label == "old"
+    one, batch = policy.predict(np.zeros(4)), policy.predict(np.zeros((3, 4)))
+    assert one[1] is None and one[0].shape == () and batch[0].shape == (3,)

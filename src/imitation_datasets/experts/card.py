@@ -1,14 +1,22 @@
-"""Expert cards: the JSON that describes a shipped expert, validated on load."""
+"""Expert cards: the JSON that describes a shipped expert, validated on load.
+
+A card is a frozen dataclass built with :func:`imitation_datasets.core.config.from_mapping`
+after a stricter check of the JSON types (finite numbers, JSON ``null``). The file's ``name``
+field is the zoo key: :attr:`ExpertCard.key` (``env_id`` is the Gymnasium id).
+"""
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from imitation_datasets.core.errors import DatasetFormatError
+from imitation_datasets.core.atomic import atomic_write_text
+from imitation_datasets.core.config import from_mapping
+from imitation_datasets.core.errors import ConfigError, DatasetFormatError, OneLineError
 from imitation_datasets.core.json_values import is_finite_number, is_int, short_repr
 from imitation_datasets.core.safe_paths import registered_env_id, safe_env_kwargs
 from imitation_datasets.core.safe_read import read_json
@@ -30,7 +38,11 @@ FIELD_KINDS = {
 EVALUATION_KINDS = {"int": "integer", "float": "finite number", "str": "string"}
 
 
-class CardError(ValueError):
+JSON_NAMES = {"key": "name"}
+"""Card fields stored under another name in the JSON file (the file format predates ``key``)."""
+
+
+class CardError(OneLineError, ValueError):
     """An expert card is missing a field, has a field of the wrong type, or contradicts itself."""
 
 
@@ -59,16 +71,6 @@ def _check_kinds(data: dict[str, Any], kinds: dict[str, str], source: str, prefi
                             f"got {type(value).__name__} {short_repr(value)}")
 
 
-def _evaluation(data: dict[str, Any], source: str) -> Evaluation:
-    kinds = {f.name: EVALUATION_KINDS[str(f.type)] for f in fields(Evaluation)}
-    unknown = sorted(set(data) - set(kinds))
-    missing = [name for name in kinds if name not in data]
-    if unknown or missing:
-        raise CardError(f"{source}: bad evaluation section (unknown {unknown}, missing {missing})")
-    _check_kinds(data, kinds, source, "evaluation.")
-    return Evaluation(**data)
-
-
 @dataclass(frozen=True)
 class Evaluation:
     """Measured returns over ``episodes`` seeded episodes (seeds ``seed_start + k``)."""
@@ -89,7 +91,7 @@ class Evaluation:
 class ExpertCard:
     """Everything known about a shipped expert; one JSON file next to its weights."""
 
-    name: str
+    key: str
     env_id: str
     algo: str
     network: dict[str, Any]
@@ -127,18 +129,22 @@ class ExpertCard:
             raise CardError(f"{source}: a card must be a JSON object")
         unknown = sorted(set(data) - set(FIELD_KINDS))
         if unknown:
-            raise CardError(f"{source}: unknown field(s) {unknown}")
+            close = difflib.get_close_matches(unknown[0], list(FIELD_KINDS), n=3, cutoff=0.6)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise CardError(f"{source}: unknown field(s) {unknown}{hint}")
         missing = [name for name in REQUIRED if name not in data]
         if missing:
             raise CardError(f"{source}: missing field(s) {missing}")
         _check_kinds(data, FIELD_KINDS, source)
-        values = dict(data)
-        values["evaluation"] = _evaluation(data["evaluation"], source)
-        values["aliases"] = tuple(data.get("aliases", ()))
-        for bound in ("action_low", "action_high"):
-            if values.get(bound) is not None:
-                values[bound] = tuple(float(v) for v in values[bound])
-        card = cls(**values)
+        kinds = {f.name: EVALUATION_KINDS[str(f.type)] for f in fields(Evaluation)}
+        _check_kinds({k: v for k, v in data["evaluation"].items() if k in kinds}, kinds, source,
+                     "evaluation.")
+        fields_by_name = {name: key for key, name in JSON_NAMES.items()}
+        values = {fields_by_name.get(name, name): value for name, value in data.items()}
+        try:
+            card = from_mapping(cls, values, source)
+        except ConfigError as exc:  # unknown or missing evaluation fields
+            raise CardError(str(exc)) from exc
         card.validate(source, allow_env_import=allow_env_import)
         return card
 
@@ -186,8 +192,8 @@ class ExpertCard:
                 raise CardError(f"{source}: training.{key} is missing")
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (the inverse of :meth:`from_dict`)."""
-        data = asdict(self)
+        """JSON-ready dict (the inverse of :meth:`from_dict`), fields in the file's order."""
+        data = {JSON_NAMES.get(name, name): value for name, value in asdict(self).items()}
         data["aliases"] = list(self.aliases)
         for bound in ("action_low", "action_high"):
             if data[bound] is not None:
@@ -195,5 +201,5 @@ class ExpertCard:
         return data
 
     def write(self, path: str | Path) -> None:
-        """Write the card as indented JSON."""
-        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
+        """Write the card as indented JSON (atomically: a reader sees the old or the new card)."""
+        atomic_write_text(path, json.dumps(self.to_dict(), indent=2) + "\n")

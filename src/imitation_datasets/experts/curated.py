@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from imitation_datasets.core.acting import one_or_batch
 from imitation_datasets.core.safe_paths import contained_path
 from imitation_datasets.experts.card import CardError, ExpertCard
 from imitation_datasets.experts.network import ExpertNetwork, sha256_file
@@ -31,7 +32,7 @@ class CuratedExpert:
                  source: str | None = None) -> None:
         self.card = card
         self.directory = Path(directory)
-        self._source = source or str(self.directory / f"{card.name}.json")
+        self._source = source or str(self.directory / f"{card.key}.json")
         self._weights_path = contained_path(self.directory, card.weights_file, source=self._source,
                                             field="weights_file", error=CardError)
         self._network: ExpertNetwork | None = None
@@ -53,10 +54,14 @@ class CuratedExpert:
         card = ExpertCard.from_file(path, allow_env_import=allow_env_import)
         return cls(card, path.parent, str(path))
 
-    # Paper-compatible attributes -------------------------------------------------------------
+    @property
+    def key(self) -> str:
+        """The expert's key in the zoo (``"cartpole"``)."""
+        return self.card.key
+
     @property
     def name(self) -> str:
-        """Gymnasium id of the expert's environment (the original's ``Policy.name``)."""
+        """Deprecated alias of :attr:`env_id` (the original IL-Datasets ``Policy.name``)."""
         return self.card.env_id
 
     @property
@@ -114,22 +119,22 @@ class CuratedExpert:
                             f"{path.name} ({reason})") from None
 
     def predict(self, obs: Any, deterministic: bool = True) -> tuple[np.ndarray, None]:
-        """Return ``(action, None)`` like SB3; accepts one observation or a batch.
+        """Return ``(actions, None)`` for one observation or a batch.
 
-        The experts are deterministic; ``deterministic=False`` is accepted for compatibility.
+        The tuple is stable-baselines3's ``predict`` convention, so a curated expert is a
+        drop-in for an SB3 model. The experts are deterministic; ``deterministic=False`` is
+        accepted for compatibility.
         """
         network = self.load()._network
-        obs = np.asarray(obs, dtype=np.float32)
-        single = obs.ndim == 1
-        actions = network(obs[None] if single else obs)
-        return (actions[0] if single else actions), None
+        assert network is not None  # load() built it
+        return one_or_batch(network, obs, dtype=np.float32), None
 
     def provenance(self) -> dict[str, Any]:
         """What a dataset's metadata records about this expert."""
         ev = self.card.evaluation
         return {
             "kind": "curated",
-            "id": self.card.name,
+            "id": self.card.key,
             "algo": self.card.algo,
             "weights_sha256": self.card.weights_sha256,
             "return_mean": ev.return_mean,
@@ -142,7 +147,7 @@ class CuratedExpert:
         }
 
     def __repr__(self) -> str:
-        return f"CuratedExpert({self.card.name!r}, env_id={self.env_id!r})"
+        return f"CuratedExpert({self.card.key!r}, env_id={self.env_id!r})"
 
 
 def load_zoo(directory: str | Path = ZOO_DIR, *, allow_env_import: bool = False

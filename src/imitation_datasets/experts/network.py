@@ -67,6 +67,7 @@ def _round_exact_to_float32(value: Fraction) -> np.float32:
         key = (distance, not even)
         if best is None or key < best[0]:
             best = (key, candidate)
+    assert best is not None  # guess itself is finite
     return best[1]
 
 

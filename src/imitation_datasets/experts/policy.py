@@ -11,6 +11,9 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from imitation_datasets.core.acting import one_or_batch
+from imitation_datasets.core.errors import ImitationDatasetsError
+
 TRUST_PICKLE_ENV = "IMITATION_DATASETS_TRUST_PICKLE"
 
 
@@ -53,7 +56,7 @@ def policy_identity(policy: Any) -> str | None:
     return None
 
 
-class PickleOptInError(PermissionError):
+class PickleOptInError(ImitationDatasetsError, PermissionError):
     """Loading this checkpoint would unpickle it, and the user has not opted in."""
 
 
@@ -71,9 +74,11 @@ class CallablePolicy:
         fn: maps a batch of observations to a batch of actions.
         env_id: environment the policy acts in (used by the Controller).
         threshold: minimum return for an episode to be kept.
-        name: label recorded in the dataset metadata.
+        label: label recorded in the dataset metadata (default: the function's name).
         env_kwargs: extra ``gym.make`` arguments.
         identity: a string that names this function's behaviour (recorded in the metadata).
+        name: deprecated spelling of ``label`` (the attribute :attr:`name` is the env id, as
+            on every expert).
     """
 
     def __init__(
@@ -81,19 +86,25 @@ class CallablePolicy:
         fn: Callable[[np.ndarray], Any],
         env_id: str,
         threshold: float = float("-inf"),
-        name: str | None = None,
+        label: str | None = None,
         env_kwargs: dict[str, Any] | None = None,
         identity: str | None = None,
+        *,
+        name: str | None = None,
     ) -> None:
         if identity is not None and (not isinstance(identity, str) or not identity.strip()):
             raise ValueError(f"identity must be a non-empty string, got {identity!r}")
         self.fn = fn
         self.env_id = env_id
-        self.name = env_id
         self.threshold = float(threshold)
-        self.label = name or getattr(fn, "__qualname__", "callable")
+        self.label = label or name or getattr(fn, "__qualname__", "callable")
         self.env_kwargs = dict(env_kwargs or {})
         self.identity = identity
+
+    @property
+    def name(self) -> str:
+        """Deprecated alias of :attr:`env_id` (the original IL-Datasets ``Policy.name``)."""
+        return self.env_id
 
     def fingerprint(self) -> str | None:
         """The identity the user gave (``None``: unknown)."""
@@ -104,11 +115,11 @@ class CallablePolicy:
         return self
 
     def predict(self, obs: Any, deterministic: bool = True) -> tuple[np.ndarray, None]:
-        """Apply the function (batched or single observation)."""
-        obs = np.asarray(obs)
-        single = obs.ndim == 1
-        actions = np.asarray(self.fn(obs[None] if single else obs))
-        return (actions[0] if single else actions), None
+        """Apply the function to one observation or a batch; return ``(actions, None)``.
+
+        The tuple is stable-baselines3's ``predict`` convention (a drop-in for SB3 users).
+        """
+        return one_or_batch(self.fn, obs), None
 
     def provenance(self) -> dict[str, Any]:
         """What a dataset's metadata records about this policy."""
@@ -146,7 +157,6 @@ class Policy:
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     policy: Any = field(init=False, default=None, repr=False)
     internal_state: Any = field(init=False, default=None, repr=False)
-    environment: Any = field(init=False, default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.threshold = float(self.threshold)
@@ -205,20 +215,16 @@ class Policy:
         return self.policy
 
     def predict(self, obs: Any, deterministic: bool = True) -> tuple[Any, Any]:
-        """SB3 ``predict`` (loads on first use)."""
+        """SB3 ``predict`` on one observation or a batch (loads on first use).
+
+        Returns ``(actions, state)`` as SB3 does; the state (recurrent policies) is kept for the
+        next call.
+        """
         model = self.load()
         action, self.internal_state = model.predict(
             obs, state=self.internal_state, deterministic=deterministic
         )
         return action, self.internal_state
-
-    def get_environment(self) -> Any:
-        """Create (once) and return the environment."""
-        if self.environment is None:
-            import gymnasium as gym
-
-            self.environment = gym.make(self.name, **self.env_kwargs)
-        return self.environment
 
     def provenance(self) -> dict[str, Any]:
         """What a dataset's metadata records about this policy."""

@@ -54,4 +54,4 @@ class Experts:
 
 
 for _expert in load_zoo():
-    Experts.register(_expert.card.name, _expert, (_expert.card.env_id, *_expert.card.aliases))
+    Experts.register(_expert.key, _expert, (_expert.env_id, *_expert.card.aliases))

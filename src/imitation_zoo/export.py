@@ -30,14 +30,16 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from imitation_datasets.core.errors import ImitationDatasetsError
 from imitation_datasets.experts.network import ExpertNetwork
+from imitation_zoo.checkpoint import save_tensors
 
 
-class ExportError(ValueError):
+class ExportError(ImitationDatasetsError, ValueError):
     """The model (or one of its modules) has no exported equivalent."""
 
 
-class ExportMismatchError(AssertionError):
+class ExportMismatchError(ImitationDatasetsError, AssertionError):
     """The exported network does not reproduce the model's deterministic actions."""
 
 
@@ -55,12 +57,10 @@ class ExportedPolicy:
         """Build the NumPy network."""
         return ExpertNetwork(self.spec, self.tensors, self.action_low, self.action_high)
 
-    def save(self, path: str | Path) -> None:
-        """Write the tensors to a safetensors file (float32, contiguous, sorted by name)."""
-        from safetensors.numpy import save_file
-
-        tensors = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in self.tensors.items()}
-        save_file(tensors, str(path))
+    def save(self, path: str | Path) -> str:
+        """Write the tensors to a safetensors file atomically (float32); return its sha256."""
+        return save_tensors(Path(path), {k: np.asarray(v, dtype=np.float32)
+                                         for k, v in self.tensors.items()})
 
 
 # ------------------------------------------------------------------------------------------------

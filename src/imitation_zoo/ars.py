@@ -30,6 +30,10 @@ from typing import Any
 
 import numpy as np
 
+from imitation_datasets.core.config import from_mapping
+from imitation_datasets.core.errors import ConfigError
+from imitation_datasets.core.rollout import make_env
+
 EPSILON = 1e-8
 """Added to the variance before the square root (as in SB3's ``VecNormalize``)."""
 CLIP_OBS = 10.0
@@ -82,7 +86,8 @@ class Layout:
         """``(weight, bias)`` per layer (``bias`` is ``None`` for the linear policy)."""
         if not self.hidden:
             return [(params, None)]
-        out, at = [], 0
+        out: list[tuple[np.ndarray, np.ndarray | None]] = []
+        at = 0
         for rows, cols in self._shapes():
             weight = params[at:at + rows * cols].reshape(rows, cols)
             at += rows * cols
@@ -115,17 +120,18 @@ class ARSConfig:
     """Hidden layer sizes (tanh); empty: the linear policy of the ARS paper."""
 
     @classmethod
-    def from_recipe(cls, hyperparameters: dict[str, Any]) -> ARSConfig:
-        """Read the recipe's hyperparameters; unknown names are an error."""
-        known = set(cls.__dataclass_fields__)
-        unknown = sorted(set(hyperparameters) - known)
-        if unknown:
-            raise ValueError(f"unknown ARS hyperparameter(s) {unknown}; known: {sorted(known)}")
-        values = dict(hyperparameters)
-        values["net_arch"] = tuple(int(h) for h in values.get("net_arch", ()))
-        config = cls(**values)
+    def from_recipe(cls, hyperparameters: dict[str, Any], where: str = "hyperparameters"
+                    ) -> ARSConfig:
+        """Read a recipe's hyperparameters (:func:`~imitation_datasets.core.config.from_mapping`).
+
+        Raises:
+            ConfigError: an unknown name (the closest are given), a missing or mistyped value,
+                or ``n_top`` outside ``[1, n_delta]``; one line naming ``where``.
+        """
+        config = from_mapping(cls, hyperparameters, f"{where}: hyperparameters")
         if not 1 <= config.n_top <= config.n_delta:
-            raise ValueError(f"need 1 <= n_top <= n_delta, got {config.n_top}, {config.n_delta}")
+            raise ConfigError(f"{where}: need 1 <= n_top <= n_delta, got {config.n_top}, "
+                              f"{config.n_delta}")
         return config
 
 
@@ -164,8 +170,6 @@ _ENVS: dict[tuple[str, str], Any] = {}
 
 
 def _env(env_id: str, env_kwargs: dict[str, Any]) -> Any:
-    from imitation_datasets.core.rollout import make_env
-
     key = (env_id, repr(sorted(env_kwargs.items())))
     if key not in _ENVS:
         _ENVS[key] = make_env(env_id, env_kwargs)
@@ -246,6 +250,12 @@ class ARSState:
         if self.layout is None:
             self.layout = Layout(self.weights.shape[1], self.weights.shape[0])
 
+    @property
+    def shapes(self) -> Layout:
+        """:attr:`layout`, never ``None`` once built."""
+        assert self.layout is not None  # set by __post_init__
+        return self.layout
+
     def tensors(self) -> dict[str, np.ndarray]:
         """The training state as arrays (float64, saved as ``state.safetensors``)."""
         return {"weights": self.weights, "obs_mean": self.stats.mean,
@@ -263,7 +273,7 @@ class ARSState:
     def export(self) -> dict[str, np.ndarray]:
         """The expert's tensors (float32), for :func:`network_spec`."""
         tensors = {}
-        for i, (weight, bias) in enumerate(self.layout.layers(self.weights)):
+        for i, (weight, bias) in enumerate(self.shapes.layers(self.weights)):
             tensors[f"fc{i}.weight"] = weight.astype(np.float32)
             if bias is not None:
                 tensors[f"fc{i}.bias"] = bias.astype(np.float32)
@@ -275,7 +285,7 @@ class ARSState:
     def act(self, obs: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
         """Actions of the current policy for a batch of observations (float64)."""
         features = self.stats.normalise(obs) if self.normalize else obs
-        return np.clip(self.layout.forward(self.weights, features), low, high)
+        return np.clip(self.shapes.forward(self.weights, features), low, high)
 
 
 def update(state: ARSState, config: ARSConfig, seed: int, pool: Pool, env_id: str,
