@@ -22,7 +22,8 @@ class ReportOptions:
     """Options of ``il-datasets benchmark-report``."""
 
     json: Path = field(metadata={"help": "a benchmark_results.json"})
-    out: Path | None = field(default=None, metadata={"help": "default: the JSON's folder"})
+    out: Path | None = field(default=None, metadata={
+        "help": "folder for the Markdown and plots (default: the JSON's folder)"})
 
 
 def _finished(out: Path) -> int:
