@@ -16,12 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from imitation_datasets.benchmark.protocol import Splits, prepare
 from imitation_datasets.core.atomic import atomic_write_text
+from imitation_datasets.core.config import to_mapping
 from imitation_datasets.core.evaluation import evaluate_policy
 from imitation_datasets.core.metrics import accuracy, performance
 from imitation_datasets.core.rollout import make_env
+from imitation_datasets.methods import TrainingTask, get_method, load_config
 
 
 @dataclass(frozen=True)
@@ -38,12 +41,11 @@ class Cell:
 
 
 def run_cell(cell: Cell, data_dir: str, out_dir: str, facts: dict[str, Any]) -> dict[str, Any]:
-    """Train, select and test one cell; write and return its result (runs in a worker)."""
-    import torch
+    """Train, select and test one cell; write and return its result (runs in a worker).
 
-    from imitation_datasets.methods import get_method, load_config
-    from imitation_datasets.methods.base import TrainingTask
-
+    The method gets its typed config for the cell's environment (``load_config``), which the
+    result records as a mapping.
+    """
     torch.set_num_threads(1)
     splits = prepare(cell.env, data_dir)
     p = splits.protocol
@@ -86,7 +88,7 @@ def run_cell(cell: Cell, data_dir: str, out_dir: str, facts: dict[str, Any]) -> 
             (method.predict(held_out.obs) - held_out.actions) ** 2)),
         "train_seconds": trained - started,
         "test_seconds": time.perf_counter() - trained,
-        "config": config,
+        "config": to_mapping(config),
         "log": log.to_dict(),
     }
     path = cell.path(Path(out_dir))

@@ -1,59 +1,43 @@
-"""Imitation-learning methods, one file each, over a small base class.
+"""Imitation-learning methods, one file per paper, over a thin template.
 
 ``METHODS`` maps names to classes; :func:`get_method` looks one up and :func:`load_config`
-gives its hyperparameters for an environment (``methods/config/<name>.yaml``)::
+gives its typed hyperparameters for an environment (``methods/config/<name>.yaml``)::
 
     from imitation_datasets.methods import get_method, load_config
     cls = get_method("bco")
     method = cls(env.observation_space, env.action_space, load_config("bco", "CartPole-v1"), seed=0)
     log = method.fit(task)            # a TrainingTask
     actions = method.predict(obs_batch)
+
+Modules: ``base.py`` (the template and :class:`Imitator`, the ``fit``/``predict`` contract),
+``bc.py``, ``bco.py``, ``abco.py``, ``iupe.py`` (one paper each), and the components
+``selection.py``, ``interaction.py``, ``inverse_dynamics.py``, ``checkpoint.py``,
+``networks.py``, ``configuration.py``, ``records.py``; ``registry.py`` lists the methods.
 """
 
 from __future__ import annotations
 
-from imitation_datasets.core.names import normalise, unknown
-from imitation_datasets.methods.abco import ABCO
-from imitation_datasets.methods.base import (
-    CheckpointError,
+from imitation_datasets.core.errors import ConfigError
+from imitation_datasets.methods.abco import ABCO, ABCOConfig
+from imitation_datasets.methods.base import Method
+from imitation_datasets.methods.bc import BC, BCConfig
+from imitation_datasets.methods.bco import BCO, BCOConfig
+from imitation_datasets.methods.checkpoint import CheckpointError
+from imitation_datasets.methods.configuration import MethodConfig
+from imitation_datasets.methods.inverse_dynamics import InverseDynamicsConfig
+from imitation_datasets.methods.iupe import IUPE, IUPEConfig
+from imitation_datasets.methods.records import (
     EvalRecord,
-    Method,
-    ObservationMethod,
+    Imitator,
+    TaskError,
     TrainingLog,
     TrainingTask,
 )
-from imitation_datasets.methods.bc import BC
-from imitation_datasets.methods.bco import BCO
-from imitation_datasets.methods.configuration import ConfigError
-from imitation_datasets.methods.configuration import load_config as _load_config
-from imitation_datasets.methods.iupe import IUPE
-
-METHODS: dict[str, type[Method]] = {"bc": BC, "bco": BCO, "abco": ABCO, "iupe": IUPE}
-
-
-def get_method(name: str) -> type[Method]:
-    """The method class registered as ``name`` (case-insensitive).
-
-    Raises:
-        UnknownNameError: one line listing the closest registered names.
-    """
-    by_norm = {normalise(key): cls for key, cls in METHODS.items()}
-    cls = by_norm.get(normalise(str(name)))
-    if cls is None:
-        raise unknown("method", str(name), METHODS)
-    return cls
-
-
-def load_config(method: str, env_id: str | None = None) -> dict:
-    """Hyperparameters of ``method`` for ``env_id``: YAML defaults merged with the env's section.
-
-    Raises:
-        UnknownNameError: no such method.
-    """
-    return _load_config(get_method(method).name, env_id)
-
+from imitation_datasets.methods.registry import METHODS, get_method, load_config
 
 __all__ = [
-    "ABCO", "BC", "BCO", "IUPE", "METHODS", "CheckpointError", "ConfigError", "EvalRecord",
-    "Method", "ObservationMethod", "TrainingLog", "TrainingTask", "get_method", "load_config",
+    "ABCO", "BC", "BCO", "IUPE", "METHODS", "ABCOConfig", "BCConfig", "BCOConfig",
+    "CheckpointError", "ConfigError", "EvalRecord", "IUPEConfig", "Imitator",
+    "InverseDynamicsConfig", "Method", "MethodConfig", "TaskError", "TrainingLog",
+    "TrainingTask", "get_method", "load_config",
 ]

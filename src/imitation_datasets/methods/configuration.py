@@ -1,108 +1,111 @@
-"""Hyperparameters as data: ``methods/config/<method>.yaml``.
+"""Hyperparameters as data: ``methods/config/<method>.yaml`` read into a method's typed config.
 
-Each file has a ``default`` section plus per-environment overrides keyed by Gymnasium id.
-
-The ``default`` section is also the schema: a key that is not in it is refused, and a value must
-have the type of its default (an integer is accepted where a float is expected). Files are read
-with ``yaml.safe_load``; nothing in them is evaluated.
+Each method declares a frozen dataclass deriving from :class:`MethodConfig` (``BCConfig``,
+``BCOConfig``, ...; a subclass redeclares only what differs). Its YAML file has a ``default``
+section (the benchmark's settings; the dataclass defaults hold the same values) plus sections
+named by Gymnasium id that override fields for that environment. Every section is checked when
+the file is first read (:func:`imitation_datasets.core.config.from_mapping`: unknown keys with
+did-you-mean, types, value ranges); a method without a YAML file gets its dataclass defaults.
 """
 
 from __future__ import annotations
 
-import copy
-import difflib
 import functools
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypeVar, cast
 
-import yaml
-
-from imitation_datasets.core.names import unknown
+from imitation_datasets.core.config import from_mapping, read_yaml, with_overrides
+from imitation_datasets.core.errors import ConfigError
 
 CONFIG_DIR = Path(__file__).with_name("config")
 
+C = TypeVar("C")
 
-class ConfigError(ValueError):
-    """A method configuration has an unknown key or a value of the wrong type."""
+
+@dataclass(frozen=True)
+class MethodConfig:
+    """Settings every method has: its networks, its optimiser and model selection.
+
+    Attributes:
+        hidden: hidden layer widths of the MLP body (after the attention block for ABCO).
+        activation: activation of the hidden layers.
+        continuous_loss: ``"mse"`` on the mean, or the Gaussian negative log-likelihood.
+        lr: Adam learning rate of the policy.
+        weight_decay: Adam weight decay.
+        batch_size: minibatch size.
+        eval_every: validate (and maybe keep the weights) every this many policy epochs.
+        eval_episodes: validation seeds used (``None``: all the task gives).
+        selection_tolerance: see :mod:`.selection`.
+    """
+
+    hidden: tuple[int, ...] = (64, 64)
+    activation: Literal["relu", "tanh", "gelu"] = "relu"
+    continuous_loss: Literal["mse", "gaussian"] = "mse"
+    lr: float = 0.001
+    weight_decay: float = 0.0
+    batch_size: int = 256
+    eval_every: int = 5
+    eval_episodes: int | None = 10
+    selection_tolerance: float = 0.02
+
+    def __post_init__(self) -> None:
+        for key in ("batch_size", "eval_every"):
+            if getattr(self, key) < 1:
+                raise ConfigError(f"{type(self).__name__}: {key!r} must be >= 1, "
+                                  f"got {getattr(self, key)}")
+
+
+def config_file(name: str) -> Path:
+    """Where method ``name``'s hyperparameters live."""
+    return CONFIG_DIR / f"{name}.yaml"
 
 
 @functools.cache
-def _read(method: str) -> dict[str, Any]:
-    path = CONFIG_DIR / f"{method}.yaml"
+def _sections(config_class: Any, name: str) -> dict[str | None, Any]:
+    """Every section of ``name``'s YAML as a config (``None``: the default section), checked."""
+    path = config_file(name)
     if not path.is_file():
-        names = [p.stem for p in CONFIG_DIR.glob("*.yaml")]
-        raise unknown("method", method, names)
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    if not isinstance(data, dict) or not isinstance(data.get("default"), dict):
+        return {None: config_class()}
+    data = read_yaml(path)
+    if not isinstance(data.get("default"), dict):
         raise ConfigError(f"{path}: needs a mapping with a 'default' section")
+    default: Any = from_mapping(config_class, data["default"], f"{path.name} [default]")
+    sections: dict[str | None, Any] = {None: default}
     for env_id, values in data.items():
+        if env_id == "default":
+            continue
         if values is not None and not isinstance(values, dict):
             raise ConfigError(f"{path}: section {env_id!r} must be a mapping")
-        _check(method, data["default"], values or {}, f"{path.name} [{env_id}]")
-    return data
+        sections[str(env_id)] = with_overrides(default, values, f"{path.name} [{env_id}]")
+    return sections
 
 
-def defaults(method: str) -> dict[str, Any]:
-    """The ``default`` section of a method's YAML file (a fresh copy)."""
-    return copy.deepcopy(_read(method)["default"])
-
-
-def env_overrides(method: str) -> dict[str, dict[str, Any]]:
-    """Per-environment sections of a method's YAML file, keyed by Gymnasium id."""
-    return {k: copy.deepcopy(v or {}) for k, v in _read(method).items() if k != "default"}
-
-
-def load_config(method: str, env_id: str | None = None) -> dict[str, Any]:
-    """A method's full configuration for ``env_id``: its defaults merged with that env's section.
+def method_config(config_class: type[C], name: str, env_id: str | None = None) -> C:
+    """Method ``name``'s configuration for ``env_id``: the YAML defaults with that env's section.
 
     Raises:
-        UnknownNameError: no such method.
         ConfigError: the YAML file has unknown keys or wrongly typed values.
     """
-    data = _read(method)
-    config = defaults(method)
-    if env_id is not None:
-        config.update(copy.deepcopy(data.get(env_id) or {}))
+    sections = _sections(cast(Hashable, config_class), name)
+    config: C = sections.get(env_id, sections[None])
     return config
 
 
-def resolve(method: str, config: dict[str, Any] | None) -> dict[str, Any]:
-    """``config`` merged over the method's defaults, after checking keys and types.
+def resolve(config_class: type[C], name: str, config: C | Mapping[str, Any] | None) -> C:
+    """A method's configuration from what its constructor was given.
+
+    A ``config_class`` instance is used as it is; a mapping overrides the YAML defaults field
+    by field; ``None`` gives the YAML defaults.
 
     Raises:
-        ConfigError: an unknown key (the message names the closest known keys) or a value of
-            the wrong type.
+        ConfigError: a config of another method, an unknown key (the message names the closest
+            known keys) or a value of the wrong type.
     """
-    base = defaults(method)
-    given = dict(config or {})
-    _check(method, base, given, f"{method} config")
-    for key, value in given.items():
-        base[key] = float(value) if isinstance(base[key], float) and value is not None else value
-    return base
-
-
-def _check(method: str, schema: dict[str, Any], values: dict[str, Any], where: str) -> None:
-    for key, value in values.items():
-        if key not in schema:
-            close = difflib.get_close_matches(str(key), list(schema), n=3, cutoff=0.5)
-            hint = f"; did you mean {', '.join(close)}?" if close else \
-                f"; known keys: {', '.join(sorted(schema))}"
-            raise ConfigError(f"{where}: unknown key {key!r}{hint}")
-        expected = schema[key]
-        if not _same_type(expected, value):
-            raise ConfigError(f"{where}: {key!r} must be {type(expected).__name__}, "
-                              f"got {value!r}")
-
-
-def _same_type(expected: Any, value: Any) -> bool:
-    if expected is None or value is None:
-        return True
-    if isinstance(expected, bool) or isinstance(value, bool):
-        return isinstance(expected, bool) and isinstance(value, bool)
-    if isinstance(expected, float):
-        return isinstance(value, (int, float))
-    if isinstance(expected, int):
-        return isinstance(value, int)
-    if isinstance(expected, (list, tuple)):
-        return isinstance(value, (list, tuple))
-    return isinstance(value, type(expected))
+    if type(config) is config_class:
+        return config
+    if config is not None and not isinstance(config, Mapping):
+        raise ConfigError(f"{name} config: expected a {config_class.__name__} or a mapping, "
+                          f"got {type(config).__name__}")
+    return with_overrides(method_config(config_class, name), config, f"{name} config")

@@ -1,40 +1,69 @@
 """Imitating Unknown Policies via Exploration (IUPE).
 
-Gavenski, Monteiro, Granada, Meneguzzi and Barros, BMVC 2020.
+Gavenski, Monteiro, Granada, Meneguzzi and Barros, "Imitating Unknown Policies via
+Exploration", BMVC 2020.
 
-ABCO (self-attention networks, IDM data resampled by the agent's success rate) with two changes
-that keep the agent exploring:
+IUPE is ABCO (:mod:`.abco`: attention networks, M's data resampled by the agent's success rate)
+with two changes that keep the agent exploring; they are the two methods of :class:`IUPE`:
 
-a. while it plays, the agent samples its actions from its policy (discrete: from
-   ``softmax(logits)``; continuous: from its Gaussian) instead of taking the most likely one;
-b. the expert's labels are sampled from the inverse dynamics model's predicted distribution
-   (discrete: one categorical draw per row; continuous: from its Gaussian) instead of taking
-   its mode. (The original code drew one random number per class instead of per row.)
+a. exploration (:meth:`IUPE.explore`, ABCO's step d): while it plays, the agent samples its
+   actions from its policy's distribution instead of taking the most likely one;
+b. sampled labels (:meth:`IUPE.label_expert`, ABCO's step b): each of the expert's
+   ``(s, s')`` pairs is labelled with an action sampled from M's predicted distribution
+   instead of its most likely action.
 
-At evaluation the policy is deterministic (argmax or mean). Continuous actions need Gaussian
-models (``continuous_loss: gaussian``).
+The distributions are :meth:`~.networks.ActionModel.sample`'s: discrete, one categorical draw
+per row from ``softmax(logits)``; continuous, ``mean + std * N(0, 1)`` clipped to the bounds.
+Every draw comes from the method's seeded generator. At evaluation the policy is deterministic
+(argmax or mean).
+
+Deviations from the paper (besides ABCO's, listed in :mod:`.abco`):
+
+* continuous actions (the paper's tasks are discrete): Gaussian models, hence
+  ``continuous_loss: gaussian`` is required there;
+* the authors' code drew one uniform number per class when sampling labels; here one per row,
+  so a label is a draw from the categorical distribution itself.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
 
 import gymnasium as gym
+import torch
 
-from imitation_datasets.methods.abco import ABCO
-from imitation_datasets.methods.configuration import ConfigError
+from imitation_datasets.core.episode import Episode
+from imitation_datasets.core.errors import ConfigError
+from imitation_datasets.methods.abco import ABCO, ABCOConfig
+from imitation_datasets.methods.inverse_dynamics import InverseDynamics
+from imitation_datasets.methods.networks import sampled
+
+
+@dataclass(frozen=True)
+class IUPEConfig(ABCOConfig):
+    """ABCO's settings with Gaussian continuous models (IUPE samples actions and labels)."""
+
+    continuous_loss: Literal["mse", "gaussian"] = "gaussian"
 
 
 class IUPE(ABCO):
     """Imitating Unknown Policies via Exploration."""
 
     name: ClassVar[str] = "iupe"
-    stochastic_exploration: ClassVar[bool] = True
-    sampled_labels: ClassVar[bool] = True
+    config_class: ClassVar[type[IUPEConfig]] = IUPEConfig
 
     def __init__(self, observation_space: gym.Space, action_space: gym.Space,
-                 config: dict[str, Any] | None = None, seed: int = 0) -> None:
+                 config: IUPEConfig | dict[str, Any] | None = None, seed: int = 0) -> None:
         super().__init__(observation_space, action_space, config, seed)
-        if not self.discrete and self.config["continuous_loss"] != "gaussian":
+        if not self.discrete and self.config.continuous_loss != "gaussian":
             raise ConfigError("iupe samples actions and labels: continuous actions need "
                               "continuous_loss: gaussian")
+
+    def label_expert(self, idm: InverseDynamics) -> torch.Tensor:
+        """(b) One action per expert ``(s, s')`` pair, sampled from M's distribution."""
+        return sampled(idm.model, idm.expert_inputs, self.generator)
+
+    def explore(self, count: int) -> list[Episode]:
+        """(a) The agent plays ``count`` episodes sampling its actions from its policy."""
+        return self.interaction.play_episodes(count, self, deterministic=False)

@@ -1,7 +1,8 @@
 """Network builders shared by every method: MLP and attention bodies, action heads.
 
-A method's networks are :class:`ActionModel` s: an input normaliser, a body (an MLP, or the
-attention MLP of ABCO/IUPE) and an action head that knows the action space:
+A method's networks are :class:`ActionModel` s: an input normaliser, a body (:func:`mlp` unless
+the method builds its own, as ABCO does with its attention body) and an action head that knows
+the action space:
 
 * ``Discrete(n)``: ``n`` logits; loss is cross-entropy; the mode is the argmax; a sample is
   drawn per row from ``softmax(logits)``.
@@ -13,11 +14,16 @@ attention MLP of ABCO/IUPE) and an action head that knows the action space:
 
 Randomness comes only from the ``torch.Generator`` passed to :meth:`ActionModel.sample` and
 from the global torch RNG at construction (which :class:`~.base.Method` seeds and restores).
+
+Library functions are used where they give the same numbers: ``F.cross_entropy``, ``F.mse_loss``
+(and ``F.scaled_dot_product_attention`` in ABCO's body). Three pieces stay hand-written because the
+library form changes the committed benchmark cells (checked, see each one): the Gaussian
+negative log-likelihood, the categorical draw and the Gaussian draw.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import gymnasium as gym
 import numpy as np
@@ -28,6 +34,9 @@ from torch import nn
 ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh, "gelu": nn.GELU}
 LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0
 NORMALISED_CLIP = 10.0
+
+BodyFactory = Callable[[int, int], nn.Module]
+"""Builds a network body ``(in_dim, out_dim) -> module`` (e.g. ``partial(mlp, hidden=...)``)."""
 
 
 def mlp(in_dim: int, out_dim: int, hidden: Sequence[int] = (64, 64),
@@ -44,51 +53,11 @@ def mlp(in_dim: int, out_dim: int, hidden: Sequence[int] = (64, 64),
     return nn.Sequential(*layers)
 
 
-class AttentionMLP(nn.Module):
-    """Self-attention over learned feature tokens, then an MLP (the ABCO/IUPE body).
-
-    The input is projected to ``tokens`` feature vectors of width ``token_dim`` (plus a learned
-    position embedding); one multi-head self-attention block with a residual connection and
-    layer normalisation lets every feature attend to the others; the attended tokens are
-    flattened and mapped to the output by an MLP.
-    """
-
-    def __init__(self, in_dim: int, out_dim: int, tokens: int = 8, token_dim: int = 16,
-                 heads: int = 2, hidden: Sequence[int] = (64,), activation: str = "relu") -> None:
-        super().__init__()
-        if token_dim % heads:
-            raise ValueError(f"token_dim ({token_dim}) must be divisible by heads ({heads})")
-        self.tokens, self.token_dim, self.heads = tokens, token_dim, heads
-        self.embed = nn.Linear(in_dim, tokens * token_dim)
-        self.position = nn.Parameter(0.02 * torch.randn(tokens, token_dim))
-        self.qkv = nn.Linear(token_dim, 3 * token_dim)
-        self.out = nn.Linear(token_dim, token_dim)
-        self.norm = nn.LayerNorm(token_dim)
-        self.head = mlp(tokens * token_dim, out_dim, hidden, activation)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(B, in_dim) -> (B, out_dim)``."""
-        batch = x.shape[0]
-        t = self.embed(x).view(batch, self.tokens, self.token_dim) + self.position
-        q, k, v = self.qkv(t).view(batch, self.tokens, 3, self.heads, -1).permute(2, 0, 3, 1, 4)
-        attended = F.scaled_dot_product_attention(q, k, v)
-        attended = attended.transpose(1, 2).reshape(batch, self.tokens, self.token_dim)
-        t = self.norm(t + self.out(attended))
-        return self.head(t.flatten(1))
-
-
-def body(architecture: str, in_dim: int, out_dim: int, config: dict) -> nn.Module:
-    """Build the body named by ``architecture`` (``"mlp"`` or ``"attention"``) from a config."""
-    if architecture == "mlp":
-        return mlp(in_dim, out_dim, config["hidden"], config["activation"])
-    if architecture == "attention":
-        return AttentionMLP(in_dim, out_dim, config["tokens"], config["token_dim"],
-                            config["heads"], config["hidden"], config["activation"])
-    raise ValueError(f"unknown architecture {architecture!r}; choose 'mlp' or 'attention'")
-
-
 class Normaliser(nn.Module):
     """``clip((x - mean) / std, -10, 10)`` with statistics fitted on training data."""
+
+    mean: torch.Tensor
+    std: torch.Tensor
 
     def __init__(self, dim: int) -> None:
         super().__init__()
@@ -112,12 +81,18 @@ class ActionModel(nn.Module):
     Args:
         in_dim: width of the (flattened) input.
         action_space: ``Discrete`` or ``Box``.
-        config: network settings (``architecture``, ``hidden``, ``activation``, and for the
-            attention body ``tokens``, ``token_dim``, ``heads``).
+        body: builds the body from ``(in_dim, out_dim)``; ``out_dim`` is the number of logits,
+            or twice the action dimension (mean and log standard deviation).
         continuous_loss: ``"mse"`` or ``"gaussian"`` (ignored for discrete actions).
     """
 
-    def __init__(self, in_dim: int, action_space: gym.Space, config: dict,
+    # Box actions only: the affine map to [-1, 1] and the scaled bounds (registered buffers).
+    action_center: torch.Tensor
+    action_scale: torch.Tensor
+    action_low: torch.Tensor
+    action_high: torch.Tensor
+
+    def __init__(self, in_dim: int, action_space: gym.Space, body: BodyFactory,
                  continuous_loss: str = "mse") -> None:
         super().__init__()
         self.discrete = isinstance(action_space, gym.spaces.Discrete)
@@ -125,12 +100,14 @@ class ActionModel(nn.Module):
             raise ValueError("continuous_loss must be 'mse' or 'gaussian', "
                              f"got {continuous_loss!r}")
         self.continuous_loss = continuous_loss
-        if self.discrete:
+        if isinstance(action_space, gym.spaces.Discrete):
             self.n_actions = int(action_space.n)
             self.start = int(action_space.start)
             self.action_dim = 1
             out_dim = self.n_actions
         else:
+            if not isinstance(action_space, gym.spaces.Box):
+                raise TypeError(f"actions must be Discrete or Box, got {action_space}")
             self.action_shape = tuple(action_space.shape)
             self.action_dim = int(np.prod(self.action_shape))
             low = np.asarray(action_space.low, np.float64).reshape(-1)
@@ -147,7 +124,7 @@ class ActionModel(nn.Module):
                                                              dtype=torch.float32))
             out_dim = 2 * self.action_dim
         self.normaliser = Normaliser(in_dim)
-        self.body = body(config["architecture"], in_dim, out_dim, config)
+        self.body = body(in_dim, out_dim)
 
     # ------------------------------------------------------------------ targets
     def encode(self, actions: torch.Tensor) -> torch.Tensor:
@@ -184,6 +161,10 @@ class ActionModel(nn.Module):
         mean, log_std = self._gaussian(out)
         if self.continuous_loss == "mse":
             return F.mse_loss(mean, target)
+        # Gaussian NLL without its constant. Kept by hand: F.gaussian_nll_loss (variance
+        # exp(2 log_std), mean over every element) and Normal(mean, std).log_prob (adds
+        # log sqrt(2 pi)) give the same optimum but other float rounding (and another reported
+        # loss), which changes the Gaussian cells (IUPE on Pendulum/MountainCarContinuous).
         nll = 0.5 * ((target - mean) * torch.exp(-log_std)) ** 2 + log_std
         return nll.sum(-1).mean()
 
@@ -203,6 +184,10 @@ class ActionModel(nn.Module):
         model trained with ``"mse"`` has no trained spread and returns its mean).
         """
         out = self(x)
+        # Kept by hand: torch.distributions' Categorical.sample and Normal.sample take no
+        # generator (they draw from the global RNG, which every seed rule here avoids), and
+        # torch.multinomial(probs, 1, generator=...) draws other classes from the same seed,
+        # so either would change the IUPE cells.
         if self.discrete:
             cdf = torch.softmax(out.double(), -1).cumsum(-1)
             u = torch.rand((out.shape[0], 1), generator=generator, dtype=torch.float64)
@@ -213,3 +198,22 @@ class ActionModel(nn.Module):
         noise = torch.randn(mean.shape, generator=generator, dtype=mean.dtype)
         value = mean + torch.exp(log_std) * noise
         return torch.maximum(torch.minimum(value, self.action_high), self.action_low)
+
+
+INFERENCE_CHUNK = 16384
+"""Rows per forward pass when labelling or scoring a whole dataset."""
+
+
+@torch.inference_mode()
+def most_likely(model: ActionModel, inputs: torch.Tensor) -> torch.Tensor:
+    """``model.mode`` of every row of ``inputs`` (in chunks of :data:`INFERENCE_CHUNK`)."""
+    out = [model.mode(x) for x in inputs.split(INFERENCE_CHUNK)]
+    return torch.cat(out) if out else torch.zeros(0)
+
+
+@torch.inference_mode()
+def sampled(model: ActionModel, inputs: torch.Tensor,
+            generator: torch.Generator) -> torch.Tensor:
+    """One ``model.sample`` per row of ``inputs`` (in chunks), drawn from ``generator``."""
+    out = [model.sample(x, generator) for x in inputs.split(INFERENCE_CHUNK)]
+    return torch.cat(out) if out else torch.zeros(0)
