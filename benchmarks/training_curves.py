@@ -1,9 +1,8 @@
 """Validation curves of the resumable expert trainings, from their committed ``progress.csv``.
 
 Every resumable recipe (ARS-numpy) appends one row per validation to
-``src/imitation_datasets/experts/recipes/checkpoints/KEY/progress.csv``. This prints, per
-recipe, the shipped card's 100-episode return, the best and last validations, the steps and
-wall time trained so far, the recent slope (return gained per million steps over the last
+``src/imitation_zoo/checkpoints/KEY/progress.csv``. This prints, per recipe, the shipped card's
+100-episode return, the best and last validations, the steps and wall time trained so far, the recent slope (return gained per million steps over the last
 ``--window`` validations) and, for a recipe whose card is below its target, the extra steps and
 hours that slope would need at the last segment's speed (a linear extrapolation: too low if the
 curve flattens, too high if it steepens). With ``--png`` it also draws the curves and targets.
@@ -24,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from imitation_datasets.experts.curated import ZOO_DIR
-from imitation_datasets.experts.recipes import CHECKPOINTS_DIR, load_recipe
+from imitation_zoo.recipe import CHECKPOINTS_DIR, load_recipe
 
 
 def read_curve(folder: Path) -> dict[str, np.ndarray]:
