@@ -2,10 +2,11 @@
 
 Every resumable recipe (ARS-numpy) appends one row per validation to
 ``src/imitation_zoo/checkpoints/KEY/progress.csv``. This prints, per recipe, the shipped card's
-100-episode return, the best and last validations, the steps and wall time trained so far, the recent slope (return gained per million steps over the last
-``--window`` validations) and, for a recipe whose card is below its target, the extra steps and
-hours that slope would need at the last segment's speed (a linear extrapolation: too low if the
-curve flattens, too high if it steepens). With ``--png`` it also draws the curves and targets.
+100-episode return, the best and last validations, the steps and wall time trained so far, the
+recent slope (return gained per million steps over the last ``--window`` validations) and, for a
+recipe whose card is below its target, the extra steps and hours that slope would need at the
+last segment's speed (a linear extrapolation: too low if the curve flattens, too high if it
+steepens). With ``--png`` it also draws the curves and targets.
 
 Usage::
 
