@@ -20,12 +20,12 @@ transitions train the inverse dynamics model, by how often the agent succeeds. A
 Resampling variant implemented (step e): ``|I_s|`` stays ``|I_pre|``. A ``1 - r`` share of it
 is kept, drawn uniformly without replacement from the *current* ``I_s``, and an ``r`` share is
 drawn from *this iteration's* ``I_pos`` (all of it when it holds fewer transitions). The paper
-writes the step as ``I_s = sampling(I_pre, I_pos)`` weighted by the agent's win ratio; this
-variant draws the kept share from ``I_s`` instead of from ``I_pre`` (so earlier agent data can
-survive) and the new share from the latest episodes only. It is this repository's reading of
-the paper's description, not a port of the authors' code. Success is a return at or above
-``task.success_threshold`` (the benchmark uses the dataset's acceptance threshold); a task
-without one is refused, so resampling is never silently off.
+describes the step as sampling ``I_s`` from ``I_pre`` and ``I_pos`` weighted by the agent's win
+ratio; this variant draws the kept share from the current ``I_s`` rather than from ``I_pre`` (so
+earlier agent data can survive) and the new share from the latest episodes only. It is this
+repository's reading of the paper's description, not checked against the authors' code.
+Success is a return at or above ``task.success_threshold`` (the benchmark uses the dataset's
+acceptance threshold); a task without one is refused, so resampling is never silently off.
 
 Deviations from the paper:
 
