@@ -7,10 +7,11 @@ This module imports nothing heavy, so ``--help`` does not load the benchmark cod
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from imitation_datasets.core.config import option
 from imitation_datasets.core.errors import ConfigError
 
 METHODS = ("bc", "bco", "abco", "iupe")
@@ -31,22 +32,21 @@ class BenchmarkOptions:
     numbers depend on the protocol alone.
     """
 
-    methods: tuple[str, ...] = field(default=METHODS, metadata={
-        "help": "methods to train, comma-separated"})
-    envs: tuple[str, ...] = field(default=ENVS, metadata={
-        "help": "environments, comma-separated, by expert key or Gymnasium id"})
-    seeds: int = field(default=5, metadata={"help": "training seeds 0..N-1"})
-    out: Path = field(default=Path("results"), metadata={
-        "help": "results folder (finished cells there are not run again)"})
-    data: Path = field(default=Path("benchmark_data"), metadata={
-        "help": "where the protocol's datasets are created and cached"})
-    workers: int = field(default=2, metadata={
-        "help": "cells run in parallel (and worker processes that create the datasets)"})
-    backend: Literal["local", "ray"] = field(default="local", metadata={
-        "help": "local worker processes or Ray tasks (both give the same numbers)"})
-    ray_address: str | None = field(default=None, metadata={
-        "help": "Ray cluster address (e.g. auto or HOST:6379; default: a local Ray)"})
-    progress: bool = field(default=True, metadata={"help": "show a progress bar"})
+    methods: tuple[str, ...] = option(METHODS, "methods to train, comma-separated")
+    envs: tuple[str, ...] = option(
+        ENVS, "environments, comma-separated, by expert key or Gymnasium id")
+    seeds: int = option(5, "training seeds 0..N-1")
+    out: Path = option(
+        Path("results"), "results folder (finished cells there are not run again)")
+    data: Path = option(
+        Path("benchmark_data"), "where the protocol's datasets are created and cached")
+    workers: int = option(
+        2, "cells run in parallel (and worker processes that create the datasets)")
+    backend: Literal["local", "ray"] = option(
+        "local", "local worker processes or Ray tasks (both give the same numbers)")
+    ray_address: str | None = option(
+        None, "Ray cluster address (e.g. auto or HOST:6379; default: a local Ray)")
+    progress: bool = option(True, "show a progress bar")
 
     def __post_init__(self) -> None:
         if not self.methods:

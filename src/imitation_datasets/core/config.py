@@ -52,6 +52,17 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     return data
 
 
+def option(default: Any, help: str, **metadata: Any) -> Any:  # noqa: A002 - argparse's word
+    """A dataclass field with a default and its help text (``metadata["help"]``).
+
+    The CLI (:mod:`imitation_datasets.cli.arguments`) shows the help and the default in
+    ``--help``; extra ``metadata`` (e.g. ``flag="--out"``) is passed through.
+    """
+    if isinstance(default, (list, dict, set)):
+        raise TypeError("option(): use an immutable default (a tuple), not a mutable one")
+    return dataclasses.field(default=default, metadata={"help": help, **metadata})
+
+
 def field_names(cls: type) -> list[str]:
     """The field names of a configuration dataclass, in declaration order."""
     return [f.name for f in dataclasses.fields(cls)]
