@@ -19,9 +19,9 @@ from imitation_datasets.data.huggingface import (
     to_hf_dataset,
     write_hub_folder,
 )
+from imitation_datasets.data.loaded import LoadedData
 from imitation_datasets.data.minari_export import to_minari
 from imitation_datasets.data.minari_io import from_minari, minari_to_dataset
-from imitation_datasets.data.loaded import LoadedData
 from imitation_datasets.data.sources import load_source
 from imitation_datasets.data.torch_dataset import BaselineDataset, IRLDataset, SequenceDataset
 
