@@ -18,8 +18,8 @@ from imitation_datasets.core.safe_paths import contained_path
 from imitation_datasets.core.safe_read import read_json, require_regular
 from imitation_datasets.data.arrays import DatasetArrays
 from imitation_datasets.data.hub_layout import (
-    apply_metadata,
     columns_from_table,
+    fit_to_metadata,
     hub_table,
 )
 from imitation_datasets.data.loaded import LoadedData
@@ -61,7 +61,7 @@ def from_hf_dataset(dataset: Any, origin: str = "HuggingFace dataset",
     table = dataset.with_format("arrow")[:]
     metadata = _description_metadata(dataset, origin)
     columns = columns_from_table(table, origin, None if base_dir is None else Path(base_dir))
-    return arrays_from_columns(apply_metadata(columns, metadata, origin), origin), metadata
+    return fit_to_metadata(arrays_from_columns(columns, origin), metadata, origin), metadata
 
 
 def to_hf_dataset(data: LoadedData) -> Any:

@@ -11,20 +11,15 @@ the data file; or one ``.parquet``/``.jsonl`` file.
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from imitation_datasets.core.atomic import atomic_write_text
 from imitation_datasets.core.errors import DatasetFormatError
 from imitation_datasets.core.safe_paths import check_inside
-from imitation_datasets.data.arrays import DatasetArrays, conform_to_spaces
 from imitation_datasets.data.hub_layout import read_hub_files, write_hub_parquet, write_jsonl
 from imitation_datasets.data.loaded import LoadedData
 from imitation_datasets.data.metadata import our_metadata, write_metadata
-from imitation_datasets.data.schema import metadata_spaces
 
 SPLIT_WORDS = ("train", "test", "validation", "valid", "val", "eval", "evaluation", "dev")
 SKIPPED_JSON = ("metadata.json", "dataset_info.json", "state.json", "dataset_dict.json")
@@ -104,24 +99,6 @@ def data_files(directory: Path, hf_split: str) -> list[Path]:
     return []
 
 
-def read_hub(files: list[Path], origin: str, directory: Path,
-             metadata: dict[str, Any] | None) -> DatasetArrays:
-    """Hub-layout files read as stored, then fitted to our metadata's spaces exactly.
-
-    (Values the metadata's dtype cannot represent, such as float data under ``uint8``, are
-    refused rather than cast; see :func:`~imitation_datasets.data.arrays.conform_to_spaces`.)
-    """
-    arrays = read_hub_files(files, origin, directory, None)
-    if metadata is None:
-        return arrays
-    arrays = conform_to_spaces(arrays, *metadata_spaces(metadata), origin, cast=True)
-    episodes = metadata["episodes"]
-    records = {key: np.asarray(episodes[name], dtype=np.int64)
-               for key, name in (("seeds", "seed"), ("attempts", "attempts"))
-               if len(episodes.get(name, ())) == arrays.n_episodes}
-    return replace(arrays, **records)
-
-
 def dataset_card(metadata: dict[str, Any] | None, split: str = "train") -> str:
     """``README.md`` for a hub folder: YAML ``configs`` pointing at the data file, a summary."""
     from huggingface_hub import DatasetCard, DatasetCardData
@@ -158,9 +135,10 @@ class HubLayout:
                 raise DatasetFormatError(f"{path}: no .parquet/.jsonl data files")
             metadata = our_metadata(path)
             name = origin if len(files) > 1 else f"{origin} ({files[0].relative_to(path)})"
-            return LoadedData(read_hub(files, name, path, metadata), metadata, origin)
+            return LoadedData(read_hub_files(files, name, path, metadata), metadata, origin)
         metadata = our_metadata(path.parent)
-        return LoadedData(read_hub([path], str(path), path.parent, metadata), metadata, origin)
+        arrays = read_hub_files([path], str(path), path.parent, metadata)
+        return LoadedData(arrays, metadata, origin)
 
     def write(self, data: LoadedData, location: str | Path, *, split: str = "train") -> Path:
         """Write ``data`` as a hub folder, or as one data file.

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -39,11 +40,11 @@ import pyarrow.compute as pc
 from imitation_datasets.core.atomic import atomic_path
 from imitation_datasets.core.errors import DatasetFormatError
 from imitation_datasets.core.safe_read import require_regular
-from imitation_datasets.data.arrays import DatasetArrays, cast_exact
+from imitation_datasets.data.arrays import DatasetArrays, conform_to_spaces
 from imitation_datasets.data.arrow import arrow_numpy, flat_array, nested_array, step_numbers
 from imitation_datasets.data.images import ImageColumn, is_image_column
 from imitation_datasets.data.original import arrays_from_columns, canonical_columns
-from imitation_datasets.data.schema import FORMAT_NAME, space_from_dict
+from imitation_datasets.data.schema import metadata_spaces
 
 
 # ---------------------------------------------------------------------------- reading
@@ -157,39 +158,24 @@ def read_table_file(path: Path) -> pa.Table:
         raise DatasetFormatError(f"{path}: corrupt or not {kind} ({exc})") from None
 
 
-def apply_metadata(columns: dict[str, Any], metadata: dict[str, Any] | None, origin: str
-                   ) -> dict[str, Any]:
-    """Use our ``metadata.json`` (when there is one) for dtypes, shapes, seeds and attempts.
+def fit_to_metadata(arrays: DatasetArrays, metadata: dict[str, Any] | None, origin: str
+                    ) -> DatasetArrays:
+    """Arrays read from hub-layout columns, fitted to our metadata (when there is some).
 
-    Values are cast to the metadata's dtypes only when none changes (float data under a
-    ``uint8`` space is refused, not turned into zeros).
+    The columns keep the rows' shape but not always the dtype (JSON lines, ``datasets``
+    features): shapes must be the metadata's spaces' exactly; values are cast to their dtypes
+    only when none changes (float data under a ``uint8`` space is refused, not turned into
+    zeros; see :func:`~imitation_datasets.data.arrays.conform_to_spaces`). Per-episode seeds and
+    attempts, which the layout does not hold, come from the metadata.
     """
-    if not metadata or metadata.get("format") != FORMAT_NAME:
-        return columns
-    env = metadata.get("env", {})
-    for key, space_key in (("obs", "observation_space"), ("final_obs", "observation_space"),
-                           ("actions", "action_space")):
-        if space_key not in env or not isinstance(columns.get(key), np.ndarray):
-            continue
-        space = space_from_dict(env[space_key])
-        shape = tuple(space.shape) if space.shape else ()
-        values = columns[key]
-        if int(np.prod(values.shape[1:])) != int(np.prod(shape)):
-            raise DatasetFormatError(
-                f"{origin}: column {key!r} rows hold {int(np.prod(values.shape[1:]))} values, "
-                f"metadata.json says {shape}"
-            )
-        columns[key] = cast_exact(values.reshape((len(values), *shape)), space.dtype, key, origin)
-    episodes = metadata.get("episodes", {})
-    n = int(np.asarray(columns["episode_starts"]).astype(bool).sum())
-    if episodes.get("count") is not None and episodes["count"] != n:
-        raise DatasetFormatError(
-            f"{origin}: {n} episodes but metadata.json says {episodes['count']}"
-        )
-    for key, name in (("seeds", "seed"), ("attempts", "attempts")):
-        if len(episodes.get(name, ())) == n and key not in columns:
-            columns[key] = np.asarray(episodes[name], dtype=np.int64)
-    return columns
+    if metadata is None:
+        return arrays
+    arrays = conform_to_spaces(arrays, *metadata_spaces(metadata), origin, cast=True)
+    episodes = metadata["episodes"]
+    records = {key: np.asarray(episodes[name], dtype=np.int64)
+               for key, name in (("seeds", "seed"), ("attempts", "attempts"))
+               if len(episodes.get(name, ())) == arrays.n_episodes}
+    return replace(arrays, **records)
 
 
 def read_hub_files(files: Sequence[Path], origin: str, base_dir: Path | None,
@@ -204,8 +190,8 @@ def read_hub_files(files: Sequence[Path], origin: str, base_dir: Path | None,
         except pa.ArrowException as exc:
             raise DatasetFormatError(f"{origin}: data files do not share columns ({exc})") \
                 from None
-    columns = apply_metadata(columns_from_table(table, origin, base_dir), metadata, origin)
-    return arrays_from_columns(columns, origin)
+    arrays = arrays_from_columns(columns_from_table(table, origin, base_dir), origin)
+    return fit_to_metadata(arrays, metadata, origin)
 
 
 # ---------------------------------------------------------------------------- writing
@@ -283,6 +269,6 @@ def write_hub_parquet(arrays: DatasetArrays, path: str | Path) -> Path:
     return path
 
 
-__all__ = ["apply_metadata",
+__all__ = ["fit_to_metadata",
            "columns_from_table", "dense",
            "hub_table", "read_hub_files", "read_table_file", "write_hub_parquet", "write_jsonl"]
