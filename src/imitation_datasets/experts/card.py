@@ -89,7 +89,11 @@ class Evaluation:
 
 @dataclass(frozen=True)
 class ExpertCard:
-    """Everything known about a shipped expert; one JSON file next to its weights."""
+    """Everything known about a shipped expert; one JSON file next to its weights.
+
+    ``key`` is the expert's key in the zoo (stored as the file's ``name`` field), ``env_id`` its
+    Gymnasium id; the other fields are stored under their own names.
+    """
 
     key: str
     env_id: str
