@@ -69,7 +69,7 @@ def collection_rate(name: str, workers: int, episodes: int,
     tmp = Path(tempfile.mkdtemp())
     try:
         controller = Controller(baseline_enjoy, baseline_collate, episodes=episodes,
-                                threads=workers, path=tmp, progress=False,
+                                workers=workers, path=tmp, progress=False,
                                 envs_per_worker=envs_per_worker)
         start = time.perf_counter()
         controller.start({"game": name, "mode": "play"})

@@ -38,7 +38,7 @@ def local_ray():
 
 def run(tmp_path, name, backend, episodes=40, slow=False, enjoy=baseline_enjoy, stats=None,
         **kwargs):
-    controller = Controller(enjoy, baseline_collate, episodes=episodes, threads=2,
+    controller = Controller(enjoy, baseline_collate, episodes=episodes, workers=2,
                             path=tmp_path, expert=policy(slow), progress=False, backend=backend,
                             **kwargs)
     out = controller.start({"game": name, "mode": "all"})
@@ -154,7 +154,7 @@ def test_a_hanging_actor_stops_the_run_with_a_one_line_message(tmp_path):
     from hanging_env import STUCK_ID
     from hanging_env import policy as toy
 
-    controller = Controller(baseline_enjoy, baseline_collate, episodes=4, threads=1,
+    controller = Controller(baseline_enjoy, baseline_collate, episodes=4, workers=1,
                             path=tmp_path, expert=CallablePolicy(toy, STUCK_ID, name="toy"),
                             progress=False, backend="ray", envs_per_worker=1, step_timeout=5)
     started = time.monotonic()

@@ -28,7 +28,7 @@ TIMEOUT = 3.0
 
 
 def controller(tmp_path):
-    return Controller(baseline_enjoy, baseline_collate, episodes=6, threads=1, path=tmp_path,
+    return Controller(baseline_enjoy, baseline_collate, episodes=6, workers=1, path=tmp_path,
                       expert=CallablePolicy(policy, ENV_ID, name="toy", identity="toy-v1"),
                       progress=False,
                       envs_per_worker=1, step_timeout=TIMEOUT)
@@ -57,7 +57,7 @@ def test_hanging_enjoy_function_names_its_episode(tmp_path):
             time.sleep(3600)
         return True
 
-    run = Controller(enjoy, lambda path, data: True, episodes=4, threads=1, path=tmp_path,
+    run = Controller(enjoy, lambda path, data: True, episodes=4, workers=1, path=tmp_path,
                      expert=CallablePolicy(policy, ENV_ID, name="toy"), progress=False,
                      step_timeout=TIMEOUT)
     with pytest.raises(CollectionError, match=f"on episode 2 of {ENV_ID}"):

@@ -74,7 +74,7 @@ def remove_stale_temp_files(folder: Path) -> list[Path]:
     A kill or a full disk leaves such files behind; on a full disk they would keep the disk full
     and make the rerun fail the same way.
     """
-    removed = []
+    removed: list[Path] = []
     if not folder.is_dir():
         return removed
     for name in os.listdir(folder):

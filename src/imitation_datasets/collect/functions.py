@@ -19,9 +19,10 @@ from typing import Any
 from imitation_datasets.core.episode import Episode
 from imitation_datasets.core.rollout import make_env, play
 from imitation_datasets.data.arrays import DatasetArrays
+from imitation_datasets.data.metadata import build_metadata
 from imitation_datasets.data.npz import export_npz
 from imitation_datasets.data.parquet import write_parquet
-from imitation_datasets.data.schema import NPZ_FILE
+from imitation_datasets.data.schema import NPZ_FILE, infer_spaces
 
 
 class RecordingEnjoy:
@@ -56,8 +57,8 @@ class RecordingEnjoy:
             n_envs=1,
             random_actions=self.random_actions,
         )
-        threshold = getattr(context, "threshold", None)
-        threshold = getattr(expert, "threshold", -math.inf) if threshold is None else threshold
+        given = getattr(context, "threshold", None)
+        threshold: float = getattr(expert, "threshold", -math.inf) if given is None else given
         if hasattr(context, "episode_return"):
             context.episode_return = episode.episode_return
         if episode.episode_return < threshold:
@@ -99,9 +100,6 @@ class DatasetCollate:
         Without a Controller run there is no provenance to record: the metadata holds the
         episodes, spaces inferred from the arrays, and the call itself.
         """
-        from imitation_datasets.data.metadata import build_metadata
-        from imitation_datasets.data.schema import infer_spaces
-
         episodes = sorted((Episode.load(os.path.join(path, f)) for f in data),
                           key=lambda e: e.index)
         if not episodes:

@@ -28,7 +28,8 @@ class _Pool:
 
     def __init__(self, spec: WorkerSpec, todo: deque[int], threads: int, tally: Tally) -> None:
         self.spec, self.todo, self.threads, self.tally = spec, todo, threads, tally
-        self.context = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+        self.context: Any = mp.get_context(  # fork where it exists (docs/architecture.md)
+            "fork" if "fork" in mp.get_all_start_methods() else "spawn")
         self.outbox = self.context.Queue()
         self.cap = 2 * spec.play.n_envs if spec.user_enjoy is None else 2
         self.workers: dict[int, Any] = {}

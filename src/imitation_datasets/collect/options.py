@@ -97,12 +97,6 @@ class CollectOptions:
                               f"{self.step_timeout!r}")
 
 
-def field_help(name: str) -> str:
-    """The help text of the field ``name`` (for a CLI generated from :class:`CollectOptions`)."""
-    fields = {f.name: f for f in dataclasses.fields(CollectOptions)}
-    return str(fields[name].metadata["help"])
-
-
 def run_options(base: CollectOptions, given: frozenset[str], opt: dict[str, Any],
                 where: str = "start()") -> CollectOptions:
     """``base`` with the :data:`RUN_FIELDS` of ``opt`` applied under the one-place rule.

@@ -13,6 +13,7 @@ seconds instead of hanging in Ray's retries. Ray is imported only when this back
 
 from __future__ import annotations
 
+import os
 import socket
 import time
 from collections import deque
@@ -56,8 +57,6 @@ class EpisodeActor:
 
     def pid(self) -> int:
         """Process id (tests use it to kill an actor)."""
-        import os
-
         return os.getpid()
 
 

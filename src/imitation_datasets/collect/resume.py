@@ -91,7 +91,9 @@ def _kept_message(staging: Path) -> str:
 
 
 def _summary(metadata: dict[str, Any]) -> str:
-    expert = metadata.get("expert") if isinstance(metadata.get("expert"), dict) else {}
-    collection = metadata.get("collection") if isinstance(metadata.get("collection"), dict) else {}
+    expert = metadata.get("expert")
+    expert = expert if isinstance(expert, dict) else {}
+    collection = metadata.get("collection")
+    collection = collection if isinstance(collection, dict) else {}
     return (f"expert {expert.get('id') or expert.get('kind')}, seed "
             f"{collection.get('dataset_seed')}, {collection.get('episodes')} episodes")

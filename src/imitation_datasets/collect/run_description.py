@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import gymnasium as gym
+
 from imitation_datasets.collect.functions import RecordingEnjoy
 from imitation_datasets.data.schema import json_number
 from imitation_datasets.experts.policy import policy_identity
@@ -25,8 +27,6 @@ dominates and batching it pays most."""
 
 def default_envs_per_worker(env_id: str) -> int:
     """Environments each worker steps together when the caller does not say."""
-    import gymnasium as gym
-
     try:
         entry = str(gym.spec(env_id).entry_point)
     except gym.error.Error:  # unknown ids fail later, with the registry's message

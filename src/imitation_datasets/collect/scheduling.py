@@ -20,6 +20,7 @@ import numpy as np
 
 from imitation_datasets.collect.local_backend import play_local
 from imitation_datasets.collect.player import PlaySpec
+from imitation_datasets.collect.ray_backend import play_ray
 from imitation_datasets.collect.tally import Tally
 from imitation_datasets.collect.worker import WorkerSpec
 from imitation_datasets.core.acting import batch_actions
@@ -55,8 +56,6 @@ def play_run(spec: WorkerSpec, episodes: int, workers: int, backend: str,
     tally = Tally(episodes, len(done), spec.play.threshold, staging.path, progress)
     try:
         if backend == "ray":
-            from imitation_datasets.collect.ray_backend import play_ray  # Ray only when used
-
             play_ray(spec, todo, count, tally, ray_address)
         else:
             play_local(spec, todo, count, tally)

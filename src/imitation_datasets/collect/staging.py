@@ -152,14 +152,14 @@ class Staging:
         this run's indices are returned, sorted by index.
         """
         wanted = {str(i) for i in indices}
-        files = []
+        files: list[tuple[int, str]] = []
         for name in sorted(os.listdir(self.dataset_dir)):
             if name.startswith(".") or not (self.dataset_dir / name).is_file():
                 continue
             stem = re.match(r"^(\d+)", name)
             if stem and stem.group(1) in wanted:
-                files.append(name)
-        return sorted(files, key=lambda n: (int(re.match(r"^(\d+)", n).group(1)), n))
+                files.append((int(stem.group(1)), name))
+        return [name for _, name in sorted(files)]
 
     def log_error(self, index: int, attempt: int, seed: int, text: str) -> None:
         """Append a failed attempt's traceback to ``errors.log``."""

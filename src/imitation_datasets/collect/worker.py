@@ -206,6 +206,8 @@ def _batched_loop(worker: int, spec: WorkerSpec, inbox: Any, outbox: Any) -> Non
 
 
 def _user_loop(worker: int, spec: WorkerSpec, inbox: Any, outbox: Any) -> None:
+    enjoy = spec.user_enjoy
+    assert enjoy is not None  # run_worker calls this loop only for a user enjoy
     path = str(spec.staging.dataset_dir) + os.sep
     while True:
         index = _next_message(inbox, spec)
@@ -217,7 +219,7 @@ def _user_loop(worker: int, spec: WorkerSpec, inbox: Any, outbox: Any) -> None:
             context = Context(index, seed, attempt, spec.play.threshold, spec.staging)
             outbox.put(("attempt", worker, {"index": index, "attempt": attempt}))
             try:
-                accepted = bool(_call_user_enjoy(spec.user_enjoy, spec.play.policy, path, context))
+                accepted = bool(_call_user_enjoy(enjoy, spec.play.policy, path, context))
             except Exception:  # noqa: BLE001 - logged and retried
                 with staging_writes(spec.staging.path):
                     spec.staging.log_error(index, attempt, seed, traceback.format_exc())

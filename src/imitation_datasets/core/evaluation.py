@@ -66,4 +66,5 @@ def evaluate_available(
         random_actions=policy is None, record=False, max_failures=max_failures,
     )
     returns = np.array([episode.episode_return for episode in episodes], dtype=np.float64)
-    return returns, [int(episode.seed) for episode in episodes], failed
+    used = [episode.seed for episode in episodes if episode.seed is not None]  # the runner sets it
+    return returns, used, failed

@@ -8,7 +8,7 @@ inference is batched across the environments, which is where the speed comes fro
 from __future__ import annotations
 
 import traceback
-from collections.abc import Callable, Hashable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,8 +20,8 @@ from imitation_datasets.core.acting import batch_actions
 from imitation_datasets.core.episode import Episode
 from imitation_datasets.core.errors import ImitationDatasetsError
 
-Job = tuple[Hashable, int]
-"""``(key, seed)``: what to play next; the key comes back with the result."""
+Job = tuple[Any, int]
+"""``(key, seed)``: what to play next; the key (any hashable value) comes back with the result."""
 
 
 def make_env(env_id: str, env_kwargs: dict[str, Any] | None = None) -> gym.Env:
@@ -84,7 +84,7 @@ def check_actions(actions: np.ndarray, space: gym.Space, rows: int, policy: Any)
 class Outcome:
     """The result of one job: an episode, or the traceback of the error that ended it."""
 
-    key: Hashable
+    key: Any
     seed: int
     episode: Episode | None
     error: str | None = None
@@ -144,6 +144,11 @@ class _Slot:
         self.actions: list[Any] = []
         self.rewards: list[float] = []
 
+    def playing(self) -> Job:
+        """The job being played (only called while there is one)."""
+        assert self.job is not None
+        return self.job
+
 
 class EpisodeRunner:
     """Plays jobs on ``n_envs`` environments with one batched policy call per step.
@@ -190,7 +195,7 @@ class EpisodeRunner:
 
     def _finish(self, slot: _Slot, final_obs: np.ndarray, terminated: bool, truncated: bool
                 ) -> Outcome:
-        key, seed = slot.job
+        key, seed = slot.playing()
         steps = len(slot.rewards)
         episode = Episode(
             obs=np.stack(slot.observations) if self.record else np.zeros((steps, 0)),
@@ -252,7 +257,7 @@ class EpisodeRunner:
             except Exception:  # noqa: BLE001 - a policy error fails these attempts
                 error = traceback.format_exc()
                 for i in active:
-                    key, seed = slots[i].job
+                    key, seed = slots[i].playing()
                     slots[i].job = None
                     yield Outcome(key, int(seed), None, error)
                 for i in active:
@@ -263,7 +268,7 @@ class EpisodeRunner:
                 try:
                     obs, reward, terminated, truncated, _ = slot.step(action)
                 except Exception:  # noqa: BLE001 - an env error fails this attempt
-                    key, seed = slot.job
+                    key, seed = slot.playing()
                     slot.job = None
                     yield Outcome(key, int(seed), None, traceback.format_exc())
                     yield from refill(i)
