@@ -30,7 +30,7 @@ from imitation_datasets.core.safe_read import require_regular
 from imitation_datasets.data.arrays import DatasetArrays
 from imitation_datasets.data.hf_datasets import from_hf_dataset
 from imitation_datasets.data.hub_folder import DATA_SUFFIXES, data_files
-from imitation_datasets.data.loaded import LoadedData, single_split, validate_loaded
+from imitation_datasets.data.loaded import LoadedData, validate_loaded
 from imitation_datasets.data.schema import METADATA_FILE, STEPS_FILE
 from imitation_datasets.data.storage import backend
 
@@ -97,11 +97,12 @@ def as_loaded(source: str | Path | DatasetArrays | LoadedData,
     return load_source(source)
 
 
-def detect(path: Path) -> tuple[str, Path]:
-    """The backend that reads the local ``path``, and the location to hand it.
+def detect(path: Path, hf_split: str = "train") -> tuple[str, Path]:
+    """The backend that reads the local ``path`` (see the module docstring), and its location.
 
     Raises:
         DatasetFormatError: nothing here is a dataset in a supported layout.
+        ValueError: ``hf_split`` is not a split of the hub-layout files found.
     """
     if not path.is_dir():
         require_regular(path)
@@ -122,28 +123,28 @@ def detect(path: Path) -> tuple[str, Path]:
         return "parquet", path
     if (path / "dataset_info.json").is_file() or (path / "dataset_dict.json").is_file():
         return "hf", path
-    return "", path
-
-
-def load_local(path: Path, hf_split: str = "train", origin: str | None = None) -> LoadedData:
-    """Read a local file or directory with the backend :func:`detect` names (not validated)."""
-    name, location = detect(path)
-    if name:
-        return backend(name).read(location, split=hf_split,
-                                  origin=origin if name == "hub" else None)
     if data_files(path, hf_split):
-        return backend("hub").read(path, split=hf_split, origin=origin)
+        return "hub", path
     npz = sorted(path.glob("*.npz"))
     if len(npz) == 1:
-        single_split(path, hf_split)
-        return backend("npz").read(npz[0])
+        return "npz", npz[0]
     if (path / METADATA_FILE).is_file():
         # Our metadata without steps.parquet: let read_parquet name what is missing.
-        return backend("parquet").read(path)
+        return "parquet", path
     raise DatasetFormatError(
         f"{path}: no dataset found (expected metadata.json + steps.parquet, a teacher.npz, "
         "or .parquet/.jsonl files in the IL-Datasets hub layout)"
     )
+
+
+def load_local(path: Path, hf_split: str = "train", origin: str | None = None) -> LoadedData:
+    """Read a local file or directory with the backend :func:`detect` names (not validated).
+
+    ``origin`` (a hub repo's ``hf://`` name for its snapshot) names hub-layout data in errors.
+    """
+    name, location = detect(path, hf_split)
+    return backend(name).read(location, split=hf_split,
+                              origin=origin if name == "hub" else None)
 
 
 def load_from_hub(repo_id: str, hf_split: str = "train", *, revision: str | None = None,
