@@ -25,6 +25,12 @@ from imitation_datasets.data.parquet import write_parquet
 from imitation_datasets.data.schema import NPZ_FILE, infer_spaces
 
 
+def policy_env(policy: Any) -> tuple[str, dict[str, Any]]:
+    """The Gymnasium id (``env_id``, else ``name``) and ``gym.make`` kwargs a policy plays."""
+    return (getattr(policy, "env_id", None) or policy.name,
+            dict(getattr(policy, "env_kwargs", None) or {}))
+
+
 class RecordingEnjoy:
     """An ``enjoy`` function that records whole episodes with their seeds.
 
@@ -47,11 +53,10 @@ class RecordingEnjoy:
             path: folder to write ``episode_<index>.ep`` into.
             context: carries ``index`` and optionally ``seed``, ``attempt`` and ``threshold``.
         """
-        env_id = getattr(expert, "env_id", None) or expert.name
         seed = getattr(context, "seed", None)
         seed = int(context.index) if seed is None else int(seed)
         (episode,) = play(
-            partial(make_env, env_id, getattr(expert, "env_kwargs", None)),
+            partial(make_env, *policy_env(expert)),
             [seed],
             policy=expert,
             n_envs=1,

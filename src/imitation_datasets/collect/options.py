@@ -4,7 +4,8 @@
 (through :func:`imitation_datasets.core.config.from_mapping` / ``with_overrides``) all fill this
 one frozen dataclass; every field's ``metadata["help"]`` is its help text (the CLI shows it).
 Parallelism has one name, ``workers``; ``threads`` is only the paper's alias for it in
-``Controller(enjoy, collate, episodes, threads, path)``.
+``Controller(enjoy, collate, episodes, threads, path)`` (and ``amount`` the original alias of
+``episodes``).
 
 Which source wins: the Controller's options are fixed when it is built. ``start(opt)`` names the
 run (``game``, ``mode``) and may also set the run options :data:`RUN_FIELDS` (``seed``,
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from imitation_datasets.core.config import from_mapping
 from imitation_datasets.core.errors import ConfigError
@@ -31,8 +32,9 @@ DEFAULT_STEP_TIMEOUT = 300.0
 """Seconds a worker may hold episodes without finishing one (or, with a user ``enjoy``, without
 starting its next attempt) before the run stops: generous for any real episode, short enough that
 a ``step()`` that never returns does not hang the run for good."""
-MODES = ("all", "play", "collate")
+Mode = Literal["all", "play", "collate"]
 """What ``start(opt)`` does: play and collate, only play (stage episodes), only collate."""
+MODES: tuple[str, ...] = get_args(Mode)
 RUN_FIELDS = ("seed", "threshold", "max_attempts", "random")
 """The options ``start(opt)`` may set as well as the Controller (see the module docstring)."""
 CLI_FLAGS = {"ray_address": "--address", "npz": "--no-npz", "progress": "--quiet"}
@@ -137,7 +139,7 @@ class _RunKeys:
     """The keys ``start(opt)`` accepts, for did-you-mean errors and type checks."""
 
     game: str | None = None
-    mode: Literal["all", "play", "collate"] | None = None
+    mode: Mode | None = None
     seed: int | None = None
     threshold: float | None = None
     max_attempts: int | None = None

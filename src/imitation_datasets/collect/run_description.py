@@ -12,7 +12,7 @@ from typing import Any
 
 import gymnasium as gym
 
-from imitation_datasets.collect.functions import RecordingEnjoy
+from imitation_datasets.collect.functions import RecordingEnjoy, policy_env
 from imitation_datasets.data.schema import json_number
 from imitation_datasets.experts.policy import policy_identity
 
@@ -55,9 +55,10 @@ def describe_run(policy: Any, seed: int, threshold: float, max_attempts: int,
     provenance = ({"kind": "random"} if random_actions
                   else (policy.provenance() if hasattr(policy, "provenance")
                         else {"kind": "policy", "id": _qualname(type(policy))}))
+    env_id, env_kwargs = policy_env(policy)
     run = {
-        "env_id": getattr(policy, "env_id", None) or policy.name,
-        "env_kwargs": dict(getattr(policy, "env_kwargs", {}) or {}),
+        "env_id": env_id,
+        "env_kwargs": env_kwargs,
         "expert": {k: provenance.get(k) for k in ("kind", "id", "weights_sha256")},
         "dataset_seed": seed,
         "threshold": json_number(threshold),

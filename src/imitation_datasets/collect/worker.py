@@ -111,7 +111,6 @@ class Context:
     seed: int
     attempt: int
     threshold: float
-    staging: Staging | None = None
     episode_return: float = math.nan
     logs: list[str] = field(default_factory=list)
 
@@ -216,7 +215,7 @@ def _user_loop(worker: int, spec: WorkerSpec, inbox: Any, outbox: Any) -> None:
         history: list[float] = []
         for attempt in range(spec.play.max_attempts):
             seed = episode_seed(spec.play.dataset_seed, index, attempt)
-            context = Context(index, seed, attempt, spec.play.threshold, spec.staging)
+            context = Context(index, seed, attempt, spec.play.threshold)
             outbox.put(("attempt", worker, {"index": index, "attempt": attempt}))
             try:
                 accepted = bool(_call_user_enjoy(enjoy, spec.play.policy, path, context))
