@@ -260,3 +260,20 @@ def test_validation_keeps_the_best_export_and_logs_every_one(tmp_path):
     assert best["validation"]["seed_start"] == recipe.validation_seeds()[0]
     rows = (tmp_path / "progress.csv").read_text().splitlines()
     assert len(rows) == 3 and rows[2].split(",")[:2] == ["200", f"{second.mean:.3f}"]
+
+
+@pytest.mark.parametrize("module, argv, message", [
+    ("train", ["cartpol"], "argument KEY: no recipe 'cartpol'; did you mean cartpole?"),
+    ("train", ["cartpole", "--timesteps", "0"], "timesteps must be positive, got 0"),
+    ("train", ["cartpole", "--workers", "two"], "argument --workers: invalid int value"),
+    ("evaluate", ["cartpol"], "no card for ['cartpol']"),
+])
+def test_tooling_commands_refuse_bad_arguments_in_one_line(capsys, module, argv, message):
+    import importlib
+
+    main = importlib.import_module(f"imitation_zoo.{module}").main
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exited.value.code == 2 and err.count("\n") == 1
+    assert err.startswith(f"python -m imitation_zoo.{module}: error: ") and message in err

@@ -9,18 +9,41 @@ quality) in the cards.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+from imitation_datasets.cli.arguments import OneLineParser, Options
+from imitation_datasets.core.config import option
+from imitation_datasets.core.errors import ConfigError
 from imitation_datasets.experts.card import ExpertCard
 from imitation_datasets.experts.curated import ZOO_DIR, CuratedExpert
 from imitation_zoo.measure import measure
 from imitation_zoo.recipe import EVALUATE_MODULE, evaluate_command
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EvaluateOptions:
+    """What ``python -m imitation_zoo.evaluate`` measures (its arguments)."""
+
+    keys: tuple[str, ...] = option((), "experts to measure (default: every card in the zoo)")
+    write: bool = option(False, "store the new measurement in the cards")
+    zoo: Path = option(ZOO_DIR, "folder of the cards")
+
+    def __post_init__(self) -> None:
+        missing = [key for key in self.keys if not (self.zoo / f"{key}.json").is_file()]
+        if missing:
+            raise ConfigError(f"no card for {missing} in {self.zoo}")
+
+    def cards(self) -> list[Path]:
+        """The cards to measure."""
+        if self.keys:
+            return [self.zoo / f"{key}.json" for key in self.keys]
+        return sorted(self.zoo.glob("*.json"))
 
 
 def remeasure(card_path: str | Path, write: bool = False) -> tuple[ExpertCard, ExpertCard]:
@@ -65,25 +88,23 @@ def markdown_table(rows: Sequence[tuple[ExpertCard, ExpertCard]]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point (see the module docstring)."""
-    parser = argparse.ArgumentParser(
-        prog=f"python -m {EVALUATE_MODULE}",
-        description="Re-measure shipped experts on their cards' evaluation seeds.",
-    )
-    parser.add_argument("keys", nargs="*", help="experts to measure (default: every card)")
-    parser.add_argument("--write", action="store_true",
-                        help="store the new measurement in the cards")
-    parser.add_argument("--zoo", type=Path, default=ZOO_DIR, help="folder of the cards")
-    args = parser.parse_args(argv)
+    options = Options(EvaluateOptions, skip=("keys",))
+    parser = OneLineParser(prog=f"python -m {EVALUATE_MODULE}",
+                           description="Re-measure shipped experts on their cards' evaluation "
+                                       "seeds.")
+    parser.add_argument("keys", nargs="*", metavar="KEY",
+                        help=EvaluateOptions.__dataclass_fields__["keys"].metadata["help"])
+    options.add_to(parser)
+    parsed = parser.parse_args(argv)
+    try:
+        args = dataclasses.replace(options.build(parsed, parser.prog), keys=tuple(parsed.keys))
+    except ConfigError as exc:
+        parser.error(str(exc))
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-
-    keys = args.keys or sorted(path.stem for path in args.zoo.glob("*.json"))
-    missing = [key for key in keys if not (args.zoo / f"{key}.json").is_file()]
-    if missing:
-        parser.error(f"no card for {missing} in {args.zoo}")
     rows = []
-    for key in keys:
-        rows.append(remeasure(args.zoo / f"{key}.json", write=args.write))
-        log.info("measured %s", key)
+    for path in args.cards():
+        rows.append(remeasure(path, write=args.write))
+        log.info("measured %s", path.stem)
     print(markdown_table(rows))
     return 0
 

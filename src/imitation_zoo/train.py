@@ -19,13 +19,17 @@ SIGTERM saves the state of the last finished update.
 
 from __future__ import annotations
 
-import argparse
+import difflib
 import logging
 import signal
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from imitation_datasets.cli.arguments import OneLineParser, Options
+from imitation_datasets.core.config import option
+from imitation_datasets.core.errors import ConfigError
 from imitation_datasets.experts.curated import ZOO_DIR
 from imitation_zoo.ars_training import train_ars
 from imitation_zoo.checkpoint import DEFAULT_SCRATCH, checkpoint_dir
@@ -36,36 +40,48 @@ from imitation_zoo.shipping import already_shipped, ship
 log = logging.getLogger(__name__)
 
 
-def parser() -> argparse.ArgumentParser:
-    """The command line's options (see the module docstring)."""
-    parser = argparse.ArgumentParser(
-        prog=f"python -m {TRAIN_MODULE}",
-        description="Train a curated expert from its recipe and ship it to the zoo.",
-    )
-    parser.add_argument("key", choices=recipe_keys(), help="recipe to train")
-    parser.add_argument("--timesteps", type=int, default=None,
-                        help="override the recipe's total_timesteps")
-    parser.add_argument("--out", type=Path, default=ZOO_DIR,
-                        help="folder receiving KEY.safetensors and KEY.json (default: the zoo)")
-    parser.add_argument("--scratch", type=Path, default=DEFAULT_SCRATCH,
-                        help="scratch root for checkpoints (default: ./.train)")
-    parser.add_argument("--fresh", action="store_true",
-                        help="ignore a best checkpoint left by an earlier run")
-    parser.add_argument("--export-only", action="store_true",
-                        help="skip training; ship the best checkpoint already in the scratch")
-    parser.add_argument("--checkpoints", type=Path, default=CHECKPOINTS_DIR,
-                        help="root of the committed checkpoints of resumable recipes")
-    parser.add_argument("--max-minutes", type=float, default=None,
-                        help="end this training segment after that many minutes (resumable)")
-    parser.add_argument("--workers", type=int, default=None,
-                        help="ARS-numpy recipes: processes playing episodes (default: all CPUs;"
-                             " results do not depend on it)")
-    return parser
+@dataclass(frozen=True)
+class TrainOptions:
+    """What ``python -m imitation_zoo.train`` trains and where it writes (its arguments)."""
+
+    key: str = field(metadata={"help": "recipe to train (a file stem of imitation_zoo/recipes)"})
+    timesteps: int | None = option(None, "override the recipe's total_timesteps")
+    out: Path = option(ZOO_DIR, "folder receiving KEY.safetensors and KEY.json")
+    scratch: Path = option(DEFAULT_SCRATCH, "scratch root of the checkpoints of recipes that "
+                                            "are not resumable")
+    fresh: bool = option(False, "forget a best checkpoint (and training state) left by an "
+                                "earlier run")
+    export_only: bool = option(False, "skip training; ship the best checkpoint already on disk")
+    checkpoints: Path = option(CHECKPOINTS_DIR, "root of the committed checkpoints of resumable "
+                                                "recipes")
+    max_minutes: float | None = option(None, "end this training segment after that many "
+                                             "minutes (state saved, best shipped)")
+    workers: int | None = option(None, "ARS-numpy recipes: processes playing episodes "
+                                       "(none: every CPU; results do not depend on it)")
+
+    def __post_init__(self) -> None:
+        keys = recipe_keys()
+        if self.key not in keys:
+            close = difflib.get_close_matches(self.key, keys, n=3, cutoff=0.5)
+            hint = f"did you mean {', '.join(close)}?" if close else f"known: {', '.join(keys)}"
+            raise ConfigError(f"no recipe {self.key!r}; {hint}")
+        for name in ("timesteps", "workers", "max_minutes"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise ConfigError(f"{name} must be positive, got {value!r}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point (see the module docstring)."""
-    args = parser().parse_args(argv)
+    options = Options(TrainOptions)
+    parser = OneLineParser(prog=f"python -m {TRAIN_MODULE}",
+                           description="Train a curated expert from its recipe and ship it to "
+                                       "the zoo.")
+    options.add_to(parser)
+    try:
+        args: TrainOptions = options.build(parser.parse_args(argv), parser.prog)
+    except ConfigError as exc:
+        parser.error(str(exc))
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     recipe = load_recipe(args.key)
     folder = checkpoint_dir(recipe, args.scratch, args.checkpoints)
