@@ -48,7 +48,7 @@ def test_configs_are_typed_and_frozen() -> None:
     assert {k for k in iupe if iupe[k] != abco[k]} == {"continuous_loss"}
     env = make_env("CartPole-v1")
     with pytest.raises(ConfigError, match="BCOConfig"):
-        BCO(env.observation_space, env.action_space, ABCOConfig())
+        BCO(env.observation_space, env.action_space, ABCOConfig())  # type: ignore[arg-type]
 
 
 def tiny_task(threshold: float | None) -> TrainingTask:
