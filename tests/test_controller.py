@@ -223,6 +223,7 @@ def test_bad_options(tmp_path, bad, message):
     ({"episodes": 2, "thread": 2}, "unknown key 'thread'; did you mean threshold"),
     ({"episodes": 2, "backend": "dask"}, "must be one of 'local', 'ray'"),
     ({"episodes": 2, "envs_per_worker": 0}, "envs_per_worker must be >= 1"),
+    ({"episodes": 2, "npz": False}, "npz is chosen by the collate function"),
     ({"episodes": 2, "max_attempts": 0}, "max_attempts must be >= 1"),
     ({"episodes": 2, "seed": -1}, "seed must be >= 0"),
 ])

@@ -94,8 +94,9 @@ class Controller:
         expert: a policy to use instead of looking ``game`` up in the registry.
         command: how the run was started (recorded in the metadata).
         **options: the other fields of ``CollectOptions`` (``workers``, ``seed``, ``threshold``,
-            ``max_attempts``, ``envs_per_worker``, ``progress``, ``backend``, ``ray_address``,
-            ``step_timeout``, ``overwrite``); ``envs_per_worker=None`` is
+            ``max_attempts``, ``random``, ``envs_per_worker``, ``progress``, ``backend``,
+            ``ray_address``, ``step_timeout``, ``overwrite``; ``npz`` is the collate's own);
+            ``envs_per_worker=None`` is
             :func:`~imitation_datasets.collect.run_description.default_envs_per_worker`.
 
     Raises:
@@ -125,6 +126,10 @@ class Controller:
                                       f"{options[name]!r}; {alias} is the paper's name for "
                                       f"{name}: give one of them")
                 options[name] = value
+        if "npz" in options:  # a property of the collate function, which is given here
+            raise ConfigError("Controller: npz is chosen by the collate function: pass "
+                              "DatasetCollate('baseline_collate', npz=False) as collate, or use "
+                              "Controller.from_options")
         if "episodes" not in options:
             raise ConfigError("Controller: episodes must be a positive integer, got None")
         if path is not None:
