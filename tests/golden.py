@@ -42,7 +42,7 @@ def collect_golden(key: str, out: Path, workers: int, envs_per_worker: int) -> P
     from imitation_datasets.functions import baseline_collate, baseline_enjoy
 
     controller = Controller(baseline_enjoy, baseline_collate, episodes=GOLDEN_EPISODES,
-                            threads=workers, envs_per_worker=envs_per_worker, path=out,
+                            workers=workers, envs_per_worker=envs_per_worker, path=out,
                             seed=GOLDEN_SEED, progress=False)
     return controller.start({"game": key, "mode": "all"})
 

@@ -28,11 +28,11 @@ def _numbers(cells):
 
 
 def test_same_seeds_give_identical_numbers_and_finished_cells_are_not_rerun(tmp_path, data_dir):
-    first = run_benchmark(["bc"], ["cartpole"], 2, tmp_path / "a", data_dir, jobs=2,
+    first = run_benchmark(["bc"], ["cartpole"], 2, tmp_path / "a", data_dir, workers=2,
                           progress=False)
     assert [c["seed"] for c in first] == [0, 1]
     assert all(c["performance"] > 0.9 for c in first)
-    second = run_benchmark(["bc"], ["cartpole"], 2, tmp_path / "b", data_dir, jobs=1,
+    second = run_benchmark(["bc"], ["cartpole"], 2, tmp_path / "b", data_dir, workers=1,
                            progress=False)
     assert _numbers(first) == _numbers(second)
     cell = Cell("bc", "cartpole", 0).path(tmp_path / "a")

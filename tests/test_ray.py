@@ -92,7 +92,7 @@ def test_benchmark_sweep_on_ray_matches_the_local_runner(tmp_path):
     from imitation_datasets.benchmark.runner import run_benchmark
 
     data = tmp_path / "data"
-    local = run_benchmark(["bc"], ["cartpole"], 2, tmp_path / "local", data, jobs=1,
+    local = run_benchmark(["bc"], ["cartpole"], 2, tmp_path / "local", data, workers=1,
                           progress=False)
     remote = run_benchmark(["bc"], ["cartpole"], 2, tmp_path / "ray", data, backend="ray",
                            progress=False)

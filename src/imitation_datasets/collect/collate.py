@@ -9,7 +9,6 @@ gets the original IL-Datasets call: a folder and the list of episode files.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from pathlib import Path
@@ -29,7 +28,8 @@ from imitation_datasets.core.rollout import make_env
 from imitation_datasets.core.seeding import expert_eval_seeds
 from imitation_datasets.data.arrays import DatasetArrays
 from imitation_datasets.data.metadata import build_metadata
-from imitation_datasets.data.schema import json_number, space_to_dict
+from imitation_datasets.data.schema import env_description as describe_env
+from imitation_datasets.data.schema import json_number
 
 RANDOM_REFERENCE_EPISODES = 100
 """Episodes of the random-policy reference return (when the expert's card has none)."""
@@ -129,22 +129,13 @@ def _metadata(spec: WorkerSpec, description: RunDescription, episodes: list[Epis
 
 
 def env_description(env_id: str, env_kwargs: dict[str, Any]) -> dict[str, Any]:
-    """The metadata's ``env`` entry: id, kwargs, the registry's spec and both spaces."""
+    """The metadata's ``env`` entry of the env ``env_id`` made with ``env_kwargs``."""
     env = make_env(env_id, env_kwargs)
     try:
-        spec_json = json.loads(env.spec.to_json()) if env.spec is not None else None
-    except Exception:  # noqa: BLE001 - some specs hold callables; keep the id then
-        spec_json = None
-    description = {
-        "id": env_id,
-        "kwargs": env_kwargs,
-        "spec": spec_json,
-        "max_episode_steps": getattr(env.spec, "max_episode_steps", None),
-        "observation_space": space_to_dict(env.observation_space),
-        "action_space": space_to_dict(env.action_space),
-    }
-    env.close()
-    return description
+        return describe_env(env_id, env_kwargs, env.spec, env.observation_space,
+                            env.action_space)
+    finally:
+        env.close()
 
 
 def _acceptance(episodes: list[Episode]) -> dict[str, Any]:

@@ -19,10 +19,10 @@ This module imports nothing heavy, so ``--help`` does not load the collection co
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
-from imitation_datasets.core.config import from_mapping
+from imitation_datasets.core.config import from_mapping, option
 from imitation_datasets.core.errors import ConfigError
 
 MAX_EPISODES = 10**7
@@ -42,10 +42,6 @@ CLI_FLAGS = {"ray_address": "--address", "npz": "--no-npz", "progress": "--quiet
 flags turn the field off). ``path`` is not a flag: the CLI's ``--out DIR`` is ``<path>/<game>``."""
 
 
-def _option(default: Any, help: str) -> Any:  # noqa: A002 - the word argparse/typer use
-    return field(default=default, metadata={"help": help})
-
-
 @dataclass(frozen=True)
 class CollectOptions:
     """How a dataset is collected (the CLI's ``collect`` options; ``Controller``'s keywords).
@@ -54,30 +50,30 @@ class CollectOptions:
     the bytes written; the others change where, how fast, and how the run is shown.
     """
 
-    episodes: int = _option(1000, "episodes to keep (at most 10,000,000)")
-    workers: int = _option(1, "worker processes (Ray: actors); never more than the episodes "
+    episodes: int = option(1000, "episodes to keep (at most 10,000,000)")
+    workers: int = option(1, "worker processes (Ray: actors); never more than the episodes "
                               "left to play, nor 4 per CPU locally; does not change the data")
-    seed: int = _option(0, "dataset seed: episode i is reset with episode_seed(seed, i, attempt)")
-    threshold: float | None = _option(None, "minimum episode return (default: the expert's "
+    seed: int = option(0, "dataset seed: episode i is reset with episode_seed(seed, i, attempt)")
+    threshold: float | None = option(None, "minimum episode return (default: the expert's "
                                             "threshold; none with random actions)")
-    max_attempts: int = _option(10, "attempts per episode before the run stops")
-    random: bool = _option(False, "play uniformly random actions (any Gymnasium id works)")
-    envs_per_worker: int | None = _option(None, "environments stepped together in each worker "
+    max_attempts: int = option(10, "attempts per episode before the run stops")
+    random: bool = option(False, "play uniformly random actions (any Gymnasium id works)")
+    envs_per_worker: int | None = option(None, "environments stepped together in each worker "
                                                 "(default: 4 for MuJoCo envs, 16 otherwise; "
                                                 "does not change the data)")
-    npz: bool = _option(True, "also write teacher.npz beside the Parquet dataset")
-    path: str = _option("./dataset/", "datasets are written to <path>/<game>/")
-    overwrite: bool = _option(False, "replace a different dataset already in the output folder "
+    npz: bool = option(True, "also write teacher.npz beside the Parquet dataset")
+    path: str = option("./dataset/", "datasets are written to <path>/<game>/")
+    overwrite: bool = option(False, "replace a different dataset already in the output folder "
                                      "(refused otherwise)")
-    backend: Literal["local", "ray"] = _option("local", "local worker processes or Ray actors "
+    backend: Literal["local", "ray"] = option("local", "local worker processes or Ray actors "
                                                         "(both give the same bytes)")
-    ray_address: str | None = _option(None, "Ray cluster address (e.g. auto or HOST:6379; "
+    ray_address: str | None = option(None, "Ray cluster address (e.g. auto or HOST:6379; "
                                              "default: an initialised or new local Ray)")
-    step_timeout: float | None = _option(
+    step_timeout: float | None = option(
         DEFAULT_STEP_TIMEOUT, "seconds a worker may go without finishing an episode (a step that "
                               "never returns) before the run stops, keeping what was staged; "
                               "none waits forever")
-    progress: bool = _option(True, "show a progress bar")
+    progress: bool = option(True, "show a progress bar")
 
     def __post_init__(self) -> None:
         if self.episodes < 1:

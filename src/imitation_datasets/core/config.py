@@ -201,7 +201,7 @@ def _convert(hint: Any, value: Any, where: str) -> Any:
     if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         if isinstance(value, hint):
             return value
-        return from_mapping(hint, value, where)  # type: ignore[arg-type]
+        return from_mapping(hint, value, where)
     if hint is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)

@@ -33,7 +33,7 @@ from imitation_datasets.core.safe_read import read_json, require_regular
 from imitation_datasets.data.arrays import DatasetArrays
 from imitation_datasets.data.metadata import build_metadata, checked_metadata
 from imitation_datasets.data.parquet import write_parquet
-from imitation_datasets.data.schema import json_number, space_to_dict
+from imitation_datasets.data.schema import env_description, json_number
 
 METADATA_KEY = "imitation_datasets_metadata"
 # (namespace/)name-v<version>: ASCII letters, digits, '_' and '-' per segment (no '.', no '..').
@@ -366,15 +366,10 @@ def _metadata_from_minari(dataset: Any, arrays: DatasetArrays, raw: dict[str, An
                           ) -> dict[str, Any]:
     spec = _rebuilt_spec(dataset.spec.env_spec)
     file_id = getattr(dataset.spec.env_spec, "id", None)
-    env = {
-        "id": spec.id if spec is not None else (
-            file_id if isinstance(file_id, str) and ":" not in file_id else None),
-        "kwargs": {} if spec is None else dict(spec.kwargs),
-        "spec": None if spec is None else json.loads(spec.to_json()),
-        "max_episode_steps": None if spec is None else spec.max_episode_steps,
-        "observation_space": space_to_dict(dataset.observation_space),
-        "action_space": space_to_dict(dataset.action_space),
-    }
+    env_id = spec.id if spec is not None else (
+        file_id if isinstance(file_id, str) and ":" not in file_id else None)
+    env = env_description(env_id, {} if spec is None else dict(spec.kwargs), spec,
+                          dataset.observation_space, dataset.action_space)
     reference: dict[str, Any] = {"dataset_return_mean": json_number(arrays.returns.mean())}
     if finite_number(raw.get("ref_min_score")) is not None:
         reference["random_return_mean"] = json_number(raw["ref_min_score"])

@@ -14,6 +14,7 @@ shape and dtype are in ``metadata.json`` (``env.observation_space``/``env.action
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -187,3 +188,29 @@ def infer_spaces(obs: Any, actions: np.ndarray) -> tuple[dict[str, Any], dict[st
     else:
         action = box(tuple(actions.shape[1:]), actions.dtype)
     return box(tuple(obs.shape[1:]), np.dtype(obs.dtype)), action
+
+
+def env_description(env_id: str | None, kwargs: dict[str, Any], spec: Any,
+                    observation_space: gym.Space, action_space: gym.Space) -> dict[str, Any]:
+    """The metadata's ``env`` entry: id, kwargs, the registry's spec (JSON) and both spaces.
+
+    Args:
+        env_id: the Gymnasium id (``None`` when unknown, e.g. a Minari file's unregistered id).
+        kwargs: the keyword arguments the env is made with.
+        spec: the ``gymnasium.envs.registration.EnvSpec`` (``None`` when unknown); a spec that
+            cannot be written as JSON (it holds callables) is recorded as ``None``.
+        observation_space: the observation space.
+        action_space: the action space.
+    """
+    try:
+        spec_json = json.loads(spec.to_json()) if spec is not None else None
+    except Exception:  # noqa: BLE001 - some specs hold callables; the id and kwargs remain
+        spec_json = None
+    return {
+        "id": env_id,
+        "kwargs": kwargs,
+        "spec": spec_json,
+        "max_episode_steps": getattr(spec, "max_episode_steps", None),
+        "observation_space": space_to_dict(observation_space),
+        "action_space": space_to_dict(action_space),
+    }

@@ -142,8 +142,7 @@ class ABCO(Method[ABCOConfig]):
             raise TaskError(f"{self.name}: the task has no success_threshold (the return that "
                             "counts as a success drives the resampling of I_s)")
         cfg = self.config
-        idm = InverseDynamics.of(self)  # M(s, s') and the expert's pairs it will label
-        idm_optimizer = self.make_optimizer(idm.model, cfg.idm_lr)
+        idm = InverseDynamics.of(self)  # M(s, s'), its optimiser, the expert's pairs to label
         policy_optimizer = self.make_optimizer(self.policy, cfg.lr)
 
         # 1. Pre-demonstration: I_s = I_pre.
@@ -151,13 +150,13 @@ class ABCO(Method[ABCOConfig]):
                                                         self.interaction)
         idm_loss, success_rate = None, 0.0
         for _ in range(cfg.pretrain_idm_epochs):
-            idm_loss = self.train_epoch(idm.model, idm_optimizer, idm_inputs, idm_targets)
+            idm_loss = self.train_epoch(idm.model, idm.optimizer, idm_inputs, idm_targets)
 
         for iteration in range(cfg.iterations):
             self.iteration = iteration
             # a. Improve M on I_s.
             for _ in range(cfg.idm_epochs):
-                idm_loss = self.train_epoch(idm.model, idm_optimizer, idm_inputs, idm_targets)
+                idm_loss = self.train_epoch(idm.model, idm.optimizer, idm_inputs, idm_targets)
             # b. Label the expert's transitions.
             labels = self.label_expert(idm)
             quality = idm.label_quality(labels)

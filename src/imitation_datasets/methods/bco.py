@@ -74,8 +74,7 @@ class BCO(Method[BCOConfig]):
     def train(self, task: TrainingTask) -> None:
         """The BCO(alpha) loop above."""
         cfg = self.config
-        idm = InverseDynamics.of(self)  # M(s, s') and the expert's pairs it will label
-        idm_optimizer = self.make_optimizer(idm.model, cfg.idm_lr)
+        idm = InverseDynamics.of(self)  # M(s, s'), its optimiser, the expert's pairs to label
         policy_optimizer = self.make_optimizer(self.policy, cfg.lr)
 
         # 1. Pre-demonstration: learn M from the random policy's transitions I_pre.
@@ -84,7 +83,7 @@ class BCO(Method[BCOConfig]):
         idm_loss = None
         pre_steps = len(idm_inputs)
         for _ in range(cfg.idm_epochs):
-            idm_loss = self.train_epoch(idm.model, idm_optimizer, idm_inputs, idm_targets)
+            idm_loss = self.train_epoch(idm.model, idm.optimizer, idm_inputs, idm_targets)
 
         policy_epochs = cfg.policy_epochs
         for iteration in range(cfg.post_iterations + 1):
@@ -106,5 +105,5 @@ class BCO(Method[BCOConfig]):
             idm_inputs = torch.cat([idm_inputs, new_inputs])
             idm_targets = torch.cat([idm_targets, new_targets])
             for _ in range(cfg.post_idm_epochs):
-                idm_loss = self.train_epoch(idm.model, idm_optimizer, idm_inputs, idm_targets)
+                idm_loss = self.train_epoch(idm.model, idm.optimizer, idm_inputs, idm_targets)
             policy_epochs = cfg.post_policy_epochs

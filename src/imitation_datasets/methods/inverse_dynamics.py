@@ -48,10 +48,13 @@ class InverseDynamics:
         model: the network (the method's ``"idm"``, input width ``2 * obs_dim``).
         idm_input: see :class:`InverseDynamicsConfig`.
         expert: the expert's ``(s, a, s')``; ``a`` is only read by :meth:`label_quality`.
+        optimizer: the optimiser that trains ``model``.
     """
 
-    def __init__(self, model: ActionModel, idm_input: str, expert: Transitions) -> None:
+    def __init__(self, model: ActionModel, idm_input: str, expert: Transitions,
+                 optimizer: torch.optim.Optimizer) -> None:
         self.model = model
+        self.optimizer = optimizer
         self.idm_input = idm_input
         s, a, s_next = expert
         self.expert_inputs = self.inputs(s, s_next)
@@ -59,9 +62,14 @@ class InverseDynamics:
 
     @classmethod
     def of(cls, method: Method[Any]) -> InverseDynamics:
-        """The component over ``method``'s ``"idm"`` network and its expert (during ``fit``)."""
-        return cls(method.networks["idm"], method.config.idm_input,
-                   (method.expert_obs, method.expert_actions, method.expert_next_obs))
+        """The component over ``method``'s ``"idm"`` network and its expert (during ``fit``).
+
+        ``M`` is trained with its own Adam optimiser (learning rate ``config.idm_lr``).
+        """
+        model = method.networks["idm"]
+        return cls(model, method.config.idm_input,
+                   (method.expert_obs, method.expert_actions, method.expert_next_obs),
+                   method.make_optimizer(model, method.config.idm_lr))
 
     def inputs(self, s: torch.Tensor, s_next: torch.Tensor) -> torch.Tensor:
         """``M``'s input for transitions ``s -> s'``."""
