@@ -160,6 +160,8 @@ class EpisodeRunner:
         n_envs: environments stepped together in this process.
         random_actions: sample actions from the action space, seeded with the episode seed.
         record: keep observations/actions/rewards (``False`` only measures returns).
+        deterministic: what the policy is asked for (``predict(obs, deterministic=...)``):
+            ``True`` for experts and evaluation, ``False`` for an agent that explores.
     """
 
     def __init__(
@@ -169,6 +171,8 @@ class EpisodeRunner:
         n_envs: int = 16,
         random_actions: bool = False,
         record: bool = True,
+        *,
+        deterministic: bool = True,
     ) -> None:
         if policy is None and not random_actions:
             raise ValueError("a policy is required unless random_actions=True")
@@ -178,6 +182,7 @@ class EpisodeRunner:
         self.policy = policy
         self.random_actions = random_actions
         self.record = record
+        self.deterministic = deterministic
         space = self.slots[0].env.observation_space
         if not isinstance(space, gym.spaces.Box):
             raise TypeError(f"only Box observation spaces are supported, got {space}")
@@ -213,7 +218,7 @@ class EpisodeRunner:
         if self.random_actions:
             return [self.slots[i].env.action_space.sample() for i in active]
         obs = self._obs if len(active) == len(self.slots) else self._obs[active]
-        batch = batch_actions(self.policy, obs)
+        batch = batch_actions(self.policy, obs, self.deterministic)
         if batch.shape != (len(active), *self._action_shape) or batch.dtype.kind not in self._kinds:
             check_actions(batch, self.slots[0].env.action_space, len(active), self.policy)
         # Python ints for discrete actions: what Gymnasium's own envs expect (Box2D steps
@@ -293,14 +298,18 @@ def play(
     n_envs: int = 16,
     random_actions: bool = False,
     record: bool = True,
+    *,
+    deterministic: bool = True,
 ) -> list[Episode]:
     """Play one episode per seed and return the episodes in seed order.
+
+    Arguments as in :class:`EpisodeRunner`.
 
     Raises:
         RuntimeError: an episode failed (its traceback is in the message).
     """
     episodes, _ = play_available(env_fn, seeds, len(seeds), policy, n_envs, random_actions,
-                                 record, max_failures=0)
+                                 record, max_failures=0, deterministic=deterministic)
     return episodes
 
 
@@ -313,6 +322,8 @@ def play_available(
     random_actions: bool = False,
     record: bool = True,
     max_failures: int = 0,
+    *,
+    deterministic: bool = True,
 ) -> tuple[list[Episode], list[int]]:
     """Play the first ``count`` seeds of ``seeds`` whose episodes finish without an error.
 
@@ -339,7 +350,8 @@ def play_available(
         state["live"] += 1
         return queue.pop()
 
-    runner = EpisodeRunner(env_fn, policy, min(n_envs, max(count, 1)), random_actions, record)
+    runner = EpisodeRunner(env_fn, policy, min(n_envs, max(count, 1)), random_actions, record,
+                           deterministic=deterministic)
     try:
         for outcome in runner.run(next_job):
             if outcome.episode is not None:

@@ -11,14 +11,12 @@ Validation episodes are played by model selection, not here, and are not counted
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 import numpy as np
 import torch
 
-from imitation_datasets.core.acting import batch_actions
 from imitation_datasets.core.episode import Episode
 from imitation_datasets.core.rollout import make_env, play
 from imitation_datasets.core.seeding import episode_seed
@@ -33,22 +31,6 @@ N_ENVS = 16
 
 FIRST_ROUND = 16
 """Episodes :meth:`Interaction.play_steps` plays before it knows the mean episode length."""
-
-
-@dataclass(frozen=True)
-class FixedMode:
-    """``policy`` acting in one mode whatever the caller asks for.
-
-    The rollout code asks every policy for ``deterministic=True`` actions; an agent that explores
-    (IUPE samples its actions) is handed to it wrapped in this, with ``deterministic=False``.
-    """
-
-    policy: Any
-    deterministic: bool
-
-    def predict(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
-        """``policy``'s actions for ``obs`` in this wrapper's mode (the argument is overridden)."""
-        return batch_actions(self.policy, obs, deterministic=self.deterministic)
 
 
 class Interaction:
@@ -89,9 +71,8 @@ class Interaction:
         first = self.episodes_played
         seeds = [episode_seed(self.interaction_seed, first + k, 0) for k in range(count)]
         self.episodes_played += count
-        actor = policy if policy is None or deterministic else FixedMode(policy, deterministic)
-        episodes = play(partial(make_env, self.env_id, self.env_kwargs), seeds, policy=actor,
-                        n_envs=N_ENVS, random_actions=policy is None)
+        episodes = play(partial(make_env, self.env_id, self.env_kwargs), seeds, policy=policy,
+                        n_envs=N_ENVS, random_actions=policy is None, deterministic=deterministic)
         self.env_steps += sum(e.length for e in episodes)
         return episodes
 
