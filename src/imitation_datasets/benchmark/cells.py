@@ -24,6 +24,7 @@ from imitation_datasets.core.config import to_mapping
 from imitation_datasets.core.evaluation import evaluate_policy
 from imitation_datasets.core.metrics import accuracy, performance
 from imitation_datasets.core.rollout import make_env
+from imitation_datasets.experts.registry import Experts
 from imitation_datasets.methods import TrainingTask, get_method, load_config
 
 
@@ -65,6 +66,7 @@ def run_cell(cell: Cell, data_dir: str, out_dir: str, facts: dict[str, Any]) -> 
         random_return=facts["random_validation_return"],
         success_threshold=float(dataset_threshold(splits)),
         interaction_seed=1_000 + cell.seed,
+        expert_policy=Experts.get_expert(p.expert),  # queried by DAgger only
     )
     started = time.perf_counter()
     log = method.fit(task)

@@ -37,6 +37,10 @@ class TrainingTask:
         interaction_seed: base of every seed used to interact with the environment during
             training: the ``k``-th episode is reset with ``episode_seed(interaction_seed, k, 0)``.
         max_epochs: caps the number of policy-training epochs (BC: replaces ``epochs``).
+        expert_policy: the expert itself, for methods that query it at the states they visit
+            (DAgger): anything with ``predict(obs_batch, deterministic)`` returning actions or
+            ``(actions, state)``. ``None``: not available (every other method ignores it). The
+            benchmark passes the environment's curated expert.
     """
 
     env_id: str
@@ -49,6 +53,7 @@ class TrainingTask:
     success_threshold: float | None = None
     interaction_seed: int = 0
     max_epochs: int | None = None
+    expert_policy: Any | None = None
 
 
 @dataclass
