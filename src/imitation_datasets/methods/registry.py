@@ -14,9 +14,11 @@ from imitation_datasets.methods.base import Method
 from imitation_datasets.methods.bc import BC
 from imitation_datasets.methods.bco import BCO
 from imitation_datasets.methods.configuration import MethodConfig, method_config
+from imitation_datasets.methods.dagger import DAgger
 from imitation_datasets.methods.iupe import IUPE
 
-METHODS: dict[str, type[Method[Any]]] = {"bc": BC, "bco": BCO, "abco": ABCO, "iupe": IUPE}
+METHODS: dict[str, type[Method[Any]]] = {"bc": BC, "bco": BCO, "abco": ABCO, "iupe": IUPE,
+    "dagger": DAgger}
 
 
 def get_method(name: str) -> type[Method[Any]]:
