@@ -79,13 +79,12 @@ class DAggerConfig(MethodConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        for key in ("iterations", "episodes_per_iteration", "initial_epochs"):
-            if getattr(self, key) < 1:
-                raise ConfigError(f"{type(self).__name__}: {key!r} must be >= 1, "
+        lowest = {"iterations": 1, "episodes_per_iteration": 1, "initial_epochs": 1,
+                  "epochs_per_iteration": 0}
+        for key, low in lowest.items():
+            if getattr(self, key) < low:
+                raise ConfigError(f"{type(self).__name__}: {key!r} must be >= {low}, "
                                   f"got {getattr(self, key)}")
-        if self.epochs_per_iteration < 0:
-            raise ConfigError(f"{type(self).__name__}: 'epochs_per_iteration' must be >= 0, "
-                              f"got {self.epochs_per_iteration}")
         if not 0.0 <= self.beta_decay <= 1.0:
             raise ConfigError(f"{type(self).__name__}: 'beta_decay' must be in [0, 1], "
                               f"got {self.beta_decay}")
