@@ -17,7 +17,13 @@ from imitation_datasets.core.rollout import make_env, play
 from imitation_datasets.core.seeding import episode_seed
 from imitation_datasets.data.arrays import DatasetArrays
 from imitation_datasets.experts.registry import Experts
-from imitation_datasets.methods import TaskError, TrainingTask, get_method, load_config
+from imitation_datasets.methods import (
+    Method,
+    TaskError,
+    TrainingTask,
+    get_method,
+    load_config,
+)
 from imitation_datasets.methods.dagger import DAgger, DAggerConfig, Mixture
 
 VALIDATION = [2_500_000_000 + k for k in range(5)]
@@ -126,9 +132,12 @@ def test_mixture_follows_beta_with_seeded_coins() -> None:
     assert np.array_equal(half, run(0.5)) and not np.array_equal(half, run(0.5, seed=4))
 
 
-def test_continuous_actions(pendulum: TrainingTask) -> None:
+def test_continuous_actions(pendulum: TrainingTask, tmp_path) -> None:
     method = build("Pendulum-v1", TINY)
     log = method.fit(pendulum)
+    loaded = Method.load(method.save(tmp_path / "dagger"))
+    assert isinstance(loaded, DAgger) and loaded.config == method.config
+    assert np.array_equal(loaded.predict(pendulum.expert.obs), method.predict(pendulum.expert.obs))
     assert log.env_steps == 2 * 200 and log.records
     assert log.records[-1].info["beta"] == 0.5
     actions = method.predict(pendulum.expert.obs[:50])
