@@ -10,15 +10,18 @@ from typing import Any
 
 from imitation_datasets.core.names import normalise, unknown
 from imitation_datasets.methods.abco import ABCO
+from imitation_datasets.methods.airl import AIRL
 from imitation_datasets.methods.base import Method
 from imitation_datasets.methods.bc import BC
 from imitation_datasets.methods.bco import BCO
 from imitation_datasets.methods.configuration import MethodConfig, method_config
 from imitation_datasets.methods.dagger import DAgger
+from imitation_datasets.methods.gaifo import GAIfO
+from imitation_datasets.methods.gail import GAIL
 from imitation_datasets.methods.iupe import IUPE
 
 METHODS: dict[str, type[Method[Any]]] = {"bc": BC, "bco": BCO, "abco": ABCO, "iupe": IUPE,
-    "dagger": DAgger}
+    "dagger": DAgger, "gail": GAIL, "gaifo": GAIfO, "airl": AIRL}
 
 
 def get_method(name: str) -> type[Method[Any]]:
