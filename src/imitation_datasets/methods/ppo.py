@@ -368,5 +368,5 @@ class PPO:
                 self.optimizer.step()
                 for key, value in (("policy_loss", policy_loss), ("value_loss", value_loss),
                                    ("entropy", entropy.mean())):
-                    stats[key].append(float(value))
+                    stats[key].append(float(value.detach()))
         return {k: float(np.mean(v)) for k, v in stats.items()}
