@@ -18,10 +18,13 @@ from imitation_datasets.methods.configuration import MethodConfig, method_config
 from imitation_datasets.methods.dagger import DAgger
 from imitation_datasets.methods.gaifo import GAIfO
 from imitation_datasets.methods.gail import GAIL
+from imitation_datasets.methods.iq_learn import IQLearnOffline, IQLearnOnline
 from imitation_datasets.methods.iupe import IUPE
+from imitation_datasets.methods.sqil import SQIL
 
 METHODS: dict[str, type[Method[Any]]] = {"bc": BC, "bco": BCO, "abco": ABCO, "iupe": IUPE,
-    "dagger": DAgger, "gail": GAIL, "gaifo": GAIfO, "airl": AIRL}
+    "dagger": DAgger, "gail": GAIL, "gaifo": GAIfO, "airl": AIRL,
+    "sqil": SQIL, "iq_learn_offline": IQLearnOffline, "iq_learn_online": IQLearnOnline}
 
 
 def get_method(name: str) -> type[Method[Any]]:

@@ -1,0 +1,432 @@
+"""Soft Q-learning and soft actor-critic: the RL component SQIL and IQ-Learn share.
+
+What lives here (each method file writes its own loop over these pieces):
+
+* :class:`SoftQConfig` — the settings of the learner (discount, temperature, target networks,
+  replay, step budget);
+* :class:`SoftQMethod` — the networks and acting rule. Discrete actions: ``"policy"`` is the
+  Q-network ``Q(s, .)`` (an :class:`~.networks.ActionModel` whose logits are the Q-values), the
+  policy is ``softmax(Q / alpha)`` and ``predict`` plays ``argmax Q``. Continuous actions (SAC):
+  ``"policy"`` is a tanh-squashed Gaussian actor, ``"critic"`` twin Q-networks
+  ``Q_1, Q_2(s, a)`` over ``[s, a]`` (actions scaled to ``[-1, 1]``); ``predict`` plays
+  ``tanh(mean)``;
+* :class:`SoftQLearner` — target networks (Polyak averaging), the soft value
+  ``V(s) = alpha log sum_a exp(Q(s, a) / alpha)`` (discrete) or
+  ``E_{a~pi}[min_i Q_i(s, a) - alpha log pi(a|s)]`` (continuous, one sample), the soft Bellman
+  update, the SAC actor and temperature updates, and the behaviour policy for env play;
+* :class:`ReplayBuffer` — a ring buffer of ``(s, a, r, s', done)`` with seeded sampling;
+* :class:`EnvLoop` — one environment stepped by hand (the off-policy loop needs a gradient step
+  after every environment step, which :class:`~.interaction.Interaction`'s whole-episode play does
+  not give). It follows the interaction service's rules: episode ``k`` of the run is reset with
+  ``episode_seed(interaction_seed, k, 0)`` (``k`` is the service's ``episodes_played``) and every
+  step is counted through ``Interaction.count``; a Box2D-style environment that does not reset
+  completely is re-made for every episode (as :mod:`imitation_datasets.core.rollout` does).
+
+``done`` is Gymnasium's ``terminated`` only: a time-limit truncation bootstraps. Every random
+draw (minibatches, exploration, the actor's samples) comes from the method's ``torch.Generator``.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+from typing import Any, ClassVar, TypeVar
+
+import gymnasium as gym
+import numpy as np
+import torch
+from torch import nn
+
+from imitation_datasets.core.errors import ConfigError
+from imitation_datasets.core.rollout import make_env, resets_completely
+from imitation_datasets.core.seeding import episode_seed
+from imitation_datasets.data.arrays import DatasetArrays
+from imitation_datasets.methods.base import Method
+from imitation_datasets.methods.configuration import MethodConfig
+from imitation_datasets.methods.interaction import Interaction
+from imitation_datasets.methods.networks import LOG_STD_MAX, LOG_STD_MIN, ActionModel, mlp
+
+LOG_2PI = math.log(2 * math.pi)
+
+
+@dataclass(frozen=True)
+class SoftQConfig(MethodConfig):
+    """Settings of the soft Q / SAC learner (``lr`` is the actor's learning rate).
+
+    Attributes:
+        gamma: discount.
+        alpha: entropy temperature (discrete: the softmax temperature of ``V`` and of the
+            behaviour policy; continuous: SAC's initial temperature).
+        learn_alpha: continuous only: tune alpha towards entropy ``-|A|`` (SAC v2).
+        critic_lr: Adam learning rate of the Q-networks.
+        tau: Polyak rate of the target networks (1: copy every ``target_every`` updates).
+        target_every: gradient steps between target updates.
+        buffer_size: capacity of the agent's replay buffer (transitions).
+        steps: environment steps (online methods) or gradient steps (offline) in all.
+        steps_per_epoch: steps between two ``end_epoch`` calls (validation schedule).
+        learning_starts: environment steps of uniformly random actions before learning.
+        train_every: environment steps between gradient steps (online).
+    """
+
+    lr: float = 0.0003
+    eval_every: int = 1
+    gamma: float = 0.99
+    alpha: float = 0.01
+    learn_alpha: bool = False
+    critic_lr: float = 0.0003
+    tau: float = 0.005
+    target_every: int = 1
+    buffer_size: int = 100_000
+    steps: int = 50_000
+    steps_per_epoch: int = 2_500
+    learning_starts: int = 1_000
+    train_every: int = 1
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for key in ("steps", "steps_per_epoch", "buffer_size", "target_every", "train_every"):
+            if getattr(self, key) < 1:
+                raise ConfigError(f"{type(self).__name__}: {key!r} must be >= 1, "
+                                  f"got {getattr(self, key)}")
+        if not 0 < self.tau <= 1 or not 0 <= self.gamma < 1 or self.alpha <= 0:
+            raise ConfigError(f"{type(self).__name__}: needs 0 < tau <= 1, 0 <= gamma < 1 and "
+                              f"alpha > 0 (got {self.tau}, {self.gamma}, {self.alpha})")
+
+
+class TwinQ(nn.Module):
+    """Two independent MLPs ``Q_1, Q_2`` over the same input; output ``(N, 2)``."""
+
+    def __init__(self, in_dim: int, hidden: tuple[int, ...], activation: str) -> None:
+        super().__init__()
+        self.q1 = mlp(in_dim, 1, hidden, activation)
+        self.q2 = mlp(in_dim, 1, hidden, activation)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``[Q_1(x), Q_2(x)]``."""
+        return torch.cat([self.q1(x), self.q2(x)], dim=-1)
+
+
+def soft_value(q: torch.Tensor, alpha: float | torch.Tensor) -> torch.Tensor:
+    """``V(s) = alpha log sum_a exp(Q(s, a) / alpha)`` of rows of Q-values."""
+    return alpha * torch.logsumexp(q / alpha, dim=-1)
+
+
+def squashed_sample(actor: ActionModel, obs: torch.Tensor,
+                    generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """``a = tanh(mean + std * eps)`` in ``[-1, 1]`` and ``log pi(a|s)`` (tanh-corrected)."""
+    mean, log_std = actor(obs).split(actor.action_dim, dim=-1)
+    log_std = log_std.clamp(LOG_STD_MIN, LOG_STD_MAX)
+    eps = torch.randn(mean.shape, generator=generator, dtype=mean.dtype)
+    action = torch.tanh(mean + torch.exp(log_std) * eps)
+    log_prob = (-0.5 * eps ** 2 - log_std - 0.5 * LOG_2PI).sum(-1) \
+        - torch.log1p(-action ** 2 + 1e-6).sum(-1)
+    return action, log_prob
+
+
+def boltzmann(q: torch.Tensor, alpha: float, generator: torch.Generator) -> torch.Tensor:
+    """One action index per row drawn from ``softmax(Q / alpha)`` (one uniform draw per row)."""
+    cdf = torch.softmax(q.double() / alpha, -1).cumsum(-1)
+    u = torch.rand((q.shape[0], 1), generator=generator, dtype=torch.float64)
+    return (cdf < u).sum(-1).clamp_max(q.shape[-1] - 1)
+
+
+class ReplayBuffer:
+    """A ring buffer of transitions ``(s, a, r, s', done)``; sampling is uniform and seeded.
+
+    Actions are stored as the learner uses them: class indices (int64) or scaled floats.
+    """
+
+    def __init__(self, capacity: int, obs_dim: int, action_dim: int, discrete: bool) -> None:
+        self.capacity = int(capacity)
+        self.obs = torch.zeros((capacity, obs_dim))
+        self.next_obs = torch.zeros((capacity, obs_dim))
+        self.actions = torch.zeros(capacity, dtype=torch.long) if discrete \
+            else torch.zeros((capacity, action_dim))
+        self.rewards = torch.zeros(capacity)
+        self.dones = torch.zeros(capacity)
+        self.size = 0
+        self.position = 0
+
+    @classmethod
+    def of(cls, obs: torch.Tensor, actions: torch.Tensor, rewards: torch.Tensor,
+           next_obs: torch.Tensor, dones: torch.Tensor) -> ReplayBuffer:
+        """A buffer holding exactly these transitions (the expert's, for instance)."""
+        buffer = cls(len(obs), obs.shape[1], 1 if actions.ndim == 1 else actions.shape[1],
+                     discrete=actions.ndim == 1)
+        buffer.add(obs, actions, rewards, next_obs, dones)
+        return buffer
+
+    def __len__(self) -> int:
+        return self.size
+
+    def add(self, obs: torch.Tensor, actions: torch.Tensor, rewards: torch.Tensor,
+            next_obs: torch.Tensor, dones: torch.Tensor) -> None:
+        """Append rows (the oldest are overwritten when full)."""
+        for k in range(len(obs)):
+            i = self.position
+            self.obs[i], self.actions[i], self.rewards[i] = obs[k], actions[k], rewards[k]
+            self.next_obs[i], self.dones[i] = next_obs[k], dones[k]
+            self.position = (i + 1) % self.capacity
+            self.size = min(self.size + 1, self.capacity)
+
+    def sample(self, n: int, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
+        """``n`` transitions drawn uniformly with replacement: ``(s, a, r, s', done)``."""
+        index = torch.randint(0, self.size, (n,), generator=generator)
+        return (self.obs[index], self.actions[index], self.rewards[index],
+                self.next_obs[index], self.dones[index])
+
+
+def balanced_batch(demo: ReplayBuffer, samp: ReplayBuffer, batch_size: int,
+                   generator: torch.Generator) -> tuple[torch.Tensor, ...]:
+    """``batch_size // 2`` transitions of D_demo then as many of D_samp, as one batch."""
+    half = max(batch_size // 2, 1)
+    first = demo.sample(half, generator)
+    second = samp.sample(half, generator)
+    return tuple(torch.cat([x, y]) for x, y in zip(first, second, strict=True))
+
+
+def expert_dones(data: DatasetArrays) -> torch.Tensor:
+    """``terminated`` of the expert's transitions, aligned with ``_data.transitions``."""
+    terminated = np.asarray(data.terminated, dtype=np.float32)
+    if data.final_obs is None:  # the last step of each episode has no s' and is left out
+        keep = np.ones(len(terminated), bool)
+        keep[np.cumsum(data.lengths) - 1] = False
+        terminated = terminated[keep]
+    return torch.from_numpy(terminated)
+
+
+C = TypeVar("C", bound=SoftQConfig)
+
+
+class SoftQMethod(Method[C]):
+    """Networks and acting of the soft-Q family (see the module docstring)."""
+
+    name: ClassVar[str] = "soft_q"
+
+    def build_networks(self) -> dict[str, ActionModel]:
+        """Discrete: ``Q(s, .)``; continuous: a Gaussian actor and twin critics ``Q(s, a)``."""
+        if self.discrete:
+            return {"policy": self.make_model(self.obs_dim)}
+        actor = ActionModel(self.obs_dim, self.action_space,
+                            lambda i, o: mlp(i, o, self.config.hidden, self.config.activation),
+                            "gaussian")
+        act_dim = actor.action_dim
+        critic = ActionModel(self.obs_dim + act_dim, self.action_space,
+                             lambda i, o: TwinQ(i, self.config.hidden, self.config.activation))
+        return {"policy": actor, "critic": critic}
+
+    def _act(self, obs: np.ndarray, deterministic: bool) -> np.ndarray:
+        x = torch.from_numpy(np.ascontiguousarray(obs.reshape(-1, self.obs_dim))).float()
+        with torch.inference_mode():
+            if self.discrete:
+                q = self.policy(x)
+                index = q.argmax(-1) if deterministic else \
+                    boltzmann(q, self.config.alpha, self.generator)
+                return self.policy.decode(index).numpy().astype(np.int64)
+            if deterministic:
+                mean, _ = self.policy(x).split(self.policy.action_dim, dim=-1)
+                scaled = torch.tanh(mean)
+            else:
+                scaled, _ = squashed_sample(self.policy, x, self.generator)
+            actions = self.policy.decode(scaled).numpy().astype(np.float32)
+        assert isinstance(self.action_space, gym.spaces.Box)
+        return np.clip(actions, self.action_space.low, self.action_space.high)
+
+    def learner(self) -> SoftQLearner:
+        """The learner over this method's networks (call inside ``train``: normalisers fitted)."""
+        if not self.discrete:
+            critic = self.networks["critic"]
+            obs_stats = self.policy.normaliser
+            act_dim = self.policy.action_dim
+            critic.normaliser.mean.copy_(torch.cat([obs_stats.mean, torch.zeros(act_dim)]))
+            critic.normaliser.std.copy_(torch.cat([obs_stats.std, torch.ones(act_dim)]))
+        return SoftQLearner(self.networks, self.config, self.generator, self.make_optimizer)
+
+    def expert_buffer(self, reward: float = 0.0) -> ReplayBuffer:
+        """The expert's transitions as a buffer (reward ``reward``, actions as the learner's)."""
+        actions = self.policy.encode(self.expert_actions)
+        rewards = torch.full((len(actions),), float(reward))
+        return ReplayBuffer.of(self.expert_obs, actions, rewards, self.expert_next_obs,
+                               expert_dones(self.task.expert))
+
+
+    def agent_step(self, env: EnvLoop, learner: SoftQLearner, buffer: ReplayBuffer, step: int,
+                   reward: float = 0.0) -> None:
+        """Environment step ``step`` (from 1) of the behaviour policy into ``buffer``.
+
+        Uniformly random actions during the first ``learning_starts`` steps; the transition is
+        stored with reward ``reward`` (the environment's reward is never used).
+        """
+        act = learner.behaviour if step > self.config.learning_starts else \
+            (lambda s: learner.random_actions(len(s)))
+        s, a, s_next, done = env.step(act)
+        buffer.add(s, a, torch.tensor([reward]), s_next, done)
+
+    def epoch_due(self, step: int) -> bool:
+        """Whether ``end_epoch`` is due after step ``step`` (from 1) of ``steps``."""
+        return step % self.config.steps_per_epoch == 0 or step == self.config.steps
+
+
+class SoftQLearner:
+    """Target networks and the updates of soft Q-learning / SAC (see the module docstring)."""
+
+    def __init__(self, networks: dict[str, ActionModel], config: SoftQConfig,
+                 generator: torch.Generator, make_optimizer: Any) -> None:
+        self.config = config
+        self.generator = generator
+        self.discrete = "critic" not in networks
+        self.actor = networks["policy"]
+        self.q_net = networks["policy"] if self.discrete else networks["critic"]
+        self.target = copy.deepcopy(self.q_net).requires_grad_(False)
+        self.q_optimizer: torch.optim.Optimizer = make_optimizer(self.q_net, config.critic_lr)
+        self.actor_optimizer: torch.optim.Optimizer | None = None
+        self.log_alpha = torch.tensor(math.log(config.alpha), requires_grad=config.learn_alpha)
+        self.alpha_optimizer: torch.optim.Optimizer | None = None
+        if not self.discrete:
+            self.actor_optimizer = make_optimizer(self.actor, config.lr)
+            if config.learn_alpha:
+                self.alpha_optimizer = torch.optim.Adam([self.log_alpha], lr=config.lr)
+        self.target_entropy = -float(self.actor.action_dim)
+        self.updates = 0
+
+    @property
+    def alpha(self) -> float:
+        """The current temperature."""
+        return float(self.log_alpha.detach().exp())
+
+    # ------------------------------------------------------------------ values
+    def q(self, obs: torch.Tensor, actions: torch.Tensor,
+          net: nn.Module | None = None) -> torch.Tensor:
+        """``Q(s, a)``: ``(N,)`` for discrete actions, ``(N, 2)`` (twin) for continuous."""
+        net = self.q_net if net is None else net
+        if self.discrete:
+            return net(obs).gather(1, actions.long().view(-1, 1)).squeeze(1)
+        return net(torch.cat([obs, actions], dim=-1))
+
+    def value(self, obs: torch.Tensor, target: bool = False) -> torch.Tensor:
+        """The soft value ``V(s)`` under the online (or target) Q-network, ``(N,)``."""
+        net = self.target if target else self.q_net
+        if self.discrete:
+            return soft_value(net(obs), self.alpha)
+        with torch.no_grad():  # the actor learns in actor_step only
+            actions, log_prob = squashed_sample(self.actor, obs, self.generator)
+        return self.q(obs, actions, net).min(-1).values - self.alpha * log_prob
+
+    # ------------------------------------------------------------------ updates
+    def bellman_loss(self, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        """Soft Bellman error ``(Q(s, a) - r - gamma (1 - done) V_target(s'))^2`` (twins summed)."""
+        obs, actions, rewards, next_obs, dones = batch
+        with torch.no_grad():
+            y = rewards + self.config.gamma * (1 - dones) * self.value(next_obs, target=True)
+        q = self.q(obs, actions)
+        if not self.discrete:
+            y = y.unsqueeze(-1)
+        return ((q - y) ** 2).mean(0).sum()
+
+    def critic_step(self, loss: torch.Tensor) -> None:
+        """One Adam step of the Q-network(s) on ``loss``; target update on schedule."""
+        self.q_optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.q_optimizer.step()
+        self.updates += 1
+        if self.updates % self.config.target_every == 0:
+            self.update_target()
+
+    def actor_step(self, obs: torch.Tensor) -> float:
+        """SAC's actor (and temperature) step on ``obs``: ``E[alpha log pi - min Q]``.
+
+        Discrete actions have no actor (the policy is ``softmax(Q / alpha)``): returns 0.
+        """
+        if self.discrete or self.actor_optimizer is None:
+            return 0.0
+        actions, log_prob = squashed_sample(self.actor, obs, self.generator)
+        self.q_net.requires_grad_(False)
+        q = self.q(obs, actions).min(-1).values
+        self.q_net.requires_grad_(True)
+        loss = (self.alpha * log_prob - q).mean()
+        self.actor_optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.actor_optimizer.step()
+        if self.alpha_optimizer is not None:
+            alpha_loss = -(self.log_alpha * (log_prob.detach() + self.target_entropy)).mean()
+            self.alpha_optimizer.zero_grad(set_to_none=True)
+            alpha_loss.backward()
+            self.alpha_optimizer.step()
+        return float(loss.detach())
+
+    @torch.no_grad()
+    def update_target(self) -> None:
+        """``target <- (1 - tau) target + tau online`` (parameters only; buffers copied)."""
+        tau = self.config.tau
+        for t, p in zip(self.target.parameters(), self.q_net.parameters(), strict=True):
+            t.mul_(1 - tau).add_(p, alpha=tau)
+
+    # ------------------------------------------------------------------ acting
+    @torch.no_grad()
+    def behaviour(self, obs: torch.Tensor) -> torch.Tensor:
+        """The training-time action of each row: ``softmax(Q/alpha)`` or a squashed sample."""
+        if self.discrete:
+            return boltzmann(self.q_net(obs), self.alpha, self.generator)
+        return squashed_sample(self.actor, obs, self.generator)[0]
+
+    def random_actions(self, n: int) -> torch.Tensor:
+        """``n`` uniformly random actions (learner units), from the generator."""
+        if self.discrete:
+            return torch.randint(0, self.q_net.n_actions, (n,), generator=self.generator)
+        return torch.rand((n, self.actor.action_dim), generator=self.generator) * 2 - 1
+
+
+class EnvLoop:
+    """One environment stepped one transition at a time (see the module docstring)."""
+
+    def __init__(self, interaction: Interaction, actor: ActionModel) -> None:
+        self.interaction = interaction
+        self.actor = actor
+        self.env: gym.Env | None = None
+        self.obs: np.ndarray | None = None
+        self.episode_return = 0.0
+        self.returns: list[float] = []
+
+    def _reset(self) -> np.ndarray:
+        service = self.interaction
+        if self.env is None or not resets_completely(self.env):
+            if self.env is not None:
+                self.env.close()
+            self.env = make_env(service.env_id, service.env_kwargs)
+        seed = episode_seed(service.interaction_seed, service.episodes_played, 0)
+        service.episodes_played += 1
+        obs, _ = self.env.reset(seed=seed)
+        self.episode_return = 0.0
+        return np.asarray(obs, np.float32).reshape(-1)
+
+    def step(self, act: Any) -> tuple[torch.Tensor, ...]:
+        """Play one step with ``act(obs_row) -> action (learner units)``; count it.
+
+        Returns ``(s, a, s', done)`` as one-row tensors (``done``: terminated).
+        """
+        if self.obs is None:
+            self.obs = self._reset()
+        assert self.env is not None
+        s = torch.from_numpy(self.obs).unsqueeze(0)
+        a = act(s)
+        env_action: Any = self.actor.decode(a)[0].numpy()
+        if self.actor.discrete:
+            env_action = int(env_action)
+        obs, reward, terminated, truncated, _ = self.env.step(env_action)
+        self.interaction.count(1)
+        self.episode_return += float(reward)
+        next_obs = np.asarray(obs, np.float32).reshape(-1)
+        s_next = torch.from_numpy(next_obs).unsqueeze(0)
+        if terminated or truncated:
+            self.returns.append(self.episode_return)
+            self.obs = None
+        else:
+            self.obs = next_obs
+        return s, a, s_next, torch.tensor([float(terminated)])
+
+    def close(self) -> None:
+        """Close the environment."""
+        if self.env is not None:
+            self.env.close()
+            self.env = None
