@@ -227,3 +227,12 @@ def test_bad_settings_are_one_line_errors() -> None:
     with pytest.raises(ConfigError, match="chi2_states"):
         get_method("iq_learn_online")(env.observation_space, env.action_space,
                                       {"chi2_states": "some"})
+
+
+def test_save_load_round_trip(tmp_path, pendulum: TrainingTask) -> None:
+    method = make("iq_learn_online", pendulum, TINY, seed=2)
+    method.fit(pendulum)
+    loaded = Method.load(method.save(tmp_path / "iq"))
+    assert type(loaded) is type(method) and loaded.config == method.config
+    obs = pendulum.expert.obs[:20]
+    assert np.array_equal(loaded.predict(obs), method.predict(obs))

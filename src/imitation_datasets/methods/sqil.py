@@ -30,7 +30,11 @@ What this file follows and where it deviates:
   at convergence, and the weights kept are those model selection picks on validation seeds
   (``end_epoch`` every ``steps_per_epoch`` environment steps);
 * the expert's next states are those the dataset records (final observation after the last
-  step).
+  step);
+* hyperparameters (``config/sqil.yaml``) are SAC-standard (batch 256, Adam 3e-4,
+  ``tau = 0.005``, 100k buffer) with temperature 0.01 for discrete actions (the soft-Q default
+  of the IQ-Learn authors' code, which also runs SQIL) and a learned temperature starting at 0.1
+  for continuous actions; they were not taken from the SQIL authors' code.
 """
 
 from __future__ import annotations
