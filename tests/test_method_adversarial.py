@@ -28,6 +28,7 @@ from imitation_datasets.methods.discriminator import (
 from imitation_datasets.methods.gail import GAIL
 from imitation_datasets.methods.ppo import (
     PPOConfig,
+    ReturnScale,
     clipped_surrogate,
     gae,
     log_prob_entropy,
@@ -260,3 +261,16 @@ def test_configs_load_for_every_env() -> None:
             assert config.total_steps >= 1
     assert isinstance(get_method("GAIL")(gym.spaces.Box(-1, 1, (4,)), gym.spaces.Discrete(2)),
                       GAIL)
+
+
+def test_return_scale_pools_discounted_returns() -> None:
+    scale = ReturnScale(2, 0.5)
+    rewards = torch.tensor([[1.0, 2.0], [1.0, 2.0], [1.0, 2.0]])
+    dones = torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 0.0]])
+    first = scale(rewards, dones)
+    second = scale(rewards, torch.zeros(3, 2))
+    # env 0: 1, 1.5 (episode ends), 1, then 1.5, 1.75, 1.875; env 1: 2, 3, 3.5, 3.75, ...
+    seen = [1, 1.5, 1, 1.5, 1.75, 1.875, 2, 3, 3.5, 3.75, 3.875, 3.9375]
+    assert scale.var == pytest.approx(np.var(seen), rel=1e-3)
+    torch.testing.assert_close(second, rewards / math.sqrt(scale.var + 1e-8))
+    assert not torch.equal(first, second)

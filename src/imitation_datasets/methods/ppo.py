@@ -74,6 +74,9 @@ class PPOConfig(MethodConfig):
         vf_coef: value loss weight (c1).
         max_grad_norm: gradient norm clip.
         init_log_std: initial log standard deviation of a Gaussian policy.
+        normalise_rewards: divide rewards by a running standard deviation of the discounted
+            return (Stable-Baselines3's ``VecNormalize(norm_reward=True)`` without its clip;
+            ikostrikov's GAIL does the same to the discriminator's rewards).
     """
 
     activation: Literal["relu", "tanh", "gelu"] = "tanh"
@@ -91,6 +94,7 @@ class PPOConfig(MethodConfig):
     vf_coef: float = 0.5
     max_grad_norm: float = 0.5
     init_log_std: float = 0.0
+    normalise_rewards: bool = False
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -202,6 +206,35 @@ def gae(rewards: torch.Tensor, values: torch.Tensor, next_values: torch.Tensor,
     return advantages
 
 
+class ReturnScale:
+    """Rewards divided by the running standard deviation of each env's discounted return.
+
+    The return ``R <- gamma R + r`` restarts after every episode end; its variance is pooled
+    over all steps so far (Chan et al.'s parallel update, float64), as Stable-Baselines3's
+    ``VecNormalize`` does for rewards (no clipping here).
+    """
+
+    def __init__(self, n_envs: int, gamma: float) -> None:
+        self.gamma = gamma
+        self.returns = torch.zeros(n_envs, dtype=torch.float64)
+        self.count, self.mean, self.var = 1e-4, 0.0, 1.0
+
+    def __call__(self, rewards: torch.Tensor, dones: torch.Tensor) -> torch.Tensor:
+        """``rewards / sqrt(var + 1e-8)`` for ``[T, N]`` rewards, after updating ``var``."""
+        seen = []
+        for t in range(len(rewards)):
+            self.returns = self.gamma * self.returns + rewards[t].double()
+            seen.append(self.returns.clone())
+            self.returns = self.returns * (1 - dones[t].double())
+        batch = torch.stack(seen)
+        n, mean, var = batch.numel(), float(batch.mean()), float(batch.var(correction=0))
+        total = self.count + n
+        delta = mean - self.mean
+        m2 = self.var * self.count + var * n + delta ** 2 * self.count * n / total
+        self.mean, self.var, self.count = self.mean + delta * n / total, m2 / total, total
+        return (rewards.double() / math.sqrt(self.var + 1e-8)).to(rewards.dtype)
+
+
 class Critic(nn.Module):
     """``V(s)``: the policy's input normalisation and an MLP."""
 
@@ -268,6 +301,7 @@ class PPO:
         self.lengths = np.zeros(config.n_envs, np.int64)
         self.returns = np.zeros(config.n_envs)
         self.obs = np.zeros((config.n_envs, obs_dim), np.float32)
+        self.return_scale = ReturnScale(config.n_envs, config.gamma)
 
     # ------------------------------------------------------------------ environments
     def _reset(self, i: int) -> None:
@@ -343,6 +377,8 @@ class PPO:
         Returns the mean policy loss, value loss and entropy of the last epoch.
         """
         cfg, flat = self.config, Rollout.flat
+        if cfg.normalise_rewards:
+            rewards = self.return_scale(rewards, rollout.dones)
         with torch.no_grad():
             next_values = self.critic(flat(rollout.next_obs)).reshape(rewards.shape)
         advantages = gae(rewards, rollout.values, next_values, rollout.terminated,
