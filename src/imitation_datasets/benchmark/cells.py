@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from imitation_datasets.benchmark.protocol import Splits, prepare
+from imitation_datasets.benchmark.reproducible import check_cell_process
 from imitation_datasets.core.atomic import atomic_write_text
 from imitation_datasets.core.config import to_mapping
 from imitation_datasets.core.evaluation import evaluate_policy
@@ -47,6 +48,7 @@ def run_cell(cell: Cell, data_dir: str, out_dir: str, facts: dict[str, Any]) -> 
     The method gets its typed config for the cell's environment (``load_config``), which the
     result records as a mapping.
     """
+    check_cell_process()
     torch.set_num_threads(1)
     splits = prepare(cell.env, data_dir)
     p = splits.protocol

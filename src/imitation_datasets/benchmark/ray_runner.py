@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from imitation_datasets.benchmark.cells import Cell, run_cell
+from imitation_datasets.benchmark.reproducible import CELL_ENVIRONMENT
 from imitation_datasets.collect.ray_backend import check_address
 
 
@@ -27,7 +28,8 @@ def run_cells_on_ray(cells: Sequence[Cell], data_dir: str, out_dir: str,
     if started_here:
         check_address(address)  # a dead or foreign address fails in seconds, not minutes
         ray.init(address=address, include_dashboard=False, log_to_driver=False)
-    task = ray.remote(num_cpus=num_cpus, max_retries=2)(run_cell)
+    task = ray.remote(num_cpus=num_cpus, max_retries=2,
+                      runtime_env={"env_vars": dict(CELL_ENVIRONMENT)})(run_cell)
     try:
         pending = {task.remote(c, data_dir, out_dir, facts[c.env]): c for c in cells}
         results = []

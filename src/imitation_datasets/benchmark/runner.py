@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict
@@ -27,6 +26,7 @@ from imitation_datasets.benchmark.protocol import (
     start_states,
 )
 from imitation_datasets.benchmark.ray_runner import run_cells_on_ray
+from imitation_datasets.benchmark.reproducible import cell_environment
 from imitation_datasets.core.atomic import atomic_write_text
 from imitation_datasets.core.evaluation import evaluate_policy
 
@@ -136,16 +136,13 @@ def run_benchmark(methods: Sequence[str], envs: Sequence[str], seeds: int, out: 
                    desc="benchmark", dynamic_ncols=True)
     if backend == "ray":
         run_cells_on_ray(todo, str(data_dir), str(out), facts, address, bar)
-    elif workers <= 1:
-        for cell in todo:
-            run_cell(cell, str(data_dir), str(out), facts[cell.env])
-            if bar is not None:
-                bar.update(1)
-    else:
+    elif todo:
+        # Always fresh spawned workers (even for one): their torch starts with the
+        # CPU-independent arithmetic of reproducible.py, whatever this process imported.
         import multiprocessing as mp
 
-        os.environ.setdefault("OMP_NUM_THREADS", "1")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
+        with cell_environment(), ProcessPoolExecutor(
+                max_workers=max(1, workers), mp_context=mp.get_context("spawn")) as pool:
             futures = [pool.submit(run_cell, c, str(data_dir), str(out), facts[c.env])
                        for c in todo]
             for future in as_completed(futures):

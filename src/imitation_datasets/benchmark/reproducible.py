@@ -1,0 +1,73 @@
+"""Benchmark numbers that do not depend on the CPU: the environment every cell's torch starts in.
+
+Training a method on CPU goes through MKL's GEMM and ATen's vectorised kernels, and both pick
+code paths by instruction set: the same cell trained with AVX-512 kernels and with SSE4.2 kernels
+gave Pendulum BC returns that differ from the 9th digit on (and chaotic envs amplify such
+differences). Two switches make the arithmetic the same on every x86-64 CPU, at no measured cost
+for the benchmark's small networks:
+
+* ``MKL_CBWR=COMPATIBLE``: MKL's conditional numerical reproducibility mode, the same results
+  whatever instructions the CPU has;
+* ``ATEN_CPU_CAPABILITY=default``: ATen's non-vectorised kernels.
+
+Both are read when torch loads, so they cannot be switched on in a process that has imported
+torch already. The runner therefore plays every cell in a spawned worker process started with
+:data:`CELL_ENVIRONMENT` (Ray tasks get it as their ``runtime_env``), and :func:`check_cell_process`
+refuses to train a cell in a process started otherwise. Not covered: CPUs other than x86-64
+(torch there does not use MKL) and other torch or MKL versions (the results record them).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+
+from imitation_datasets.core.errors import ImitationDatasetsError
+
+CELL_ENVIRONMENT = {
+    "MKL_CBWR": "COMPATIBLE",
+    "ATEN_CPU_CAPABILITY": "default",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+}
+"""Environment variables of every process that trains a benchmark cell."""
+
+
+class ReproducibilityError(ImitationDatasetsError, RuntimeError):
+    """A cell would be trained by a torch whose arithmetic depends on the CPU."""
+
+
+@contextlib.contextmanager
+def cell_environment() -> Iterator[None]:
+    """Set :data:`CELL_ENVIRONMENT` while worker processes are spawned; restore it afterwards."""
+    saved = {name: os.environ.get(name) for name in CELL_ENVIRONMENT}
+    os.environ.update(CELL_ENVIRONMENT)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def check_cell_process() -> None:
+    """Refuse to train in a process whose torch was not started with :data:`CELL_ENVIRONMENT`.
+
+    Raises:
+        ReproducibilityError: one line naming what is missing.
+    """
+    import torch
+
+    capability = torch.backends.cpu.get_cpu_capability()
+    problems = [f"{name}={os.environ.get(name)!r}" for name in ("MKL_CBWR", "ATEN_CPU_CAPABILITY")
+                if os.environ.get(name) != CELL_ENVIRONMENT[name]]
+    if capability != "DEFAULT":
+        problems.append(f"torch CPU capability {capability}")
+    if problems:
+        raise ReproducibilityError(
+            "benchmark cells train only in a process started with MKL_CBWR=COMPATIBLE and "
+            "ATEN_CPU_CAPABILITY=default (run_benchmark starts such workers); this one has "
+            + ", ".join(problems))
