@@ -127,7 +127,9 @@ def test_replay_buffer_is_a_ring() -> None:
     buffer = ReplayBuffer(4, 1, 1, discrete=False)
     rows = torch.arange(6.0).view(-1, 1)
     buffer.add(rows, rows, rows.view(-1), rows, torch.zeros(6))
-    assert len(buffer) == 4 and sorted(buffer.obs.view(-1).tolist()) == [2.0, 3.0, 4.0, 5.0]
+    assert len(buffer) == 4 and buffer.obs.view(-1).tolist() == [4.0, 5.0, 2.0, 3.0]
+    buffer.add(rows[:1] + 10, rows[:1], rows[0], rows[:1], torch.zeros(1))  # the oldest goes
+    assert buffer.obs.view(-1).tolist() == [4.0, 5.0, 10.0, 3.0]
 
 
 def test_sqil_labels_expert_1_agent_0(cartpole: TrainingTask, monkeypatch) -> None:
@@ -165,6 +167,7 @@ def test_env_loop_seeds_and_counts() -> None:
 
 
 # ---------------------------------------------------------------------------------- learning
+@pytest.mark.slow  # 1-25 s each alone on one core; much more on a busy machine
 @pytest.mark.parametrize("name", NAMES)
 def test_learns_cartpole(name: str, cartpole: TrainingTask) -> None:
     method = make(name, cartpole, {**LEARN[name], "eval_episodes": 5})

@@ -163,12 +163,14 @@ class ReplayBuffer:
     def add(self, obs: torch.Tensor, actions: torch.Tensor, rewards: torch.Tensor,
             next_obs: torch.Tensor, dones: torch.Tensor) -> None:
         """Append rows (the oldest are overwritten when full)."""
-        for k in range(len(obs)):
-            i = self.position
-            self.obs[i], self.actions[i], self.rewards[i] = obs[k], actions[k], rewards[k]
-            self.next_obs[i], self.dones[i] = next_obs[k], dones[k]
-            self.position = (i + 1) % self.capacity
-            self.size = min(self.size + 1, self.capacity)
+        n = len(obs)
+        keep = slice(max(n - self.capacity, 0), n)  # rows that survive this very call
+        index = ((self.position + torch.arange(n)) % self.capacity)[keep]
+        self.obs[index], self.actions[index] = obs[keep], actions[keep]
+        self.rewards[index], self.next_obs[index] = rewards[keep], next_obs[keep]
+        self.dones[index] = dones[keep]
+        self.position = (self.position + n) % self.capacity
+        self.size = min(self.size + n, self.capacity)
 
     def sample(self, n: int, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
         """``n`` transitions drawn uniformly with replacement: ``(s, a, r, s', done)``."""
