@@ -252,7 +252,6 @@ class SoftQMethod(Method[C]):
         return ReplayBuffer.of(self.expert_obs, actions, rewards, self.expert_next_obs,
                                expert_dones(self.task.expert))
 
-
     def agent_step(self, env: EnvLoop, learner: SoftQLearner, buffer: ReplayBuffer, step: int,
                    reward: float = 0.0) -> None:
         """Environment step ``step`` (from 1) of the behaviour policy into ``buffer``.
