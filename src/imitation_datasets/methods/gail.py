@@ -25,6 +25,8 @@ Deviations from the paper (and what the paper leaves open):
 * step 2 is ``disc_epochs`` passes of minibatch Adam over the iteration's rollout, each
   policy minibatch against as many expert transitions drawn uniformly; an optional gradient
   penalty (``grad_penalty``, ikostrikov's ``lambda = 10``; 0 by default, as in the paper);
+  rewards optionally divided by a running std of the discounted return
+  (``normalise_rewards``, as ikostrikov's GAIL; used on LunarLander);
 * a fixed budget of environment steps (``total_steps``) instead of "until convergence"; the
   weights kept are those model selection picks on validation seeds (one ``end_epoch`` per
   iteration; the training loss it records is the discriminator's);
