@@ -22,12 +22,13 @@ log standard deviation (:class:`GaussianBody`); the environment gets the sample 
 bounds, the log-probability is the unclipped sample's (as Stable-Baselines3 does). Evaluation
 plays the mean (``Method.predict``).
 
-Why our own PPO rather than Stable-Baselines3's: SB3 draws from the global torch RNG and
-NumPy's, runs its own vectorised-env seeding and VecEnv wrappers, and would need a reward
-wrapper around its rollout buffer to take the discriminator's rewards; this file is ~250 lines
-over the library's seeded episodes (``episode_seed(interaction_seed, k)`` for the ``k``-th
-training episode, as :class:`~.interaction.Interaction` numbers them, every step counted
-there), every draw from the method's ``torch.Generator``, so a rerun gives identical numbers.
+Why our own PPO rather than Stable-Baselines3's (measured here, CartPole, 8 x 256 steps,
+10 epochs, minibatch 64, one thread: both about 4.2k environment steps per CPU second, the
+update dominating): SB3 draws from the global torch and NumPy RNGs, seeds its own VecEnvs and
+would need a wrapper to take the discriminator's rewards; here every draw comes from the
+method's ``torch.Generator`` and the ``k``-th training episode is reset with
+``episode_seed(interaction_seed, k)`` (numbered and step-counted by
+:class:`~.interaction.Interaction`), so a rerun gives identical numbers.
 """
 
 from __future__ import annotations
