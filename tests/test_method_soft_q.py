@@ -20,10 +20,8 @@ from imitation_datasets.methods import Method, TrainingTask, get_method, load_co
 from imitation_datasets.methods import sqil as sqil_module
 from imitation_datasets.methods.interaction import Interaction
 from imitation_datasets.methods.iq_learn import iq_loss
+from imitation_datasets.methods.replay import EnvLoop, ReplayBuffer, balanced_batch
 from imitation_datasets.methods.soft_q import (
-    EnvLoop,
-    ReplayBuffer,
-    balanced_batch,
     soft_value,
 )
 

@@ -62,13 +62,11 @@ from typing import ClassVar, Literal
 import torch
 
 from imitation_datasets.methods.records import TrainingTask
+from imitation_datasets.methods.replay import EnvLoop, ReplayBuffer, balanced_batch
 from imitation_datasets.methods.soft_q import (
-    EnvLoop,
-    ReplayBuffer,
     SoftQConfig,
     SoftQLearner,
     SoftQMethod,
-    balanced_batch,
 )
 
 

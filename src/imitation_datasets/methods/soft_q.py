@@ -14,13 +14,8 @@ What lives here (each method file writes its own loop over these pieces):
   ``V(s) = alpha log sum_a exp(Q(s, a) / alpha)`` (discrete) or
   ``E_{a~pi}[min_i Q_i(s, a) - alpha log pi(a|s)]`` (continuous, one sample), the soft Bellman
   update, the SAC actor and temperature updates, and the behaviour policy for env play;
-* :class:`ReplayBuffer` — a ring buffer of ``(s, a, r, s', done)`` with seeded sampling;
-* :class:`EnvLoop` — one environment stepped by hand (the off-policy loop needs a gradient step
-  after every environment step, which :class:`~.interaction.Interaction`'s whole-episode play does
-  not give). It follows the interaction service's rules: episode ``k`` of the run is reset with
-  ``episode_seed(interaction_seed, k, 0)`` (``k`` is the service's ``episodes_played``) and every
-  step is counted through ``Interaction.count``; a Box2D-style environment that does not reset
-  completely is re-made for every episode (as :mod:`imitation_datasets.core.rollout` does).
+* the replay buffer and the step-by-step environment loop of the off-policy methods are in
+  :mod:`.replay`.
 
 ``done`` is Gymnasium's ``terminated`` only: a time-limit truncation bootstraps. Every random
 draw (minibatches, exploration, the actor's samples) comes from the method's ``torch.Generator``.
@@ -39,13 +34,10 @@ import torch
 from torch import nn
 
 from imitation_datasets.core.errors import ConfigError
-from imitation_datasets.core.rollout import make_env, resets_completely
-from imitation_datasets.core.seeding import episode_seed
-from imitation_datasets.data.arrays import DatasetArrays
 from imitation_datasets.methods.base import Method
 from imitation_datasets.methods.configuration import MethodConfig
-from imitation_datasets.methods.interaction import Interaction
 from imitation_datasets.methods.networks import LOG_STD_MAX, LOG_STD_MIN, ActionModel, mlp
+from imitation_datasets.methods.replay import EnvLoop, ReplayBuffer, expert_dones
 
 LOG_2PI = math.log(2 * math.pi)
 
@@ -129,73 +121,6 @@ def boltzmann(q: torch.Tensor, alpha: float, generator: torch.Generator) -> torc
     cdf = torch.softmax(q.double() / alpha, -1).cumsum(-1)
     u = torch.rand((q.shape[0], 1), generator=generator, dtype=torch.float64)
     return (cdf < u).sum(-1).clamp_max(q.shape[-1] - 1)
-
-
-class ReplayBuffer:
-    """A ring buffer of transitions ``(s, a, r, s', done)``; sampling is uniform and seeded.
-
-    Actions are stored as the learner uses them: class indices (int64) or scaled floats.
-    """
-
-    def __init__(self, capacity: int, obs_dim: int, action_dim: int, discrete: bool) -> None:
-        self.capacity = int(capacity)
-        self.obs = torch.zeros((capacity, obs_dim))
-        self.next_obs = torch.zeros((capacity, obs_dim))
-        self.actions = torch.zeros(capacity, dtype=torch.long) if discrete \
-            else torch.zeros((capacity, action_dim))
-        self.rewards = torch.zeros(capacity)
-        self.dones = torch.zeros(capacity)
-        self.size = 0
-        self.position = 0
-
-    @classmethod
-    def of(cls, obs: torch.Tensor, actions: torch.Tensor, rewards: torch.Tensor,
-           next_obs: torch.Tensor, dones: torch.Tensor) -> ReplayBuffer:
-        """A buffer holding exactly these transitions (the expert's, for instance)."""
-        buffer = cls(len(obs), obs.shape[1], 1 if actions.ndim == 1 else actions.shape[1],
-                     discrete=actions.ndim == 1)
-        buffer.add(obs, actions, rewards, next_obs, dones)
-        return buffer
-
-    def __len__(self) -> int:
-        return self.size
-
-    def add(self, obs: torch.Tensor, actions: torch.Tensor, rewards: torch.Tensor,
-            next_obs: torch.Tensor, dones: torch.Tensor) -> None:
-        """Append rows (the oldest are overwritten when full)."""
-        n = len(obs)
-        keep = slice(max(n - self.capacity, 0), n)  # rows that survive this very call
-        index = ((self.position + torch.arange(n)) % self.capacity)[keep]
-        self.obs[index], self.actions[index] = obs[keep], actions[keep]
-        self.rewards[index], self.next_obs[index] = rewards[keep], next_obs[keep]
-        self.dones[index] = dones[keep]
-        self.position = (self.position + n) % self.capacity
-        self.size = min(self.size + n, self.capacity)
-
-    def sample(self, n: int, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
-        """``n`` transitions drawn uniformly with replacement: ``(s, a, r, s', done)``."""
-        index = torch.randint(0, self.size, (n,), generator=generator)
-        return (self.obs[index], self.actions[index], self.rewards[index],
-                self.next_obs[index], self.dones[index])
-
-
-def balanced_batch(demo: ReplayBuffer, samp: ReplayBuffer, batch_size: int,
-                   generator: torch.Generator) -> tuple[torch.Tensor, ...]:
-    """``batch_size // 2`` transitions of D_demo then as many of D_samp, as one batch."""
-    half = max(batch_size // 2, 1)
-    first = demo.sample(half, generator)
-    second = samp.sample(half, generator)
-    return tuple(torch.cat([x, y]) for x, y in zip(first, second, strict=True))
-
-
-def expert_dones(data: DatasetArrays) -> torch.Tensor:
-    """``terminated`` of the expert's transitions, aligned with ``_data.transitions``."""
-    terminated = np.asarray(data.terminated, dtype=np.float32)
-    if data.final_obs is None:  # the last step of each episode has no s' and is left out
-        keep = np.ones(len(terminated), bool)
-        keep[np.cumsum(data.lengths) - 1] = False
-        terminated = terminated[keep]
-    return torch.from_numpy(terminated)
 
 
 C = TypeVar("C", bound=SoftQConfig)
@@ -376,58 +301,3 @@ class SoftQLearner:
         if self.discrete:
             return torch.randint(0, self.q_net.n_actions, (n,), generator=self.generator)
         return torch.rand((n, self.actor.action_dim), generator=self.generator) * 2 - 1
-
-
-class EnvLoop:
-    """One environment stepped one transition at a time (see the module docstring)."""
-
-    def __init__(self, interaction: Interaction, actor: ActionModel) -> None:
-        self.interaction = interaction
-        self.actor = actor
-        self.env: gym.Env | None = None
-        self.obs: np.ndarray | None = None
-        self.episode_return = 0.0
-        self.returns: list[float] = []
-
-    def _reset(self) -> np.ndarray:
-        service = self.interaction
-        if self.env is None or not resets_completely(self.env):
-            if self.env is not None:
-                self.env.close()
-            self.env = make_env(service.env_id, service.env_kwargs)
-        seed = episode_seed(service.interaction_seed, service.episodes_played, 0)
-        service.episodes_played += 1
-        obs, _ = self.env.reset(seed=seed)
-        self.episode_return = 0.0
-        return np.asarray(obs, np.float32).reshape(-1)
-
-    def step(self, act: Any) -> tuple[torch.Tensor, ...]:
-        """Play one step with ``act(obs_row) -> action (learner units)``; count it.
-
-        Returns ``(s, a, s', done)`` as one-row tensors (``done``: terminated).
-        """
-        if self.obs is None:
-            self.obs = self._reset()
-        assert self.env is not None
-        s = torch.from_numpy(self.obs).unsqueeze(0)
-        a = act(s)
-        env_action: Any = self.actor.decode(a)[0].numpy()
-        if self.actor.discrete:
-            env_action = int(env_action)
-        obs, reward, terminated, truncated, _ = self.env.step(env_action)
-        self.interaction.count(1)
-        self.episode_return += float(reward)
-        next_obs = np.asarray(obs, np.float32).reshape(-1)
-        s_next = torch.from_numpy(next_obs).unsqueeze(0)
-        if terminated or truncated:
-            self.returns.append(self.episode_return)
-            self.obs = None
-        else:
-            self.obs = next_obs
-        return s, a, s_next, torch.tensor([float(terminated)])
-
-    def close(self) -> None:
-        """Close the environment."""
-        if self.env is not None:
-            self.env.close()
-            self.env = None

@@ -43,12 +43,10 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from imitation_datasets.methods.records import TrainingTask
+from imitation_datasets.methods.replay import EnvLoop, ReplayBuffer, balanced_batch
 from imitation_datasets.methods.soft_q import (
-    EnvLoop,
-    ReplayBuffer,
     SoftQConfig,
     SoftQMethod,
-    balanced_batch,
 )
 
 EXPERT_REWARD = 1.0
