@@ -43,3 +43,14 @@ def digests(directory: Path, files=DATA_FILES) -> dict[str, str]:
     """sha256 of each dataset file (the byte-identity checks compare these)."""
     return {name: hashlib.sha256((Path(directory) / name).read_bytes()).hexdigest()
             for name in files}
+
+
+@pytest.fixture
+def one_thread():
+    """Torch on one thread for the test (as the benchmark's cells run), restored afterwards."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

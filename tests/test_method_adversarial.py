@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import math
-from functools import partial
 
 import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+from method_tasks import TEST, VALIDATION, expert_data, make_task
 
 from imitation_datasets.core.config import with_overrides
 from imitation_datasets.core.errors import ConfigError
 from imitation_datasets.core.evaluation import evaluate_policy
-from imitation_datasets.core.rollout import make_env, play
-from imitation_datasets.core.seeding import episode_seed
-from imitation_datasets.data.arrays import DatasetArrays
-from imitation_datasets.experts.registry import Experts
+from imitation_datasets.core.rollout import make_env
 from imitation_datasets.methods import Method, TrainingTask, get_method, load_config
 from imitation_datasets.methods.airl import AIRL, AIRLConfig, AIRLDiscriminator
 from imitation_datasets.methods.discriminator import (
@@ -35,8 +32,6 @@ from imitation_datasets.methods.ppo import (
     policy_network,
 )
 
-VALIDATION = [2_500_000_000 + k for k in range(5)]
-TEST = [3_500_000_000 + k for k in range(5)]
 ADVERSARIAL = ("gail", "gaifo", "airl")
 
 # CartPole from 10 expert episodes: 10 PPO iterations of 8 x 256 steps (about 5-10 s each).
@@ -46,26 +41,7 @@ TINY = {"total_steps": 1024, "n_envs": 2, "n_steps": 256, "ppo_epochs": 2, "eval
         "eval_episodes": 2}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def expert_data(name: str, episodes: int) -> DatasetArrays:
-    expert = Experts.get_expert(name).load()
-    env_fn = partial(make_env, expert.env_id, None)
-    return DatasetArrays.from_episodes(
-        play(env_fn, [episode_seed(0, i) for i in range(episodes)], policy=expert))
-
-
-def make_task(env_id: str, expert: DatasetArrays, seeds: list[int]) -> TrainingTask:
-    return TrainingTask(
-        env_id=env_id, env_kwargs={}, expert=expert, random=None, validation_seeds=seeds,
-        expert_return=float(expert.returns.mean()),
-        random_return=float(evaluate_policy(None, env_id, seeds).mean()), interaction_seed=7)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

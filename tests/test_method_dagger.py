@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
-from functools import partial
 
 import numpy as np
 import pytest
 import torch
+from method_tasks import TEST, VALIDATION, expert_data, make_task
 
 from imitation_datasets.core.acting import batch_actions
 from imitation_datasets.core.config import with_overrides
 from imitation_datasets.core.errors import ConfigError
 from imitation_datasets.core.evaluation import evaluate_policy
-from imitation_datasets.core.rollout import make_env, play
-from imitation_datasets.core.seeding import episode_seed
-from imitation_datasets.data.arrays import DatasetArrays
+from imitation_datasets.core.rollout import make_env
 from imitation_datasets.experts.registry import Experts
 from imitation_datasets.methods import (
     Method,
@@ -25,9 +23,6 @@ from imitation_datasets.methods import (
     load_config,
 )
 from imitation_datasets.methods.dagger import DAgger, DAggerConfig, Mixture
-
-VALIDATION = [2_500_000_000 + k for k in range(5)]
-TEST = [3_500_000_000 + k for k in range(5)]
 
 SMALL = {"initial_epochs": 4, "iterations": 3, "episodes_per_iteration": 4,
          "epochs_per_iteration": 3, "eval_every": 2, "eval_episodes": 5}
@@ -47,34 +42,22 @@ class Recorder:
         return self.expert.predict(obs, deterministic)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-def make_task(name: str, episodes: int, seeds: list[int]) -> TrainingTask:
-    expert = Experts.get_expert(name).load()
-    env_id = expert.env_id
-    data = DatasetArrays.from_episodes(play(partial(make_env, env_id, None),
-                                            [episode_seed(0, i) for i in range(episodes)],
-                                            policy=expert))
-    return TrainingTask(env_id=env_id, env_kwargs={}, expert=data, random=None,
-                        validation_seeds=seeds, expert_return=float(data.returns.mean()),
-                        random_return=float(evaluate_policy(None, env_id, seeds).mean()),
-                        interaction_seed=7, expert_policy=expert)
+def dagger_task(key: str, episodes: int, seeds: list[int]) -> TrainingTask:
+    expert = Experts.get_expert(key).load()
+    return make_task(expert.env_id, expert_data(key, episodes), seeds, expert_policy=expert)
 
 
 @pytest.fixture(scope="module")
 def cartpole() -> TrainingTask:
-    return make_task("cartpole", 10, VALIDATION)
+    return dagger_task("cartpole", 10, VALIDATION)
 
 
 @pytest.fixture(scope="module")
 def pendulum() -> TrainingTask:
-    return make_task("pendulum", 3, VALIDATION[:2])
+    return dagger_task("pendulum", 3, VALIDATION[:2])
 
 
 def build(env_id: str, overrides: dict, seed: int = 0) -> DAgger:

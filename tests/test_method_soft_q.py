@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import math
-from functools import partial
 
 import numpy as np
 import pytest
 import torch
+from method_tasks import TEST, VALIDATION, expert_data, make_task
 
 from imitation_datasets.core.config import with_overrides
 from imitation_datasets.core.errors import ConfigError
 from imitation_datasets.core.evaluation import evaluate_policy
-from imitation_datasets.core.rollout import make_env, play
+from imitation_datasets.core.rollout import make_env
 from imitation_datasets.core.seeding import episode_seed
-from imitation_datasets.data.arrays import DatasetArrays
 from imitation_datasets.experts.registry import Experts
 from imitation_datasets.methods import Method, TrainingTask, get_method, load_config
 from imitation_datasets.methods import sqil as sqil_module
@@ -26,8 +25,6 @@ from imitation_datasets.methods.soft_q import (
 )
 
 NAMES = ("sqil", "iq_learn_offline", "iq_learn_online")
-VALIDATION = [2_500_000_000 + k for k in range(5)]
-TEST = [3_500_000_000 + k for k in range(5)]
 # Learning CartPole from 10 expert episodes: budgets (env steps online, gradient steps offline).
 LEARN = {
     "sqil": {"steps": 6000, "steps_per_epoch": 1500, "learning_starts": 500},
@@ -38,23 +35,12 @@ TINY = {"steps": 300, "steps_per_epoch": 150, "learning_starts": 100, "batch_siz
         "eval_episodes": 2}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def soft_q_task(key: str, episodes: int, seeds: list[int]) -> TrainingTask:
-    expert = Experts.get_expert(key).load()
-    data = DatasetArrays.from_episodes(play(partial(make_env, expert.env_id, None),
-                                            [episode_seed(0, i) for i in range(episodes)],
-                                            policy=expert))
-    return TrainingTask(env_id=expert.env_id, env_kwargs={}, expert=data, random=None,
-                        validation_seeds=seeds, expert_return=float(data.returns.mean()),
-                        random_return=float(evaluate_policy(None, expert.env_id, seeds).mean()),
-                        interaction_seed=11)
+    env_id = Experts.get_expert(key).env_id
+    return make_task(env_id, expert_data(key, episodes), seeds, interaction_seed=11)
 
 
 @pytest.fixture(scope="module")

@@ -10,14 +10,12 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+from method_tasks import TEST, VALIDATION, expert_data, make_task, random_data
 
 from imitation_datasets.core.config import with_overrides
 from imitation_datasets.core.evaluation import evaluate_policy
 from imitation_datasets.core.names import UnknownNameError
-from imitation_datasets.core.rollout import make_env, play
-from imitation_datasets.core.seeding import episode_seed
-from imitation_datasets.data.arrays import DatasetArrays
-from imitation_datasets.experts.registry import Experts
+from imitation_datasets.core.rollout import make_env
 from imitation_datasets.methods import (
     ABCO,
     BC,
@@ -36,8 +34,6 @@ from imitation_datasets.methods.networks import ActionModel, mlp
 
 MLP = partial(mlp, hidden=(64, 64))
 
-VALIDATION = [2_500_000_000 + k for k in range(5)]
-TEST = [3_500_000_000 + k for k in range(5)]
 
 # Small settings: each method learns CartPole from 20 expert episodes in a few seconds.
 SMALL = {
@@ -63,45 +59,19 @@ TINY = {
 }
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def expert_data(name: str, episodes: int) -> DatasetArrays:
-    expert = Experts.get_expert(name).load()
-    env_fn = partial(make_env, expert.env_id, None)
-    return DatasetArrays.from_episodes(
-        play(env_fn, [episode_seed(0, i) for i in range(episodes)], policy=expert))
-
-
-def random_data(env_id: str, episodes: int) -> DatasetArrays:
-    env_fn = partial(make_env, env_id, None)
-    return DatasetArrays.from_episodes(
-        play(env_fn, [episode_seed(1, i) for i in range(episodes)], random_actions=True))
-
-
-def make_task(env_id: str, expert: DatasetArrays, random: DatasetArrays | None,
-              seeds: list[int] = VALIDATION) -> TrainingTask:
-    return TrainingTask(
-        env_id=env_id, env_kwargs={}, expert=expert, random=random,
-        validation_seeds=seeds, expert_return=float(expert.returns.mean()),
-        random_return=float(evaluate_policy(None, env_id, seeds).mean()),
-        success_threshold=float(np.min(expert.returns)), interaction_seed=7)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
 def cartpole() -> TrainingTask:
-    return make_task("CartPole-v1", expert_data("cartpole", 20), random_data("CartPole-v1", 200))
+    return make_task("CartPole-v1", expert_data("cartpole", 20), VALIDATION,
+                     random_data("CartPole-v1", 200), success_threshold=True)
 
 
 @pytest.fixture(scope="module")
 def pendulum() -> TrainingTask:
-    return make_task("Pendulum-v1", expert_data("pendulum", 3), random_data("Pendulum-v1", 2),
-                     VALIDATION[:2])
+    return make_task("Pendulum-v1", expert_data("pendulum", 3), VALIDATION[:2],
+                     random_data("Pendulum-v1", 2), success_threshold=True)
 
 
 def build(name: str, env_id: str, overrides: dict, seed: int = 0) -> Method:
