@@ -87,3 +87,30 @@ def test_aggregate():
     agg = Aggregate.of([1.0, 2.0, 3.0, 4.0])
     assert (agg.mean, agg.iqm, agg.n) == (2.5, 2.5, 4)
     assert agg.std == pytest.approx(np.std([1, 2, 3, 4]))
+
+
+def test_probability_of_improvement_is_the_mann_whitney_share_averaged_over_tasks():
+    from scipy.stats import mannwhitneyu
+
+    from imitation_datasets.core.metrics import probability_of_improvement
+
+    # 1 beats 0; 2 beats 0 and ties 2; 3 beats 0 and 2: (1 + 1.5 + 2) / 9.
+    assert probability_of_improvement([[1, 2, 3]], [[0, 2, 4]]).value == 0.5
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=7), rng.normal(size=5) + 0.3
+    expected = mannwhitneyu(x, y).statistic / (7 * 5)
+    assert abs(probability_of_improvement([x], [y]).value - expected) < 1e-12
+    both = probability_of_improvement([[1.0, 1.0], x], [[0.5, 0.6], y])
+    assert abs(both.value - (1.0 + expected) / 2) < 1e-12
+    assert both.ci_low <= both.value <= both.ci_high
+    assert probability_of_improvement([[1, 1]], [[0, 0]]) == \
+        probability_of_improvement([[1, 1]], [[0, 0]], seed=0)  # seeded: same interval
+
+
+def test_probability_of_improvement_refuses_mismatched_tasks():
+    from imitation_datasets.core.metrics import probability_of_improvement
+
+    with pytest.raises(ValueError, match="same tasks"):
+        probability_of_improvement([[1.0]], [[0.5], [0.2]])
+    with pytest.raises(ValueError, match="same tasks"):
+        probability_of_improvement([[]], [[0.5]])

@@ -24,7 +24,12 @@ from imitation_datasets.benchmark.protocol import LeakageError
 from imitation_datasets.core.atomic import atomic_write_text
 from imitation_datasets.core.errors import OneLineError
 from imitation_datasets.core.json_values import is_int, is_number
-from imitation_datasets.core.metrics import Aggregate, TaskAggregates, performance
+from imitation_datasets.core.metrics import (
+    Aggregate,
+    TaskAggregates,
+    performance,
+    probability_of_improvement,
+)
 from imitation_datasets.core.safe_read import read_json
 
 RESULTS_JSON = "benchmark_results.json"
@@ -70,7 +75,7 @@ RESULTS_STRUCTURE: dict[str, Any] = {
                             mapping=False)),
 }
 """What :func:`summarise`, :func:`markdown`, :func:`plots` and :func:`write_report` read from a
-results file (its ``summary`` and ``aggregates`` are recomputed from ``cells``)."""
+results file (its ``summary``, ``aggregates`` and ``improvement`` are recomputed from ``cells``)."""
 
 
 def _type_name(spec: Any) -> str:
@@ -162,8 +167,27 @@ def summarise(cells: Sequence[dict[str, Any]], envs: dict[str, dict[str, Any]],
         if tasks:
             aggregates[method] = {"envs": list(tasks), "performance": asdict(
                 TaskAggregates.of(list(tasks.values())))}
-    return {"envs": envs, "summary": summary, "aggregates": aggregates, "cells": list(cells),
+    return {"envs": envs, "summary": summary, "aggregates": aggregates,
+            "improvement": improvements(cells, envs, order), "cells": list(cells),
             **(extra or {})}
+
+
+def improvements(cells: Sequence[dict[str, Any]], envs: dict[str, dict[str, Any]],
+                 order: Sequence[str]) -> list[dict[str, Any]]:
+    """Rliable's probability of improvement for each pair of methods, on the envs both ran."""
+    def scores(method: str, env: str) -> list[float]:
+        return [c["performance"] for c in sorted(cells, key=lambda c: c["seed"])
+                if c["env"] == env and c["method"] == method]
+
+    pairs = []
+    for i, x in enumerate(order):
+        for y in order[i + 1:]:
+            shared = [env for env in envs if scores(x, env) and scores(y, env)]
+            if shared:
+                estimate = probability_of_improvement([scores(x, env) for env in shared],
+                                                      [scores(y, env) for env in shared])
+                pairs.append({"x": x, "y": y, "envs": shared, **asdict(estimate)})
+    return pairs
 
 
 def previous_runs(out: str | Path) -> list[dict[str, Any]]:
@@ -265,6 +289,15 @@ def _aggregate_table(results: dict[str, Any]) -> list[str]:
         perf = agg["performance"]
         lines.append(f"| {method.upper()} | {cell(perf['iqm'])} | {cell(perf['mean'])} | "
                      f"{cell(perf['optimality_gap'])} | {perf['tasks']} | {perf['runs']} |")
+    pairs = results.get("improvement") or []
+    if pairs:
+        lines += ["", "Probability of improvement (rliable): P(X > Y) is the chance that a random "
+                  "run of X scores a higher performance than a random run of Y on the same "
+                  "environment (ties count half), averaged over the environments both ran; "
+                  "95 % stratified-bootstrap CIs. 0.5: no difference.", "",
+                  "| X | Y | P(X > Y) | Environments |", "|---|---|---|---|"]
+        lines += [f"| {p['x'].upper()} | {p['y'].upper()} | {cell(p)} | {len(p['envs'])} |"
+                  for p in pairs]
     return lines
 
 
@@ -297,5 +330,5 @@ def report_from_json(path: str | Path, out: str | Path | None = None) -> Path:
     results = read_json(path)
     validate_results(results, str(path))
     rest = {k: v for k, v in results.items() if k not in ("envs", "summary", "aggregates",
-                                                            "cells")}
+                                                            "improvement", "cells")}
     return write_report(summarise(results["cells"], results["envs"], rest), out or path.parent)
