@@ -29,6 +29,12 @@ def test_published_aggregates_are_recomputed_from_the_cells(published):
     assert (RESULTS / "benchmark_results.md").read_text() == markdown(again)
 
 
+FACTS = {"expert_return": 1.0, "random_return": 0.0,
+         "leakage": {"passed": True, "test_seeds": 3, "training_start_states": 3,
+                     "min_distance": 0.1}}
+"""Environment facts that the Markdown report reads (synthetic)."""
+
+
 def test_aggregates_across_environments():
     cells = [{"env": env, "method": method, "seed": seed, "aer": score, "performance": score,
               "accuracy": None, "train_seconds": 1.0, "log": {}}
@@ -45,3 +51,21 @@ def test_aggregates_across_environments():
     iqm = bc["performance"]["iqm"]
     assert iqm["ci_low"] <= iqm["value"] <= iqm["ci_high"]
     assert list(results["aggregates"]) == ["bc", "iupe"]
+    # iupe is bc + 0.1 run for run: on each env bc's run beats 3 of iupe's 9 pairs
+    pair = results["improvement"][0]
+    assert (pair["x"], pair["y"], pair["envs"]) == ("bc", "iupe", ["a", "b"])
+    assert pair["value"] == pytest.approx(3 / 9)
+    assert 0 <= pair["ci_low"] <= pair["value"] <= pair["ci_high"] <= 1
+    envs = {key: {**facts, **FACTS} for key, facts in envs.items()}
+    assert "Probability of improvement" in markdown(summarise(cells, envs))
+
+
+def test_performance_against_the_expert_on_the_test_seeds_is_reported_beside_the_headline():
+    cells = [{"env": "a", "method": "bc", "seed": seed, "aer": aer, "performance": 0.0,
+              "accuracy": None, "train_seconds": 1.0, "log": {}}
+             for seed, aer in enumerate((80.0, 90.0))]
+    envs = {"a": {**FACTS, "env_id": "A-v0", "random_return": 0.0, "expert_return": 100.0,
+                  "expert_test_return": 90.0}}
+    entry = summarise(cells, envs)["summary"]["a"]["bc"]["performance_vs_expert"]
+    assert entry["mean"] == pytest.approx((80 / 90 + 1.0) / 2)
+    assert "Performance against the curated expert" in markdown(summarise(cells, envs))

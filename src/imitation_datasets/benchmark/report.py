@@ -158,6 +158,11 @@ def summarise(cells: Sequence[dict[str, Any]], envs: dict[str, dict[str, Any]],
             }
             if runs[0].get("accuracy") is not None:
                 entry["accuracy"] = asdict(Aggregate.of([c["accuracy"] for c in runs]))
+            facts = envs[env]
+            if facts.get("expert_test_return") is not None:  # the paired reference
+                entry["performance_vs_expert"] = asdict(Aggregate.of(
+                    [performance(c["aer"], facts["random_return"], facts["expert_test_return"])
+                     for c in runs]))
             summary[env][method] = entry
     aggregates = {}
     for method in order:
@@ -256,6 +261,18 @@ def markdown(results: dict[str, Any]) -> str:
                   "dataset's mean over other start states):", ""]
         lines += [f"- {env_id}: AER {aer:.2f}, performance {perf:.3f}"
                   for env_id, aer, perf in ceilings]
+    paired = [(results["envs"][env]["env_id"], method, s["performance_vs_expert"])
+              for env, methods in results["summary"].items() for method, s in methods.items()
+              if "performance_vs_expert" in s]
+    if paired:
+        lines += ["", "Performance against the curated expert on the same test seeds (the paired "
+                  "reference: (AER − random) / (expert's test return − random); 1 = as good as "
+                  "the expert on exactly these start states):", "",
+                  "| Environment | Method | Performance vs expert | IQM | 95 % CI |",
+                  "|---|---|---|---|---|"]
+        lines += [f"| {env_id} | {method.upper()} | {a['mean']:.3f} ± {a['std']:.3f} | "
+                  f"{a['iqm']:.3f} | [{a['ci_low']:.3f}, {a['ci_high']:.3f}] |"
+                  for env_id, method, a in paired]
     lines += ["", "Leakage check (test start states vs training start states):", ""]
     for facts in results["envs"].values():
         leak = facts["leakage"]
