@@ -63,11 +63,6 @@ def option(default: Any, help: str, **metadata: Any) -> Any:  # noqa: A002 - arg
     return dataclasses.field(default=default, metadata={"help": help, **metadata})
 
 
-def field_names(cls: type) -> list[str]:
-    """The field names of a configuration dataclass, in declaration order."""
-    return [f.name for f in dataclasses.fields(cls)]
-
-
 def from_mapping(cls: type[T], data: Mapping[str, Any] | None, where: str) -> T:
     """Build the dataclass ``cls`` from ``data`` after checking every key and value.
 
@@ -111,7 +106,7 @@ def with_overrides(config: T, overrides: Mapping[str, Any] | None, where: str) -
         raise ConfigError(f"{where}: must be a mapping, got {type(overrides).__name__}")
     cls = type(config)
     hints = _hints(cls)
-    names = field_names(cls)
+    names = [f.name for f in dataclasses.fields(config)]  # type: ignore[arg-type]
     changes: dict[str, Any] = {}
     for key, value in overrides.items():
         if key not in names:

@@ -51,10 +51,19 @@ class MethodConfig:
     selection_tolerance: float = 0.02
 
     def __post_init__(self) -> None:
-        for key in ("batch_size", "eval_every"):
-            if getattr(self, key) < 1:
-                raise ConfigError(f"{type(self).__name__}: {key!r} must be >= 1, "
-                                  f"got {getattr(self, key)}")
+        require_at_least(self, {"batch_size": 1, "eval_every": 1})
+
+
+def require_at_least(config: Any, lowest: dict[str, float]) -> None:
+    """Refuse ``config`` when a field named in ``lowest`` is below its lowest allowed value.
+
+    Raises:
+        ConfigError: one line naming the config class, the field, the bound and the value.
+    """
+    for key, low in lowest.items():
+        value = getattr(config, key)
+        if value < low:
+            raise ConfigError(f"{type(config).__name__}: {key!r} must be >= {low}, got {value}")
 
 
 def config_file(name: str) -> Path:

@@ -54,7 +54,7 @@ from imitation_datasets.core.acting import batch_actions
 from imitation_datasets.core.errors import ConfigError
 from imitation_datasets.core.seeding import episode_seed
 from imitation_datasets.methods.base import Method
-from imitation_datasets.methods.configuration import MethodConfig
+from imitation_datasets.methods.configuration import MethodConfig, require_at_least
 from imitation_datasets.methods.records import TaskError, TrainingTask
 
 
@@ -79,12 +79,8 @@ class DAggerConfig(MethodConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        lowest = {"iterations": 1, "episodes_per_iteration": 1, "initial_epochs": 1,
-                  "epochs_per_iteration": 0}
-        for key, low in lowest.items():
-            if getattr(self, key) < low:
-                raise ConfigError(f"{type(self).__name__}: {key!r} must be >= {low}, "
-                                  f"got {getattr(self, key)}")
+        require_at_least(self, {"iterations": 1, "episodes_per_iteration": 1,
+                                "initial_epochs": 1, "epochs_per_iteration": 0})
         if not 0.0 <= self.beta_decay <= 1.0:
             raise ConfigError(f"{type(self).__name__}: 'beta_decay' must be in [0, 1], "
                               f"got {self.beta_decay}")

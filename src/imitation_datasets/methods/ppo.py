@@ -42,11 +42,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from imitation_datasets.core.errors import ConfigError
 from imitation_datasets.core.rollout import fast_step, make_env, resets_completely
 from imitation_datasets.core.seeding import episode_seed
 from imitation_datasets.methods._data import minibatches
-from imitation_datasets.methods.configuration import MethodConfig
+from imitation_datasets.methods.configuration import MethodConfig, require_at_least
 from imitation_datasets.methods.interaction import Interaction
 from imitation_datasets.methods.networks import (
     LOG_STD_MAX,
@@ -99,10 +98,7 @@ class PPOConfig(MethodConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        for key in ("total_steps", "n_envs", "n_steps", "ppo_epochs"):
-            if getattr(self, key) < 1:
-                raise ConfigError(f"{type(self).__name__}: {key!r} must be >= 1, "
-                                  f"got {getattr(self, key)}")
+        require_at_least(self, dict.fromkeys(("total_steps", "n_envs", "n_steps", "ppo_epochs"), 1))
 
     @property
     def iterations(self) -> int:

@@ -35,7 +35,7 @@ from torch import nn
 
 from imitation_datasets.core.errors import ConfigError
 from imitation_datasets.methods.base import Method
-from imitation_datasets.methods.configuration import MethodConfig
+from imitation_datasets.methods.configuration import MethodConfig, require_at_least
 from imitation_datasets.methods.networks import LOG_STD_MAX, LOG_STD_MIN, ActionModel, mlp
 from imitation_datasets.methods.replay import EnvLoop, ReplayBuffer, expert_dones
 
@@ -77,10 +77,8 @@ class SoftQConfig(MethodConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        for key in ("steps", "steps_per_epoch", "buffer_size", "target_every", "train_every"):
-            if getattr(self, key) < 1:
-                raise ConfigError(f"{type(self).__name__}: {key!r} must be >= 1, "
-                                  f"got {getattr(self, key)}")
+        require_at_least(self, dict.fromkeys(
+            ("steps", "steps_per_epoch", "buffer_size", "target_every", "train_every"), 1))
         if not 0 < self.tau <= 1 or not 0 <= self.gamma < 1 or self.alpha <= 0:
             raise ConfigError(f"{type(self).__name__}: needs 0 < tau <= 1, 0 <= gamma < 1 and "
                               f"alpha > 0 (got {self.tau}, {self.gamma}, {self.alpha})")
