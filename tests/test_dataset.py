@@ -164,15 +164,19 @@ def test_tensors_are_views_of_the_loaded_arrays(dataset):
     assert np.array_equal(data.states.numpy(), whole.states.numpy()[-len(data.states):])
 
 
-def test_irl_dataset_adds_reward_and_terminated(dataset, arrays):
+def test_irl_dataset_items_are_in_the_original_order_done_then_reward(dataset, arrays):
+    """1.0.0's order (s, a, s', done, r): unpacking five values never swaps reward and done."""
     data = IRLDataset(dataset, n_episodes=3)
-    s, a, n, r, done = data[:]
+    s, a, n, done, r = data[:]
     rows = int(arrays.lengths[:3].sum())
     np.testing.assert_allclose(r.numpy(), arrays.rewards[:rows].astype(np.float32))
-    np.testing.assert_array_equal(done.numpy(), arrays.terminated[:rows])
+    ends = np.cumsum(arrays.lengths[:3]) - 1
+    np.testing.assert_array_equal(np.flatnonzero(done.numpy()), ends)
     assert r.dtype == torch.float32 and done.dtype == torch.bool
     last = int(arrays.lengths[0]) - 1
-    assert bool(data[last][4]) == bool(arrays.terminated[last])
+    assert bool(data[last][3]) and not bool(data[last - 1][3])
+    assert float(data[last][4]) == pytest.approx(arrays.rewards[last])
+    np.testing.assert_array_equal(data.terminated[:rows], arrays.terminated[:rows])
     assert len(data[0]) == 5
 
 

@@ -1,7 +1,8 @@
 """PyTorch datasets: torch views over a dataset loaded by a storage backend.
 
-``BaselineDataset`` (``(s_t, a_t, s_{t+1})``, the paper's API), ``IRLDataset`` (adds reward and
-terminated) and ``SequenceDataset`` (fixed-length windows inside episodes with a padding mask).
+``BaselineDataset`` (``(s_t, a_t, s_{t+1})``, the paper's API), ``IRLDataset`` (adds done and
+reward, 1.0.0's order) and ``SequenceDataset`` (fixed-length windows inside episodes with a
+padding mask).
 
 Nothing here reads files or checks data: loading and validation are
 :func:`~imitation_datasets.data.sources.load_source`, episode splits
@@ -212,32 +213,40 @@ class BaselineDataset(Dataset):
 
 
 class IRLDataset(BaselineDataset):
-    """``BaselineDataset`` whose items add the reward and the terminated flag.
+    """``BaselineDataset`` whose items add the done flag and the reward.
 
-    Items are ``(s_t, a_t, s_{t+1}, r_t, terminated_t)`` (reward float32, terminated bool).
+    Items are ``(s_t, a_t, s_{t+1}, done_t, r_t)``, the original IL-Datasets 1.0.0 order (done
+    bool, reward float32).
 
-    ``terminated`` is true only on the last step of an episode that reached a terminal state
-    (never on a time-limit truncation). In the original layout the last steps are dropped, so it
-    is never true there.
+    ``done`` is true on the last transition of every episode, whether it ended by termination
+    or by a time limit (as in 1.0.0; in the original layout, whose last steps are dropped, that
+    is the last transition kept). :attr:`terminated` tells the two apart: it is true only on
+    the last step of an episode that reached a terminal state.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.rewards = self.arrays.rewards.astype(np.float32)
         self.terminated = self.arrays.terminated
+        steps = self.transitions
+        ends = np.zeros(steps.n_rows, dtype=bool)
+        last = steps.last_row - (1 if steps.drop_last else 0)
+        ends[last[steps.counts > 0]] = True
+        self.dones = ends
+        """Per step: the episode ends after this transition."""
 
     def item(self, index: int) -> tuple[torch.Tensor, ...]:
-        """``(s_t, a_t, s_{t+1}, r_t, terminated_t)`` of transition ``index``."""
+        """``(s_t, a_t, s_{t+1}, done_t, r_t)`` of transition ``index``."""
         _, row = self.transitions.locate(index)
-        return (*super().item(index), torch.tensor(self.rewards[row]),
-                torch.tensor(self.terminated[row]))
+        return (*super().item(index), torch.tensor(self.dones[row]),
+                torch.tensor(self.rewards[row]))
 
     def gather(self, index: torch.Tensor | np.ndarray | list[int]) -> tuple[torch.Tensor, ...]:
-        """A batch ``(states, actions, next_states, rewards, terminated)``."""
+        """A batch ``(states, actions, next_states, dones, rewards)``."""
         index = _indices(index)
         _, rows = self.transitions.locate_batch(index)
-        return (*super().gather(index), torch.from_numpy(np.take(self.rewards, rows)),
-                torch.from_numpy(np.take(self.terminated, rows)))
+        return (*super().gather(index), torch.from_numpy(np.take(self.dones, rows)),
+                torch.from_numpy(np.take(self.rewards, rows)))
 
 
 class SequenceDataset(BaselineDataset):
