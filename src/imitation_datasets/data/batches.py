@@ -6,15 +6,23 @@ with a few tensor indexing operations. :class:`TransitionBatchSampler` yields th
 only, for ``DataLoader(dataset, sampler=..., batch_size=None)`` (worker processes, pinning).
 
 The same seed gives the same batches, epoch after epoch, run after run.
+
+``DataLoader(dataset, batch_size=B)`` itself (the paper's path) is batched too: torch's fetcher
+calls ``dataset.__getitems__(indices)``, which returns a :class:`GatheredBatch` (one gather; it
+is also the list of ``B`` items a custom ``collate_fn`` expects), and ``default_collate``
+recognises its items (:class:`BatchItem`, registered in torch's ``default_collate_fn_map``) and
+returns the gathered tensors as they are, instead of stacking ``B`` items one by one. The result
+is exactly what stacking the items would give: a list of tensors, the same values and dtypes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any, Protocol
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Protocol, overload
 
 import torch
 from torch.utils.data import Sampler
+from torch.utils.data._utils.collate import collate, default_collate_fn_map
 
 
 class Gatherable(Protocol):
@@ -108,3 +116,54 @@ class TransitionLoader:
         sampler: Any = self.sampler
         return (f"TransitionLoader({len(self.dataset)} items, batch_size={sampler.batch_size}, "
                 f"shuffle={sampler.shuffle}, drop_last={sampler.drop_last})")
+
+
+class BatchItem(tuple):
+    """One item of a :class:`GatheredBatch`: a plain tuple of tensors, tagged for collation."""
+
+    __slots__ = ()
+
+
+class GatheredBatch(Sequence[tuple[torch.Tensor, ...]]):
+    """A batch gathered at once, seen as the list of its items (what ``__getitems__`` returns).
+
+    ``default_collate`` returns :attr:`parts` unchanged (a list, as it returns for tuple items);
+    a custom ``collate_fn`` sees ``len(batch)`` items, ``batch[i]`` a tuple of row views.
+
+    Args:
+        parts: the batched tensors, each with the batch as its leading axis.
+    """
+
+    def __init__(self, parts: tuple[torch.Tensor, ...]) -> None:
+        self.parts = parts
+
+    def __len__(self) -> int:
+        return len(self.parts[0])
+
+    @overload
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, ...]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[tuple[torch.Tensor, ...]]: ...
+
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"item {index} out of range for a batch of {len(self)}")
+        return BatchItem(part[index] for part in self.parts)
+
+
+def collate_gathered(batch: Sequence[BatchItem], *,
+                     collate_fn_map: dict[Any, Callable[..., Any]] | None = None
+                     ) -> list[torch.Tensor]:
+    """``default_collate`` of :class:`BatchItem` s: the gathered tensors when ``batch`` is whole.
+
+    Items taken out of their batch (a list of them) are collated field by field, as tuples are.
+    """
+    if isinstance(batch, GatheredBatch):
+        return list(batch.parts)
+    return [collate(list(field), collate_fn_map=collate_fn_map) for field in zip(*batch)]
+
+
+default_collate_fn_map[BatchItem] = collate_gathered

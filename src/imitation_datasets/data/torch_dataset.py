@@ -23,7 +23,7 @@ from torch.utils.data import Dataset
 
 from imitation_datasets.data import huggingface, minari_export
 from imitation_datasets.data.arrays import DatasetArrays
-from imitation_datasets.data.batches import TransitionLoader
+from imitation_datasets.data.batches import GatheredBatch, TransitionLoader
 from imitation_datasets.data.images import ImageColumn
 from imitation_datasets.data.loaded import LoadedData, validate_loaded
 from imitation_datasets.data.schema import dataset_spaces
@@ -169,6 +169,16 @@ class BaselineDataset(Dataset):
         if isinstance(index, slice):
             index = np.arange(*index.indices(len(self)))
         return self.gather(index)
+
+    def __getitems__(self, indices: Any) -> GatheredBatch:
+        """The items at ``indices`` gathered at once (``DataLoader``'s batched fetch).
+
+        ``DataLoader(dataset, batch_size=B)`` calls this with the ``B`` indices of a batch; the
+        default collate returns the gathered tensors (see :mod:`~imitation_datasets.data.
+        batches`): the same values as stacking ``dataset[i]`` for each index, without ``B``
+        per-item calls.
+        """
+        return GatheredBatch(self.gather(indices))
 
     def item(self, index: int) -> tuple[torch.Tensor, ...]:
         """``(s_t, a_t, s_{t+1})`` of transition ``index``."""

@@ -1,0 +1,125 @@
+"""Loading at scale: DataLoader's batched fetch, memory-mapped datasets, memory that does not grow.
+
+Throughput and absolute memory figures live in ``benchmarks/loading_scale.py``; these tests check
+what a user relies on: the same items whichever path reads them, and memory that does not scale
+with the dataset.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch.utils.data import DataLoader
+
+from imitation_datasets.data.arrays import DatasetArrays
+from imitation_datasets.data.torch_dataset import BaselineDataset, IRLDataset, SequenceDataset
+
+
+def synthetic_arrays(episodes: int, seed: int = 0, *, discrete: bool = False,
+                     obs_dim: int = 5, final: bool = True) -> DatasetArrays:
+    """Episodes of varied length (1..9 steps) with random content."""
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(1, 10, episodes).astype(np.int64)
+    total = int(lengths.sum())
+    last = np.cumsum(lengths) - 1
+    terminated = np.zeros(total, dtype=bool)
+    truncated = np.zeros(total, dtype=bool)
+    ends = rng.random(episodes) < 0.5
+    terminated[last[ends]] = True
+    truncated[last[~ends]] = True
+    actions = rng.integers(0, 3, total) if discrete else \
+        rng.standard_normal((total, 2)).astype(np.float32)
+    return DatasetArrays(
+        obs=rng.standard_normal((total, obs_dim)).astype(np.float32), actions=actions,
+        rewards=rng.standard_normal(total), terminated=terminated, truncated=truncated,
+        lengths=lengths,
+        final_obs=rng.standard_normal((episodes, obs_dim)).astype(np.float32) if final else None,
+        seeds=np.arange(episodes, dtype=np.int64), attempts=np.ones(episodes, dtype=np.int64))
+
+
+def stacked_items(dataset, indices) -> list[torch.Tensor]:
+    """What the unbatched path gives: ``dataset[i]`` one by one, stacked field by field."""
+    items = [dataset[int(i)] for i in indices]
+    return [torch.stack([item[k] for item in items]) for k in range(len(items[0]))]
+
+
+def assert_same(batch, expected) -> None:
+    assert isinstance(batch, list) and len(batch) == len(expected)
+    for got, want in zip(batch, expected):
+        assert got.dtype == want.dtype and got.shape == want.shape
+        assert torch.equal(got, want)
+
+
+DATASETS = {
+    "box": lambda: BaselineDataset.from_arrays(synthetic_arrays(40)),
+    "discrete": lambda: BaselineDataset.from_arrays(synthetic_arrays(40, discrete=True)),
+    "original layout": lambda: BaselineDataset.from_arrays(synthetic_arrays(40, final=False)),
+    "transform": lambda: BaselineDataset.from_arrays(synthetic_arrays(40),
+                                                     transform=lambda x: x * 2),
+    "irl": lambda: IRLDataset.from_arrays(synthetic_arrays(40, discrete=True)),
+    "sequence": lambda: SequenceDataset.from_arrays(synthetic_arrays(40), sequence_length=4,
+                                                    stride=2),
+}
+
+
+@pytest.mark.parametrize("kind", list(DATASETS))
+def test_dataloader_batches_equal_stacked_items(kind):
+    dataset = DATASETS[kind]()
+    order = np.random.default_rng(1).permutation(len(dataset))
+    loader = DataLoader(dataset, batch_size=7, sampler=order.tolist())
+    seen = 0
+    for batch in loader:
+        assert_same(batch, stacked_items(dataset, order[seen:seen + len(batch[0])]))
+        seen += len(batch[0])
+    assert seen == len(dataset)
+
+
+def test_dataloader_path_equals_batches_item_for_item():
+    dataset = BaselineDataset.from_arrays(synthetic_arrays(60))
+    loader = DataLoader(dataset, batch_size=16)
+    ours = dataset.batches(16, shuffle=False)
+    assert len(loader) == len(ours)
+    for batch, gathered in zip(loader, ours):
+        assert_same(batch, list(gathered))
+
+
+def test_dataloader_uses_one_gather_per_batch(monkeypatch):
+    dataset = BaselineDataset.from_arrays(synthetic_arrays(30))
+    calls = {"item": 0, "gather": 0}
+    item, gather = dataset.item, dataset.gather
+
+    def count_item(index):
+        calls["item"] += 1
+        return item(index)
+
+    def count_gather(index):
+        calls["gather"] += 1
+        return gather(index)
+
+    monkeypatch.setattr(dataset, "item", count_item)
+    monkeypatch.setattr(dataset, "gather", count_gather)
+    batches = list(DataLoader(dataset, batch_size=10, shuffle=True,
+                              generator=torch.Generator().manual_seed(0)))
+    assert calls == {"item": 0, "gather": len(batches)}
+
+
+def test_custom_collate_fn_sees_the_items():
+    dataset = BaselineDataset.from_arrays(synthetic_arrays(20, discrete=True))
+    batch = next(iter(DataLoader(dataset, batch_size=5, collate_fn=list)))
+    assert len(batch) == 5
+    for index, item in enumerate(batch):
+        assert isinstance(item, tuple) and len(item) == 3
+        for got, want in zip(item, dataset[index]):
+            assert torch.equal(got, want)
+    # items taken out of their batch still collate as tuples of tensors do
+    assert_same(torch.utils.data.default_collate(batch), stacked_items(dataset, range(5)))
+
+
+def test_dataloader_with_worker_processes_gives_the_same_batches():
+    dataset = BaselineDataset.from_arrays(synthetic_arrays(40))
+    single = list(DataLoader(dataset, batch_size=9))
+    workers = list(DataLoader(dataset, batch_size=9, num_workers=2))
+    assert len(single) == len(workers)
+    for a, b in zip(single, workers):
+        assert_same(b, a)
