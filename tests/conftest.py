@@ -10,7 +10,7 @@ import pytest
 
 from imitation_datasets.experts.policy import CallablePolicy
 
-DATA_FILES = ("steps.parquet", "episodes.parquet", "metadata.json", "teacher.npz")
+DATA_FILES = ("steps.parquet", "episodes.parquet", "metadata.json", "teacher.npz", "README.md")
 
 
 def balance(obs: np.ndarray) -> np.ndarray:

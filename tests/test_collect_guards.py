@@ -134,7 +134,7 @@ def test_stale_temporary_files_of_dead_writers_are_removed(tmp_path):
     collect(tmp_path, policy)
     assert not any(path.exists() for path in stale)
     assert sorted(p.name for p in (tmp_path / "d").iterdir()) == [
-        "episodes.parquet", "metadata.json", "steps.parquet", "teacher.npz"]
+        "README.md", "episodes.parquet", "metadata.json", "steps.parquet", "teacher.npz"]
 
 
 def test_a_full_disk_while_collating_leaves_nothing_behind_and_the_rerun_finishes(

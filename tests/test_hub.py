@@ -137,7 +137,8 @@ def test_split_exports_describe_only_their_episodes(dataset, arrays):
 
 def test_hub_folder_reads_with_datasets_alone(dataset, arrays, tmp_path):
     folder = write_hub_folder(dataset, tmp_path / "folder")
-    assert (folder / "README.md").read_text().startswith("---\nconfigs:")
+    assert (folder / "README.md").read_text().startswith("---\n")
+    assert "\nconfigs:\n- config_name: default\n" in (folder / "README.md").read_text()
     steps = datasets.load_dataset(str(folder), split="train", cache_dir=str(tmp_path / "cache"))
     assert len(steps) == arrays.n_steps
     assert {"obs", "actions", "rewards", "episode_starts"} <= set(steps.column_names)

@@ -3,20 +3,20 @@
 Reading: the ``.parquet``/``.jsonl`` data files of a split (named after it, as on the hub), in the
 columns of :mod:`~imitation_datasets.data.hub_layout`, fitted to our ``metadata.json`` beside
 them when there is one. Writing: a folder holding ``data/<split>-00000-of-00001.parquet``,
-``metadata.json`` and a ``README.md`` dataset card (``huggingface_hub.DatasetCard``, imported
-only when a card is written) whose ``configs`` make ``datasets.load_dataset(folder)`` read exactly
-the data file; or one ``.parquet``/``.jsonl`` file.
+``metadata.json`` and a ``README.md`` dataset card (:mod:`~imitation_datasets.data.dataset_card`)
+whose ``configs`` make ``datasets.load_dataset(folder)`` read exactly the data file; or one
+``.parquet``/``.jsonl`` file.
 """
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
 
 from imitation_datasets.core.atomic import atomic_write_text
 from imitation_datasets.core.errors import DatasetFormatError
 from imitation_datasets.core.safe_paths import check_inside
+from imitation_datasets.data.dataset_card import CARD_FILE, hub_card
 from imitation_datasets.data.hub_layout import read_hub_files, write_hub_parquet, write_jsonl
 from imitation_datasets.data.loaded import LoadedData
 from imitation_datasets.data.metadata import our_metadata, write_metadata
@@ -24,34 +24,6 @@ from imitation_datasets.data.metadata import our_metadata, write_metadata
 SPLIT_WORDS = ("train", "test", "validation", "valid", "val", "eval", "evaluation", "dev")
 SKIPPED_JSON = ("metadata.json", "dataset_info.json", "state.json", "dataset_dict.json")
 DATA_SUFFIXES = (".parquet", ".jsonl", ".json")
-README_FILE = "README.md"
-CARD_TEMPLATE = """---
-{{ card_data }}
----
-
-# {{ env_id }} expert dataset
-
-Made with [imitation_datasets](https://github.com/NathanGavenski/IL-Datasets) (IL-Datasets \
-layout: one row per step; `obs`, `actions`, `rewards`, `episode_starts`, plus `terminated`, \
-`truncated`, `episode_index`, `step`, and `final_obs` on each episode's last step). Provenance \
-is in `metadata.json`.
-
-| | |
-|---|---|
-| environment | `{{ env_id }}` |
-| expert | `{{ expert }}` |
-| episodes | {{ episodes }} |
-| steps | {{ steps }} |
-| return (mean ± std) | {{ mean }} ± {{ std }} |
-
-```python
-from imitation_datasets.dataset import BaselineDataset
-train = BaselineDataset('<repo id>', source='hf', n_episodes=100)
-evaluation = BaselineDataset('<repo id>', source='hf', n_episodes=100, split='eval')
-```
-"""
-
-
 def _split_of(relative: Path) -> str | None:
     """The split a data file belongs to, from its folder or file name (hub conventions)."""
     parts = [*relative.parts[:-1], relative.name.split(".")[0]]
@@ -99,26 +71,6 @@ def data_files(directory: Path, hf_split: str) -> list[Path]:
     return []
 
 
-def dataset_card(metadata: dict[str, Any] | None, split: str = "train") -> str:
-    """``README.md`` for a hub folder: YAML ``configs`` pointing at the data file, a summary."""
-    from huggingface_hub import DatasetCard, DatasetCardData
-
-    meta = metadata or {}
-    expert = meta.get("expert", {})
-    returns = meta.get("returns", {})
-    data = DatasetCardData(
-        configs=[{"config_name": "default",
-                  "data_files": [{"split": split, "path": f"data/{split}-*.parquet"}]}],
-        tags=["imitation-learning", "reinforcement-learning", "il-datasets"])
-    card = DatasetCard.from_template(
-        data, template_str=CARD_TEMPLATE,
-        env_id=meta.get("env", {}).get("id", "unknown environment"),
-        expert=expert.get("id", expert.get("kind", "unknown")),
-        episodes=meta.get("episodes", {}).get("count", "?"), steps=meta.get("total_steps", "?"),
-        mean=returns.get("mean", "?"), std=returns.get("std", "?"))
-    return f"{card.content.rstrip()}\n"
-
-
 class HubLayout:
     """Storage backend ``"hub"``: hub-layout folders and files (see the module docstring)."""
 
@@ -164,5 +116,5 @@ class HubLayout:
         write_hub_parquet(data.arrays, path / "data" / f"{split}-00000-of-00001.parquet")
         if data.metadata is not None:
             write_metadata(path, data.metadata)
-        atomic_write_text(path / README_FILE, dataset_card(data.metadata, split))
+        atomic_write_text(path / CARD_FILE, hub_card(data.metadata, split))
         return path

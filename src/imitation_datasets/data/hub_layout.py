@@ -11,13 +11,17 @@ column             content
 ``terminated``     ours: true on the last step of an episode that reached a terminal state
 ``truncated``      ours: true on the last step of an episode cut by the time limit
 ``episode_index``  ours: episode number; ``step``: step number inside the episode
-``final_obs``      ours: the observation after the last step, on each episode's last row
-                   (null on every other row)
+``next_obs``       ours: the observation after the action, on every row (the next row's
+                   ``obs`` inside an episode, the final observation on its last row);
+                   shaped and typed as ``obs``, so HuggingFace's numpy/torch formatting
+                   and ``DataLoader`` batch every column
 =================  ==========================================================================
 
 The original's files (JSONL on the hub) have only the first four columns; ours add the rest,
-which the original's readers ignore. Per-episode seeds, attempts and provenance travel in
-``metadata.json`` beside the data files.
+which the original's readers ignore. Files written before ``next_obs`` existed carry
+``final_obs`` instead (set only on each episode's last row, null elsewhere: HuggingFace's
+numpy/torch formatters cannot batch it); both are read. Per-episode seeds, attempts and
+provenance travel in ``metadata.json`` beside the data files.
 
 This module converts between such Arrow tables (or Parquet/JSONL files) and
 :class:`~imitation_datasets.data.arrays.DatasetArrays`, validating as it goes: missing columns,
@@ -106,6 +110,28 @@ def _final_obs(array: pa.Array | pa.ChunkedArray, arrays_last: np.ndarray, origi
     return dense(array.filter(pa.array(present)), "final_obs", origin)
 
 
+def _final_from_next(next_obs: np.ndarray, obs: np.ndarray, last: np.ndarray, origin: str
+                     ) -> np.ndarray:
+    """Each episode's final observation from ``next_obs``, which must continue ``obs``.
+
+    Inside an episode ``next_obs[t]`` is ``obs[t + 1]``; a file where it is not is refused
+    (the transitions it describes would not be the ones our loader builds).
+    """
+    if next_obs.shape != obs.shape:
+        raise DatasetFormatError(f"{origin}: next_obs rows are shaped {next_obs.shape[1:]}, "
+                                 f"obs rows {obs.shape[1:]}")
+    inside = np.ones(len(obs), dtype=bool)
+    inside[last] = False
+    rows = np.flatnonzero(inside)
+    if not np.array_equal(next_obs[rows], obs[rows + 1],
+                          equal_nan=next_obs.dtype.kind == "f" and obs.dtype.kind == "f"):
+        bad = rows[np.flatnonzero(np.any((next_obs[rows] != obs[rows + 1]).reshape(
+            len(rows), -1), axis=1))[0]]
+        raise DatasetFormatError(f"{origin}: next_obs of row {bad} is not the obs of row "
+                                 f"{bad + 1}, in the same episode")
+    return next_obs[last]
+
+
 def columns_from_table(table: pa.Table, origin: str, base_dir: Path | None = None
                        ) -> dict[str, Any]:
     """Original-layout columns (NumPy, or an :class:`ImageColumn` for image observations)."""
@@ -129,11 +155,19 @@ def columns_from_table(table: pa.Table, origin: str, base_dir: Path | None = Non
     for key in ("actions", "rewards", "episode_starts", "terminated", "truncated"):
         if key in found:
             columns[key] = dense(table.column(found[key]), found[key], origin)
-    if "final_obs" in found and isinstance(columns["obs"], np.ndarray):
+    names = table.column_names
+    if ("next_obs" in names or "final_obs" in found) and isinstance(columns["obs"], np.ndarray):
         starts = columns["episode_starts"].astype(bool).reshape(-1)
-        if len(starts) and starts[0]:
+        if len(starts) == len(columns["obs"]) and len(starts) and starts[0]:
             last = np.append(np.flatnonzero(starts)[1:], len(starts)) - 1
-            final = _final_obs(table.column("final_obs"), last, origin)
+            final: np.ndarray | None
+            if "next_obs" in names:
+                next_obs = dense(table.column("next_obs"), "next_obs", origin)
+                if next_obs.size == columns["obs"].size:  # scalar observations, as obs
+                    next_obs = next_obs.reshape(columns["obs"].shape)
+                final = _final_from_next(next_obs, columns["obs"], last, origin)
+            else:
+                final = _final_obs(table.column("final_obs"), last, origin)
             if final is not None:
                 columns["final_obs"] = final.reshape((len(final), *columns["obs"].shape[1:]))
     return columns
@@ -195,19 +229,17 @@ def read_hub_files(files: Sequence[Path], origin: str, base_dir: Path | None,
 
 
 # ---------------------------------------------------------------------------- writing
-def _final_obs_column(arrays: DatasetArrays) -> pa.Array:
-    """A list column set on each episode's last row (only ``E`` observations are stored)."""
-    assert arrays.final_obs is not None
-    width = int(np.prod(arrays.final_obs.shape[1:]))
-    last = arrays.starts + arrays.lengths - 1
-    present = np.zeros(arrays.n_steps, dtype=bool)
-    present[last] = True
-    offsets = np.zeros(arrays.n_steps + 1, dtype=np.int32)
-    offsets[1:] = np.cumsum(present * width)
-    values = flat_array(np.ascontiguousarray(arrays.final_obs).reshape(-1))
-    mask = pa.Array.from_buffers(pa.bool_(), arrays.n_steps,
-                                 [None, pa.py_buffer(np.packbits(~present, bitorder="little"))])
-    return pa.ListArray.from_arrays(flat_array(offsets), values, mask=mask)
+def next_observations(arrays: DatasetArrays) -> np.ndarray | None:
+    """``(T, *obs_shape)`` observation after each step (``None`` without final observations).
+
+    The next row's ``obs`` inside an episode, the episode's final observation on its last row.
+    """
+    if arrays.final_obs is None or not isinstance(arrays.obs, np.ndarray):
+        return None
+    next_obs = np.empty_like(arrays.obs)
+    next_obs[:-1] = arrays.obs[1:]
+    next_obs[arrays.starts + arrays.lengths - 1] = arrays.final_obs
+    return next_obs
 
 
 def hub_table(arrays: DatasetArrays) -> pa.Table:
@@ -223,15 +255,16 @@ def hub_table(arrays: DatasetArrays) -> pa.Table:
         "episode_index": flat_array(arrays.episode_index.astype(np.int32)),
         "step": flat_array(step_numbers(arrays.lengths)),
     }
-    if arrays.final_obs is not None:
-        columns["final_obs"] = _final_obs_column(arrays)
+    next_obs = next_observations(arrays)
+    if next_obs is not None:
+        columns["next_obs"] = nested_array(next_obs)
     return pa.Table.from_arrays(list(columns.values()), names=list(columns))
 
 
 def write_jsonl(arrays: DatasetArrays, path: str | Path) -> Path:
     """Write ``arrays`` as JSON lines in the hub layout (the original's upload format).
 
-    ``final_obs`` appears only on each episode's last row.
+    Every row has ``next_obs`` when the final observations are known.
     """
     path = Path(path)
     if isinstance(arrays.obs, ImageColumn):
@@ -240,8 +273,8 @@ def write_jsonl(arrays: DatasetArrays, path: str | Path) -> Path:
             raise DatasetFormatError("image bytes cannot be written as JSON lines; use Parquet")
     else:
         obs = arrays.obs.tolist()
-    last = set((arrays.starts + arrays.lengths - 1).tolist())
-    final = None if arrays.final_obs is None else arrays.final_obs.tolist()
+    next_obs = next_observations(arrays)
+    following = None if next_obs is None else next_obs.tolist()
     columns = zip(obs, arrays.actions.tolist(), arrays.rewards.tolist(),
                   arrays.episode_starts.tolist(), arrays.terminated.tolist(),
                   arrays.truncated.tolist(), arrays.episode_index.tolist(), strict=True)
@@ -252,8 +285,8 @@ def write_jsonl(arrays: DatasetArrays, path: str | Path) -> Path:
             record = {"obs": o, "actions": a, "rewards": r, "episode_starts": start,
                       "terminated": term, "truncated": trunc, "episode_index": episode,
                       "step": step}
-            if final is not None and row in last:
-                record["final_obs"] = final[episode]
+            if following is not None:
+                record["next_obs"] = following[row]
             handle.write(json.dumps(record, allow_nan=True) + "\n")
     return path
 
@@ -269,6 +302,6 @@ def write_hub_parquet(arrays: DatasetArrays, path: str | Path) -> Path:
     return path
 
 
-__all__ = ["fit_to_metadata",
+__all__ = ["fit_to_metadata", "next_observations",
            "columns_from_table", "dense",
            "hub_table", "read_hub_files", "read_table_file", "write_hub_parquet", "write_jsonl"]

@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from imitation_datasets.data.arrays import DatasetArrays
+from imitation_datasets.data.dataset_card import hub_card as dataset_card
 from imitation_datasets.data.hf_datasets import (  # re-exported: the public HuggingFace API
     from_hf_dataset,
     huggingface_to_baseline,
     load_saved_dataset,
 )
 from imitation_datasets.data.hf_datasets import to_hf_dataset as _dataset_of
-from imitation_datasets.data.hub_folder import HubLayout, dataset_card
+from imitation_datasets.data.hub_folder import HubLayout
 from imitation_datasets.data.loaded import LoadedData
 from imitation_datasets.data.sources import as_loaded, load_from_hub
 

@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from imitation_datasets.core.atomic import atomic_path
+from imitation_datasets.core.atomic import atomic_path, atomic_write_text
 from imitation_datasets.core.errors import DatasetFormatError
 from imitation_datasets.core.safe_read import arrow_file
 from imitation_datasets.data.arrays import (
@@ -20,6 +20,7 @@ from imitation_datasets.data.arrays import (
     conform_to_spaces,
 )
 from imitation_datasets.data.arrow import arrow_numpy, flattened_array, step_numbers
+from imitation_datasets.data.dataset_card import CARD_FILE, folder_card
 from imitation_datasets.data.loaded import LoadedData, single_split
 from imitation_datasets.data.metadata import (
     EpisodeRecords,
@@ -87,6 +88,7 @@ def write_parquet(directory: str | Path, arrays: DatasetArrays, metadata: dict[s
         meta_path.unlink()  # the old dataset is no longer complete
     _write_table(steps, directory / STEPS_FILE)
     _write_table(episodes, directory / EPISODES_FILE)
+    atomic_write_text(directory / CARD_FILE, folder_card(metadata))  # load_dataset(dir, "steps")
     write_metadata(directory, metadata)
     return directory
 
