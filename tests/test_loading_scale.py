@@ -123,3 +123,79 @@ def test_dataloader_with_worker_processes_gives_the_same_batches():
     assert len(single) == len(workers)
     for a, b in zip(single, workers):
         assert_same(b, a)
+
+
+# ------------------------------------------------------------------------------ mapped datasets
+def write_dataset(directory, arrays: DatasetArrays, *, mapped: bool):
+    import gymnasium as gym
+
+    from imitation_datasets.data.metadata import build_metadata
+    from imitation_datasets.data.parquet import write_parquet
+    from imitation_datasets.data.schema import space_to_dict
+
+    obs_space = gym.spaces.Box(-np.inf, np.inf, arrays.obs.shape[1:], arrays.obs.dtype)
+    act_space = gym.spaces.Discrete(3) if arrays.actions.ndim == 1 else \
+        gym.spaces.Box(-np.inf, np.inf, arrays.actions.shape[1:], np.float32)
+    metadata = build_metadata(
+        arrays, env={"id": "Synthetic-v0", "kwargs": {}, "spec": None,
+                     "max_episode_steps": None, "observation_space": space_to_dict(obs_space),
+                     "action_space": space_to_dict(act_space)},
+        expert={"kind": "synthetic"}, collection={"dataset_seed": 0}, acceptance={},
+        reference={}, creation={"command": "tests"})
+    return write_parquet(directory, arrays, metadata, mapped=mapped)
+
+
+@pytest.mark.parametrize("discrete", [False, True])
+def test_mapped_dataset_loads_identically_to_the_parquet_one(tmp_path, discrete):
+    from imitation_datasets.data.mapped import is_memory_mapped
+
+    arrays = synthetic_arrays(50, discrete=discrete)
+    single = BaselineDataset(write_dataset(tmp_path / "parquet", arrays, mapped=False))
+    mapped = BaselineDataset(write_dataset(tmp_path / "mapped", arrays, mapped=True))
+    assert is_memory_mapped(mapped.arrays.obs) and not is_memory_mapped(single.arrays.obs)
+    assert mapped.arrays.equals(single.arrays) and mapped.metadata == single.metadata
+    assert len(mapped) == len(single)
+    for index in (0, 7, len(single) - 1):
+        for got, want in zip(mapped[index], single[index]):
+            assert torch.equal(got, want)
+    for got, want in zip(mapped.batches(16, seed=2), single.batches(16, seed=2)):
+        for a, b in zip(got, want):
+            assert torch.equal(a, b)
+    eval_split = BaselineDataset(tmp_path / "mapped", split="eval", n_episodes=20)
+    assert eval_split.arrays.equals(single.arrays.select(range(20, 50)))
+    # the column files are plain .npy files numpy reads without this library
+    obs = np.load(tmp_path / "mapped" / "steps" / "obs.npy", mmap_mode="r", allow_pickle=False)
+    assert np.array_equal(obs, arrays.obs)
+
+
+def test_mapped_values_are_checked_when_read(tmp_path):
+    from imitation_datasets.core.errors import DatasetFormatError
+
+    arrays = synthetic_arrays(20)
+    arrays.obs[13, 2] = np.nan
+    path = write_dataset(tmp_path / "nan", arrays, mapped=True)
+    dataset = BaselineDataset(path)  # loads without reading every value
+    clean = [i for i in range(len(dataset)) if i not in (12, 13)]
+    dataset.gather(clean)
+    with pytest.raises(DatasetFormatError, match=r"obs row 13 holds NaN"):
+        dataset[13]
+    with pytest.raises(DatasetFormatError, match=r"obs row 13 holds NaN"):
+        list(DataLoader(dataset, batch_size=8))
+    assert torch.isnan(BaselineDataset(path, allow_nonfinite=True)[13][0]).any()
+
+
+@pytest.mark.parametrize("damage", ["short", "object", "rows"])
+def test_mapped_column_files_are_checked_against_their_headers(tmp_path, damage):
+    from imitation_datasets.core.errors import DatasetFormatError
+
+    arrays = synthetic_arrays(10)
+    path = write_dataset(tmp_path / "d", arrays, mapped=True)
+    column = path / "steps" / "obs.npy"
+    if damage == "short":
+        column.write_bytes(column.read_bytes()[:-4])
+    elif damage == "object":
+        np.save(column, np.array([None] * len(arrays.obs), dtype=object), allow_pickle=True)
+    else:
+        np.save(column, arrays.obs[:-1])
+    with pytest.raises(DatasetFormatError, match="obs.npy"):
+        BaselineDataset(path)

@@ -14,6 +14,7 @@ import numpy as np
 
 from imitation_datasets.core.episode import Episode
 from imitation_datasets.core.errors import DatasetFormatError
+from imitation_datasets.data.mapped import is_memory_mapped
 
 
 @dataclass
@@ -205,16 +206,36 @@ def nonfinite_row(values: np.ndarray) -> int | None:
 def check_finite(arrays: DatasetArrays, origin: str) -> None:
     """Refuse NaN or ±inf in observations, final observations, actions or rewards.
 
+    Memory-mapped observations and actions (:mod:`~imitation_datasets.data.mapped`) are not
+    scanned here (that would read the whole dataset at load): ``BaselineDataset`` checks every
+    batch and item it reads from them (:func:`refuse_nonfinite`).
+
     Raises:
         DatasetFormatError: naming ``origin``, the array and the first bad row, and the option
             that accepts such data (``allow_nonfinite=True``).
     """
     for name in ("obs", "final_obs", "actions", "rewards"):
-        row = nonfinite_row(getattr(arrays, name))
-        if row is not None:
-            raise DatasetFormatError(
-                f"{origin}: {name} row {row} holds NaN or infinity; refused (pass "
-                "allow_nonfinite=True to load it anyway)")
+        values = getattr(arrays, name)
+        if name in ("obs", "actions") and is_memory_mapped(values):
+            continue
+        refuse_nonfinite(values, name, origin)
+
+
+def refuse_nonfinite(values: np.ndarray, name: str, origin: str,
+                     rows: np.ndarray | None = None) -> None:
+    """Refuse ``values`` holding NaN or ±inf, naming the first bad row.
+
+    ``rows`` maps ``values``' rows to the dataset's (for a gathered batch).
+
+    Raises:
+        DatasetFormatError: naming ``origin``, ``name``, the row and ``allow_nonfinite=True``.
+    """
+    row = nonfinite_row(values)
+    if row is not None:
+        where = row if rows is None else int(rows[row])
+        raise DatasetFormatError(
+            f"{origin}: {name} row {where} holds NaN or infinity; refused (pass "
+            "allow_nonfinite=True to load it anyway)")
 
 
 def conform_to_spaces(arrays: DatasetArrays, observation_space: Any, action_space: Any,

@@ -22,6 +22,14 @@ from imitation_datasets.data.arrays import (
 from imitation_datasets.data.arrow import arrow_numpy, flattened_array, step_numbers
 from imitation_datasets.data.dataset_card import CARD_FILE, folder_card
 from imitation_datasets.data.loaded import LoadedData, single_split
+from imitation_datasets.data.mapped import (
+    STEPS_DIR,
+    column_paths,
+    is_mapped,
+    map_column,
+    release_pages,
+    write_column,
+)
 from imitation_datasets.data.metadata import (
     EpisodeRecords,
     check_against_data,
@@ -55,24 +63,46 @@ def _write_table(table: pa.Table, path: Path) -> None:
                        write_statistics=False)
 
 
-def write_parquet(directory: str | Path, arrays: DatasetArrays, metadata: dict[str, Any]) -> Path:
-    """Write a dataset directory; ``metadata.json`` goes last, so its presence means complete."""
+def write_parquet(directory: str | Path, arrays: DatasetArrays, metadata: dict[str, Any], *,
+                  mapped: bool = False) -> Path:
+    """Write a dataset directory; ``metadata.json`` goes last, so its presence means complete.
+
+    With ``mapped`` the steps are written as memory-mappable columns (``steps/*.npy``, see
+    :mod:`~imitation_datasets.data.mapped`) instead of ``steps.parquet``.
+    """
     if arrays.final_obs is None:
         raise DatasetFormatError("this format stores the final observation of every episode")
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
+    meta_path = directory / "metadata.json"
+    if meta_path.exists():
+        meta_path.unlink()  # the old dataset is no longer complete
+    if mapped:
+        (directory / STEPS_DIR).mkdir(exist_ok=True)
+        for field, path in column_paths(directory).items():
+            values = getattr(arrays, field)
+            write_column(path, values.astype(np.float64, copy=False) if field == "rewards"
+                         else values)
+    else:
+        _write_table(_table({
+            "episode_index": arrays.episode_index.astype(np.int32),
+            "step": step_numbers(arrays.lengths),
+            "obs": arrays.obs,
+            ACTION: arrays.actions,
+            REWARD: arrays.rewards.astype(np.float64, copy=False),
+            "terminated": arrays.terminated,
+            "truncated": arrays.truncated,
+            EPISODE_START: arrays.episode_starts,
+        }), directory / STEPS_FILE)
+    finish_folder(directory, arrays, metadata)
+    return directory
+
+
+def finish_folder(directory: Path, arrays: DatasetArrays, metadata: dict[str, Any]) -> None:
+    """Write ``episodes.parquet`` then ``metadata.json`` (last) once the steps are written."""
     last = arrays.starts + arrays.lengths - 1
-    steps = _table({
-        "episode_index": arrays.episode_index.astype(np.int32),
-        "step": step_numbers(arrays.lengths),
-        "obs": arrays.obs,
-        ACTION: arrays.actions,
-        REWARD: arrays.rewards.astype(np.float64, copy=False),
-        "terminated": arrays.terminated,
-        "truncated": arrays.truncated,
-        EPISODE_START: arrays.episode_starts,
-    })
-    episodes = _table({
+    assert arrays.final_obs is not None
+    _write_table(_table({
         "episode_index": np.arange(arrays.n_episodes, dtype=np.int32),
         "seed": arrays.seeds,
         "return": arrays.returns,
@@ -82,15 +112,10 @@ def write_parquet(directory: str | Path, arrays: DatasetArrays, metadata: dict[s
         "final_obs": arrays.final_obs,
         "attempts": arrays.attempts,
         "first_step": arrays.starts,
-    })
-    meta_path = directory / "metadata.json"
-    if meta_path.exists():
-        meta_path.unlink()  # the old dataset is no longer complete
-    _write_table(steps, directory / STEPS_FILE)
-    _write_table(episodes, directory / EPISODES_FILE)
-    atomic_write_text(directory / CARD_FILE, folder_card(metadata))  # load_dataset(dir, "steps")
+    }), directory / EPISODES_FILE)
+    if not is_mapped(directory):  # load_dataset(dir, "steps"): the card names steps.parquet
+        atomic_write_text(directory / CARD_FILE, folder_card(metadata))
     write_metadata(directory, metadata)
-    return directory
 
 
 def _row_shape(kind: pa.DataType) -> tuple[int, ...]:
@@ -246,15 +271,22 @@ def read_parquet(directory: str | Path) -> tuple[DatasetArrays, dict[str, Any]]:
     obs_space, act_space = metadata_spaces(metadata)
     obs_shape, act_shape = _shape(obs_space), _shape(act_space)
     steps_path, episodes_path = directory / STEPS_FILE, directory / EPISODES_FILE
+    mapped = is_mapped(directory)
+    flag_columns: dict[str, tuple[int, ...] | None] = \
+        {"terminated": (), "truncated": ()} if mapped else {}
     episodes = _read_columns(episodes_path, {
         "episode_index": (), "length": (), "seed": (), "attempts": (), "first_step": (),
-        "return": (), "final_obs": obs_shape})
+        "return": (), "final_obs": obs_shape, **flag_columns})
     lengths = _episode_lengths(episodes, episodes_path, metadata)
-    _check_step_structure(steps_path, lengths)
-    steps = _read_columns(steps_path, {"obs": obs_shape, ACTION: act_shape, REWARD: (),
-                                       "terminated": (), "truncated": ()})
-    flags = {name: as_flags(steps[name], f"column {name!r}", str(steps_path))
-             for name in ("terminated", "truncated")}
+    if mapped:
+        steps_path = directory / STEPS_DIR
+        steps, flags = _mapped_steps(directory, episodes, lengths, obs_shape, act_shape)
+    else:
+        _check_step_structure(steps_path, lengths)
+        steps = _read_columns(steps_path, {"obs": obs_shape, ACTION: act_shape, REWARD: (),
+                                           "terminated": (), "truncated": ()})
+        flags = {name: as_flags(steps[name], f"column {name!r}", str(steps_path))
+                 for name in ("terminated", "truncated")}
     try:
         arrays = DatasetArrays(
             obs=steps["obs"],
@@ -272,7 +304,30 @@ def read_parquet(directory: str | Path) -> tuple[DatasetArrays, dict[str, Any]]:
     arrays = conform_to_spaces(arrays, obs_space, act_space, str(steps_path))
     _check_return_column(episodes["return"], arrays.returns, episodes_path)
     check_against_data(metadata, arrays, str(directory / METADATA_FILE))
+    release_pages(arrays.rewards)  # read by the checks; mapped again when a batch needs them
     return arrays, metadata
+
+
+def _mapped_steps(directory: Path, episodes: dict[str, np.ndarray], lengths: np.ndarray,
+                  obs_shape: tuple[int, ...] | None, act_shape: tuple[int, ...] | None
+                  ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """The mapped step columns (keyed as ``steps.parquet``'s) and per-step flags.
+
+    The flags are stored once per episode (``episodes.parquet``) and set on its last step.
+    """
+    rows = int(lengths.sum())
+    paths = column_paths(directory)
+    steps = {"obs": map_column(paths["obs"], rows, obs_shape),
+             ACTION: map_column(paths["actions"], rows, act_shape),
+             REWARD: map_column(paths["rewards"], rows, ())}
+    last = np.cumsum(lengths) - 1
+    flags = {}
+    for name in ("terminated", "truncated"):
+        per_episode = as_flags(episodes[name], f"column {name!r}",
+                               str(directory / EPISODES_FILE))
+        flags[name] = np.zeros(rows, dtype=bool)
+        flags[name][last[per_episode]] = True
+    return steps, flags
 
 
 def _check_return_column(column: np.ndarray, returns: np.ndarray, path: Path) -> None:
@@ -300,8 +355,11 @@ def read_verified_metadata(directory: str | Path) -> dict[str, Any]:
         "episode_index": (), "length": (), "seed": (), "attempts": (), "first_step": (),
         "return": (), "terminated": (), "truncated": ()})
     lengths = _episode_lengths(episodes, episodes_path, metadata)
-    _check_step_structure(steps_path, lengths)
-    rewards = _read_columns(steps_path, {REWARD: ()})[REWARD]
+    if is_mapped(directory):
+        rewards = map_column(column_paths(directory)["rewards"], int(lengths.sum()), ())
+    else:
+        _check_step_structure(steps_path, lengths)
+        rewards = _read_columns(steps_path, {REWARD: ()})[REWARD]
     returns = np.add.reduceat(rewards.astype(np.float64, copy=False),
                               np.cumsum(lengths) - lengths)
     _check_return_column(episodes["return"], returns, episodes_path)

@@ -31,6 +31,7 @@ from imitation_datasets.data.arrays import DatasetArrays
 from imitation_datasets.data.hf_datasets import from_hf_dataset
 from imitation_datasets.data.hub_folder import DATA_SUFFIXES, data_files
 from imitation_datasets.data.loaded import LoadedData, validate_loaded
+from imitation_datasets.data.mapped import is_mapped
 from imitation_datasets.data.schema import METADATA_FILE, STEPS_FILE
 from imitation_datasets.data.storage import backend
 
@@ -117,7 +118,7 @@ def detect(path: Path, hf_split: str = "train") -> tuple[str, Path]:
             f"{path}: unsupported file type {suffix!r}; expected a dataset directory, .npz, "
             ".parquet or .jsonl"
         )
-    if (path / STEPS_FILE).exists():
+    if (path / STEPS_FILE).exists() or is_mapped(path):
         # Ours; without metadata.json it is incomplete and read_parquet says so (a steps file
         # that is not a regular file is refused there, not mistaken for another layout).
         return "parquet", path

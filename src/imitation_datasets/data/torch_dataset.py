@@ -109,7 +109,8 @@ class BaselineDataset(Dataset):
             arrays.obs if isinstance(arrays.obs, ImageColumn) else as_tensor(arrays.obs))
         self.actions = as_tensor(arrays.actions)
         self.final_states = None if arrays.final_obs is None else as_tensor(arrays.final_obs)
-        self.transitions = Transitions(arrays.obs, arrays.final_obs, arrays.lengths, transform)
+        self.transitions = Transitions(arrays.obs, arrays.final_obs, arrays.lengths, transform,
+                                       check_origin=None if allow_nonfinite else loaded.origin)
         if len(self.transitions) == 0:
             raise ValueError(
                 f"{loaded.origin}: the selected episodes hold no transitions (every episode has "
@@ -183,14 +184,18 @@ class BaselineDataset(Dataset):
     def item(self, index: int) -> tuple[torch.Tensor, ...]:
         """``(s_t, a_t, s_{t+1})`` of transition ``index``."""
         episode, row = self.transitions.locate(index)
+        if self.transitions.check_origin is not None:
+            self.transitions.checked(self.arrays.actions[row:row + 1], "actions",
+                                     np.array([row]))
         return (self.transitions.observation(row), self.actions[row],
                 self.transitions.next_observation(episode, row))
 
     def gather(self, index: torch.Tensor | np.ndarray | list[int]) -> tuple[torch.Tensor, ...]:
         """A batch ``(states, actions, next_states)`` for a 1-D sequence of indices."""
         episode, rows = self.transitions.locate_batch(_indices(index))
-        return (self.transitions.observations(rows),
-                torch.from_numpy(np.take(self.arrays.actions, rows, axis=0)),
+        actions = self.transitions.checked(np.take(self.arrays.actions, rows, axis=0),
+                                           "actions", rows)
+        return (self.transitions.observations(rows), torch.from_numpy(actions),
                 self.transitions.next_observations(episode, rows))
 
     def batches(self, batch_size: int = 1024, *, shuffle: bool = True, seed: int = 0,

@@ -22,7 +22,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from imitation_datasets.data.arrays import refuse_nonfinite
 from imitation_datasets.data.images import ImageColumn
+from imitation_datasets.data.mapped import is_memory_mapped
 
 Transform = Callable[[torch.Tensor], torch.Tensor]
 
@@ -50,11 +52,16 @@ class Transitions:
         final_obs: ``(E, ...)`` observation after each episode's last step, or ``None``.
         lengths: ``(E,)`` steps per episode.
         transform: applied to every observation returned (``s_t`` and ``s_{t+1}``).
+        check_origin: when given and ``obs`` is memory-mapped (its values were not scanned at
+            load), every observation read is checked for NaN/infinity, refused naming this
+            origin (:func:`~imitation_datasets.data.arrays.refuse_nonfinite`).
     """
 
     def __init__(self, obs: np.ndarray | ImageColumn, final_obs: np.ndarray | None,
-                 lengths: np.ndarray, transform: Transform | None = None) -> None:
+                 lengths: np.ndarray, transform: Transform | None = None, *,
+                 check_origin: str | None = None) -> None:
         self.obs = obs
+        self.check_origin = check_origin if is_memory_mapped(obs) else None
         self.final_obs = final_obs
         self.transform = transform
         lengths = np.asarray(lengths, dtype=np.int64)
@@ -81,9 +88,18 @@ class Transitions:
         episode = bisect.bisect_right(self._first_list, index) - 1
         return episode, index + episode if self.drop_last else index
 
+    def checked(self, values: np.ndarray, name: str, rows: np.ndarray) -> np.ndarray:
+        """``values`` read at ``rows`` of a memory-mapped column, refused if not finite."""
+        if self.check_origin is not None:
+            refuse_nonfinite(values, name, self.check_origin, rows)
+        return values
+
     def observation(self, row: int) -> torch.Tensor:
         """Observation ``row`` (decoded and transformed)."""
-        value = as_tensor(self.obs[row])
+        value = self.obs[row]
+        if self.check_origin is not None:
+            self.checked(np.asarray(value)[None], "obs", np.array([row]))
+        value = as_tensor(value)
         return value if self.transform is None else self.transform(value)
 
     def next_observation(self, episode: int, row: int) -> torch.Tensor:
@@ -108,7 +124,7 @@ class Transitions:
         """Observations at ``rows``, stacked (one gather; per item only for images/transforms)."""
         if isinstance(self.obs, ImageColumn) or self.transform is not None:
             return _stack([self.observation(int(r)) for r in rows], self.obs)
-        return torch.from_numpy(np.take(self.obs, rows, axis=0))
+        return torch.from_numpy(self.checked(np.take(self.obs, rows, axis=0), "obs", rows))
 
     def next_observations(self, episode: np.ndarray, rows: np.ndarray) -> torch.Tensor:
         """``s_{t+1}`` for each ``(episode, row)``."""
@@ -117,7 +133,8 @@ class Transitions:
         if isinstance(self.obs, ImageColumn) or self.transform is not None:
             items = [self.next_observation(int(e), int(r)) for e, r in zip(episode, rows)]
             return _stack(items, self.obs)
-        out = np.take(self.obs, np.minimum(rows + 1, self.n_rows - 1), axis=0)
+        following = np.minimum(rows + 1, self.n_rows - 1)
+        out = self.checked(np.take(self.obs, following, axis=0), "obs", following)
         last = np.flatnonzero(rows == self.last_row[episode])
         if len(last):
             out[last] = self.final_obs[episode[last]]
