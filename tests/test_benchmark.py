@@ -97,3 +97,71 @@ def test_report_refuses_to_publish_a_leaky_benchmark(tmp_path, data_dir):
 def test_unknown_names(tmp_path, methods, envs, message):
     with pytest.raises(UnknownNameError, match=message):
         run_benchmark(methods, envs, 1, tmp_path / "out", tmp_path / "data", progress=False)
+
+
+def test_fewer_demonstrations_are_their_own_cells_and_stale_cells_are_refused(
+        tmp_path, data_dir, capsys):
+    from imitation_datasets.benchmark.runner import StaleCellError, cell_demos
+
+    assert cell_demos("cartpole", 100) is None  # the protocol's count: the table's own cells
+    first = run_benchmark(["bc"], ["cartpole"], 1, tmp_path, data_dir, workers=1,
+                          progress=False, demos=[2])
+    path = Cell("bc", "cartpole", 0, 2).path(tmp_path)
+    assert path.parent.name == "demos2" and first[0]["demos"] == 2
+    assert first[0]["env_steps"] == 0  # BC never plays
+    assert first[0]["log"]["records"]  # it trained
+
+    # a cell made with another config of its method is never silently kept or replaced
+    tampered = json.loads(path.read_text())
+    tampered["config"]["epochs"] = 999
+    path.write_text(json.dumps(tampered))
+    with pytest.raises(StaleCellError, match=r"demos2/seed0.json: made with another bc config "
+                       r"\(epochs: 999, now \d+\); 1 such cell"):
+        run_benchmark(["bc"], ["cartpole"], 1, tmp_path, data_dir, progress=False, demos=[2])
+    again = run_benchmark(["bc"], ["cartpole"], 1, tmp_path, data_dir, workers=1,
+                          progress=False, demos=[2], overwrite=True)
+    assert _numbers(again) == _numbers(first) and again[0]["config"] == first[0]["config"]
+
+    # the CLI: more demonstrations than the protocol's training episodes is a one-line error
+    args = ["benchmark", "--methods", "bc", "--envs", "cartpole", "--seeds", "1", "--out",
+            str(tmp_path), "--data", str(data_dir), "--workers", "1", "--quiet"]
+    assert main([*args, "--demos", "101"]) == 2
+    assert "demos: cartpole has 100 training episodes; got 101" in capsys.readouterr().err
+    # the report covers every cell of the folder, not only this invocation's
+    other = tmp_path / "cells" / "cartpole" / "bc" / "demos2" / "seed7.json"
+    other.write_text(json.dumps({**first[0], "seed": 7}))
+    code = main([*args, "--demos", "2"])
+    assert code == 0, capsys.readouterr().err
+    results = json.loads((tmp_path / "benchmark_results.json").read_text())
+    assert sorted(c["seed"] for c in results["cells"]) == [0, 7]
+    assert results["runs"][-1]["cells_run"] == 0
+    assert results["runs"][-1]["command"].endswith("--demos 2")
+
+
+def test_the_default_method_list_is_every_registered_method():
+    from imitation_datasets.benchmark.options import METHODS, BenchmarkOptions
+    from imitation_datasets.methods import METHODS as REGISTERED
+
+    assert METHODS == tuple(REGISTERED) == BenchmarkOptions().methods
+
+
+def test_a_missing_matplotlib_skips_the_plots_with_a_note(tmp_path, monkeypatch, caplog):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_matplotlib(name, *args, **kwargs):
+        if name.split(".")[0] == "matplotlib":
+            raise ImportError("No module named 'matplotlib'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_matplotlib)
+    envs = {"a": {"env_id": "A-v0", "expert_return": 1.0, "random_return": 0.0,
+                  "leakage": {"passed": True, "test_seeds": 1, "training_start_states": 1,
+                              "min_distance": 1.0}}}
+    cells = [{"env": "a", "method": "bc", "seed": 0, "aer": 1.0, "performance": 1.0,
+              "accuracy": None, "train_seconds": 1.0, "log": {}}]
+    write_report(summarise(cells, envs), tmp_path)
+    assert (tmp_path / RESULTS_MD).exists() and (tmp_path / "benchmark_results.json").exists()
+    assert not list(tmp_path.glob("*.png"))
+    assert "plots skipped: matplotlib is not installed" in caplog.text

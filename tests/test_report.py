@@ -16,14 +16,17 @@ def published():
 
 
 def test_published_cells_are_the_committed_cell_files(published):
-    for cell in published["cells"]:
-        path = RESULTS / "cells" / cell["env"] / cell["method"] / f"seed{cell['seed']}.json"
-        assert json.loads(path.read_text()) == cell
+    from imitation_datasets.benchmark.runner import cell_files
+
+    committed = [json.loads(path.read_text()) for path in cell_files(RESULTS)]
+    key = lambda c: (c["env"], c["method"], c.get("demos") or 0, c["seed"])  # noqa: E731
+    assert sorted(committed, key=key) == sorted(published["cells"], key=key)
 
 
 def test_published_aggregates_are_recomputed_from_the_cells(published):
-    rest = {k: v for k, v in published.items()
-            if k not in ("envs", "summary", "aggregates", "cells")}
+    from imitation_datasets.benchmark.report import RECOMPUTED
+
+    rest = {k: v for k, v in published.items() if k not in RECOMPUTED or k == "envs"}
     again = summarise(published["cells"], published["envs"], rest)
     assert again == published  # statistics changed: rerun il-datasets benchmark-report
     assert (RESULTS / "benchmark_results.md").read_text() == markdown(again)
@@ -69,3 +72,27 @@ def test_performance_against_the_expert_on_the_test_seeds_is_reported_beside_the
     entry = summarise(cells, envs)["summary"]["a"]["bc"]["performance_vs_expert"]
     assert entry["mean"] == pytest.approx((80 / 90 + 1.0) / 2)
     assert "Performance against the curated expert" in markdown(summarise(cells, envs))
+
+
+def test_sample_efficiency_curves_come_from_cells_on_other_demo_counts():
+    facts = {**FACTS, "env_id": "A-v0", "random_return": 0.0, "expert_return": 100.0,
+             "protocol": {"train_episodes": 100}}
+    cells = [{"env": "a", "method": "bc", "seed": seed, "demos": demos, "aer": perf * 100,
+              "performance": perf, "accuracy": None, "train_seconds": 2.0, "test_seconds": 1.0,
+              "env_steps": 0, "log": {}}
+             for demos, perfs in ((1, (0.2, 0.4)), (10, (0.7, 0.9)), (100, (1.0, 0.98)))
+             for seed, perf in enumerate(perfs)]
+    results = summarise(cells, {"a": facts})
+    # the table and its aggregates use only the protocol's 100 demonstrations
+    assert results["summary"]["a"]["bc"]["performance"]["mean"] == pytest.approx(0.99)
+    assert results["aggregates"]["bc"]["performance"]["runs"] == 2
+    curve = results["sample_efficiency"]["a"]["bc"]
+    assert [p["demos"] for p in curve] == [1, 10, 100]
+    assert [p["performance"]["mean"] for p in curve] == pytest.approx([0.3, 0.8, 0.99])
+    assert results["cost"]["bc"] == {"cells": 6, "cell_seconds": 18.0, "env_steps": 0}
+    text = markdown(results)
+    assert "Sample efficiency on A-v0" in text and "| BC | 0.300 [" in text
+    # cells written before demos was recorded belong to the table
+    old = [{k: v for k, v in c.items() if k != "demos"} for c in cells if c["demos"] == 100]
+    assert summarise(old, {"a": facts})["summary"]["a"]["bc"]["performance"]["mean"] == \
+        pytest.approx(0.99)

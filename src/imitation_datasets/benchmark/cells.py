@@ -31,15 +31,23 @@ from imitation_datasets.methods import TrainingTask, get_method, load_config
 
 @dataclass(frozen=True)
 class Cell:
-    """One (method, env, seed) run."""
+    """One (method, env, seed) run on ``demos`` demonstration episodes.
+
+    ``demos=None`` means the protocol's ``train_episodes`` (the published table); other counts
+    are the sample-efficiency curves and are stored one folder further down.
+    """
 
     method: str
     env: str
     seed: int
+    demos: int | None = None
 
     def path(self, out: Path) -> Path:
         """Where the cell's result is stored."""
-        return out / "cells" / self.env / self.method / f"seed{self.seed}.json"
+        folder = out / "cells" / self.env / self.method
+        if self.demos is not None:
+            folder = folder / f"demos{self.demos}"
+        return folder / f"seed{self.seed}.json"
 
 
 def run_cell(cell: Cell, data_dir: str, out_dir: str, facts: dict[str, Any]) -> dict[str, Any]:
@@ -61,7 +69,7 @@ def run_cell(cell: Cell, data_dir: str, out_dir: str, facts: dict[str, Any]) -> 
     task = TrainingTask(
         env_id=p.env_id,
         env_kwargs=p.env_kwargs,
-        expert=splits.train,
+        expert=splits.training(cell.demos),
         random=splits.random,
         validation_seeds=splits.validation_seeds,
         expert_return=facts["expert_return"],
@@ -81,6 +89,7 @@ def run_cell(cell: Cell, data_dir: str, out_dir: str, facts: dict[str, Any]) -> 
         "env": cell.env,
         "env_id": p.env_id,
         "seed": cell.seed,
+        "demos": p.training_episodes(cell.demos),
         "test_returns": returns.tolist(),
         "aer": float(returns.mean()),
         "aer_std": float(returns.std()),
@@ -90,6 +99,7 @@ def run_cell(cell: Cell, data_dir: str, out_dir: str, facts: dict[str, Any]) -> 
         if discrete else None,
         "action_mse": None if discrete else float(np.mean(
             (method.predict(held_out.obs) - held_out.actions) ** 2)),
+        "env_steps": log.env_steps,
         "train_seconds": trained - started,
         "test_seconds": time.perf_counter() - trained,
         "config": to_mapping(config),

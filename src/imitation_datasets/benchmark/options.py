@@ -14,8 +14,11 @@ from typing import Literal
 from imitation_datasets.core.config import option
 from imitation_datasets.core.errors import ConfigError
 
-METHODS = ("bc", "bco", "abco", "iupe")
-"""The methods the published benchmark runs."""
+METHODS = ("bc", "bco", "abco", "iupe", "dagger", "gail", "gaifo", "airl", "sqil",
+           "iq_learn_offline", "iq_learn_online")
+"""Every shipped method, in the report's order (a test keeps it equal to the registry)."""
+SAMPLE_EFFICIENCY_DEMOS = (1, 5, 10, 25, 100)
+"""Demonstration counts of the published sample-efficiency curves."""
 ENVS = ("cartpole", "acrobot", "mountaincar", "lunarlander", "pendulum", "mountaincarcontinuous")
 """The benchmark environments, in ``envs.yaml`` order."""
 CLI_FLAGS = {"ray_address": "--address", "progress": "--quiet"}
@@ -36,8 +39,15 @@ class BenchmarkOptions:
     envs: tuple[str, ...] = option(
         ENVS, "environments, comma-separated, by expert key or Gymnasium id")
     seeds: int = option(5, "training seeds 0..N-1")
+    demos: tuple[int, ...] = option(
+        (), "demonstration episodes to train on, comma-separated, e.g. 1,5,10,25,100 for "
+        "sample-efficiency curves (default: the protocol's train_episodes, 100)")
     out: Path = option(
-        Path("results"), "results folder (finished cells there are not run again)")
+        Path("benchmark_out"), "results folder (finished cells there are not run again; the "
+        "report covers every cell in it)")
+    overwrite: bool = option(
+        False, "rerun finished cells made with another config of their method (without it "
+        "such cells stop the run)")
     data: Path = option(
         Path("benchmark_data"), "where the protocol's datasets are created and cached")
     workers: int = option(
@@ -55,5 +65,7 @@ class BenchmarkOptions:
             raise ConfigError("envs must name at least one environment")
         if self.seeds < 1:
             raise ConfigError(f"seeds must be >= 1, got {self.seeds!r}")
+        if any(n < 1 for n in self.demos):
+            raise ConfigError(f"demos must be >= 1 each, got {list(self.demos)!r}")
         if self.workers < 1:
             raise ConfigError(f"workers must be >= 1, got {self.workers!r}")

@@ -3,7 +3,11 @@
 * ``performance.png``: performance per environment and method, with 95 % bootstrap CIs;
 * ``performance_profile.png``: rliable's performance profile, the fraction of all runs (every
   environment and training seed) whose performance exceeds each threshold ``tau``;
-* ``learning_curves.png``: validation performance per epoch, mean over training seeds.
+* ``learning_curves.png``: validation performance per epoch, mean over training seeds;
+* ``sample_efficiency.png`` (when the results have curves): performance against the number of
+  demonstration episodes, mean over training seeds with 95 % bootstrap CIs.
+
+Every plot but the last one is of the cells on the protocol's own number of demonstrations.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from imitation_datasets.benchmark.protocol import on_protocol_demos
 
 PROFILE_POINTS = 201
 """Thresholds of the performance profile, spread over the range of the scores and 1."""
@@ -37,7 +43,19 @@ def plots(results: dict[str, Any], out: Path) -> list[Path]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    summary = results["summary"]
+    summary = {env: methods for env, methods in results["summary"].items() if methods}
+    table = [c for c in results["cells"] if on_protocol_demos(c, results["envs"][c["env"]])]
+    drawn = []
+    if summary:
+        drawn += table_plots(plt, results, summary, table, out)
+    if results.get("sample_efficiency"):
+        drawn.append(sample_efficiency_plot(plt, results, out))
+    return drawn
+
+
+def table_plots(plt: Any, results: dict[str, Any], summary: dict[str, Any],
+                table: list[dict[str, Any]], out: Path) -> list[Path]:
+    """The plots of the published table: bars, performance profile, learning curves."""
     envs = list(summary)
     methods = list(dict.fromkeys(m for env in envs for m in summary[env]))
     fig, ax = plt.subplots(figsize=(1.8 * len(envs) + 2, 4))
@@ -63,9 +81,9 @@ def plots(results: dict[str, Any], out: Path) -> list[Path]:
     plt.close(fig)
 
     fig, ax = plt.subplots(figsize=(5, 3.5))
-    taus = profile_taus(np.asarray([c["performance"] for c in results["cells"]]))
+    taus = profile_taus(np.asarray([c["performance"] for c in table]))
     for method in methods:
-        scores = [c["performance"] for c in results["cells"] if c["method"] == method]
+        scores = [c["performance"] for c in table if c["method"] == method]
         if scores:
             ax.step(taus, performance_profile(np.asarray(scores), taus), where="post",
                     label=method.upper())
@@ -81,7 +99,7 @@ def plots(results: dict[str, Any], out: Path) -> list[Path]:
     fig, axes = plt.subplots(1, len(envs), figsize=(3.2 * len(envs), 3), squeeze=False)
     for ax, env in zip(axes[0], envs):
         for method in methods:
-            curves = [c["log"]["records"] for c in results["cells"]
+            curves = [c["log"]["records"] for c in table
                       if c["env"] == env and c["method"] == method and c["log"].get("records")]
             if not curves:
                 continue
@@ -99,3 +117,28 @@ def plots(results: dict[str, Any], out: Path) -> list[Path]:
     fig.savefig(curves_path, dpi=120)
     plt.close(fig)
     return [bars, profile, curves_path]
+
+
+def sample_efficiency_plot(plt: Any, results: dict[str, Any], out: Path) -> Path:
+    """Performance against demonstration episodes (log axis), one panel per environment."""
+    curves = results["sample_efficiency"]
+    fig, axes = plt.subplots(1, len(curves), figsize=(3.4 * len(curves), 3.2), squeeze=False)
+    for ax, (env, methods) in zip(axes[0], curves.items()):
+        for method, points in methods.items():
+            x = [p["demos"] for p in points]
+            perf = [p["performance"] for p in points]
+            line, = ax.plot(x, [p["mean"] for p in perf], marker="o", markersize=3,
+                            label=method.upper())
+            ax.fill_between(x, [p["ci_low"] for p in perf], [p["ci_high"] for p in perf],
+                            color=line.get_color(), alpha=0.15, linewidth=0)
+        ax.axhline(1.0, color="black", linewidth=0.8, linestyle="--")
+        ax.set_xscale("log")
+        ax.set_title(results["envs"][env]["env_id"], fontsize=9)
+        ax.set_xlabel("demonstration episodes")
+    axes[0][0].set_ylabel("performance (95 % CI)")
+    axes[0][-1].legend(fontsize=6)
+    fig.tight_layout()
+    path = out / "sample_efficiency.png"
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

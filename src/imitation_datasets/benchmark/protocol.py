@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from imitation_datasets.core.config import from_mapping, read_yaml, with_overrides
-from imitation_datasets.core.errors import ImitationDatasetsError
+from imitation_datasets.core.errors import ConfigError, ImitationDatasetsError
 from imitation_datasets.core.names import unknown
 from imitation_datasets.core.rollout import make_env
 from imitation_datasets.core.seeding import (
@@ -66,6 +66,19 @@ class EnvProtocol(ProtocolSizes):
     env_id: str
     env_kwargs: dict[str, Any] = field(default_factory=dict)
 
+    def training_episodes(self, demos: int | None = None) -> int:
+        """How many training episodes ``demos`` means (``None``: all ``train_episodes``).
+
+        Raises:
+            ConfigError: ``demos`` is below 1 or above ``train_episodes`` (more would reach the
+                held-out accuracy episodes).
+        """
+        n = self.train_episodes if demos is None else demos
+        if not 1 <= n <= self.train_episodes:
+            raise ConfigError(f"demos: {self.expert} has {self.train_episodes} training "
+                              f"episodes; got {n}")
+        return n
+
 
 @dataclass(frozen=True)
 class _EnvsFile:
@@ -102,6 +115,16 @@ def env_protocol(name: str) -> EnvProtocol:
         raise unknown("benchmark environment", name, table)
     return EnvProtocol(expert=key, env_id=expert.env_id, env_kwargs=dict(expert.env_kwargs),
                        **asdict(table[key]))
+
+
+def on_protocol_demos(cell: dict[str, Any], facts: dict[str, Any]) -> bool:
+    """Whether a cell result trained on its protocol's ``train_episodes`` (the published table).
+
+    Cells on other demonstration counts belong to the sample-efficiency curves only. Cells and
+    facts written before ``demos`` was recorded are on the protocol's count.
+    """
+    train_episodes = facts.get("protocol", {}).get("train_episodes")
+    return cell.get("demos") is None or train_episodes is None or cell["demos"] == train_episodes
 
 
 def env_key(name: str) -> str:
@@ -146,7 +169,18 @@ class Splits:
     @property
     def train(self) -> DatasetArrays:
         """Training episodes ``[0, train_episodes)``."""
-        return self.dataset[0].select(range(self.protocol.train_episodes))
+        return self.training()
+
+    def training(self, demos: int | None = None) -> DatasetArrays:
+        """The first ``demos`` training episodes (default: all ``train_episodes`` of them).
+
+        Fewer demonstrations are a prefix of the same episodes, so a sample-efficiency curve
+        compares nested datasets.
+
+        Raises:
+            ConfigError: ``demos`` is out of range (:meth:`EnvProtocol.training_episodes`).
+        """
+        return self.dataset[0].select(range(self.protocol.training_episodes(demos)))
 
     @property
     def held_out(self) -> DatasetArrays:

@@ -12,6 +12,7 @@ cell numbers stay as they are.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from imitation_datasets.benchmark.plots import plots
-from imitation_datasets.benchmark.protocol import LeakageError
+from imitation_datasets.benchmark.protocol import LeakageError, on_protocol_demos
 from imitation_datasets.core.atomic import atomic_write_text
 from imitation_datasets.core.errors import OneLineError
 from imitation_datasets.core.json_values import is_int, is_number
@@ -32,7 +33,12 @@ from imitation_datasets.core.metrics import (
 )
 from imitation_datasets.core.safe_read import read_json
 
+log = logging.getLogger(__name__)
+
 RESULTS_JSON = "benchmark_results.json"
+RECOMPUTED = ("envs", "summary", "aggregates", "improvement", "sample_efficiency", "cost",
+              "cells")
+"""Keys of a results file that :func:`report_from_json` recomputes from its cells."""
 RESULTS_MD = "benchmark_results.md"
 
 
@@ -66,16 +72,18 @@ RESULTS_STRUCTURE: dict[str, Any] = {
                     "min_distance": _Number},
     }),
     "cells": _Each({
-        "env": str, "method": str, "seed": int, "aer": _Number, "performance": _Number,
+        "env": str, "method": str, "seed": int, "demos": _Optional(int), "aer": _Number,
+        "performance": _Number, "env_steps": _Optional(int),
         "accuracy": _Optional(_Number), "train_seconds": _Number,
         "log": {"records": _Optional(_Each({"epoch": _Number, "validation_performance": _Number},
                                            mapping=False))}}, mapping=False),
     "command": _Optional(str),
-    "runs": _Optional(_Each({"cells_run": int, "cells_total": int, "wall_seconds": _Number},
+    "runs": _Optional(_Each({"cells_run": int, "cells_total": int, "wall_seconds": _Number,
+                             "command": _Optional(str)},
                             mapping=False)),
 }
 """What :func:`summarise`, :func:`markdown`, :func:`plots` and :func:`write_report` read from a
-results file (its ``summary``, ``aggregates`` and ``improvement`` are recomputed from ``cells``)."""
+results file (the keys in :data:`RECOMPUTED` are recomputed from ``cells``)."""
 
 
 def _type_name(spec: Any) -> str:
@@ -142,8 +150,10 @@ def summarise(cells: Sequence[dict[str, Any]], envs: dict[str, dict[str, Any]],
     ``aggregates[method]["performance"]`` holds rliable's IQM, mean and optimality gap over the
     method's runs on every environment, each with a stratified-bootstrap 95 % CI (seeded).
     """
+    every = list(cells)
+    cells = [c for c in every if on_protocol_demos(c, envs[c["env"]])]
     summary: dict[str, dict[str, Any]] = {}
-    order = list(dict.fromkeys(c["method"] for c in cells))
+    order = list(dict.fromkeys(c["method"] for c in every))
     for env in envs:
         summary[env] = {}
         for method in (m for m in order if any(c["env"] == env and c["method"] == m
@@ -155,6 +165,7 @@ def summarise(cells: Sequence[dict[str, Any]], envs: dict[str, dict[str, Any]],
                 "aer": asdict(Aggregate.of([c["aer"] for c in runs])),
                 "performance": asdict(Aggregate.of([c["performance"] for c in runs])),
                 "train_seconds": float(np.mean([c["train_seconds"] for c in runs])),
+                "env_steps": float(np.mean([_env_steps(c) for c in runs])),
             }
             if runs[0].get("accuracy") is not None:
                 entry["accuracy"] = asdict(Aggregate.of([c["accuracy"] for c in runs]))
@@ -173,8 +184,56 @@ def summarise(cells: Sequence[dict[str, Any]], envs: dict[str, dict[str, Any]],
             aggregates[method] = {"envs": list(tasks), "performance": asdict(
                 TaskAggregates.of(list(tasks.values())))}
     return {"envs": envs, "summary": summary, "aggregates": aggregates,
-            "improvement": improvements(cells, envs, order), "cells": list(cells),
-            **(extra or {})}
+            "improvement": improvements(cells, envs, order),
+            "sample_efficiency": sample_efficiency(every, envs, order),
+            "cost": cost(every, order), "cells": every, **(extra or {})}
+
+
+def sample_efficiency(cells: Sequence[dict[str, Any]], envs: dict[str, dict[str, Any]],
+                      order: Sequence[str]) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """Performance against the number of demonstration episodes, per env and method.
+
+    Only (env, method) pairs run on at least two demonstration counts have a curve; each point
+    aggregates the training seeds of one count (mean, IQM, bootstrap CI).
+    """
+    curves: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for env in envs:
+        for method in order:
+            runs = [c for c in cells if c["env"] == env and c["method"] == method]
+            counts = sorted({_demos(c, envs[env]) for c in runs})
+            if len(counts) < 2:
+                continue
+            curves.setdefault(env, {})[method] = [
+                {"demos": n, "seeds": sorted(c["seed"] for c in runs if _demos(c, envs[env]) == n),
+                 "performance": asdict(Aggregate.of(
+                     [c["performance"] for c in sorted(runs, key=lambda c: c["seed"])
+                      if _demos(c, envs[env]) == n]))}
+                for n in counts]
+    return curves
+
+
+def _demos(cell: dict[str, Any], facts: dict[str, Any]) -> int:
+    """A cell's demonstration episodes (older cells: the protocol's ``train_episodes``)."""
+    return int(cell.get("demos") or facts.get("protocol", {}).get("train_episodes", 0))
+
+
+def _env_steps(cell: dict[str, Any]) -> int:
+    """Environment steps a cell's training used (from its log in cells written before 0.3)."""
+    return int(cell.get("env_steps") or cell.get("log", {}).get("env_steps") or 0)
+
+
+def cost(cells: Sequence[dict[str, Any]], order: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """What each method's cells cost: their count, cell time (train + test) and env steps."""
+    table = {}
+    for method in order:
+        runs = [c for c in cells if c["method"] == method]
+        table[method] = {
+            "cells": len(runs),
+            "cell_seconds": float(sum(c["train_seconds"] + c.get("test_seconds", 0.0)
+                                      for c in runs)),
+            "env_steps": sum(_env_steps(c) for c in runs),
+        }
+    return table
 
 
 def improvements(cells: Sequence[dict[str, Any]], envs: dict[str, dict[str, Any]],
@@ -232,6 +291,7 @@ def markdown(results: dict[str, Any]) -> str:
         lines += [f"- run {i}: {run['cells_run']} of {run['cells_total']} cells in "
                   f"{run['wall_seconds'] / 60:.1f} min ({_workers(run)} workers, "
                   f"{run.get('backend', 'local')} backend)"
+                  + (f": `{run['command']}`" if run.get("command") else "")
                   for i, run in enumerate(results.get("runs", []), 1)]
         lines += [""]
     lines += ["| Environment | Method | AER | Performance | IQM | 95 % CI | Accuracy | "
@@ -273,6 +333,7 @@ def markdown(results: dict[str, Any]) -> str:
         lines += [f"| {env_id} | {method.upper()} | {a['mean']:.3f} ± {a['std']:.3f} | "
                   f"{a['iqm']:.3f} | [{a['ci_low']:.3f}, {a['ci_high']:.3f}] |"
                   for env_id, method, a in paired]
+    lines += _sample_efficiency_tables(results) + _cost_table(results)
     lines += ["", "Leakage check (test start states vs training start states):", ""]
     for facts in results["envs"].values():
         leak = facts["leakage"]
@@ -280,6 +341,58 @@ def markdown(results: dict[str, Any]) -> str:
                      f"{leak['test_seeds']} test seeds vs {leak['training_start_states']} "
                      f"training start states, min L∞ distance {leak['min_distance']:.3g}")
     return "\n".join(lines) + "\n"
+
+
+def _sample_efficiency_tables(results: dict[str, Any]) -> list[str]:
+    """Markdown lines of performance against the number of demonstrations, one table per env."""
+    curves = results.get("sample_efficiency") or {}
+    lines: list[str] = []
+    for env, methods in curves.items():
+        counts = sorted({p["demos"] for points in methods.values() for p in points})
+        lines += ["", f"Sample efficiency on {results['envs'][env]['env_id']}: performance "
+                  "(mean over training seeds [95 % bootstrap CI]) by demonstration episodes; "
+                  "fewer episodes are the first ones of the same training data:", "",
+                  "| Method | " + " | ".join(str(n) for n in counts) + " |",
+                  "|---|" + "---|" * len(counts)]
+        for method, points in methods.items():
+            by_count = {p["demos"]: p for p in points}
+            lines.append(f"| {method.upper()} | " + " | ".join(
+                _curve_point(by_count[n]) if n in by_count else "not run" for n in counts)
+                + " |")
+    if lines:
+        lines += ["", "(n) = training seeds at that count."]
+    return lines
+
+
+def _curve_point(point: dict[str, Any]) -> str:
+    perf = point["performance"]
+    return (f"{perf['mean']:.3f} [{perf['ci_low']:.2f}, {perf['ci_high']:.2f}] "
+            f"({len(point['seeds'])})")
+
+
+def _cost_table(results: dict[str, Any]) -> list[str]:
+    """Markdown lines of what each method cost: cell time and environment steps."""
+    cost = results.get("cost") or {}
+    if not cost:
+        return []
+    envs = list(results["summary"])
+    lines = ["", "Cost per method: mean training seconds per cell of the table (one core, "
+             "`torch.set_num_threads(1)`; wall time depends on the machine and its load) and "
+             "mean environment steps of training (online methods interact; offline ones read "
+             "only the datasets); the last columns sum every cell in this folder, curves "
+             "included:", "",
+             "| Method | " + " | ".join(results["envs"][e]["env_id"] for e in envs)
+             + " | Cells | Cell time (min) | Env steps |",
+             "|---|" + "---|" * (len(envs) + 3)]
+    for method, c in cost.items():
+        row = []
+        for env in envs:
+            s = results["summary"][env].get(method)
+            row.append(f"{s['train_seconds']:.0f} s / {s['env_steps'] / 1e3:.0f}k" if s
+                       else "not run")
+        lines.append(f"| {method.upper()} | " + " | ".join(row)
+                     + f" | {c['cells']} | {c['cell_seconds'] / 60:.1f} | {c['env_steps']:,} |")
+    return lines
 
 
 def _workers(run: dict[str, Any]) -> Any:
@@ -332,20 +445,36 @@ def write_report(results: dict[str, Any], out: str | Path, with_plots: bool = Tr
     atomic_write_text(out / RESULTS_JSON, json.dumps(results, indent=1))
     atomic_write_text(out / RESULTS_MD, markdown(results))
     if with_plots:
-        plots(results, out)
+        try:
+            import matplotlib  # noqa: F401  (the plots' only optional dependency)
+        except ImportError:
+            log.warning("plots skipped: matplotlib is not installed (pip install "
+                        "\"imitation-datasets[plots]\"); the JSON and Markdown are written")
+        else:
+            plots(results, out)
     return out / RESULTS_MD
 
 
 def report_from_json(path: str | Path, out: str | Path | None = None) -> Path:
     """Regenerate the Markdown and plots from a ``benchmark_results.json``.
 
+    ``path`` may also be a results folder: the report is then made from every cell file in it
+    (with the facts under its ``envs/``), keeping the invocations recorded in its JSON.
+
     Raises:
         DatasetFormatError: the file is missing, not a regular file, too large or not JSON.
         ReportFormatError: a field is missing or of the wrong type (the first one is named).
     """
     path = Path(path)
-    results = read_json(path)
+    if path.is_dir():
+        from imitation_datasets.benchmark.runner import finished_results
+
+        cells, facts = finished_results(path)
+        old = read_json(path / RESULTS_JSON) if (path / RESULTS_JSON).is_file() else {}
+        results = {**(old if isinstance(old, dict) else {}), "cells": cells, "envs": facts}
+        path = path / RESULTS_JSON
+    else:
+        results = read_json(path)
     validate_results(results, str(path))
-    rest = {k: v for k, v in results.items() if k not in ("envs", "summary", "aggregates",
-                                                            "improvement", "cells")}
+    rest = {k: v for k, v in results.items() if k not in RECOMPUTED}
     return write_report(summarise(results["cells"], results["envs"], rest), out or path.parent)

@@ -17,22 +17,93 @@ from pathlib import Path
 from typing import Any
 
 from imitation_datasets.benchmark.cells import Cell, run_cell
+from imitation_datasets.benchmark.options import METHODS
 from imitation_datasets.benchmark.protocol import (
     LeakageError,
     Splits,
     env_key,
+    env_protocol,
     leakage_check,
     prepare,
+    protocol_table,
     start_states,
 )
 from imitation_datasets.benchmark.ray_runner import run_cells_on_ray
 from imitation_datasets.benchmark.reproducible import cell_environment
 from imitation_datasets.core.atomic import atomic_write_text
+from imitation_datasets.core.config import to_mapping
+from imitation_datasets.core.errors import OneLineError
 from imitation_datasets.core.evaluation import evaluate_policy
+from imitation_datasets.core.safe_read import read_json
 
-__all__ = ["env_facts", "expert_on_test_seeds", "facts_path", "run_benchmark"]
+__all__ = ["StaleCellError", "cell_files", "env_facts", "expert_on_test_seeds", "facts_path",
+           "finished_results", "run_benchmark", "stale_cells"]
 
 log = logging.getLogger(__name__)
+
+
+class StaleCellError(OneLineError, RuntimeError):
+    """A finished cell was made with another config of its method than the current one."""
+
+
+def cell_files(out: str | Path) -> list[Path]:
+    """Every finished cell under ``out`` (the published table's and the curves'), sorted."""
+    root = Path(out) / "cells"
+    return sorted([*root.glob("*/*/seed*.json"), *root.glob("*/*/demos*/seed*.json")])
+
+
+def finished_results(out: str | Path) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+    """Every finished cell under ``out`` and the facts of their environments: a report's input.
+
+    A folder's report covers all of its cells, so a run of a few cells never hides the rest of
+    a grid that was run into the same folder.
+    """
+    envs, methods = list(protocol_table()), list(METHODS)
+
+    def order(cell: dict[str, Any]) -> tuple[Any, ...]:
+        """The report's order: envs.yaml's envs, METHODS' methods (others after), demos, seed."""
+        return (envs.index(cell["env"]) if cell["env"] in envs else len(envs), cell["env"],
+                methods.index(cell["method"]) if cell["method"] in methods else len(methods),
+                cell["method"], cell.get("demos") or 0, cell["seed"])
+
+    cells = sorted((read_json(path) for path in cell_files(out)), key=order)
+    facts = {env: read_json(facts_path(out, env))
+             for env in dict.fromkeys(c["env"] for c in cells)}
+    return cells, facts
+
+
+def cell_demos(env: str, demos: int | None) -> int | None:
+    """``demos`` as a cell of ``env`` names it: ``None`` for the protocol's own count.
+
+    Raises:
+        ConfigError: ``demos`` is outside ``[1, train_episodes]`` of ``env``.
+    """
+    protocol = env_protocol(env)
+    n = protocol.training_episodes(demos)
+    return None if n == protocol.train_episodes else n
+
+
+def stale_cells(cells: Sequence[Cell], out: Path) -> list[tuple[Path, str]]:
+    """Finished cells whose recorded config differs from their method's current config.
+
+    A report must not mix two configs of one method; the reason names the first difference.
+    """
+    from imitation_datasets.methods import load_config
+
+    stale = []
+    for cell in cells:
+        path = cell.path(out)
+        if not path.exists():
+            continue
+        recorded = read_json(path).get("config")
+        current = json.loads(json.dumps(to_mapping(load_config(
+            cell.method, env_protocol(cell.env).env_id))))
+        if recorded != current:
+            keys = sorted(set(current) | set(recorded or {}))
+            diff = next((k for k in keys if (recorded or {}).get(k) != current.get(k)), "?")
+            stale.append((path, f"made with another {cell.method} config ({diff}: "
+                          f"{(recorded or {}).get(diff)!r}, now {current.get(diff)!r})"))
+    return stale
 
 
 def facts_path(out: str | Path, env: str) -> Path:
@@ -90,15 +161,20 @@ def env_facts(splits: Splits) -> dict[str, Any]:
 def run_benchmark(methods: Sequence[str], envs: Sequence[str], seeds: int, out: str | Path,
                   data_dir: str | Path, workers: int = 2, backend: str = "local",
                   address: str | None = None, progress: bool = True, *,
+                  demos: Sequence[int] = (), overwrite: bool = False,
                   jobs: int | None = None) -> list[dict[str, Any]]:
     """Run every missing cell of the grid; return all cell results (old and new).
 
     Environments may be named by expert key or Gymnasium id; cells and facts are keyed by the
     expert key (:func:`~imitation_datasets.benchmark.protocol.env_key`), so either spelling
     resumes the same grid. ``workers`` cells run in parallel (``jobs`` is its old name).
+    ``demos`` lists demonstration-episode counts (default: the protocol's ``train_episodes``).
+    Cells run seed by seed, so a stopped run leaves whole seeds of the grid behind.
 
     Raises:
         LeakageError: an environment's leakage check failed (nothing is run for it).
+        StaleCellError: a finished cell was made with another config of its method and
+            ``overwrite`` is false (nothing is run).
     """
     from imitation_datasets.methods import get_method
 
@@ -124,8 +200,16 @@ def run_benchmark(methods: Sequence[str], envs: Sequence[str], seeds: int, out: 
         if not facts[env]["leakage"]["passed"]:
             raise LeakageError(f"{env}: test start states overlap the training data: "
                                f"{facts[env]['leakage']}")
-    cells = [Cell(m, e, s) for e in envs for m in methods for s in range(seeds)]
-    todo = [c for c in cells if not c.path(out).exists()]
+    counts: list[int | None] = list(dict.fromkeys(demos)) or [None]
+    cells = list(dict.fromkeys(Cell(m, e, s, cell_demos(e, d)) for s in range(seeds)
+                               for d in counts for e in envs for m in methods))
+    stale = stale_cells(cells, out)
+    if stale and not overwrite:
+        path, reason = stale[0]
+        raise StaleCellError(f"{path}: {reason}; {len(stale)} such cell(s) in {out} (rerun "
+                             "them with --overwrite, or use another --out)")
+    todo = [c for c in cells if not c.path(out).exists()
+            or any(c.path(out) == path for path, _ in stale)]
     log.info("%d of %d cells to run (%d finished earlier)", len(todo), len(cells),
              len(cells) - len(todo))
     bar = None

@@ -5,7 +5,6 @@ A failed leakage check stops either command with exit status 1: the results are 
 
 from __future__ import annotations
 
-import json
 import shlex
 import time
 from collections.abc import Sequence
@@ -21,39 +20,38 @@ from imitation_datasets.cli.errors import fail
 class ReportOptions:
     """Options of ``il-datasets benchmark-report``."""
 
-    json: Path = field(metadata={"help": "a benchmark_results.json"})
+    json: Path = field(metadata={
+        "help": "a benchmark_results.json, or a results folder (then every cell file in it)"})
     out: Path | None = field(default=None, metadata={
         "help": "folder for the Markdown and plots (default: the JSON's folder)"})
-
-
-def _finished(out: Path) -> int:
-    return sum(1 for _ in (out / "cells").glob("*/*/seed*.json")) if (out / "cells").is_dir() \
-        else 0
 
 
 def run_benchmark(options: BenchmarkOptions, argv: Sequence[str] = ()) -> int:
     """Run the benchmark grid and write the report; exit status 1 if a leakage check fails."""
     from imitation_datasets.benchmark.protocol import LeakageError
     from imitation_datasets.benchmark.report import previous_runs, summarise, write_report
-    from imitation_datasets.benchmark.runner import facts_path
+    from imitation_datasets.benchmark.runner import cell_files, finished_results
     from imitation_datasets.benchmark.runner import run_benchmark as run_grid
     from imitation_datasets.collect.controller import CollectionError
 
     out = options.out
-    before = _finished(out)
+    before = {path: path.stat().st_mtime_ns for path in cell_files(out)}
     started = time.perf_counter()
+    command = "il-datasets " + " ".join(shlex.quote(a) for a in argv)
     try:
-        cells = run_grid(options.methods, options.envs, options.seeds, out, options.data,
-                         workers=options.workers, backend=options.backend,
-                         address=options.ray_address, progress=options.progress)
-        facts = {env: json.loads(facts_path(out, env).read_text()) for env in
-                 dict.fromkeys(c["env"] for c in cells)}
+        grid = run_grid(options.methods, options.envs, options.seeds, out, options.data,
+                        workers=options.workers, backend=options.backend,
+                        address=options.ray_address, progress=options.progress,
+                        demos=options.demos, overwrite=options.overwrite)
+        cells, facts = finished_results(out)
         results = summarise(cells, facts, {
-            "command": "il-datasets " + " ".join(shlex.quote(a) for a in argv),
+            "command": command,
             "runs": previous_runs(out) + [{
+                "command": command,
                 "wall_seconds": time.perf_counter() - started,
-                "cells_run": max(0, _finished(out) - before),
-                "cells_total": len(cells),
+                "cells_run": sum(1 for path in cell_files(out)
+                                 if before.get(path) != path.stat().st_mtime_ns),
+                "cells_total": len(grid),
                 "workers": options.workers,
                 "backend": options.backend,
             }],
