@@ -24,8 +24,10 @@ def minari_home(tmp_path, monkeypatch):
 
 def test_export_opens_in_minari_with_provenance(dataset):
     arrays, metadata = read_parquet(dataset)
-    exported = to_minari(dataset, "il-datasets/cartpole/random-v0", author="tests")
+    exported = to_minari(dataset, "il-datasets/cartpole/random-v0", author="tests",
+                         expert_return=500.0)
     loaded = minari.load_dataset("il-datasets/cartpole/random-v0")
+    assert loaded.storage.metadata["data_format"] == "hdf5"  # Minari's default; TorchRL reads it
     assert loaded.total_episodes == arrays.n_episodes and loaded.total_steps == arrays.n_steps
     assert exported.total_steps == arrays.n_steps
     assert loaded.spec.env_spec.id == "CartPole-v1"
@@ -34,10 +36,8 @@ def test_export_opens_in_minari_with_provenance(dataset):
     assert [m["seed"] for m in episode_meta] == arrays.seeds.tolist()
     raw = loaded.storage.metadata
     assert raw["ref_min_score"] == pytest.approx(float(metadata["reference"]["random_return_mean"]))
-    assert raw["ref_max_score"] == pytest.approx(float(metadata["reference"]["expert_return_mean"])
-                                                 if "expert_return_mean" in metadata["reference"]
-                                                 else float(metadata["reference"][
-                                                     "dataset_return_mean"]))
+    assert "expert_return_mean" not in metadata["reference"]  # a random-policy dataset
+    assert raw["ref_max_score"] == 500.0  # the expert's return we passed, not the dataset's mean
     for e, episode in enumerate(loaded.iterate_episodes()):
         start, length = arrays.starts[e], arrays.lengths[e]
         np.testing.assert_array_equal(episode.observations[:-1], arrays.obs[start:start + length])
@@ -96,3 +96,38 @@ def test_original_layout_cannot_become_minari(dataset, tmp_path):
         to_minari(tmp_path / "orig.npz", "il-datasets/cartpole/orig-v0")
     with pytest.raises(DatasetFormatError, match="cannot load"):
         from_minari("il-datasets/nothing/here-v0")
+
+
+def test_a_random_dataset_never_scores_itself(dataset):
+    """Without an expert return, no reference scores: never the dataset's own mean as maximum."""
+    exported = to_minari(dataset, "il-datasets/cartpole/noref-v0", data_format="arrow")
+    raw = exported.storage.metadata
+    assert "ref_max_score" not in raw and "ref_min_score" not in raw
+    assert raw["data_format"] == "arrow"
+    with pytest.raises(ValueError, match="data_format='zip'"):
+        to_minari(dataset, "il-datasets/cartpole/zip-v0", data_format="zip")
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_export_combines_with_a_dataset_minari_made_from_the_registry(dataset):
+    """The exported env spec is the registry's, so minari.combine_datasets accepts the pair."""
+    import gymnasium as gym
+    from minari.data_collector import EpisodeBuffer
+
+    env = gym.make("CartPole-v1")
+    obs, _ = env.reset(seed=0)
+    observations, actions = [obs], []
+    for _ in range(5):
+        actions.append(env.action_space.sample())
+        observations.append(env.step(actions[-1])[0])
+    theirs = minari.create_dataset_from_buffers(
+        "il-datasets/cartpole/theirs-v0", [EpisodeBuffer(
+            id=0, seed=0, observations=np.array(observations), actions=np.array(actions),
+            rewards=[1.0] * 5, terminations=[False] * 5, truncations=[False] * 4 + [True])],
+        env="CartPole-v1", algorithm_name="random")
+    ours = to_minari(dataset, "il-datasets/cartpole/ours-v0")
+    assert ours.spec.env_spec == theirs.spec.env_spec
+    assert not ours.spec.env_spec.disable_env_checker
+    combined = minari.combine_datasets([minari.load_dataset("il-datasets/cartpole/ours-v0"),
+                                        theirs], "il-datasets/cartpole/combined-v0")
+    assert combined.total_episodes == ours.total_episodes + 1

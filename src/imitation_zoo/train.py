@@ -30,6 +30,7 @@ from typing import Any
 from imitation_datasets.cli.arguments import OneLineParser, Options
 from imitation_datasets.core.config import option
 from imitation_datasets.core.errors import ConfigError
+from imitation_datasets.core.extras import MissingExtraError, require_env_extra, require_extra
 from imitation_datasets.experts.curated import ZOO_DIR
 from imitation_zoo.ars_training import train_ars
 from imitation_zoo.checkpoint import DEFAULT_SCRATCH, checkpoint_dir
@@ -84,6 +85,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(str(exc))
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     recipe = load_recipe(args.key)
+    try:  # one line naming our extra, before any training starts
+        if recipe.algo != "ARS-numpy":
+            require_extra("sb3", f"retraining {recipe.key} ({recipe.algo})")
+        require_env_extra(recipe.env_id)
+    except MissingExtraError as exc:
+        parser.error(str(exc))
     folder = checkpoint_dir(recipe, args.scratch, args.checkpoints)
     if not args.export_only:
         signal.signal(signal.SIGTERM, _interrupt)

@@ -60,6 +60,7 @@ from imitation_datasets.collect.tally import CollectionError
 from imitation_datasets.collect.worker import WorkerSpec
 from imitation_datasets.core.config import from_mapping
 from imitation_datasets.core.errors import ConfigError
+from imitation_datasets.core.extras import require_env_extra
 from imitation_datasets.core.rollout import ActionSpaceError
 from imitation_datasets.experts.registry import Experts
 
@@ -197,6 +198,7 @@ class Controller:
         description = describe_run(policy, options.seed, threshold, options.max_attempts,
                                    random_actions, self.enjoy)
         env_id = description.run["env_id"]
+        require_env_extra(env_id)  # one line naming our extra, before any worker starts
         user_enjoy = None if isinstance(self.enjoy, RecordingEnjoy) else self.enjoy
         play = PlaySpec(
             env_id=env_id, env_kwargs=description.run["env_kwargs"],

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from imitation_datasets.core.errors import DatasetFormatError
+from imitation_datasets.core.extras import require_extra
 from imitation_datasets.core.safe_paths import contained_path
 from imitation_datasets.core.safe_read import read_json, require_regular
 from imitation_datasets.data.arrays import DatasetArrays
@@ -69,6 +70,7 @@ def to_hf_dataset(data: LoadedData) -> Any:
 
     Its ``info.description`` is our ``metadata.json`` (as JSON) when the data has metadata.
     """
+    require_extra("hf", "a HuggingFace datasets.Dataset", ("datasets",))
     import datasets
     from datasets.table import InMemoryTable
 
@@ -99,6 +101,7 @@ def load_saved_dataset(directory: Path, hf_split: str = "train") -> LoadedData:
             missing or irregular file, or data ``datasets`` cannot read.
         ValueError: ``hf_split`` is not one of a ``DatasetDict``'s splits.
     """
+    require_extra("hf", f"{directory} (a datasets save_to_disk folder)", ("datasets",))
     import datasets
 
     folder = _saved_split_folder(directory, hf_split)

@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from imitation_datasets.core.extras import require_extra
 from imitation_datasets.data.arrays import DatasetArrays
 from imitation_datasets.data.dataset_card import hub_card as dataset_card
 from imitation_datasets.data.hf_datasets import (  # re-exported: the public HuggingFace API
@@ -87,6 +88,7 @@ def push_to_hub(source: Source, repo_id: str, *, split: str = "train",
     Returns:
         the ``CommitInfo`` of the upload.
     """
+    require_extra("hf", "push_to_hub", ("huggingface_hub",))
     from huggingface_hub import HfApi
 
     loaded = as_loaded(source)

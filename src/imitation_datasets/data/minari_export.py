@@ -10,13 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 from imitation_datasets.data.minari_io import minari_dataset_path
-from imitation_datasets.data.minari_store import write_minari
+from imitation_datasets.data.minari_store import DEFAULT_FORMAT, write_minari
 from imitation_datasets.data.sources import as_loaded
 
 
 def to_minari(source: Any, dataset_id: str, *, author: str | None = None,
               author_email: str | None = None, code_permalink: str | None = None,
-              description: str | None = None, data_format: str = "arrow") -> Any:
+              description: str | None = None, data_format: str = DEFAULT_FORMAT,
+              expert_return: float | None = None) -> Any:
     """Write a dataset as the Minari dataset ``dataset_id``.
 
     Args:
@@ -27,7 +28,11 @@ def to_minari(source: Any, dataset_id: str, *, author: str | None = None,
         author_email: Minari's ``author_email`` metadata.
         code_permalink: Minari's ``code_permalink`` metadata.
         description: Minari's ``description`` (default: env id and creation command).
-        data_format: Minari storage backend, ``"arrow"`` (default) or ``"hdf5"``.
+        data_format: Minari storage backend, ``"hdf5"`` (Minari's default; the one TorchRL's
+            ``MinariExperienceReplay`` reads) or ``"arrow"``.
+        expert_return: ``ref_max_score`` when the dataset's metadata has no expert return
+            (a random-policy dataset: pass the curated expert's mean return). Without either,
+            no reference scores are written (never the dataset's own mean).
 
     Returns:
         the ``minari.MinariDataset``, stored under Minari's datasets folder
@@ -42,4 +47,4 @@ def to_minari(source: Any, dataset_id: str, *, author: str | None = None,
     minari_dataset_path(dataset_id)  # a bad id is refused before anything is loaded
     return write_minari(as_loaded(source), dataset_id, author=author, author_email=author_email,
                         code_permalink=code_permalink, description=description,
-                        data_format=data_format)
+                        data_format=data_format, expert_return=expert_return)

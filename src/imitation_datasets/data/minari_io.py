@@ -28,6 +28,7 @@ import gymnasium as gym
 import numpy as np
 
 from imitation_datasets.core.errors import DatasetFormatError
+from imitation_datasets.core.extras import require_extra
 from imitation_datasets.core.safe_paths import check_inside, is_registered, registry_env_spec
 from imitation_datasets.core.safe_read import read_json, require_regular
 from imitation_datasets.data.arrays import DatasetArrays
@@ -43,13 +44,10 @@ MAX_SPACE_ELEMENTS = 1 << 24
 
 
 def import_minari() -> Any:
-    """The ``minari`` module, or an ImportError saying which extra to install."""
-    try:
-        import minari
-    except ImportError as exc:
-        raise ImportError(
-            'Minari interop needs minari: pip install "imitation-datasets[minari]"'
-        ) from exc
+    """The ``minari`` module, or a one-line ``MissingExtraError`` naming the extra to install."""
+    require_extra("minari", "Minari interop")
+    import minari
+
     return minari
 
 
@@ -76,6 +74,7 @@ def minari_dataset_path(dataset_id: Any) -> Path:
             f"invalid Minari dataset id {repr(dataset_id)[:80]}: expected "
             "(namespace/)name-v<version> made of ASCII letters, digits, '_' and '-'"
         )
+    import_minari()
     from minari.storage import get_dataset_path
 
     root = Path(get_dataset_path())

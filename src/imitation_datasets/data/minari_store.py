@@ -3,7 +3,8 @@
 Reading is :func:`~imitation_datasets.data.minari_io.from_minari`. Writing goes through
 Minari's public API, ``minari.create_dataset_from_buffers``: per-episode reset seeds, the env spec
 rebuilt from Gymnasium's registry (also as the evaluation env; the dataset's own spec is never
-copied), the reference ``ref_min_score`` (random policy) and ``ref_max_score`` (expert),
+copied), the reference ``ref_min_score`` (random policy) and ``ref_max_score`` (an expert's
+return, never the dataset's own mean), stored as hdf5 (Minari's default) unless asked otherwise,
 observations stored losslessly (no JPEG). Two things that function cannot record are added to
 the new dataset's metadata with ``MinariDataset.storage.update_metadata``: our whole
 ``metadata.json`` (under ``imitation_datasets_metadata``), and the reference scores of a dataset
@@ -22,6 +23,7 @@ import gymnasium as gym
 import numpy as np
 
 from imitation_datasets.core.errors import DatasetFormatError
+from imitation_datasets.core.extras import require_extra
 from imitation_datasets.core.safe_paths import is_registered, registry_env_spec
 from imitation_datasets.data.arrays import DatasetArrays
 from imitation_datasets.data.loaded import LoadedData
@@ -34,6 +36,10 @@ from imitation_datasets.data.minari_io import (
     open_minari_dataset,
 )
 from imitation_datasets.data.schema import dataset_spaces
+
+DEFAULT_FORMAT = "hdf5"
+"""Minari's own default storage; TorchRL's ``MinariExperienceReplay`` reads only this one."""
+FORMATS = ("hdf5", "arrow")
 
 
 def _env_spec(metadata: dict[str, Any] | None, origin: str
@@ -50,11 +56,18 @@ def _env_spec(metadata: dict[str, Any] | None, origin: str
                              source=f"{origin}: metadata env", error=DatasetFormatError)
 
 
-def _reference(metadata: dict[str, Any]) -> dict[str, Any]:
-    """``ref_min_score``, ``ref_max_score`` and ``num_episodes_average_score`` (or nothing)."""
+def _reference(metadata: dict[str, Any], expert_return: float | None = None) -> dict[str, Any]:
+    """``ref_min_score``, ``ref_max_score`` and ``num_episodes_average_score`` (or nothing).
+
+    ``ref_max_score`` is an expert's mean return: the metadata's ``expert_return_mean``, else
+    ``expert_return``; never the dataset's own mean (a random dataset would score itself 1.0,
+    and every normalised score of its users would be meaningless). Without one, no reference.
+    """
     reference = metadata.get("reference", {})
     low = finite_number(reference.get("random_return_mean"))
-    high = finite_number(reference.get("expert_return_mean", reference.get("dataset_return_mean")))
+    high = finite_number(reference.get("expert_return_mean"))
+    if high is None and expert_return is not None:
+        high = finite_number(expert_return)
     if low is None or high is None:
         return {}
     episodes = metadata.get("expert", {}).get("evaluation_episodes")
@@ -84,8 +97,13 @@ def _buffers(arrays: DatasetArrays) -> list[Any]:
 
 def write_minari(data: LoadedData, dataset_id: str, *, author: str | None = None,
                  author_email: str | None = None, code_permalink: str | None = None,
-                 description: str | None = None, data_format: str = "arrow") -> Any:
+                 description: str | None = None, data_format: str = DEFAULT_FORMAT,
+                 expert_return: float | None = None) -> Any:
     """Write ``data`` as the Minari dataset ``dataset_id`` (see the module docstring).
+
+    ``data_format`` is Minari's storage, ``"hdf5"`` (Minari's default, and the only one
+    TorchRL's ``MinariExperienceReplay`` reads) or ``"arrow"``; ``expert_return`` is the
+    ``ref_max_score`` of a dataset whose metadata has no expert return (a random dataset).
 
     Returns:
         the ``minari.MinariDataset``, reopened without building an env from its files.
@@ -105,11 +123,15 @@ def write_minari(data: LoadedData, dataset_id: str, *, author: str | None = None
         )
     if path.exists():
         raise ValueError(f"a Minari dataset {dataset_id!r} already exists at {path}")
+    if data_format not in FORMATS:
+        raise ValueError(f"data_format={data_format!r}: Minari stores 'hdf5' or 'arrow'")
+    require_extra("minari", f"Minari's {data_format} storage",
+                  ("h5py",) if data_format == "hdf5" else ("pyarrow",))
     meta = metadata or {}
     expert = meta.get("expert", {})
     obs_space, act_space = dataset_spaces(metadata, arrays.obs, arrays.actions)
     env_spec = _env_spec(metadata, data.origin)
-    reference = _reference(meta)
+    reference = _reference(meta, expert_return)
     with warnings.catch_warnings():  # Minari warns about every optional field left out
         warnings.filterwarnings("ignore", category=UserWarning, module="minari")
         dataset = minari.create_dataset_from_buffers(
