@@ -46,6 +46,10 @@ def seeded_generator(seed: int | None, generator: torch.Generator | None) -> tor
     return torch.Generator().manual_seed(int(seed))
 
 
+BLOCK_ROWS = 1 << 14
+"""Rows of one block of a windowed order (contiguous on disk, so read at once)."""
+
+
 class TransitionBatchSampler(Sampler[torch.Tensor]):
     """Yields 1-D int64 index tensors of ``batch_size`` (shuffled each epoch when ``shuffle``).
 
@@ -56,27 +60,63 @@ class TransitionBatchSampler(Sampler[torch.Tensor]):
         seed: seed of the permutation generator (ignored when ``generator`` is given).
         generator: a ``torch.Generator`` to draw permutations from.
         drop_last: drop the last batch when it is smaller than ``batch_size``.
+        window: ``None`` (default): one permutation of all items. An int: a *windowed* order for
+            datasets larger than memory: the items are cut into blocks of :data:`BLOCK_ROWS`
+            consecutive rows, the blocks are shuffled, consecutive blocks are grouped into
+            windows of about ``window`` rows, and the rows of each window are shuffled. Each
+            item is still visited once per epoch; a window touches only its blocks, so a
+            memory-mapped dataset whose pages are released after each window
+            (:meth:`TransitionLoader.__iter__`) stays resident at about one window. Memory for
+            the order itself is ``O(window + length / BLOCK_ROWS)`` instead of ``O(length)``.
     """
 
     def __init__(self, length: int, batch_size: int = 1024, *, shuffle: bool = True,
                  seed: int | None = 0, generator: torch.Generator | None = None,
-                 drop_last: bool = False) -> None:
+                 drop_last: bool = False, window: int | None = None) -> None:
         if int(batch_size) < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if window is not None and int(window) < 1:
+            raise ValueError(f"window must be >= 1 row (or None), got {window}")
         self.length = int(length)
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
         self.drop_last = drop_last
+        self.window = None if window is None else int(window)
         self.generator = seeded_generator(seed, generator) if shuffle else None
 
     def __iter__(self) -> Iterator[torch.Tensor]:
-        if self.shuffle:
-            order = torch.randperm(self.length, generator=self.generator)
-        else:
-            order = torch.arange(self.length)
-        stop = len(self) * self.batch_size if self.drop_last else self.length
-        for start in range(0, stop, self.batch_size):
-            yield order[start:start + self.batch_size]
+        for batch, _ in self.batches_by_window():
+            yield batch
+
+    def batches_by_window(self) -> Iterator[tuple[torch.Tensor, bool]]:
+        """``(indices, last_of_its_window)`` for each batch of an epoch."""
+        carry = torch.zeros(0, dtype=torch.int64)
+        size = self.batch_size
+        for order in self._window_orders():
+            order = torch.cat([carry, order]) if len(carry) else order
+            full = len(order) // size * size
+            for start in range(0, full, size):
+                yield order[start:start + size], start + size == full
+            carry = order[full:]
+        if len(carry) and not self.drop_last:
+            yield carry, True
+
+    def _window_orders(self) -> Iterator[torch.Tensor]:
+        if self.window is None:
+            yield (torch.randperm(self.length, generator=self.generator) if self.shuffle
+                   else torch.arange(self.length))
+            return
+        block = min(BLOCK_ROWS, self.window)
+        n_blocks = -(-self.length // block)
+        blocks = (torch.randperm(n_blocks, generator=self.generator) if self.shuffle
+                  else torch.arange(n_blocks))
+        per_window = max(1, self.window // block)
+        offsets = torch.arange(block)
+        for first in range(0, n_blocks, per_window):
+            rows = (blocks[first:first + per_window, None] * block + offsets).reshape(-1)
+            rows = rows[rows < self.length]
+            yield rows[torch.randperm(len(rows), generator=self.generator)] if self.shuffle \
+                else rows
 
     def __len__(self) -> int:
         if self.drop_last:
@@ -94,20 +134,30 @@ class TransitionLoader:
 
     Args:
         dataset: a ``BaselineDataset`` (or anything with ``__len__`` and ``gather``).
-        batch_size, shuffle, seed, generator, drop_last: as in :class:`TransitionBatchSampler`.
+        batch_size, shuffle, seed, generator, drop_last, window: as in
+            :class:`TransitionBatchSampler`.
     """
 
     def __init__(self, dataset: Gatherable, batch_size: int = 1024, *, shuffle: bool = True,
                  seed: int | None = 0, generator: torch.Generator | None = None,
-                 drop_last: bool = False) -> None:
+                 drop_last: bool = False, window: int | None = None) -> None:
         self.dataset = dataset
         self.sampler = TransitionBatchSampler(len(dataset), batch_size, shuffle=shuffle,
                                               seed=seed, generator=generator,
-                                              drop_last=drop_last)
+                                              drop_last=drop_last, window=window)
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, ...]]:
-        for index in self.sampler:
+        """Gathered batches, in the sampler's order.
+
+        With a ``window``, the dataset's mapped pages are released after each window
+        (``dataset.release_pages()``, when it has one).
+        """
+        release = getattr(self.dataset, "release_pages", None) \
+            if self.sampler.window is not None else None
+        for index, window_end in self.sampler.batches_by_window():
             yield self.dataset.gather(index)
+            if window_end and release is not None:
+                release()
 
     def __len__(self) -> int:
         return len(self.sampler)

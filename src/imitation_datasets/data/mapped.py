@@ -7,15 +7,15 @@ A *mapped* dataset folder is our dataset directory with its steps stored uncompr
 steps/obs.npy       (T, *obs_shape)   the observations, in the space's dtype
 steps/action.npy    (T,) or (T, *act_shape)
 steps/reward.npy    (T,) float64
-episodes.parquet    as in every dataset of ours (final observations, flags, seeds, ...)
+steps/terminated.npy, steps/truncated.npy   (T,) bool
+episodes.parquet    as in every dataset of ours (final observations, seeds, ...)
 metadata.json       the same keys; written last
 ```
 
 Loading maps the files read-only: nothing is decoded or copied, so opening a 20M-step dataset
 takes milliseconds and its steps take no anonymous memory (the pages read are the kernel's page
 cache, shared by every process mapping the file; :func:`release_pages` unmaps them from this
-process). ``terminated``/``truncated`` per step are rebuilt from ``episodes.parquet``, where
-they are stored once per episode.
+process).
 
 A column file is a plain NumPy ``.npy`` file (version 1.0 header, C order, little-endian), the
 bytes ``numpy.save`` writes: ``numpy.load(path, mmap_mode="r")`` reads it without this library.
@@ -39,7 +39,8 @@ from imitation_datasets.core.safe_read import require_regular
 
 STEPS_DIR = "steps"
 """Folder of a mapped dataset's step columns."""
-COLUMN_FILES = {"obs": "obs.npy", "actions": "action.npy", "rewards": "reward.npy"}
+COLUMN_FILES = {"obs": "obs.npy", "actions": "action.npy", "rewards": "reward.npy",
+                "terminated": "terminated.npy", "truncated": "truncated.npy"}
 """The column files of :data:`STEPS_DIR`, by :class:`~imitation_datasets.data.arrays.
 DatasetArrays` field."""
 MAX_HEADER_BYTES = 10_000

@@ -271,22 +271,19 @@ def read_parquet(directory: str | Path) -> tuple[DatasetArrays, dict[str, Any]]:
     obs_space, act_space = metadata_spaces(metadata)
     obs_shape, act_shape = _shape(obs_space), _shape(act_space)
     steps_path, episodes_path = directory / STEPS_FILE, directory / EPISODES_FILE
-    mapped = is_mapped(directory)
-    flag_columns: dict[str, tuple[int, ...] | None] = \
-        {"terminated": (), "truncated": ()} if mapped else {}
     episodes = _read_columns(episodes_path, {
         "episode_index": (), "length": (), "seed": (), "attempts": (), "first_step": (),
-        "return": (), "final_obs": obs_shape, **flag_columns})
+        "return": (), "final_obs": obs_shape})
     lengths = _episode_lengths(episodes, episodes_path, metadata)
-    if mapped:
+    if is_mapped(directory):
         steps_path = directory / STEPS_DIR
-        steps, flags = _mapped_steps(directory, episodes, lengths, obs_shape, act_shape)
+        steps = _mapped_steps(directory, lengths, obs_shape, act_shape)
     else:
         _check_step_structure(steps_path, lengths)
         steps = _read_columns(steps_path, {"obs": obs_shape, ACTION: act_shape, REWARD: (),
                                            "terminated": (), "truncated": ()})
-        flags = {name: as_flags(steps[name], f"column {name!r}", str(steps_path))
-                 for name in ("terminated", "truncated")}
+    flags = {name: as_flags(steps[name], f"column {name!r}", str(steps_path))
+             for name in ("terminated", "truncated")}
     try:
         arrays = DatasetArrays(
             obs=steps["obs"],
@@ -304,30 +301,21 @@ def read_parquet(directory: str | Path) -> tuple[DatasetArrays, dict[str, Any]]:
     arrays = conform_to_spaces(arrays, obs_space, act_space, str(steps_path))
     _check_return_column(episodes["return"], arrays.returns, episodes_path)
     check_against_data(metadata, arrays, str(directory / METADATA_FILE))
-    release_pages(arrays.rewards)  # read by the checks; mapped again when a batch needs them
+    # read by the checks; mapped again when a batch needs them
+    release_pages(arrays.rewards, arrays.terminated, arrays.truncated)
     return arrays, metadata
 
 
-def _mapped_steps(directory: Path, episodes: dict[str, np.ndarray], lengths: np.ndarray,
-                  obs_shape: tuple[int, ...] | None, act_shape: tuple[int, ...] | None
-                  ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """The mapped step columns (keyed as ``steps.parquet``'s) and per-step flags.
-
-    The flags are stored once per episode (``episodes.parquet``) and set on its last step.
-    """
+def _mapped_steps(directory: Path, lengths: np.ndarray, obs_shape: tuple[int, ...] | None,
+                  act_shape: tuple[int, ...] | None) -> dict[str, np.ndarray]:
+    """The mapped step columns, keyed as ``steps.parquet``'s."""
     rows = int(lengths.sum())
     paths = column_paths(directory)
-    steps = {"obs": map_column(paths["obs"], rows, obs_shape),
-             ACTION: map_column(paths["actions"], rows, act_shape),
-             REWARD: map_column(paths["rewards"], rows, ())}
-    last = np.cumsum(lengths) - 1
-    flags = {}
-    for name in ("terminated", "truncated"):
-        per_episode = as_flags(episodes[name], f"column {name!r}",
-                               str(directory / EPISODES_FILE))
-        flags[name] = np.zeros(rows, dtype=bool)
-        flags[name][last[per_episode]] = True
-    return steps, flags
+    return {"obs": map_column(paths["obs"], rows, obs_shape),
+            ACTION: map_column(paths["actions"], rows, act_shape),
+            **{name: map_column(paths[field], rows, ())
+               for name, field in ((REWARD, "rewards"), ("terminated", "terminated"),
+                                   ("truncated", "truncated"))}}
 
 
 def _check_return_column(column: np.ndarray, returns: np.ndarray, path: Path) -> None:

@@ -26,6 +26,7 @@ from imitation_datasets.data.arrays import DatasetArrays
 from imitation_datasets.data.batches import GatheredBatch, TransitionLoader
 from imitation_datasets.data.images import ImageColumn
 from imitation_datasets.data.loaded import LoadedData, validate_loaded
+from imitation_datasets.data.mapped import release_pages
 from imitation_datasets.data.schema import dataset_spaces
 from imitation_datasets.data.sources import load_source
 from imitation_datasets.data.splits import episode_range, select_episodes, selection_metadata
@@ -199,10 +200,24 @@ class BaselineDataset(Dataset):
                 self.transitions.next_observations(episode, rows))
 
     def batches(self, batch_size: int = 1024, *, shuffle: bool = True, seed: int = 0,
-                generator: torch.Generator | None = None, drop_last: bool = False) -> Any:
-        """Shuffled, seeded batches without per-item calls (a ``TransitionLoader``)."""
+                generator: torch.Generator | None = None, drop_last: bool = False,
+                window: int | None = None) -> Any:
+        """Shuffled, seeded batches without per-item calls (a ``TransitionLoader``).
+
+        ``window`` (rows) shuffles by windows of blocks for datasets larger than memory (see
+        :class:`~imitation_datasets.data.batches.TransitionBatchSampler`): a memory-mapped
+        dataset then stays resident at about one window.
+        """
         return TransitionLoader(self, batch_size, shuffle=shuffle, seed=seed,
-                                generator=generator, drop_last=drop_last)
+                                generator=generator, drop_last=drop_last, window=window)
+
+    def release_pages(self) -> None:
+        """Unmap the pages of a memory-mapped dataset read so far (a no-op in memory).
+
+        The kernel keeps them cached; this process's resident size drops by what it had
+        mapped. Items already returned stay valid (they are copies).
+        """
+        release_pages(self.arrays.obs, self.arrays.actions, self.arrays.rewards)
 
     # ------------------------------------------------------------------ export
     def loaded(self) -> LoadedData:
