@@ -138,10 +138,13 @@ def test_original_layout_drops_each_episodes_last_step(dataset, arrays, tmp_path
     assert len(evaluation) == arrays.lengths[8:].sum() - 4
 
 
-def test_our_teacher_npz_keeps_final_observations_and_metadata(dataset, arrays):
-    data = BaselineDataset(dataset / "teacher.npz")
-    assert data.has_final_obs and len(data) == arrays.n_steps
-    assert data.metadata is not None and data.metadata["total_steps"] == arrays.n_steps
+def test_collated_teacher_npz_is_the_original_layout_and_the_folder_keeps_final_obs(dataset,
+                                                                                    arrays):
+    data = BaselineDataset(dataset / "teacher.npz")  # 1.0.0's keys only: last steps dropped
+    assert not data.has_final_obs and len(data) == arrays.n_steps - arrays.n_episodes
+    folder = BaselineDataset(dataset)
+    assert folder.has_final_obs and len(folder) == arrays.n_steps
+    assert folder.metadata is not None and folder.metadata["total_steps"] == arrays.n_steps
 
 
 def test_one_step_episodes_without_final_observation(tmp_path):

@@ -84,15 +84,15 @@ def export_target(options: ExportOptions) -> Path:
 
 
 def run_export_npz(options: ExportOptions, argv: Sequence[str] = ()) -> int:
-    """Export a dataset to teacher.npz."""
-    from imitation_datasets.data.npz import export_npz
+    """Export a dataset to teacher.npz: exactly the keys of the original's baseline_collate."""
+    from imitation_datasets.collect.functions import teacher_columns, write_npz
     from imitation_datasets.data.parquet import read_parquet
 
     out = export_target(options)
     if not out.parent.is_dir():
         raise ConfigError(f"{out.parent}: no such directory (the folder of --out must exist)")
     arrays, _ = read_parquet(options.path)
-    print(f"wrote {export_npz(arrays, out)}")
+    print(f"wrote {write_npz(out, teacher_columns(arrays, 'baseline'))}")
     return 0
 
 

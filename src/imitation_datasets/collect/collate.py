@@ -4,7 +4,8 @@ The built-in collate (:class:`~imitation_datasets.collect.functions.DatasetColla
 episode in index order and the metadata (environment, expert provenance, collection rule,
 acceptance statistics, reference returns, the command); the folder is replaced whole
 (:meth:`~imitation_datasets.collect.folder.DatasetFolder.replace`). A user ``collate(path, data)``
-gets the original IL-Datasets call: a folder and the list of episode files.
+gets the original IL-Datasets call: a folder and the list of episode files (with a built-in
+enjoy, the ``<index>.npz`` files 1.0.0's enjoy wrote, in the dataset folder).
 """
 
 from __future__ import annotations
@@ -17,11 +18,15 @@ from typing import Any
 import numpy as np
 
 from imitation_datasets.collect.folder import DatasetFolder, OutFolderError
-from imitation_datasets.collect.functions import DatasetCollate
+from imitation_datasets.collect.functions import (
+    DatasetCollate,
+    episode_columns,
+    episode_layout,
+    write_npz,
+)
 from imitation_datasets.collect.run_description import RunDescription
 from imitation_datasets.collect.tally import CollectionError
 from imitation_datasets.collect.worker import WorkerSpec
-from imitation_datasets.core.atomic import atomic_write_bytes
 from imitation_datasets.core.episode import Episode, EpisodeFileError
 from imitation_datasets.core.evaluation import evaluate_available
 from imitation_datasets.core.rollout import make_env
@@ -64,7 +69,12 @@ def collate_run(spec: WorkerSpec, folder: DatasetFolder, description: RunDescrip
                "one, or use mode 'all')")
         )
     if staged is None or not isinstance(collate, DatasetCollate):
-        _user_collate(spec, folder.path, episodes, collate, staged)
+        try:
+            _user_collate(spec, folder.path, episodes, collate, staged, description.run["enjoy"])
+        except EpisodeFileError as exc:
+            raise CollectionError(
+                f"{exc}; delete the staging folder and rerun to replay the episodes"
+            ) from None
         return
     try:
         records = [Episode.from_bytes(staged[i], f"{staging.path} (episode {i})")
@@ -89,18 +99,20 @@ def collate_run(spec: WorkerSpec, folder: DatasetFolder, description: RunDescrip
 
 
 def _user_collate(spec: WorkerSpec, out_dir: Path, episodes: int, collate: Any,
-                  staged: dict[int, bytes] | None) -> None:
+                  staged: dict[int, bytes] | None, enjoy_name: str) -> None:
     staging = spec.staging
-    if staged is not None:  # built-in enjoy; a user collate reads one file per episode
-        for index, payload in staged.items():
-            if not staging.episode_path(index).exists():
-                atomic_write_bytes(staging.episode_path(index), payload,
-                                   durable=False)  # replayed when lost
-        files = [staging.episode_path(i).name for i in range(episodes)]
-        path = str(staging.path) + os.sep
+    if staged is not None:
+        # built-in enjoy: a user collate reads the files 1.0.0's enjoy wrote, <index>.npz in
+        # the dataset folder (the staged episodes stay where they are until a built-in collate)
+        layout = episode_layout(enjoy_name)
+        files = []
+        for index in range(episodes):
+            episode = Episode.from_bytes(staged[index], f"{staging.path} (episode {index})")
+            write_npz(out_dir / f"{index}.npz", episode_columns(episode, layout))
+            files.append(f"{index}.npz")
     else:
         files = staging.user_files(range(episodes))
-        path = str(out_dir) + os.sep
+    path = str(out_dir) + os.sep
     if collate(path=path, data=files) is False:
         raise CollectionError(f"collate function {collate!r} returned False")
 

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from imitation_datasets.collect.functions import enjoy_outcome
 from imitation_datasets.collect.options import DEFAULT_STEP_TIMEOUT
 from imitation_datasets.collect.player import EpisodePlayer, PlaySpec, summary
 from imitation_datasets.collect.staging import Staging
@@ -218,7 +219,10 @@ def _user_loop(worker: int, spec: WorkerSpec, inbox: Any, outbox: Any) -> None:
             context = Context(index, seed, attempt, spec.play.threshold)
             outbox.put(("attempt", worker, {"index": index, "attempt": attempt}))
             try:
-                accepted = bool(_call_user_enjoy(enjoy, spec.play.policy, path, context))
+                accepted, returned = enjoy_outcome(
+                    _call_user_enjoy(enjoy, spec.play.policy, path, context))
+                if returned is not None and math.isnan(context.episode_return):
+                    context.episode_return = returned  # 1.0.0's (accepted, return)
             except Exception:  # noqa: BLE001 - logged and retried
                 with staging_writes(spec.staging.path):
                     spec.staging.log_error(index, attempt, seed, traceback.format_exc())
