@@ -31,7 +31,7 @@ from collections.abc import Iterator, Sequence
 
 from imitation_datasets.cli.arguments import Command
 from imitation_datasets.cli.arguments import build_parser as build
-from imitation_datasets.cli.benchmark import BENCHMARK, BENCHMARK_REPORT
+from imitation_datasets.cli.benchmark import BENCHMARK, BENCHMARK_COMPARE, BENCHMARK_REPORT
 from imitation_datasets.cli.collect import COLLECT
 from imitation_datasets.cli.datasets import EXPORT_NPZ, INFO
 from imitation_datasets.cli.errors import fail, path_error
@@ -39,7 +39,7 @@ from imitation_datasets.cli.experts import EXPERTS
 from imitation_datasets.core.errors import ImitationDatasetsError
 
 COMMANDS: dict[str, Command] = {c.name: c for c in (
-    EXPERTS, COLLECT, INFO, BENCHMARK, BENCHMARK_REPORT, EXPORT_NPZ)}
+    EXPERTS, COLLECT, INFO, BENCHMARK, BENCHMARK_REPORT, BENCHMARK_COMPARE, EXPORT_NPZ)}
 """Every subcommand, by name."""
 
 
