@@ -127,22 +127,26 @@ def test_dataloader_with_worker_processes_gives_the_same_batches():
 
 # ------------------------------------------------------------------------------ mapped datasets
 def write_dataset(directory, arrays: DatasetArrays, *, mapped: bool):
+    from imitation_datasets.data.parquet import write_parquet
+
+    return write_parquet(directory, arrays, synthetic_metadata(arrays), mapped=mapped)
+
+
+def synthetic_metadata(arrays: DatasetArrays) -> dict:
     import gymnasium as gym
 
     from imitation_datasets.data.metadata import build_metadata
-    from imitation_datasets.data.parquet import write_parquet
     from imitation_datasets.data.schema import space_to_dict
 
     obs_space = gym.spaces.Box(-np.inf, np.inf, arrays.obs.shape[1:], arrays.obs.dtype)
     act_space = gym.spaces.Discrete(3) if arrays.actions.ndim == 1 else \
         gym.spaces.Box(-np.inf, np.inf, arrays.actions.shape[1:], np.float32)
-    metadata = build_metadata(
+    return build_metadata(
         arrays, env={"id": "Synthetic-v0", "kwargs": {}, "spec": None,
                      "max_episode_steps": None, "observation_space": space_to_dict(obs_space),
                      "action_space": space_to_dict(act_space)},
         expert={"kind": "synthetic"}, collection={"dataset_seed": 0}, acceptance={},
         reference={}, creation={"command": "tests"})
-    return write_parquet(directory, arrays, metadata, mapped=mapped)
 
 
 @pytest.mark.parametrize("discrete", [False, True])
@@ -199,3 +203,96 @@ def test_mapped_column_files_are_checked_against_their_headers(tmp_path, damage)
         np.save(column, arrays.obs[:-1])
     with pytest.raises(DatasetFormatError, match="obs.npy"):
         BaselineDataset(path)
+
+
+def test_mapped_writer_streams_episodes_into_the_same_bytes(tmp_path):
+    from imitation_datasets.core.episode import Episode
+    from imitation_datasets.data.mapped_writer import MappedWriter
+
+    arrays = synthetic_arrays(30, discrete=True)
+    whole = write_dataset(tmp_path / "whole", arrays, mapped=True)
+    metadata = BaselineDataset(whole).metadata
+    with MappedWriter(tmp_path / "streamed", arrays.n_steps) as writer:
+        for start, length, e in zip(arrays.starts, arrays.lengths, range(arrays.n_episodes)):
+            rows = slice(start, start + length)
+            writer.add(Episode(arrays.obs[rows], arrays.actions[rows], arrays.rewards[rows],
+                               arrays.final_obs[e], bool(arrays.terminated[rows][-1]),
+                               bool(arrays.truncated[rows][-1]), seed=int(arrays.seeds[e]),
+                               index=e, attempt=int(arrays.attempts[e]) - 1))
+        writer.finish(metadata)
+    files = sorted(p.relative_to(whole) for p in whole.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(tmp_path / "streamed")
+                           for p in (tmp_path / "streamed").rglob("*") if p.is_file())
+    for name in files:
+        assert (whole / name).read_bytes() == (tmp_path / "streamed" / name).read_bytes(), name
+
+
+def test_windowed_batches_visit_every_transition_once_seeded():
+    dataset = BaselineDataset.from_arrays(synthetic_arrays(400))
+    n = len(dataset)
+    first = [b[1].clone() for b in dataset.batches(50, seed=1, window=300)]
+    again = [b[1].clone() for b in dataset.batches(50, seed=1, window=300)]
+    assert all(torch.equal(a, b) for a, b in zip(first, again))
+    from imitation_datasets.data.batches import TransitionBatchSampler
+    order = torch.cat(list(TransitionBatchSampler(n, 50, seed=1, window=300)))
+    assert sorted(order.tolist()) == list(range(n))
+    assert not torch.equal(order, torch.arange(n))
+    assert torch.equal(torch.cat(first), dataset.gather(order)[1])
+    ordered = torch.cat(list(TransitionBatchSampler(n, 64, shuffle=False, window=100)))
+    assert torch.equal(ordered, torch.arange(n))
+    assert len(list(TransitionBatchSampler(n, 64, drop_last=True, window=100))) == n // 64
+
+
+# ------------------------------------------------------------------ memory does not scale
+PEAK_CHILD = r"""
+import sys, torch
+torch.set_num_threads(1)
+from imitation_datasets.data.torch_dataset import BaselineDataset
+
+def status(key):
+    for line in open("/proc/self/status"):
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) * 1024
+
+open("/proc/self/clear_refs", "w").write("5")  # VmHWM := VmRSS
+base = status("VmRSS")
+dataset = BaselineDataset(sys.argv[1])
+seen = sum(len(batch[0]) for batch in dataset.batches(2048, seed=0, window=1 << 15))
+assert seen == len(dataset)
+print(status("VmHWM") - base)
+"""
+
+
+def write_synthetic_mapped(directory, episodes: int, steps: int = 1000):
+    """A HalfCheetah-shaped mapped dataset (obs 17 float64, action 6 float32), streamed."""
+    from imitation_datasets.core.episode import Episode
+    from imitation_datasets.data.mapped_writer import MappedWriter
+
+    rng = np.random.default_rng(0)
+    with MappedWriter(directory, episodes * steps) as writer:
+        for e in range(episodes):
+            writer.add(Episode(rng.standard_normal((steps, 17)),
+                               rng.uniform(-1, 1, (steps, 6)).astype(np.float32),
+                               rng.standard_normal(steps), rng.standard_normal(17), False, True,
+                               seed=e, index=e))
+        writer.finish(synthetic_metadata)
+    return directory
+
+
+@pytest.mark.skipif(not __import__("os").path.exists("/proc/self/clear_refs"),
+                    reason="needs Linux /proc to read the peak resident size")
+def test_peak_memory_of_a_mapped_epoch_does_not_grow_with_the_dataset(tmp_path):
+    import subprocess
+    import sys
+
+    peaks = {}
+    for episodes in (100, 800):  # 0.1M and 0.8M steps: 17 MB and 136 MB of data
+        path = write_synthetic_mapped(tmp_path / f"d{episodes}", episodes)
+        out = subprocess.run([sys.executable, "-c", PEAK_CHILD, str(path)], check=True,
+                             capture_output=True, text=True).stdout
+        peaks[episodes] = int(out.split()[-1])
+    grown = peaks[800] - peaks[100]
+    # 119 MB more data; an in-memory load would grow by all of it, a mapped one not at all
+    # (a few MB of allocator noise and per-episode records allowed)
+    assert grown < 16 << 20, peaks
+

@@ -14,7 +14,7 @@ import numpy as np
 
 from imitation_datasets.core.episode import Episode
 from imitation_datasets.core.errors import DatasetFormatError
-from imitation_datasets.data.mapped import is_memory_mapped
+from imitation_datasets.data.mapped import CHUNK_ROWS, chunks, is_memory_mapped, release_pages
 
 
 @dataclass
@@ -91,10 +91,25 @@ class DatasetArrays:
 
     @property
     def returns(self) -> np.ndarray:
-        """``(E,)`` float64 episode returns (sum of rewards in float64)."""
+        """``(E,)`` float64 episode returns (sum of rewards in float64).
+
+        Memory-mapped rewards are summed a chunk of whole episodes at a time (the same sums:
+        each episode is one ``reduceat`` segment either way), releasing the pages read.
+        """
         if not self.n_steps:
             return np.zeros(0)
-        return np.add.reduceat(self.rewards.astype(np.float64, copy=False), self.starts)
+        if not is_memory_mapped(self.rewards):
+            return np.add.reduceat(self.rewards.astype(np.float64, copy=False), self.starts)
+        starts, out = self.starts, np.empty(self.n_episodes)
+        first = 0
+        while first < self.n_episodes:  # episodes [first, stop) span at most CHUNK_ROWS rows
+            stop = max(first + 1, int(np.searchsorted(starts, starts[first] + CHUNK_ROWS)))
+            end = int(starts[stop]) if stop < self.n_episodes else self.n_steps
+            chunk = np.asarray(self.rewards[starts[first]:end], dtype=np.float64)
+            out[first:stop] = np.add.reduceat(chunk, starts[first:stop] - starts[first])
+            release_pages(self.rewards)
+            first = stop
+        return out
 
     @classmethod
     def from_episodes(cls, episodes: Sequence[Episode]) -> DatasetArrays:
@@ -176,7 +191,9 @@ def check_episode_flags(arrays: DatasetArrays, origin: str) -> None:
     """
     last = arrays.starts + arrays.lengths - 1
     for name in ("terminated", "truncated"):
-        rows = np.flatnonzero(as_flags(getattr(arrays, name), name, origin))
+        rows = np.concatenate([start + np.flatnonzero(as_flags(chunk, name, origin))
+                               for start, chunk in chunks(getattr(arrays, name))] or
+                              [np.zeros(0, dtype=np.int64)])
         inside = rows[~np.isin(rows, last)]
         if len(inside):
             raise DatasetFormatError(
@@ -208,7 +225,9 @@ def check_finite(arrays: DatasetArrays, origin: str) -> None:
 
     Memory-mapped observations and actions (:mod:`~imitation_datasets.data.mapped`) are not
     scanned here (that would read the whole dataset at load): ``BaselineDataset`` checks every
-    batch and item it reads from them (:func:`refuse_nonfinite`).
+    batch and item it reads from them (:func:`refuse_nonfinite`). Memory-mapped rewards are
+    checked through the episode returns (finite rewards give finite returns; an episode whose
+    return is not finite is scanned).
 
     Raises:
         DatasetFormatError: naming ``origin``, the array and the first bad row, and the option
@@ -217,6 +236,13 @@ def check_finite(arrays: DatasetArrays, origin: str) -> None:
     for name in ("obs", "final_obs", "actions", "rewards"):
         values = getattr(arrays, name)
         if name in ("obs", "actions") and is_memory_mapped(values):
+            continue
+        if name == "rewards" and is_memory_mapped(values):
+            starts = arrays.starts
+            for episode in np.flatnonzero(~np.isfinite(arrays.returns)):
+                first = int(starts[episode])
+                rows = np.arange(first, first + int(arrays.lengths[episode]))
+                refuse_nonfinite(values[rows], name, origin, rows)
             continue
         refuse_nonfinite(values, name, origin)
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import math
 import mmap
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -45,6 +46,8 @@ COLUMN_FILES = {"obs": "obs.npy", "actions": "action.npy", "rewards": "reward.np
 DatasetArrays` field."""
 MAX_HEADER_BYTES = 10_000
 """Largest ``.npy`` header parsed (numpy's own default bound)."""
+CHUNK_ROWS = 1 << 20
+"""Rows a whole-column check reads before releasing a mapped column's pages."""
 
 
 def is_mapped(directory: str | Path) -> bool:
@@ -204,3 +207,16 @@ def column_paths(directory: str | Path) -> dict[str, Path]:
     """The column files of a mapped dataset folder, by ``DatasetArrays`` field."""
     steps = Path(directory) / STEPS_DIR
     return {field: steps / name for field, name in COLUMN_FILES.items()}
+
+
+def chunks(values: np.ndarray, rows: int = CHUNK_ROWS) -> Iterator[tuple[int, np.ndarray]]:
+    """``(start, values[start:start + rows])`` over a whole column, in order.
+
+    A memory-mapped column's pages are released after each chunk, so a check that reads every
+    row keeps at most one chunk resident.
+    """
+    mapped = is_memory_mapped(values)
+    for start in range(0, len(values), rows):
+        yield start, values[start:start + rows]
+        if mapped:
+            release_pages(values)

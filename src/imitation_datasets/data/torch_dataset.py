@@ -117,6 +117,7 @@ class BaselineDataset(Dataset):
                 f"{loaded.origin}: the selected episodes hold no transitions (every episode has "
                 "one step and the layout has no final observation)"
             )
+        self.release_pages()  # what the load's checks read of a memory-mapped dataset
 
     @classmethod
     def from_arrays(cls, arrays: DatasetArrays, metadata: dict[str, Any] | None = None, *,

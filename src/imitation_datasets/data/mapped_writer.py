@@ -1,0 +1,107 @@
+"""Write a mapped dataset folder episode by episode, never holding the dataset in memory.
+
+:class:`MappedWriter` appends each episode's steps to the column files of
+:mod:`~imitation_datasets.data.mapped` as it arrives and keeps only per-episode records
+(length, seed, attempts, final observation); :meth:`MappedWriter.finish` maps the finished
+columns, builds the metadata from them and writes ``episodes.parquet`` and ``metadata.json``
+last. Memory is ``O(episodes + one episode)`` whatever the number of steps.
+
+The folder has the same content as ``write_parquet(directory, arrays, metadata, mapped=True)``
+on the concatenated episodes, byte for byte.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from imitation_datasets.core.episode import Episode
+from imitation_datasets.data.arrays import DatasetArrays
+from imitation_datasets.data.mapped import STEPS_DIR, ColumnWriter, column_paths, map_column
+from imitation_datasets.data.parquet import finish_folder
+from imitation_datasets.data.schema import METADATA_FILE
+
+Metadata = dict[str, Any] | Callable[[DatasetArrays], dict[str, Any]]
+
+
+class MappedWriter:
+    """Writes a mapped dataset of ``steps`` steps into ``directory``, one episode at a time.
+
+    The column shapes and dtypes are those of the first episode (observations and actions as
+    recorded, rewards float64, flags bool). Use as a context manager, or call :meth:`abort` on
+    failure: unfinished column files are removed, and ``metadata.json`` is written only by
+    :meth:`finish`, so an interrupted folder is never taken for a dataset.
+
+    Raises:
+        ValueError: an episode whose shapes differ from the first one's, or a step count other
+            than ``steps``.
+    """
+
+    def __init__(self, directory: str | Path, steps: int) -> None:
+        self.directory = Path(directory)
+        self.steps = int(steps)
+        self.columns: dict[str, ColumnWriter] = {}
+        self.lengths: list[int] = []
+        self.seeds: list[int] = []
+        self.attempts: list[int] = []
+        self.final_obs: list[np.ndarray] = []
+        self.directory.mkdir(parents=True, exist_ok=True)
+        (self.directory / METADATA_FILE).unlink(missing_ok=True)
+
+    def __enter__(self) -> MappedWriter:
+        return self
+
+    def __exit__(self, kind: Any, value: Any, traceback: Any) -> None:
+        if kind is not None:
+            self.abort()
+
+    def add(self, episode: Episode) -> None:
+        """Append one episode's steps."""
+        length = episode.length
+        flags = {}
+        for name, value in (("terminated", episode.terminated), ("truncated", episode.truncated)):
+            flags[name] = np.zeros(length, dtype=bool)
+            flags[name][-1] = bool(value)
+        values = {"obs": np.asarray(episode.obs), "actions": np.asarray(episode.actions),
+                  "rewards": np.asarray(episode.rewards, dtype=np.float64), **flags}
+        if not self.columns:
+            (self.directory / STEPS_DIR).mkdir(exist_ok=True)
+            for field, path in column_paths(self.directory).items():
+                self.columns[field] = ColumnWriter(path, self.steps, values[field].shape[1:],
+                                                   values[field].dtype)
+        for field, writer in self.columns.items():
+            writer.write(values[field])
+        self.lengths.append(length)
+        self.seeds.append(-1 if episode.seed is None else int(episode.seed))
+        self.attempts.append(episode.attempt + 1)
+        self.final_obs.append(np.asarray(episode.final_obs, dtype=self.columns["obs"].dtype))
+
+    def finish(self, metadata: Metadata) -> DatasetArrays:
+        """Close the columns, then write ``episodes.parquet`` and ``metadata.json`` (last).
+
+        ``metadata`` is the metadata, or a function building it from the (mapped) arrays.
+        Returns the dataset's arrays, memory-mapped.
+        """
+        if not self.columns:
+            raise ValueError("a dataset needs at least one episode")
+        for writer in self.columns.values():
+            writer.close()
+        rows = self.steps
+        paths = column_paths(self.directory)
+        arrays = DatasetArrays(
+            **{field: map_column(paths[field], rows) for field in paths},
+            lengths=np.array(self.lengths, dtype=np.int64),
+            final_obs=np.stack(self.final_obs),
+            seeds=np.array(self.seeds, dtype=np.int64),
+            attempts=np.array(self.attempts, dtype=np.int64))
+        finish_folder(self.directory, arrays,
+                      metadata(arrays) if callable(metadata) else metadata)
+        return arrays
+
+    def abort(self) -> None:
+        """Remove the unfinished column files."""
+        for writer in self.columns.values():
+            writer.abort()
