@@ -54,3 +54,9 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session")
+def bench_data_dir(tmp_path_factory):
+    """One benchmark data folder for the session (the protocol's datasets are made once)."""
+    return tmp_path_factory.mktemp("bench_data")
