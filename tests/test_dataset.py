@@ -111,7 +111,7 @@ def test_transitions_never_cross_episodes_and_use_the_final_observation(dataset,
     states, actions, following = data[:]
     s, a, n = expected_transitions(arrays, final=True)
     np.testing.assert_array_equal(states.numpy(), s)
-    np.testing.assert_array_equal(actions.numpy(), a)
+    np.testing.assert_array_equal(actions.numpy(), a[:, None])  # discrete: (1,) per item
     np.testing.assert_array_equal(following.numpy(), n)
     for i in (0, 1, int(arrays.lengths[0]) - 1, int(arrays.lengths[0]), len(data) - 1, -1):
         item = data[i]
@@ -130,7 +130,7 @@ def test_original_layout_drops_each_episodes_last_step(dataset, arrays, tmp_path
     s, a, n = expected_transitions(arrays, final=False)
     states, actions, following = data[np.arange(len(data))]
     np.testing.assert_array_equal(states.numpy(), s)
-    np.testing.assert_array_equal(actions.numpy(), a)
+    np.testing.assert_array_equal(actions.numpy(), a[:, None])
     np.testing.assert_array_equal(following.numpy(), n)
     assert data.average_reward == pytest.approx(arrays.returns.mean())
     assert data.metadata is None and data.action_space.n == 2

@@ -6,15 +6,15 @@
     evaluation = BaselineDataset("dataset/cartpole", n_episodes=100, split="eval")
     hosted = BaselineDataset("NathanGavenski/CartPole-v1", source="hf")
 
-The implementations live in :mod:`imitation_datasets.data`.
+The implementations live in :mod:`imitation_datasets.data`; this package gives them IL-Datasets
+1.0.0's surface (``dataset.py``, ``huggingface.py``, ``metrics.py``, ``random_dataset.py``, the
+original's module names; see ``docs/compat.md``).
 """
 
 from imitation_datasets.core.errors import DatasetFormatError
 from imitation_datasets.data.batches import TransitionBatchSampler, TransitionLoader
 from imitation_datasets.data.huggingface import (
-    baseline_to_huggingface,
     from_hf_dataset,
-    huggingface_to_baseline,
     push_to_hub,
     to_hf_dataset,
     write_hub_folder,
@@ -23,23 +23,35 @@ from imitation_datasets.data.loaded import LoadedData
 from imitation_datasets.data.minari_export import to_minari
 from imitation_datasets.data.minari_io import from_minari, minari_to_dataset
 from imitation_datasets.data.sources import load_source
-from imitation_datasets.data.torch_dataset import BaselineDataset, IRLDataset, SequenceDataset
+from imitation_datasets.data.torch_dataset import SequenceDataset
+from imitation_datasets.dataset.dataset import BaselineDataset, DatasetNotFoundError, IRLDataset
+from imitation_datasets.dataset.huggingface import (
+    baseline_to_huggingface,
+    convert_baseline_dataset_to_dict,
+    huggingface_to_baseline,
+    save_dataset_into_huggingface_format,
+)
+from imitation_datasets.dataset.random_dataset import get_random_dataset
 
 __all__ = [
     "BaselineDataset",
     "DatasetFormatError",
+    "DatasetNotFoundError",
     "IRLDataset",
     "LoadedData",
     "SequenceDataset",
     "TransitionBatchSampler",
     "TransitionLoader",
     "baseline_to_huggingface",
+    "convert_baseline_dataset_to_dict",
     "from_hf_dataset",
     "from_minari",
+    "get_random_dataset",
     "huggingface_to_baseline",
     "load_source",
     "minari_to_dataset",
     "push_to_hub",
+    "save_dataset_into_huggingface_format",
     "to_hf_dataset",
     "to_minari",
     "write_hub_folder",
