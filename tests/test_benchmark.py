@@ -18,9 +18,9 @@ from imitation_datasets.core.names import UnknownNameError
 KEYS = ("test_returns", "aer", "performance", "accuracy")
 
 
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("bench_data")
+@pytest.fixture
+def data_dir(bench_data_dir):
+    return bench_data_dir
 
 
 def _numbers(cells):

@@ -18,15 +18,15 @@ from typing import Any
 import numpy as np
 import torch
 
+from imitation_datasets.benchmark.method_specs import MethodSpec
 from imitation_datasets.benchmark.protocol import Splits, prepare
 from imitation_datasets.benchmark.reproducible import check_cell_process
 from imitation_datasets.core.atomic import atomic_write_text
-from imitation_datasets.core.config import to_mapping
 from imitation_datasets.core.evaluation import evaluate_policy
 from imitation_datasets.core.metrics import accuracy, performance
 from imitation_datasets.core.rollout import make_env
 from imitation_datasets.experts.registry import Experts
-from imitation_datasets.methods import TrainingTask, get_method, load_config
+from imitation_datasets.methods import TrainingTask
 
 
 @dataclass(frozen=True)
@@ -34,13 +34,21 @@ class Cell:
     """One (method, env, seed) run on ``demos`` demonstration episodes.
 
     ``demos=None`` means the protocol's ``train_episodes`` (the published table); other counts
-    are the sample-efficiency curves and are stored one folder further down.
+    are the sample-efficiency curves and are stored one folder further down. ``target`` is
+    where a user's method class lives; shipped methods have none.
     """
+
+    @property
+    def spec(self) -> MethodSpec:
+        """The cell's method."""
+        return MethodSpec(self.method, self.target)
+
 
     method: str
     env: str
     seed: int
     demos: int | None = None
+    target: str | None = None  # a user's method: "module:Class" (see method_specs)
 
     def path(self, out: Path) -> Path:
         """Where the cell's result is stored."""
@@ -61,10 +69,8 @@ def run_cell(cell: Cell, data_dir: str, out_dir: str, facts: dict[str, Any]) -> 
     splits = prepare(cell.env, data_dir)
     p = splits.protocol
     space_env = make_env(p.env_id, p.env_kwargs)
-    method_cls = get_method(cell.method)
-    config = load_config(cell.method, p.env_id)
-    method = method_cls(space_env.observation_space, space_env.action_space, config=config,
-                        seed=cell.seed)
+    method = cell.spec.build(space_env.observation_space, space_env.action_space, p.env_id,
+                             cell.seed)
     space_env.close()
     task = TrainingTask(
         env_id=p.env_id,
@@ -81,11 +87,13 @@ def run_cell(cell: Cell, data_dir: str, out_dir: str, facts: dict[str, Any]) -> 
     started = time.perf_counter()
     log = method.fit(task)
     trained = time.perf_counter()
+    log_record = log.to_dict() if callable(getattr(log, "to_dict", None)) else {}
     returns = evaluate_policy(method, p.env_id, splits.test_seeds, p.env_kwargs)
     held_out = splits.held_out
     discrete = np.issubdtype(held_out.actions.dtype, np.integer)
     result = {
         "method": cell.method,
+        **({"method_target": cell.target} if cell.target is not None else {}),
         "env": cell.env,
         "env_id": p.env_id,
         "seed": cell.seed,
@@ -99,11 +107,11 @@ def run_cell(cell: Cell, data_dir: str, out_dir: str, facts: dict[str, Any]) -> 
         if discrete else None,
         "action_mse": None if discrete else float(np.mean(
             (method.predict(held_out.obs) - held_out.actions) ** 2)),
-        "env_steps": log.env_steps,
+        "env_steps": int(log_record.get("env_steps") or 0),
         "train_seconds": trained - started,
         "test_seconds": time.perf_counter() - trained,
-        "config": to_mapping(config),
-        "log": log.to_dict(),
+        "config": cell.spec.config_mapping(p.env_id),
+        "log": log_record,
     }
     path = cell.path(Path(out_dir))
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -20,8 +20,10 @@ from typing import Any
 
 import numpy as np
 
+from imitation_datasets.benchmark.page import results_page
 from imitation_datasets.benchmark.plots import plots
 from imitation_datasets.benchmark.protocol import LeakageError, on_protocol_demos
+from imitation_datasets.benchmark.provenance import provenance
 from imitation_datasets.core.atomic import atomic_write_text
 from imitation_datasets.core.errors import OneLineError
 from imitation_datasets.core.json_values import is_int, is_number
@@ -37,7 +39,7 @@ log = logging.getLogger(__name__)
 
 RESULTS_JSON = "benchmark_results.json"
 RECOMPUTED = ("envs", "summary", "aggregates", "improvement", "sample_efficiency", "cost",
-              "cells")
+              "provenance", "cells")
 """Keys of a results file that :func:`report_from_json` recomputes from its cells."""
 RESULTS_MD = "benchmark_results.md"
 
@@ -186,7 +188,8 @@ def summarise(cells: Sequence[dict[str, Any]], envs: dict[str, dict[str, Any]],
     return {"envs": envs, "summary": summary, "aggregates": aggregates,
             "improvement": improvements(cells, envs, order),
             "sample_efficiency": sample_efficiency(every, envs, order),
-            "cost": cost(every, order), "cells": every, **(extra or {})}
+            "cost": cost(every, order), "provenance": provenance(envs), "cells": every,
+            **(extra or {})}
 
 
 def sample_efficiency(cells: Sequence[dict[str, Any]], envs: dict[str, dict[str, Any]],
@@ -294,6 +297,7 @@ def markdown(results: dict[str, Any]) -> str:
                   + (f": `{run['command']}`" if run.get("command") else "")
                   for i, run in enumerate(results.get("runs", []), 1)]
         lines += [""]
+    lines += _compared_lines(results)
     lines += ["| Environment | Method | AER | Performance | IQM | 95 % CI | Accuracy | "
               "Expert | Random | Seeds |",
               "|---|---|---|---|---|---|---|---|---|---|"]
@@ -341,6 +345,19 @@ def markdown(results: dict[str, Any]) -> str:
                      f"{leak['test_seeds']} test seeds vs {leak['training_start_states']} "
                      f"training start states, min L∞ distance {leak['min_distance']:.3g}")
     return "\n".join(lines) + "\n"
+
+
+def _compared_lines(results: dict[str, Any]) -> list[str]:
+    """Markdown lines naming the bundles of a comparison (empty for one benchmark run)."""
+    if not results.get("compared"):
+        return []
+    lines = ["Bundles in this report (`il-datasets benchmark-compare`); their protocols, "
+             "datasets and expert cards agree on every shared environment unless listed as "
+             "shown apart:", ""]
+    lines += [f"- {b['label']}: `{b['path']}`, {b['cells']} cells ({', '.join(b['methods'])})"
+              for b in results["compared"]]
+    lines += [f"- shown apart: {note}" for note in results.get("apart") or []]
+    return lines + [""]
 
 
 def _sample_efficiency_tables(results: dict[str, Any]) -> list[str]:
@@ -432,7 +449,7 @@ def _aggregate_table(results: dict[str, Any]) -> list[str]:
 
 
 def write_report(results: dict[str, Any], out: str | Path, with_plots: bool = True) -> Path:
-    """Write the JSON, the Markdown table and the plots.
+    """Write the JSON, the Markdown table, the plots and the results page (``index.html``).
 
     Raises:
         LeakageError: an environment failed its leakage check; nothing is written.
@@ -452,6 +469,7 @@ def write_report(results: dict[str, Any], out: str | Path, with_plots: bool = Tr
                         "\"imitation-datasets[plots]\"); the JSON and Markdown are written")
         else:
             plots(results, out)
+    results_page(results, out)
     return out / RESULTS_MD
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from imitation_datasets.benchmark.cells import Cell, run_cell
+from imitation_datasets.benchmark.method_specs import method_spec
 from imitation_datasets.benchmark.options import METHODS
 from imitation_datasets.benchmark.protocol import (
     LeakageError,
@@ -28,13 +29,14 @@ from imitation_datasets.benchmark.protocol import (
     protocol_table,
     start_states,
 )
+from imitation_datasets.benchmark.provenance import digest
 from imitation_datasets.benchmark.ray_runner import run_cells_on_ray
 from imitation_datasets.benchmark.reproducible import cell_environment
 from imitation_datasets.core.atomic import atomic_write_text
-from imitation_datasets.core.config import to_mapping
 from imitation_datasets.core.errors import OneLineError
 from imitation_datasets.core.evaluation import evaluate_policy
 from imitation_datasets.core.safe_read import read_json
+from imitation_datasets.data.parquet import read_parquet
 
 __all__ = ["StaleCellError", "cell_files", "env_facts", "expert_on_test_seeds", "facts_path",
            "finished_results", "run_benchmark", "stale_cells"]
@@ -88,16 +90,13 @@ def stale_cells(cells: Sequence[Cell], out: Path) -> list[tuple[Path, str]]:
 
     A report must not mix two configs of one method; the reason names the first difference.
     """
-    from imitation_datasets.methods import load_config
-
     stale = []
     for cell in cells:
         path = cell.path(out)
         if not path.exists():
             continue
         recorded = read_json(path).get("config")
-        current = json.loads(json.dumps(to_mapping(load_config(
-            cell.method, env_protocol(cell.env).env_id))))
+        current = json.loads(json.dumps(cell.spec.config_mapping(env_protocol(cell.env).env_id)))
         if recorded != current:
             keys = sorted(set(current) | set(recorded or {}))
             diff = next((k for k in keys if (recorded or {}).get(k) != current.get(k)), "?")
@@ -131,6 +130,19 @@ def expert_on_test_seeds(splits: Splits) -> dict[str, float]:
             "expert_test_return_std": float(returns.std())}
 
 
+def data_fingerprints(splits: Splits) -> dict[str, str]:
+    """Content fingerprints of what an env's cells train on: random data and expert card.
+
+    (The expert dataset's own fingerprint is ``dataset_fingerprint``.) They go into every
+    results bundle, so that two bundles can be checked to come from the same data.
+    """
+    from imitation_datasets.experts import Experts
+
+    card = Experts.get_expert(splits.protocol.expert).card.to_dict()
+    return {"random_fingerprint": read_parquet(splits.random_dir)[1]["collection"]["fingerprint"],
+            "expert_card_sha256": digest(card)}
+
+
 def env_facts(splits: Splits) -> dict[str, Any]:
     """Expert/random reference returns on the test seeds and the leakage check of one env."""
     p = splits.protocol
@@ -155,17 +167,20 @@ def env_facts(splits: Splits) -> dict[str, Any]:
         "dataset_fingerprint": meta["collection"]["fingerprint"],
         "leakage": report.to_dict(),
         **expert_on_test_seeds(splits),
+        **data_fingerprints(splits),
     }
 
 
-def run_benchmark(methods: Sequence[str], envs: Sequence[str], seeds: int, out: str | Path,
+def run_benchmark(methods: Sequence[str | type], envs: Sequence[str], seeds: int, out: str | Path,
                   data_dir: str | Path, workers: int = 2, backend: str = "local",
                   address: str | None = None, progress: bool = True, *,
                   demos: Sequence[int] = (), overwrite: bool = False,
                   jobs: int | None = None) -> list[dict[str, Any]]:
     """Run every missing cell of the grid; return all cell results (old and new).
 
-    Environments may be named by expert key or Gymnasium id; cells and facts are keyed by the
+    ``methods`` are shipped names, ``"package.module:Class"`` strings or classes (a user's own
+    method: :mod:`~imitation_datasets.benchmark.method_specs`). Environments may be named by
+    expert key or Gymnasium id; cells and facts are keyed by the
     expert key (:func:`~imitation_datasets.benchmark.protocol.env_key`), so either spelling
     resumes the same grid. ``workers`` cells run in parallel (``jobs`` is its old name).
     ``demos`` lists demonstration-episode counts (default: the protocol's ``train_episodes``).
@@ -176,12 +191,9 @@ def run_benchmark(methods: Sequence[str], envs: Sequence[str], seeds: int, out: 
         StaleCellError: a finished cell was made with another config of its method and
             ``overwrite`` is false (nothing is run).
     """
-    from imitation_datasets.methods import get_method
-
     workers = workers if jobs is None else jobs
     out, data_dir = Path(out), Path(data_dir)
-    for name in methods:
-        get_method(name)  # unknown names fail before any work
+    specs = list(dict.fromkeys(method_spec(m) for m in methods))  # bad ones fail before work
     envs = list(dict.fromkeys(env_key(env) for env in envs))  # unknown names fail here too
     facts = {}
     for env in envs:
@@ -191,7 +203,9 @@ def run_benchmark(methods: Sequence[str], envs: Sequence[str], seeds: int, out: 
             facts[env] = json.loads(path.read_text())
             if "expert_test_return" not in facts[env]:  # facts written by an older version
                 facts[env].update(expert_on_test_seeds(splits))
-                atomic_write_text(path, json.dumps(facts[env], indent=1))
+            if "random_fingerprint" not in facts[env]:  # facts written by an older version
+                facts[env].update(data_fingerprints(splits))
+            atomic_write_text(path, json.dumps(facts[env], indent=1))
         else:
             log.info("%s: reference returns and leakage check on the test seeds", env)
             facts[env] = env_facts(splits)
@@ -201,8 +215,9 @@ def run_benchmark(methods: Sequence[str], envs: Sequence[str], seeds: int, out: 
             raise LeakageError(f"{env}: test start states overlap the training data: "
                                f"{facts[env]['leakage']}")
     counts: list[int | None] = list(dict.fromkeys(demos)) or [None]
-    cells = list(dict.fromkeys(Cell(m, e, s, cell_demos(e, d)) for s in range(seeds)
-                               for d in counts for e in envs for m in methods))
+    cells = list(dict.fromkeys(Cell(m.name, e, s, cell_demos(e, d), m.target)
+                               for s in range(seeds) for d in counts for e in envs
+                               for m in specs))
     stale = stale_cells(cells, out)
     if stale and not overwrite:
         path, reason = stale[0]

@@ -2,7 +2,8 @@
 
 Each field of an options dataclass becomes one argument of a subcommand:
 
-* a field without a default is positional; every other field is ``--<name-with-dashes>`` (or the
+* a field without a default is positional (a ``tuple[X, ...]`` one takes one or more
+  values); every other field is ``--<name-with-dashes>`` (or the
   spelling given in ``flags``);
 * ``bool`` fields are switches: ``--flag`` sets a ``False`` default to ``True``; a ``True``
   default is turned off by its ``flags`` spelling (``--quiet``, ``--no-npz``) or ``--no-<name>``;
@@ -101,6 +102,10 @@ def _add_argument(parser: argparse.ArgumentParser, options: Options, f: dataclas
     default: Any = f.default
     if f.default_factory is not dataclasses.MISSING:
         default = f.default_factory()
+    if not has_default and get_origin(hint) is tuple:  # one or more positional values
+        parser.add_argument(f.name, nargs="+", type=_parser(get_args(hint)[0]), help=text,
+                            metavar=f.name.upper())
+        return
     if not has_default:
         parser.add_argument(f.name, type=_converter(options.cls, f.name, hint),
                             help=text, metavar=f.name.upper())

@@ -29,6 +29,7 @@ class ReportOptions:
 def run_benchmark(options: BenchmarkOptions, argv: Sequence[str] = ()) -> int:
     """Run the benchmark grid and write the report; exit status 1 if a leakage check fails."""
     from imitation_datasets.benchmark.protocol import LeakageError
+    from imitation_datasets.benchmark.provenance import run_record
     from imitation_datasets.benchmark.report import previous_runs, summarise, write_report
     from imitation_datasets.benchmark.runner import cell_files, finished_results
     from imitation_datasets.benchmark.runner import run_benchmark as run_grid
@@ -54,6 +55,7 @@ def run_benchmark(options: BenchmarkOptions, argv: Sequence[str] = ()) -> int:
                 "cells_total": len(grid),
                 "workers": options.workers,
                 "backend": options.backend,
+                **run_record(),
             }],
             "cell_seconds": sum(c["train_seconds"] + c["test_seconds"] for c in cells),
         })
@@ -79,6 +81,39 @@ def run_report(options: ReportOptions, argv: Sequence[str] = ()) -> int:
     return 0
 
 
+PUBLISHED = Path("results") / "benchmark_results.json"
+"""The committed table, compared with by default (in a clone of the repository)."""
+
+
+@dataclass(frozen=True)
+class CompareOptions:
+    """Options of ``il-datasets benchmark-compare``."""
+
+    bundles: tuple[Path, ...] = field(metadata={
+        "help": "benchmark_results.json files (or results folders) to put side by side; with "
+                f"one, it is compared with the committed table ({PUBLISHED})"})
+    out: Path = field(default=Path("benchmark_compare"), metadata={
+        "help": "folder for the merged report (JSON, Markdown, plots, index.html)"})
+    apart: bool = field(default=False, metadata={
+        "help": "show cells of other protocols or data as method@bundle rows instead of "
+                "refusing them"})
+
+
+def run_compare(options: CompareOptions, argv: Sequence[str] = ()) -> int:
+    """Merge results bundles into one report; exit status 2 if they are not comparable."""
+    from imitation_datasets.benchmark.compare import compare
+    from imitation_datasets.benchmark.report import RESULTS_JSON
+
+    paths = [p / RESULTS_JSON if p.is_dir() else p for p in options.bundles]
+    if len(paths) == 1:
+        if not PUBLISHED.is_file():
+            return fail(f"{PUBLISHED}: not found (run from a clone of the repository, or name "
+                        "the bundles to compare)")
+        paths.append(PUBLISHED)
+    print(f"report written to {compare(paths, options.out, options.apart)}")
+    return 0
+
+
 BENCHMARK = Command(
     "benchmark", "train and test IL methods on the protocol's splits",
     (Options(BenchmarkOptions, flags=CLI_FLAGS, aliases=CLI_ALIASES),), run_benchmark,
@@ -86,3 +121,6 @@ BENCHMARK = Command(
 BENCHMARK_REPORT = Command(
     "benchmark-report", "regenerate the Markdown table and plots from the JSON",
     (Options(ReportOptions),), run_report, target=lambda options: options.out or options.json)
+BENCHMARK_COMPARE = Command(
+    "benchmark-compare", "put your results beside the published table (or other bundles)",
+    (Options(CompareOptions),), run_compare, target=lambda options: options.out)
