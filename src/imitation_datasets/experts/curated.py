@@ -11,6 +11,7 @@ from imitation_datasets.core.acting import one_or_batch
 from imitation_datasets.core.safe_paths import contained_path
 from imitation_datasets.experts.card import CardError, ExpertCard
 from imitation_datasets.experts.network import ExpertNetwork, sha256_file
+from imitation_datasets.experts.policy import policy_environment
 
 ZOO_DIR = Path(__file__).resolve().parent / "zoo"
 
@@ -73,6 +74,10 @@ class CuratedExpert:
     def env_kwargs(self) -> dict[str, Any]:
         """Extra ``gym.make`` arguments of the environment."""
         return dict(self.card.env_kwargs)
+
+    def get_environment(self) -> Any:
+        """A new environment of this expert (IL-Datasets 1.0.0's ``Policy.get_environment``)."""
+        return policy_environment(self)
 
     @property
     def threshold(self) -> float:

@@ -13,6 +13,7 @@ import numpy as np
 
 from imitation_datasets.core.acting import one_or_batch
 from imitation_datasets.core.errors import ImitationDatasetsError
+from imitation_datasets.core.rollout import make_env
 
 TRUST_PICKLE_ENV = "IMITATION_DATASETS_TRUST_PICKLE"
 
@@ -54,6 +55,16 @@ def policy_identity(policy: Any) -> str | None:
         if sha:
             return f"sha256:{sha}"
     return None
+
+
+def policy_environment(policy: Any) -> Any:
+    """IL-Datasets 1.0.0's ``Policy.get_environment()``: a new env of the policy's env id.
+
+    Made with the policy's ``env_kwargs`` and ``render_mode="rgb_array"`` (as 1.0.0). A new
+    environment per call (1.0.0 cached one, which its ``enjoy`` closed after each episode).
+    """
+    kwargs = {**dict(getattr(policy, "env_kwargs", None) or {}), "render_mode": "rgb_array"}
+    return make_env(policy.env_id, kwargs)
 
 
 class PickleOptInError(ImitationDatasetsError, PermissionError):
@@ -114,6 +125,10 @@ class CallablePolicy:
         """Nothing to load."""
         return self
 
+    def get_environment(self) -> Any:
+        """A new environment of this policy (:func:`policy_environment`)."""
+        return policy_environment(self)
+
     def predict(self, obs: Any, deterministic: bool = True) -> tuple[np.ndarray, None]:
         """Apply the function to one observation or a batch; return ``(actions, None)``.
 
@@ -165,6 +180,10 @@ class Policy:
     def env_id(self) -> str:
         """Gymnasium id of the environment."""
         return self.name
+
+    def get_environment(self) -> Any:
+        """A new environment of this policy (:func:`policy_environment`)."""
+        return policy_environment(self)
 
     def checkpoint_path(self) -> Path:
         """Resolve the checkpoint to a local file (hub cache or local path)."""
