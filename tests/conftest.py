@@ -45,6 +45,12 @@ def digests(directory: Path, files=DATA_FILES) -> dict[str, str]:
             for name in files}
 
 
+@pytest.fixture(scope="module")
+def random_cartpole(tmp_path_factory) -> Path:
+    """A 6-episode random-action CartPole dataset, one per test module (the interop tests)."""
+    return make_dataset(tmp_path_factory.mktemp("random-cartpole"), 6, random=True, name="rnd")
+
+
 @pytest.fixture
 def one_thread():
     """Torch on one thread for the test (as the benchmark's cells run), restored afterwards."""
