@@ -296,3 +296,47 @@ def test_peak_memory_of_a_mapped_epoch_does_not_grow_with_the_dataset(tmp_path):
     # (a few MB of allocator noise and per-episode records allowed)
     assert grown < 16 << 20, peaks
 
+
+
+# ------------------------------------------------------------------ collection writes mapped
+def collect_mapped(path, workers: int, mapped: bool = True):
+    from conftest import balance
+
+    from imitation_datasets.collect.functions import DatasetCollate, baseline_enjoy
+    from imitation_datasets.controller import Controller
+    from imitation_datasets.experts import CallablePolicy
+
+    expert = CallablePolicy(balance, "CartPole-v1", threshold=0.0, identity="balance-v1")
+    controller = Controller(baseline_enjoy,
+                            DatasetCollate("baseline_collate", npz=not mapped, mapped=mapped),
+                            episodes=7, threads=workers, path=path, seed=5, expert=expert,
+                            progress=False, command="tests")
+    return controller.start({"game": "cp", "mode": "all"})
+
+
+def test_collection_streams_a_mapped_dataset_identical_across_workers(tmp_path, monkeypatch):
+    from imitation_datasets.collect.staging import Staging
+
+    one = collect_mapped(tmp_path / "one", 1)
+    # the mapped collate never reads the staging logs whole (episode_bytes holds every payload)
+    monkeypatch.setattr(Staging, "episode_bytes", lambda *a: pytest.fail("read whole"))
+    two = collect_mapped(tmp_path / "two", 2)
+    files = sorted(str(p.relative_to(one)) for p in one.rglob("*") if p.is_file())
+    assert "steps/obs.npy" in files and "steps.parquet" not in files
+    assert files == sorted(str(p.relative_to(two)) for p in two.rglob("*") if p.is_file())
+    for name in files:
+        assert (one / name).read_bytes() == (two / name).read_bytes(), name
+    monkeypatch.undo()
+    parquet = collect_mapped(tmp_path / "parquet", 2, mapped=False)
+    mapped, stored = BaselineDataset(one), BaselineDataset(parquet)
+    assert mapped.arrays.equals(stored.arrays) and mapped.metadata == stored.metadata
+    before = (one / "metadata.json").stat().st_mtime_ns
+    assert collect_mapped(tmp_path / "one", 1) == one  # found complete: nothing rewritten
+    assert (one / "metadata.json").stat().st_mtime_ns == before
+
+
+def test_mapped_collate_refuses_teacher_npz():
+    from imitation_datasets.collect.functions import DatasetCollate
+
+    with pytest.raises(ValueError, match="npz=False"):
+        DatasetCollate("baseline_collate", mapped=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from imitation_datasets.collect.functions import (
     write_npz,
 )
 from imitation_datasets.collect.run_description import RunDescription
+from imitation_datasets.collect.streamed import StagedEpisodes
 from imitation_datasets.collect.tally import CollectionError
 from imitation_datasets.collect.worker import WorkerSpec
 from imitation_datasets.core.episode import Episode, EpisodeFileError
@@ -56,8 +58,12 @@ def collate_run(spec: WorkerSpec, folder: DatasetFolder, description: RunDescrip
         OutFolderError: the dataset cannot be written (the staged episodes are kept).
     """
     staging = spec.staging
-    # built-in enjoy: the staged episodes are read once, for the check and for collate
-    staged = None if spec.user_enjoy is not None else staging.episode_bytes(episodes)
+    # built-in enjoy: the staged episodes are read once, for the check and for collate; a
+    # mapped collate streams them from where they are staged instead
+    streamed = (spec.user_enjoy is None and isinstance(collate, DatasetCollate)
+                and collate.mapped)
+    staged: Any = None if spec.user_enjoy is not None else (
+        staging.episode_locations(episodes) if streamed else staging.episode_bytes(episodes))
     done = staging.marked_episodes(episodes) if staged is None else set(staged)
     missing = [i for i in range(episodes) if i not in done]
     if missing:
@@ -77,9 +83,11 @@ def collate_run(spec: WorkerSpec, folder: DatasetFolder, description: RunDescrip
             ) from None
         return
     try:
-        records = [Episode.from_bytes(staged[i], f"{staging.path} (episode {i})")
-                   for i in range(episodes)]
-    except EpisodeFileError as exc:
+        records: Sequence[Episode] = (
+            StagedEpisodes(staged, staging.path, episodes) if streamed else
+            [Episode.from_bytes(staged[i], f"{staging.path} (episode {i})")
+             for i in range(episodes)])
+    except (EpisodeFileError, OSError) as exc:
         raise CollectionError(
             f"{exc}; delete the staging folder and rerun to replay the episodes"
         ) from None
@@ -117,7 +125,7 @@ def _user_collate(spec: WorkerSpec, out_dir: Path, episodes: int, collate: Any,
         raise CollectionError(f"collate function {collate!r} returned False")
 
 
-def _metadata(spec: WorkerSpec, description: RunDescription, episodes: list[Episode],
+def _metadata(spec: WorkerSpec, description: RunDescription, episodes: Sequence[Episode],
               arrays: DatasetArrays, command: str) -> dict[str, Any]:
     play = spec.play
     return build_metadata(
@@ -150,10 +158,11 @@ def env_description(env_id: str, env_kwargs: dict[str, Any]) -> dict[str, Any]:
         env.close()
 
 
-def _acceptance(episodes: list[Episode]) -> dict[str, Any]:
-    rejected = [r for e in episodes for r in e.rejected_returns if not math.isnan(r)]
-    errors = sum(1 for e in episodes for r in e.rejected_returns if math.isnan(r))
-    attempts = sum(e.attempt + 1 for e in episodes)
+def _acceptance(episodes: Sequence[Episode]) -> dict[str, Any]:
+    tries = [(e.attempt, e.rejected_returns) for e in episodes]  # one pass: they may stream
+    rejected = [r for _, returns in tries for r in returns if not math.isnan(r)]
+    errors = sum(1 for _, returns in tries for r in returns if math.isnan(r))
+    attempts = sum(attempt + 1 for attempt, _ in tries)
     return {
         "attempts": attempts,
         "accepted": len(episodes),

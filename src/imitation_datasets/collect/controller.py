@@ -127,10 +127,11 @@ class Controller:
                                       f"{options[name]!r}; {alias} is the paper's name for "
                                       f"{name}: give one of them")
                 options[name] = value
-        if "npz" in options:  # a property of the collate function, which is given here
-            raise ConfigError("Controller: npz is chosen by the collate function: pass "
-                              "DatasetCollate('baseline_collate', npz=False) as collate, or use "
-                              "Controller.from_options")
+        for name in ("npz", "mapped"):  # properties of the collate function, given here
+            if name in options:
+                raise ConfigError(f"Controller: {name} is chosen by the collate function: pass "
+                                  f"DatasetCollate('baseline_collate', {name}=...) as collate, "
+                                  "or use Controller.from_options")
         if "episodes" not in options:
             raise ConfigError("Controller: episodes must be a positive integer, got None")
         if path is not None:
@@ -157,9 +158,9 @@ class Controller:
         written; ``start(opt)`` may then only name the ``game`` (and ``mode``).
         """
         values = dataclasses.asdict(options)
-        random, npz = values.pop("random"), values.pop("npz")
+        random, npz, mapped = values.pop("random"), values.pop("npz"), values.pop("mapped")
         return cls(random_enjoy if random else baseline_enjoy,
-                   DatasetCollate("baseline_collate", npz=npz),
+                   DatasetCollate("baseline_collate", npz=npz and not mapped, mapped=mapped),
                    expert=expert, command=command, **values)
 
     # ------------------------------------------------------------------ public API

@@ -33,6 +33,7 @@ from typing import Any
 
 from imitation_datasets.core.errors import ImitationDatasetsError
 from imitation_datasets.data.dataset_card import CARD_FILE
+from imitation_datasets.data.mapped import STEPS_DIR
 from imitation_datasets.data.schema import EPISODES_FILE, METADATA_FILE, NPZ_FILE, STEPS_FILE
 
 try:
@@ -40,7 +41,7 @@ try:
 except ImportError:  # pragma: no cover - Windows: no lock, as before
     fcntl = None  # type: ignore[assignment]
 
-DATA_FILES = (STEPS_FILE, EPISODES_FILE, METADATA_FILE, NPZ_FILE, CARD_FILE)
+DATA_FILES = (STEPS_FILE, EPISODES_FILE, METADATA_FILE, NPZ_FILE, CARD_FILE, STEPS_DIR)
 STAGING_PREFIX = ".staging-"
 TEMP_PATTERN = re.compile(r"^\..+\.(\d+)\.tmp$")
 """Temporary files of atomic writes: ``.<name>.<pid>.tmp``."""

@@ -35,6 +35,7 @@ from imitation_datasets.core.errors import DatasetFormatError
 from imitation_datasets.core.rollout import make_env, play
 from imitation_datasets.core.safe_read import open_regular
 from imitation_datasets.data.arrays import DatasetArrays
+from imitation_datasets.data.mapped_writer import MappedWriter
 from imitation_datasets.data.metadata import build_metadata
 from imitation_datasets.data.parquet import write_parquet
 from imitation_datasets.data.schema import NPZ_FILE, infer_spaces
@@ -191,14 +192,33 @@ class DatasetCollate:
         layout: ``"states"`` (``collate``) or ``"baseline"`` (``baseline_collate``).
     """
 
-    def __init__(self, name: str, npz: bool = True, layout: str = "baseline") -> None:
+    def __init__(self, name: str, npz: bool = True, layout: str = "baseline", *,
+                 mapped: bool = False) -> None:
+        if mapped and npz:
+            raise ValueError("a mapped dataset is written episode by episode; teacher.npz "
+                             "would hold it in memory: pass npz=False with mapped=True")
         self.__name__ = self.__qualname__ = name
         self.npz = npz
         self.layout = layout
+        self.mapped = mapped
 
     def write(self, out_dir: str | Path, episodes: Sequence[Episode],
               metadata_fn: Any) -> Path:
-        """Write ``episodes`` (in order) to ``out_dir``; ``metadata_fn(arrays)`` builds metadata."""
+        """Write ``episodes`` (in order) to ``out_dir``; ``metadata_fn(arrays)`` builds metadata.
+
+        With ``mapped`` the steps go to memory-mapped columns episode by episode
+        (:class:`~imitation_datasets.data.mapped_writer.MappedWriter`): ``episodes`` may be a
+        lazy sequence (the Controller's :class:`~imitation_datasets.collect.streamed.
+        StagedEpisodes`), and the dataset is never held in memory.
+        """
+        if self.mapped:
+            steps = getattr(episodes, "total_steps", None)
+            with MappedWriter(out_dir, sum(e.length for e in episodes) if steps is None
+                              else steps) as writer:
+                for episode in episodes:
+                    writer.add(episode)
+                writer.finish(metadata_fn)
+            return Path(out_dir)
         arrays = DatasetArrays.from_episodes(episodes)
         if self.npz:
             write_npz(Path(out_dir) / NPZ_FILE, teacher_columns(arrays, self.layout))

@@ -46,8 +46,9 @@ flags turn the field off). ``path`` is not a flag: the CLI's ``--out DIR`` is ``
 class CollectOptions:
     """How a dataset is collected (the CLI's ``collect`` options; ``Controller``'s keywords).
 
-    Only ``episodes``, ``seed``, ``threshold``, ``max_attempts``, ``random`` and ``npz`` change
-    the bytes written; the others change where, how fast, and how the run is shown.
+    Only ``episodes``, ``seed``, ``threshold``, ``max_attempts``, ``random``, ``npz`` and
+    ``mapped`` change the files written; the others change where, how fast, and how the run is
+    shown.
     """
 
     episodes: int = option(1000, "episodes to keep (at most 10,000,000)")
@@ -62,6 +63,9 @@ class CollectOptions:
                                                 "(default: 4 for MuJoCo envs, 16 otherwise; "
                                                 "does not change the data)")
     npz: bool = option(True, "also write teacher.npz beside the Parquet dataset")
+    mapped: bool = option(False, "write the steps as memory-mapped .npy columns (steps/), "
+                                 "streamed episode by episode, instead of steps.parquet: for "
+                                 "datasets larger than memory (no teacher.npz)")
     path: str = option("./dataset/", "datasets are written to <path>/<game>/")
     overwrite: bool = option(False, "replace a different dataset already in the output folder "
                                      "(refused otherwise)")

@@ -24,9 +24,9 @@ import re
 import struct
 import time
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from imitation_datasets.core.atomic import atomic_write_text
 
@@ -38,6 +38,23 @@ UNVERIFIED = "unverified-"
 """Name part of a staging folder that no later run may resume (policy identity unknown)."""
 RECORD_HEADER = struct.Struct("<4sQQI")
 """``LOG_MAGIC``, episode index, payload size, CRC-32 of the payload."""
+
+
+class EpisodeLocation(NamedTuple):
+    """Where a staged episode's payload lies: a file, an offset and a size."""
+
+    path: Path
+    offset: int
+    size: int
+
+    def read(self) -> bytes:
+        """The payload (:meth:`Episode.to_bytes` output)."""
+        with open(self.path, "rb") as handle:
+            handle.seek(self.offset)
+            data = handle.read(self.size)
+        if len(data) != self.size:
+            raise OSError(f"{self.path}: {len(data)} of {self.size} bytes at {self.offset}")
+        return data
 
 
 def fingerprint(fields: dict[str, Any]) -> str:
@@ -106,22 +123,47 @@ class Staging:
         trusted); the episodes it held are simply not staged and get replayed.
         """
         found: dict[int, bytes] = {}
+        for _, index, _, payload in self._log_records():
+            found.setdefault(index, payload)
+        return found
+
+    def episode_locations(self, limit: int) -> dict[int, EpisodeLocation]:
+        """Where each staged episode with index ``< limit`` lies (logs first, then files).
+
+        The logs are scanned as :meth:`logged_episodes` does (CRC checked), keeping only the
+        file, offset and size of each payload: memory is per episode, not per step.
+        """
+        found: dict[int, EpisodeLocation] = {}
+        for path, index, offset, payload in self._log_records():
+            if index < limit and index not in found:
+                found[index] = EpisodeLocation(path, offset, len(payload))
+        for index in self._indices(EPISODE_PATTERN, limit) - set(found):
+            path = self.episode_path(index)
+            found[index] = EpisodeLocation(path, 0, path.stat().st_size)
+        return found
+
+    def _log_records(self) -> Iterator[tuple[Path, int, int, bytes]]:
+        """``(log, index, payload offset, payload)`` of each complete record, one at a time."""
         if not self.path.is_dir():
-            return found
+            return
         for name in sorted(os.listdir(self.path)):
             if not LOG_PATTERN.match(name):
                 continue
-            data = (self.path / name).read_bytes()
-            at = 0
-            while at + RECORD_HEADER.size <= len(data):
-                magic, index, size, crc = RECORD_HEADER.unpack_from(data, at)
-                start = at + RECORD_HEADER.size
-                payload = data[start:start + size]
-                if magic != LOG_MAGIC or len(payload) != size or zlib.crc32(payload) != crc:
-                    break
-                found.setdefault(int(index), payload)
-                at = start + size
-        return found
+            with open(self.path / name, "rb") as handle:
+                total = os.fstat(handle.fileno()).st_size
+                at = 0
+                while True:
+                    header = handle.read(RECORD_HEADER.size)
+                    if len(header) < RECORD_HEADER.size:
+                        break
+                    magic, index, size, crc = RECORD_HEADER.unpack(header)
+                    if magic != LOG_MAGIC or size > total - at - RECORD_HEADER.size:
+                        break  # a torn or corrupt record: nothing after it is trusted
+                    payload = handle.read(size)
+                    if len(payload) != size or zlib.crc32(payload) != crc:
+                        break
+                    yield self.path / name, int(index), at + RECORD_HEADER.size, payload
+                    at += RECORD_HEADER.size + size
 
     def staged_episodes(self, limit: int) -> set[int]:
         """Indices ``< limit`` with a complete staged episode (log record or file)."""
