@@ -111,7 +111,7 @@ if __name__ == "__main__":
     optimiser = torch.optim.Adam(model.parameters(), lr=1e-2)
     loss_fn = nn.CrossEntropyLoss()
     for _ in range(5):
-        for state, action, next_state in DataLoader(train, batch_size=128, shuffle=True):
+        for state, action, _ in DataLoader(train, batch_size=128, shuffle=True):
             optimiser.zero_grad()
             loss = loss_fn(model(state.float()), action.squeeze(1).long())
             loss.backward()
@@ -124,6 +124,7 @@ if __name__ == "__main__":
     for state, action, next_state, done, reward in DataLoader(IRLDataset(
             f"./dataset/{args.game}/teacher.npz"), batch_size=256):
         assert done.dtype == torch.bool and reward.dtype == torch.float32
+        assert state.shape == next_state.shape and action.shape == (len(state), 1)
         assert (reward == 1).all()  # CartPole pays 1 per step; a swap would show 0/1 flags
 
     # ---- metrics
@@ -133,7 +134,8 @@ if __name__ == "__main__":
 
     # ---- HuggingFace upload format
     baseline_to_huggingface(f"./dataset/{args.game}/teacher.npz", "./teacher.jsonl")
-    assert len(open("./teacher.jsonl").read().splitlines()) == len(teacher["obs"])
+    with open("./teacher.jsonl") as uploaded:
+        assert len(uploaded.read().splitlines()) == len(teacher["obs"])
 
     # ---- the 1.0.0 baselines
     bc = BC(environment, enjoy_criteria=2, verbose=True)
