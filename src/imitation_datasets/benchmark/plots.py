@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from imitation_datasets.benchmark.protocol import on_protocol_demos
+from imitation_datasets.benchmark.protocol import table_cells
 
 PROFILE_POINTS = 201
 """Thresholds of the performance profile, spread over the range of the scores and 1."""
@@ -44,7 +44,7 @@ def plots(results: dict[str, Any], out: Path) -> list[Path]:
     import matplotlib.pyplot as plt
 
     summary = {env: methods for env, methods in results["summary"].items() if methods}
-    table = [c for c in results["cells"] if on_protocol_demos(c, results["envs"][c["env"]])]
+    table = table_cells(results["cells"], results["envs"])
     drawn = []
     if summary:
         drawn += table_plots(plt, results, summary, table, out)

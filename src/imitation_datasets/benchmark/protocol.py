@@ -117,14 +117,33 @@ def env_protocol(name: str) -> EnvProtocol:
                        **asdict(table[key]))
 
 
-def on_protocol_demos(cell: dict[str, Any], facts: dict[str, Any]) -> bool:
-    """Whether a cell result trained on its protocol's ``train_episodes`` (the published table).
+def cell_demos_count(cell: dict[str, Any], facts: dict[str, Any]) -> int:
+    """A cell result's demonstration episodes.
 
-    Cells on other demonstration counts belong to the sample-efficiency curves only. Cells and
-    facts written before ``demos`` was recorded are on the protocol's count.
+    Cells written before ``demos`` was recorded trained on the protocol's ``train_episodes``.
     """
-    train_episodes = facts.get("protocol", {}).get("train_episodes")
-    return cell.get("demos") is None or train_episodes is None or cell["demos"] == train_episodes
+    default = facts.get("protocol", {}).get("train_episodes", 0)
+    return int(cell.get("demos") or default)
+
+
+def table_cells(cells: list[dict[str, Any]], envs: dict[str, dict[str, Any]]
+                ) -> list[dict[str, Any]]:
+    """The cells of the results table, per (env, method).
+
+    Those on the protocol's number of demonstrations, or else on the largest number run (the
+    table marks such rows). Cells on the other numbers belong to the sample-efficiency curves.
+    """
+    best: dict[tuple[str, str], int] = {}
+    for cell in cells:
+        facts = envs[cell["env"]]
+        n = cell_demos_count(cell, facts)
+        key = (cell["env"], cell["method"])
+        default = facts.get("protocol", {}).get("train_episodes")
+        kept = best.get(key)
+        if kept is None or (kept != default and (n == default or n > kept)):
+            best[key] = n
+    return [c for c in cells
+            if cell_demos_count(c, envs[c["env"]]) == best[(c["env"], c["method"])]]
 
 
 def env_key(name: str) -> str:

@@ -22,7 +22,7 @@ import numpy as np
 
 from imitation_datasets.benchmark.page import results_page
 from imitation_datasets.benchmark.plots import plots
-from imitation_datasets.benchmark.protocol import LeakageError, on_protocol_demos
+from imitation_datasets.benchmark.protocol import LeakageError, cell_demos_count, table_cells
 from imitation_datasets.benchmark.provenance import provenance
 from imitation_datasets.core.atomic import atomic_write_text
 from imitation_datasets.core.errors import OneLineError
@@ -153,7 +153,7 @@ def summarise(cells: Sequence[dict[str, Any]], envs: dict[str, dict[str, Any]],
     method's runs on every environment, each with a stratified-bootstrap 95 % CI (seeded).
     """
     every = list(cells)
-    cells = [c for c in every if on_protocol_demos(c, envs[c["env"]])]
+    cells = table_cells(every, envs)
     summary: dict[str, dict[str, Any]] = {}
     order = list(dict.fromkeys(c["method"] for c in every))
     for env in envs:
@@ -164,6 +164,7 @@ def summarise(cells: Sequence[dict[str, Any]], envs: dict[str, dict[str, Any]],
                           key=lambda c: c["seed"])
             entry = {
                 "seeds": [c["seed"] for c in runs],
+                "demos": cell_demos_count(runs[0], envs[env]),
                 "aer": asdict(Aggregate.of([c["aer"] for c in runs])),
                 "performance": asdict(Aggregate.of([c["performance"] for c in runs])),
                 "train_seconds": float(np.mean([c["train_seconds"] for c in runs])),
@@ -203,21 +204,16 @@ def sample_efficiency(cells: Sequence[dict[str, Any]], envs: dict[str, dict[str,
     for env in envs:
         for method in order:
             runs = [c for c in cells if c["env"] == env and c["method"] == method]
-            counts = sorted({_demos(c, envs[env]) for c in runs})
-            if len(counts) < 2:
+            by_count: dict[int, list[dict[str, Any]]] = {}
+            for c in sorted(runs, key=lambda c: c["seed"]):
+                by_count.setdefault(cell_demos_count(c, envs[env]), []).append(c)
+            if len(by_count) < 2:
                 continue
             curves.setdefault(env, {})[method] = [
-                {"demos": n, "seeds": sorted(c["seed"] for c in runs if _demos(c, envs[env]) == n),
-                 "performance": asdict(Aggregate.of(
-                     [c["performance"] for c in sorted(runs, key=lambda c: c["seed"])
-                      if _demos(c, envs[env]) == n]))}
-                for n in counts]
+                {"demos": n, "seeds": [c["seed"] for c in by_count[n]],
+                 "performance": asdict(Aggregate.of([c["performance"] for c in by_count[n]]))}
+                for n in sorted(by_count)]
     return curves
-
-
-def _demos(cell: dict[str, Any], facts: dict[str, Any]) -> int:
-    """A cell's demonstration episodes (older cells: the protocol's ``train_episodes``)."""
-    return int(cell.get("demos") or facts.get("protocol", {}).get("train_episodes", 0))
 
 
 def _env_steps(cell: dict[str, Any]) -> int:
@@ -306,7 +302,7 @@ def markdown(results: dict[str, Any]) -> str:
         for method, s in methods.items():
             acc = s.get("accuracy")
             lines.append(
-                f"| {facts['env_id']} | {method.upper()} | {s['aer']['mean']:.2f} ± "
+                f"| {facts['env_id']} | {_row_name(method, s, facts)} | {s['aer']['mean']:.2f} ± "
                 f"{s['aer']['std']:.2f} | {s['performance']['mean']:.3f} ± "
                 f"{s['performance']['std']:.3f} | {s['performance']['iqm']:.3f} | "
                 f"[{s['performance']['ci_low']:.3f}, {s['performance']['ci_high']:.3f}] | "
@@ -345,6 +341,13 @@ def markdown(results: dict[str, Any]) -> str:
                      f"{leak['test_seeds']} test seeds vs {leak['training_start_states']} "
                      f"training start states, min L∞ distance {leak['min_distance']:.3g}")
     return "\n".join(lines) + "\n"
+
+
+def _row_name(method: str, entry: dict[str, Any], facts: dict[str, Any]) -> str:
+    """A table row's method, with its number of demonstrations when not the protocol's."""
+    default = facts.get("protocol", {}).get("train_episodes")
+    demos = entry.get("demos", default)
+    return method.upper() + (f" ({demos} demos)" if demos != default else "")
 
 
 def _compared_lines(results: dict[str, Any]) -> list[str]:
