@@ -6,7 +6,9 @@ Subcommands::
     il-datasets collect ENV --episodes N --workers W --seed S --out DIR [--threshold X] [--random]
                         [--backend local|ray [--address ADDR]] [--step-timeout SECONDS]
     il-datasets info DIR
-    il-datasets export-npz DIR [--out FILE_OR_DIR]
+    il-datasets export npz|hf|minari|imitation PATH [--out OUT] [--id MINARI_ID] [--overwrite]
+    il-datasets push PATH REPO_ID [--private] [--split train] [--revision BRANCH]
+    il-datasets export-npz DIR [--out FILE_OR_DIR]            (= export npz)
     il-datasets benchmark --methods bc,bco,abco,iupe --envs cartpole,... --seeds 5 --out results/
     il-datasets benchmark-report results/benchmark_results.json
 
@@ -29,24 +31,28 @@ import logging
 import sys
 from collections.abc import Iterator, Sequence
 
+from imitation_datasets import __version__
 from imitation_datasets.cli.arguments import Command
 from imitation_datasets.cli.arguments import build_parser as build
 from imitation_datasets.cli.benchmark import BENCHMARK, BENCHMARK_COMPARE, BENCHMARK_REPORT
 from imitation_datasets.cli.collect import COLLECT
-from imitation_datasets.cli.datasets import EXPORT_NPZ, INFO
+from imitation_datasets.cli.datasets import EXPORT, EXPORT_NPZ, INFO, PUSH
 from imitation_datasets.cli.errors import fail, path_error
 from imitation_datasets.cli.experts import EXPERTS
 from imitation_datasets.core.errors import ImitationDatasetsError
 
 COMMANDS: dict[str, Command] = {c.name: c for c in (
-    EXPERTS, COLLECT, INFO, BENCHMARK, BENCHMARK_REPORT, BENCHMARK_COMPARE, EXPORT_NPZ)}
+    EXPERTS, COLLECT, INFO, EXPORT, PUSH, BENCHMARK, BENCHMARK_REPORT, BENCHMARK_COMPARE,
+    EXPORT_NPZ)}
 """Every subcommand, by name."""
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for documentation and tests)."""
-    return build("il-datasets", "Create, inspect and convert imitation-learning datasets.",
-                 list(COMMANDS.values()))
+    parser = build("il-datasets", "Create, inspect and convert imitation-learning datasets.",
+                   list(COMMANDS.values()))
+    parser.add_argument("--version", action="version", version=f"il-datasets {__version__}")
+    return parser
 
 
 @contextlib.contextmanager

@@ -64,7 +64,13 @@ def to_imitation(source: Source, folder: str | Path) -> Path:
 
     loaded = interop_source(source, "imitation's trajectories")
     table = trajectory_table(loaded.arrays)
-    datasets.Dataset(InMemoryTable(table)).save_to_disk(str(folder))
+    quiet = not datasets.is_progress_bar_enabled()
+    datasets.disable_progress_bars()  # the folder is the result, not a progress bar
+    try:
+        datasets.Dataset(InMemoryTable(table)).save_to_disk(str(folder))
+    finally:
+        if not quiet:
+            datasets.enable_progress_bars()
     return Path(folder)
 
 
