@@ -94,3 +94,10 @@ def test_push_uploads_the_hub_folder(random_cartpole, tmp_path, capsys, monkeypa
     assert calls["upload"] == ("me/cp", "dataset", "dev")
     uploaded = BaselineDataset(tmp_path / "uploaded")
     np.testing.assert_array_equal(uploaded.arrays.obs, read_parquet(random_cartpole)[0].obs)
+
+
+def test_info_prints_figures_with_two_decimals(random_cartpole, capsys):
+    status, out, _ = run(capsys, "info", random_cartpole)
+    line = next(line for line in out.splitlines() if line.startswith("random return"))
+    value = line.split()[-1]
+    assert status == 0 and len(value.split(".")[1]) == 2, line

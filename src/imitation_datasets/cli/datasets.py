@@ -105,7 +105,7 @@ def describe(path: Path) -> str:
         "against the data files)",
         f"return        {_fmt(returns.get('mean'))} ± {_fmt(returns.get('std'))} "
         f"(min {_fmt(returns.get('min'))}, max {_fmt(returns.get('max'))})",
-        f"random return {(meta.get('reference') or {}).get('random_return_mean', '-')}",
+        f"random return {_fmt((meta.get('reference') or {}).get('random_return_mean', '-'))}",
         f"seeds         dataset seed {collection.get('dataset_seed', '-')}; episode seeds "
         f"{min(seeds)}..{max(seeds)}",
         f"threshold     {collection.get('threshold', '-')}",
