@@ -9,30 +9,32 @@ algorithm's name: the experts run without stable-baselines3, so there is no SB3 
 ``Experts.get_expert("ant-1")`` resolve to it. ``atari`` is empty, as in 1.0.0.
 """
 
-from __future__ import annotations
+from typing import Any as _Any
 
-from typing import Any
+from imitation_datasets.experts import Experts as _Experts
 
-from imitation_datasets.experts import Experts
+# Only the three registers are public names without an underscore, as in 1.0.0's package
+# (whose test walks ``dir(register)``).
+_Entry = dict[str, _Any]
 
-ZOO_REPO = "imitation_datasets/experts/zoo"
+_ZOO_REPO = "imitation_datasets/experts/zoo"
 """Where the curated experts' weights ship (the package folder, not a hub repo)."""
 
-CLASSIC_KEYS = {"cartpole": "cartpole", "mountaincar": "mountaincar", "acrobot": "acrobot"}
+_CLASSIC_KEYS = {"cartpole": "cartpole", "mountaincar": "mountaincar", "acrobot": "acrobot"}
 """1.0.0's classic-control keys and our experts for them."""
-MUJOCO_KEYS = {"ant": "ant", "ant-1": "ant", "walker": "walker", "swimmer": "swimmer",
-               "cheetah": "cheetah", "hopper": "hopper", "humanoid": "humanoid"}
+_MUJOCO_KEYS = {"ant": "ant", "ant-1": "ant", "walker": "walker", "swimmer": "swimmer",
+                "cheetah": "cheetah", "hopper": "hopper", "humanoid": "humanoid"}
 """1.0.0's MuJoCo keys and our experts for them."""
-EXTRA_ALIASES = {"ant": ("ant-1",)}
+_EXTRA_ALIASES = {"ant": ("ant-1",)}
 """1.0.0 keys that are not names of our experts, registered as aliases."""
 
 
-def entry(key: str) -> dict[str, Any]:
+def _entry(key: str) -> _Entry:
     """The 1.0.0-layout register entry of our curated expert ``key``."""
-    expert = Experts.get_expert(key)
+    expert = _Experts.get_expert(key)
     return {
         "name": expert.env_id,
-        "repo_id": ZOO_REPO,
+        "repo_id": _ZOO_REPO,
         "filename": expert.weights_path.name,
         "threshold": float(expert.threshold),
         "algo": str(expert.algo),
@@ -40,11 +42,11 @@ def entry(key: str) -> dict[str, Any]:
     }
 
 
-classic: dict[str, dict[str, Any]] = {old: entry(ours) for old, ours in CLASSIC_KEYS.items()}
-mujoco: dict[str, dict[str, Any]] = {old: entry(ours) for old, ours in MUJOCO_KEYS.items()}
-atari: dict[str, dict[str, Any]] = {}
+classic: dict[str, _Entry] = {old: _entry(ours) for old, ours in _CLASSIC_KEYS.items()}
+mujoco: dict[str, _Entry] = {old: _entry(ours) for old, ours in _MUJOCO_KEYS.items()}
+atari: dict[str, _Entry] = {}
 
-for _key, _aliases in EXTRA_ALIASES.items():
-    Experts.register(_key, Experts.get_expert(_key), _aliases)
+for _key, _aliases in _EXTRA_ALIASES.items():
+    _Experts.register(_key, _Experts.get_expert(_key), _aliases)
 
-__all__ = ["atari", "classic", "entry", "mujoco"]
+__all__ = ["atari", "classic", "mujoco"]
