@@ -204,3 +204,17 @@ def test_huggingface_to_baseline_gives_the_original_keys(folder, arrays):
     for key in ("obs", "actions", "rewards", "episode_starts"):
         assert len(converted[key]) == arrays.n_steps
     np.testing.assert_allclose(converted["obs"], arrays.obs, rtol=1e-6)
+
+
+def test_get_random_dataset_is_a_seeded_random_policy_dataset(tmp_path, monkeypatch):
+    from imitation_datasets.dataset import get_random_dataset
+
+    monkeypatch.chdir(tmp_path)
+    data = get_random_dataset("CartPole-v1", episodes=4, threads=1)
+    teacher = tmp_path / "dataset" / "random_CartPole-v1" / "teacher.npz"
+    assert teacher.exists() and data.num_episodes == 4
+    assert 8 < data.average_reward < 60  # random CartPole, far below the expert's 500
+    again = get_random_dataset("CartPole-v1", episodes=4, threads=2)  # same seed: same data
+    assert torch.equal(again[:][1], data[:][1])
+    other = get_random_dataset("CartPole-v1", episodes=4, threads=1, seed=1)
+    assert not torch.equal(other.states[:5], data.states[:5])
