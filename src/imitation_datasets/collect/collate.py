@@ -153,7 +153,7 @@ def env_description(env_id: str, env_kwargs: dict[str, Any]) -> dict[str, Any]:
     env = make_env(env_id, env_kwargs)
     try:
         return describe_env(env_id, env_kwargs, env.spec, env.observation_space,
-                            env.action_space)
+                            env.action_space, getattr(env, "original_observation_space", None))
     finally:
         env.close()
 

@@ -61,7 +61,8 @@ from imitation_datasets.collect.worker import WorkerSpec
 from imitation_datasets.core.config import from_mapping
 from imitation_datasets.core.errors import ConfigError
 from imitation_datasets.core.extras import require_env_extra
-from imitation_datasets.core.rollout import ActionSpaceError
+from imitation_datasets.core.rollout import ActionSpaceError, make_env
+from imitation_datasets.experts.curated import CuratedExpert
 from imitation_datasets.experts.registry import Experts
 
 __all__ = ["ActionSpaceError", "CollectionError", "Controller", "OutFolderError"]
@@ -200,6 +201,8 @@ class Controller:
                                    random_actions, self.enjoy)
         env_id = description.run["env_id"]
         require_env_extra(env_id)  # one line naming our extra, before any worker starts
+        if not isinstance(policy, CuratedExpert):  # any Gymnasium id: check its spaces here
+            make_env(env_id, description.run["env_kwargs"]).close()
         user_enjoy = None if isinstance(self.enjoy, RecordingEnjoy) else self.enjoy
         play = PlaySpec(
             env_id=env_id, env_kwargs=description.run["env_kwargs"],

@@ -30,3 +30,11 @@ def short_repr(value: Any, limit: int = 80) -> str:
     """``repr(value)``, cut to ``limit`` characters to keep error messages on one short line."""
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def json_number(value: float) -> float | str:
+    """JSON-safe float: infinities and NaN become strings ``"inf"``, ``"-inf"``, ``"nan"``."""
+    value = float(value)
+    if math.isfinite(value):
+        return value
+    return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")

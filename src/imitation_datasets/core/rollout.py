@@ -19,14 +19,20 @@ from gymnasium.wrappers import OrderEnforcing, TimeLimit
 from imitation_datasets.core.acting import batch_actions
 from imitation_datasets.core.episode import Episode
 from imitation_datasets.core.errors import ImitationDatasetsError
+from imitation_datasets.core.spaces import storable
 
 Job = tuple[Any, int]
 """``(key, seed)``: what to play next; the key (any hashable value) comes back with the result."""
 
 
 def make_env(env_id: str, env_kwargs: dict[str, Any] | None = None) -> gym.Env:
-    """Create an environment the way every part of the library does."""
-    return gym.make(env_id, disable_env_checker=True, **(env_kwargs or {}))
+    """Create an environment the way every part of the library does.
+
+    A non-Box observation space (Discrete, MultiDiscrete, MultiBinary, Dict, Tuple) is wrapped
+    to give the rows it is stored as (``core/spaces.py``); an unsupported observation or action
+    space raises :class:`~imitation_datasets.core.spaces.UnsupportedSpaceError` (one line).
+    """
+    return storable(gym.make(env_id, disable_env_checker=True, **(env_kwargs or {})), env_id)
 
 
 FULL_RESET_FAMILIES = ("gymnasium.envs.classic_control.", "gymnasium.envs.mujoco.")

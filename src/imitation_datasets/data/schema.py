@@ -23,6 +23,12 @@ import numpy as np
 
 from imitation_datasets.core.errors import DatasetFormatError
 from imitation_datasets.core.json_values import is_int
+from imitation_datasets.core.json_values import json_number as json_number  # re-exported
+from imitation_datasets.core.spaces import (
+    SUPPORTED_ACTIONS,
+    observation_box,
+    space_structure,
+)
 
 SCHEMA_VERSION = 1
 FORMAT_NAME = "imitation_datasets"
@@ -46,27 +52,21 @@ Readers accept either spelling wherever the original names are expected.
 """
 
 
-def json_number(value: float) -> float | str:
-    """JSON-safe float: infinities and NaN become strings ``"inf"``, ``"-inf"``, ``"nan"``."""
-    value = float(value)
-    if math.isfinite(value):
-        return value
-    return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
-
-
 def space_to_dict(space: gym.Space) -> dict[str, Any]:
-    """Describe a Box or Discrete space as JSON."""
-    if isinstance(space, gym.spaces.Discrete):
-        return {"type": "Discrete", "n": int(space.n), "start": int(space.start)}
-    if isinstance(space, gym.spaces.Box):
-        return {
-            "type": "Box",
-            "shape": list(space.shape),
-            "dtype": str(space.dtype),
-            "low": [json_number(v) for v in np.ravel(space.low)],
-            "high": [json_number(v) for v in np.ravel(space.high)],
-        }
-    raise DatasetFormatError(f"unsupported space {space}; Box and Discrete are supported")
+    """Describe the stored space as JSON (a Box or Discrete space as it is).
+
+    A MultiDiscrete or MultiBinary space is described as the integer Box its values are stored
+    in (``core/spaces.py``).
+
+    Raises:
+        DatasetFormatError: any other space (one line naming it).
+    """
+    if isinstance(space, gym.spaces.MultiDiscrete | gym.spaces.MultiBinary):
+        space = observation_box(space)
+    if isinstance(space, gym.spaces.Box | gym.spaces.Discrete):
+        return space_structure(space)
+    raise DatasetFormatError(f"unsupported space {space}; supported: {SUPPORTED_ACTIONS}, "
+                             "and Dict/Tuple observations")
 
 
 MAX_SPACE_SIZE = 1 << 28
@@ -120,6 +120,53 @@ def _box_from_dict(data: dict[str, Any], origin: str) -> gym.spaces.Box:
             raise DatasetFormatError(f"{origin}: Box {key} holds a value that is not a number") \
                 from None
     return gym.spaces.Box(bounds[0], bounds[1], shape=tuple(shape), dtype=dtype)
+
+
+MAX_NESTING = 16
+"""Deepest Dict/Tuple nesting a structure description may have."""
+
+
+def structure_from_dict(data: Any, origin: str = "structure", depth: int = 0) -> gym.Space:
+    """Inverse of ``core.spaces.space_structure`` (Dict, Tuple, MultiDiscrete, MultiBinary too).
+
+    Raises:
+        DatasetFormatError: a malformed description, or one nested deeper than 16 levels.
+    """
+    kind = data.get("type") if isinstance(data, dict) else None
+    if depth > MAX_NESTING:
+        raise DatasetFormatError(f"{origin}: spaces nested deeper than {MAX_NESTING} levels")
+    try:
+        if kind == "Dict" and isinstance(data.get("spaces"), dict):
+            return gym.spaces.Dict({str(k): structure_from_dict(v, f"{origin}.{k}", depth + 1)
+                                    for k, v in data["spaces"].items()})
+        if kind == "Tuple" and isinstance(data.get("spaces"), list):
+            return gym.spaces.Tuple([structure_from_dict(v, f"{origin}[{i}]", depth + 1)
+                                     for i, v in enumerate(data["spaces"])])
+        if kind == "MultiDiscrete":
+            nvec, start = (np.asarray(data[k], dtype=np.int64) for k in ("nvec", "start"))
+            if nvec.size > MAX_SPACE_SIZE:
+                raise ValueError("too large")
+            return gym.spaces.MultiDiscrete(nvec, start=start)
+        if kind == "MultiBinary" and all(is_int(n) for n in data.get("n", [None])):
+            if math.prod(data["n"]) > MAX_SPACE_SIZE:
+                raise ValueError("too large")
+            n = data["n"]
+            return gym.spaces.MultiBinary(n[0] if len(n) == 1 else list(n))
+    except (KeyError, TypeError, ValueError, OverflowError, AssertionError) as exc:
+        raise DatasetFormatError(f"{origin}: malformed {str(kind)[:20]} description "
+                                 f"({str(exc)[:80]})") from None
+    return space_from_dict(data, origin)
+
+
+def metadata_structure(metadata: dict[str, Any] | None, key: str = "observation"
+                       ) -> gym.Space | None:
+    """The environment's own observation (or ``key="action"``) space, when not the stored one.
+
+    ``core.spaces.unflatten_observation(space, row)`` turns a stored row back into it.
+    """
+    env = (metadata or {}).get("env") or {}
+    data = env.get(f"{key}_structure")
+    return None if data is None else structure_from_dict(data, f"metadata env.{key}_structure")
 
 
 def numeric_dtype(name: Any, origin: str) -> np.dtype:
@@ -191,8 +238,15 @@ def infer_spaces(obs: Any, actions: np.ndarray) -> tuple[dict[str, Any], dict[st
 
 
 def env_description(env_id: str | None, kwargs: dict[str, Any], spec: Any,
-                    observation_space: gym.Space, action_space: gym.Space) -> dict[str, Any]:
+                    observation_space: gym.Space, action_space: gym.Space,
+                    original_observation_space: gym.Space | None = None) -> dict[str, Any]:
     """The metadata's ``env`` entry: id, kwargs, the registry's spec (JSON) and both spaces.
+
+    ``observation_space``/``action_space`` describe what is stored (a Box or Discrete space);
+    where the environment's own space differs (a Dict, Tuple, Discrete or MultiBinary
+    observation, a MultiDiscrete or MultiBinary action), ``observation_structure`` /
+    ``action_structure`` describe it too (``core/spaces.py``): absent for Box observations and
+    Box/Discrete actions, so those datasets' metadata is unchanged.
 
     Args:
         env_id: the Gymnasium id (``None`` when unknown, e.g. a Minari file's unregistered id).
@@ -201,12 +255,14 @@ def env_description(env_id: str | None, kwargs: dict[str, Any], spec: Any,
             cannot be written as JSON (it holds callables) is recorded as ``None``.
         observation_space: the observation space.
         action_space: the action space.
+        original_observation_space: the environment's own observation space, when the env
+            was wrapped to store it as a Box (``core.spaces.StorableObservation``).
     """
     try:
         spec_json = json.loads(spec.to_json()) if spec is not None else None
     except Exception:  # noqa: BLE001 - some specs hold callables; the id and kwargs remain
         spec_json = None
-    return {
+    description: dict[str, Any] = {
         "id": env_id,
         "kwargs": kwargs,
         "spec": spec_json,
@@ -214,3 +270,9 @@ def env_description(env_id: str | None, kwargs: dict[str, Any], spec: Any,
         "observation_space": space_to_dict(observation_space),
         "action_space": space_to_dict(action_space),
     }
+    if original_observation_space is not None and \
+            not isinstance(original_observation_space, gym.spaces.Box):
+        description["observation_structure"] = space_structure(original_observation_space)
+    if not isinstance(action_space, gym.spaces.Box | gym.spaces.Discrete):
+        description["action_structure"] = space_structure(action_space)
+    return description
