@@ -25,6 +25,7 @@ from imitation_datasets.collect.functions import (
     episode_layout,
     write_npz,
 )
+from imitation_datasets.collect.pixels import pixel_space
 from imitation_datasets.collect.run_description import RunDescription
 from imitation_datasets.collect.streamed import StagedEpisodes
 from imitation_datasets.collect.tally import CollectionError
@@ -128,9 +129,13 @@ def _user_collate(spec: WorkerSpec, out_dir: Path, episodes: int, collate: Any,
 def _metadata(spec: WorkerSpec, description: RunDescription, episodes: Sequence[Episode],
               arrays: DatasetArrays, command: str) -> dict[str, Any]:
     play = spec.play
+    env = env_description(play.env_id, play.env_kwargs)
+    if play.pixels is not None:  # the observations are the frames; the expert saw the state
+        env = {**env, "observation_space": pixel_space(play.pixels),
+               "state_space": env["observation_space"]}
     return build_metadata(
         arrays,
-        env=env_description(play.env_id, play.env_kwargs),
+        env=env,
         expert=description.provenance,
         collection={
             "dataset_seed": play.dataset_seed,
@@ -141,6 +146,7 @@ def _metadata(spec: WorkerSpec, description: RunDescription, episodes: Sequence[
             "random_actions": play.random_actions,
             "seed_rule": SEED_RULE,
             "fingerprint": spec.staging.fingerprint,
+            **({} if play.pixels is None else {"pixels": play.pixels.to_json()}),
         },
         acceptance=_acceptance(episodes),
         reference=_reference(description.provenance, play.env_id, play.env_kwargs, arrays),

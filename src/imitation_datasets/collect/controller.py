@@ -47,6 +47,7 @@ from imitation_datasets.collect.functions import (
     random_enjoy,
 )
 from imitation_datasets.collect.options import MODES, RUN_FIELDS, CollectOptions, run_options
+from imitation_datasets.collect.pixels import PixelSpec
 from imitation_datasets.collect.player import PlaySpec
 from imitation_datasets.collect.resume import holds_dataset, report_kept_stagings
 from imitation_datasets.collect.run_description import (
@@ -160,6 +161,7 @@ class Controller:
         """
         values = dataclasses.asdict(options)
         random, npz, mapped = values.pop("random"), values.pop("npz"), values.pop("mapped")
+        mapped = mapped or options.pixels  # frames are written compressed, episode by episode
         return cls(random_enjoy if random else baseline_enjoy,
                    DatasetCollate("baseline_collate", npz=npz and not mapped, mapped=mapped),
                    expert=expert, command=command, **values)
@@ -197,8 +199,10 @@ class Controller:
         threshold = options.threshold
         if threshold is None:
             threshold = -math.inf if random_actions else float(policy.threshold)
+        pixels = PixelSpec(*options.size) if options.pixels else None
         description = describe_run(policy, options.seed, threshold, options.max_attempts,
-                                   random_actions, self.enjoy)
+                                   random_actions, self.enjoy,
+                                   None if pixels is None else pixels.to_json())
         env_id = description.run["env_id"]
         require_env_extra(env_id)  # one line naming our extra, before any worker starts
         if not isinstance(policy, CuratedExpert):  # any Gymnasium id: check its spaces here
@@ -211,6 +215,7 @@ class Controller:
             max_attempts=options.max_attempts,
             n_envs=(default_envs_per_worker(env_id) if options.envs_per_worker is None
                     else options.envs_per_worker),
+            pixels=pixels,
         )
         folder = DatasetFolder(Path(options.path) / game)
         staging = Staging(folder.path, fingerprint(description.run), description.resumable)

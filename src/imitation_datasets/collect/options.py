@@ -46,9 +46,9 @@ flags turn the field off). ``path`` is not a flag: the CLI's ``--out DIR`` is ``
 class CollectOptions:
     """How a dataset is collected (the CLI's ``collect`` options; ``Controller``'s keywords).
 
-    Only ``episodes``, ``seed``, ``threshold``, ``max_attempts``, ``random``, ``npz`` and
-    ``mapped`` change the files written; the others change where, how fast, and how the run is
-    shown.
+    Only ``episodes``, ``seed``, ``threshold``, ``max_attempts``, ``random``, ``npz``,
+    ``mapped``, ``pixels`` and ``size`` change the files written; the others change where, how
+    fast, and how the run is shown.
     """
 
     episodes: int = option(1000, "episodes to keep (at most 10,000,000)")
@@ -66,6 +66,10 @@ class CollectOptions:
     mapped: bool = option(False, "write the steps as memory-mapped .npy columns (steps/), "
                                  "streamed episode by episode, instead of steps.parquet: for "
                                  "datasets larger than memory (no teacher.npz)")
+    pixels: bool = option(False, "record rendered frames (render_mode='rgb_array') as the "
+                                 "observations while the expert acts on its state; PNG frames "
+                                 "in steps/obs.arrow (implies --mapped)")
+    size: tuple[int, ...] = option((84, 84), "frame height,width with --pixels")
     path: str = option("./dataset/", "datasets are written to <path>/<game>/")
     overwrite: bool = option(False, "replace a different dataset already in the output folder "
                                      "(refused otherwise)")
@@ -94,6 +98,9 @@ class CollectOptions:
             raise ConfigError(f"seed must be >= 0, got {self.seed!r}")
         if self.envs_per_worker is not None and self.envs_per_worker < 1:
             raise ConfigError(f"envs_per_worker must be >= 1, got {self.envs_per_worker!r}")
+        if len(self.size) != 2 or not all(1 <= n <= 4096 for n in self.size):
+            raise ConfigError(f"size must be two numbers, height,width, each 1..4096, got "
+                              f"{self.size!r}")
         if self.step_timeout is not None and not self.step_timeout > 0:
             raise ConfigError(f"step_timeout must be > 0 seconds or None, got "
                               f"{self.step_timeout!r}")

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from imitation_datasets.collect.pixels import PixelRunner, PixelSpec
 from imitation_datasets.core.episode import Episode
 from imitation_datasets.core.rollout import EpisodeRunner, make_env
 from imitation_datasets.core.seeding import episode_seed
@@ -32,6 +33,8 @@ class PlaySpec:
     threshold: float
     max_attempts: int
     n_envs: int = 16
+    pixels: PixelSpec | None = None
+    """Record rendered frames of this size instead of the state observations."""
 
 
 @dataclass
@@ -72,7 +75,9 @@ class EpisodePlayer:
             spec.policy,
             n_envs=spec.n_envs,
             random_actions=spec.random_actions,
-        )
+        ) if spec.pixels is None else PixelRunner(
+            spec.env_id, spec.env_kwargs, spec.pixels, spec.policy, n_envs=spec.n_envs,
+            random_actions=spec.random_actions)
 
     def close(self) -> None:
         """Close the environments."""

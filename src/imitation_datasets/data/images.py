@@ -13,6 +13,7 @@ or is larger than :data:`MAX_IMAGE_FILE_BYTES`. Both are module constants a user
 
 from __future__ import annotations
 
+import contextlib
 import io
 import struct
 from pathlib import Path
@@ -50,9 +51,9 @@ class ImageColumn:
         origin: the file the column came from, for error messages.
     """
 
-    def __init__(self, values: pa.Array, base_dir: Path | None, origin: str) -> None:
-        if isinstance(values, pa.ChunkedArray):
-            values = values.combine_chunks()
+    def __init__(self, values: pa.Array | pa.ChunkedArray, base_dir: Path | None,
+                 origin: str) -> None:
+        # a chunked column stays chunked: combining would copy a memory-mapped file into memory
         if values.null_count:
             raise DatasetFormatError(f"{origin}: image column has missing values")
         self.values = values
@@ -131,3 +132,86 @@ class ImageColumn:
                 f"{self.base_dir}; refused"
             )
         return resolved
+
+
+# ---------------------------------------------------------------------------- frame columns
+IMAGE_FIELD = "image"
+"""The column of a frame file: HuggingFace's ``Image`` struct (``bytes``, ``path``)."""
+HF_IMAGE_SCHEMA = pa.schema(
+    [pa.field(IMAGE_FIELD, pa.struct([("bytes", pa.binary()), ("path", pa.string())]))],
+    metadata={b"huggingface": b'{"info": {"features": {"image": {"_type": "Image"}}}}'})
+"""Arrow schema of a frame file; the ``huggingface`` metadata makes ``datasets`` read the column
+as its ``Image`` feature."""
+PNG_LEVEL = 1
+"""zlib level of the PNG frames (``benchmarks/pixels.py`` measures the size/speed trade-off);
+fixed, so the same frame always gives the same bytes."""
+
+
+def encode_png(frame: np.ndarray) -> bytes:
+    """A ``H x W x 3`` (or ``x 1``) uint8 frame as PNG bytes (lossless, byte-deterministic)."""
+    from PIL import Image
+
+    frame = np.ascontiguousarray(frame, dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(frame[..., 0] if frame.shape[-1] == 1 else frame).save(
+        buffer, format="PNG", compress_level=PNG_LEVEL)
+    return buffer.getvalue()
+
+
+class FrameWriter:
+    """Writes frames as PNG images into an Arrow IPC stream file, a record batch per call.
+
+    The file is what ``datasets`` keeps on disk (``Dataset.from_file(path)`` reads it, the
+    column as an ``Image`` feature) and is memory-mapped by :func:`map_frames`. Written to a
+    temporary name and renamed by :meth:`close` (see :mod:`~imitation_datasets.core.atomic`).
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        from imitation_datasets.core.atomic import atomic_path
+
+        self._stack = contextlib.ExitStack()
+        tmp = self._stack.enter_context(atomic_path(path))
+        sink = self._stack.enter_context(pa.OSFile(str(tmp), "wb"))
+        self._writer = self._stack.enter_context(pa.ipc.new_stream(sink, HF_IMAGE_SCHEMA))
+        self.rows = 0
+
+    def write(self, frames: np.ndarray) -> None:
+        """Append ``(n, H, W, C)`` uint8 frames."""
+        encoded = pa.array([encode_png(frame) for frame in frames], pa.binary())
+        column = pa.StructArray.from_arrays([encoded, pa.nulls(len(frames), pa.string())],
+                                            fields=list(HF_IMAGE_SCHEMA.field(0).type))
+        self._writer.write_batch(pa.record_batch([column], schema=HF_IMAGE_SCHEMA))
+        self.rows += len(frames)
+
+    def close(self) -> None:
+        """Finish the file (it appears under its name only now)."""
+        self._stack.close()
+
+    def abort(self) -> None:
+        """Remove the unfinished file."""
+        with contextlib.suppress(BaseException):
+            self._stack.__exit__(RuntimeError, RuntimeError("aborted"), None)
+
+
+def map_frames(path: str | Path, rows: int) -> ImageColumn:
+    """The frames of a :class:`FrameWriter` file, memory-mapped (decoded one at a time).
+
+    Raises:
+        DatasetFormatError: not a regular Arrow IPC stream, another schema, or not ``rows``
+            frames.
+    """
+    from imitation_datasets.core.safe_read import require_regular
+
+    path = Path(path)
+    try:
+        require_regular(path)
+        table = pa.ipc.open_stream(pa.memory_map(str(path), "r")).read_all()
+    except FileNotFoundError:
+        raise DatasetFormatError(f"{path}: missing") from None
+    except (pa.ArrowException, OSError) as exc:
+        raise DatasetFormatError(f"{path}: not a readable Arrow stream ({exc})") from None
+    if table.schema.names != [IMAGE_FIELD] or not is_image_column(table.schema.field(0).type):
+        raise DatasetFormatError(f"{path}: expected one image column, found {table.schema}")
+    if table.num_rows != rows:
+        raise DatasetFormatError(f"{path}: {table.num_rows} frames, expected {rows}")
+    return ImageColumn(table.column(0), None, str(path))

@@ -9,6 +9,14 @@ steps/action.npy    (T,) or (T, *act_shape)
 steps/reward.npy    (T,) float64
 steps/terminated.npy, steps/truncated.npy   (T,) bool
 episodes.parquet    as in every dataset of ours (final observations, seeds, ...)
+```
+
+Image observations (``uint8 H x W x C`` frames, a pixel dataset) are stored compressed instead:
+``steps/obs.arrow`` holds one PNG per step in an Arrow IPC stream file with HuggingFace's
+``Image`` feature (:class:`~imitation_datasets.data.images.FrameWriter`), memory-mapped and
+decoded one frame at a time when read.
+
+```
 metadata.json       the same keys; written last
 ```
 
@@ -44,10 +52,19 @@ COLUMN_FILES = {"obs": "obs.npy", "actions": "action.npy", "rewards": "reward.np
                 "terminated": "terminated.npy", "truncated": "truncated.npy"}
 """The column files of :data:`STEPS_DIR`, by :class:`~imitation_datasets.data.arrays.
 DatasetArrays` field."""
+FRAMES_FILE = "obs.arrow"
+"""The compressed observations of a pixel dataset, in :data:`STEPS_DIR`."""
 MAX_HEADER_BYTES = 10_000
 """Largest ``.npy`` header parsed (numpy's own default bound)."""
 CHUNK_ROWS = 1 << 20
 """Rows a whole-column check reads before releasing a mapped column's pages."""
+
+
+def is_frames(values: Any) -> bool:
+    """Whether ``(rows, ...)`` observations are image frames (``uint8``, ``H x W x C``)."""
+    shape: tuple[int, ...] = tuple(getattr(values, "shape", ()))
+    return (len(shape) == 4 and getattr(values, "dtype", None) == np.uint8
+            and shape[3] in (1, 3, 4))
 
 
 def is_mapped(directory: str | Path) -> bool:

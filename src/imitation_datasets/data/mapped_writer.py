@@ -20,7 +20,15 @@ import numpy as np
 
 from imitation_datasets.core.episode import Episode
 from imitation_datasets.data.arrays import DatasetArrays
-from imitation_datasets.data.mapped import STEPS_DIR, ColumnWriter, column_paths, map_column
+from imitation_datasets.data.images import FrameWriter, map_frames
+from imitation_datasets.data.mapped import (
+    FRAMES_FILE,
+    STEPS_DIR,
+    ColumnWriter,
+    column_paths,
+    is_frames,
+    map_column,
+)
 from imitation_datasets.data.parquet import finish_folder
 from imitation_datasets.data.schema import METADATA_FILE
 
@@ -48,6 +56,8 @@ class MappedWriter:
         self.seeds: list[int] = []
         self.attempts: list[int] = []
         self.final_obs: list[np.ndarray] = []
+        self.frames: FrameWriter | None = None
+        self.frame_shape: tuple[int, ...] = ()
         self.directory.mkdir(parents=True, exist_ok=True)
         (self.directory / METADATA_FILE).unlink(missing_ok=True)
 
@@ -70,14 +80,23 @@ class MappedWriter:
         if not self.columns:
             (self.directory / STEPS_DIR).mkdir(exist_ok=True)
             for field, path in column_paths(self.directory).items():
+                if field == "obs" and is_frames(values["obs"]):
+                    self.frames = FrameWriter(path.with_name(FRAMES_FILE))
+                    self.frame_shape = values["obs"].shape[1:]
+                    continue
                 self.columns[field] = ColumnWriter(path, self.steps, values[field].shape[1:],
                                                    values[field].dtype)
+        if self.frames is not None:
+            if values["obs"].shape[1:] != self.frame_shape:
+                raise ValueError(f"frames shaped {values['obs'].shape[1:]}, the first "
+                                 f"episode's were {self.frame_shape}")
+            self.frames.write(values["obs"])
         for field, writer in self.columns.items():
             writer.write(values[field])
         self.lengths.append(length)
         self.seeds.append(-1 if episode.seed is None else int(episode.seed))
         self.attempts.append(episode.attempt + 1)
-        self.final_obs.append(np.asarray(episode.final_obs, dtype=self.columns["obs"].dtype))
+        self.final_obs.append(np.asarray(episode.final_obs, dtype=values["obs"].dtype))
 
     def finish(self, metadata: Metadata) -> DatasetArrays:
         """Close the columns, then write ``episodes.parquet`` and ``metadata.json`` (last).
@@ -91,8 +110,16 @@ class MappedWriter:
             writer.close()
         rows = self.steps
         paths = column_paths(self.directory)
+        columns: dict[str, Any] = {field: map_column(paths[field], rows)
+                                   for field in paths if field in self.columns}
+        if self.frames is not None:
+            if self.frames.rows != rows:
+                self.abort()
+                raise ValueError(f"{self.frames.rows} frames written, {rows} announced")
+            self.frames.close()
+            columns["obs"] = map_frames(paths["obs"].with_name(FRAMES_FILE), rows)
         arrays = DatasetArrays(
-            **{field: map_column(paths[field], rows) for field in paths},
+            **columns,
             lengths=np.array(self.lengths, dtype=np.int64),
             final_obs=np.stack(self.final_obs),
             seeds=np.array(self.seeds, dtype=np.int64),
@@ -105,3 +132,5 @@ class MappedWriter:
         """Remove the unfinished column files."""
         for writer in self.columns.values():
             writer.abort()
+        if self.frames is not None:
+            self.frames.abort()

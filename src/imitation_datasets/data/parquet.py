@@ -21,8 +21,10 @@ from imitation_datasets.data.arrays import (
 )
 from imitation_datasets.data.arrow import arrow_numpy, flattened_array, step_numbers
 from imitation_datasets.data.dataset_card import CARD_FILE, folder_card
+from imitation_datasets.data.images import map_frames
 from imitation_datasets.data.loaded import LoadedData, single_split
 from imitation_datasets.data.mapped import (
+    FRAMES_FILE,
     STEPS_DIR,
     column_paths,
     is_mapped,
@@ -307,11 +309,13 @@ def read_parquet(directory: str | Path) -> tuple[DatasetArrays, dict[str, Any]]:
 
 
 def _mapped_steps(directory: Path, lengths: np.ndarray, obs_shape: tuple[int, ...] | None,
-                  act_shape: tuple[int, ...] | None) -> dict[str, np.ndarray]:
-    """The mapped step columns, keyed as ``steps.parquet``'s."""
+                  act_shape: tuple[int, ...] | None) -> dict[str, Any]:
+    """The mapped step columns, keyed as ``steps.parquet``'s (frames as an ``ImageColumn``)."""
     rows = int(lengths.sum())
     paths = column_paths(directory)
-    return {"obs": map_column(paths["obs"], rows, obs_shape),
+    frames = paths["obs"].with_name(FRAMES_FILE)
+    return {"obs": (map_frames(frames, rows) if frames.exists()
+                    else map_column(paths["obs"], rows, obs_shape)),
             ACTION: map_column(paths["actions"], rows, act_shape),
             **{name: map_column(paths[field], rows, ())
                for name, field in ((REWARD, "rewards"), ("terminated", "terminated"),

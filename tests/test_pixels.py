@@ -1,0 +1,113 @@
+"""Pixel-observation datasets: the expert acts on its state, the dataset holds rendered frames."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+pytest.importorskip("pygame")
+from PIL import Image  # noqa: E402
+
+from imitation_datasets.collect.options import CollectOptions  # noqa: E402
+from imitation_datasets.controller import Controller  # noqa: E402
+from imitation_datasets.data.torch_dataset import BaselineDataset  # noqa: E402
+
+
+def collect(path: Path, game: str, workers: int, pixels: bool = True, episodes: int = 2,
+            size: tuple[int, int] = (48, 64)) -> Path:
+    options = CollectOptions(episodes=episodes, workers=workers, seed=7, pixels=pixels,
+                             size=size, path=str(path), progress=False, envs_per_worker=2)
+    return Controller.from_options(options, command="tests").start({"game": game,
+                                                                     "mode": "all"})
+
+
+def files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def cartpole(tmp_path_factory):
+    root = tmp_path_factory.mktemp("pixels")
+    return {workers: collect(root / f"w{workers}", "cartpole", workers) for workers in (1, 2)}
+
+
+def test_pixel_collection_is_byte_identical_across_worker_counts(cartpole):
+    one, two = files(cartpole[1]), files(cartpole[2])
+    assert "steps/obs.arrow" in one and "steps/obs.npy" not in one
+    assert one == two
+
+
+def test_frames_are_the_states_episodes_rendered(cartpole, tmp_path):
+    """Same episodes as the state dataset of the seed; observations are its rendered frames."""
+    pixels = BaselineDataset(cartpole[1])
+    states = BaselineDataset(collect(tmp_path, "cartpole", 1, pixels=False))
+    assert np.array_equal(pixels.arrays.actions, states.arrays.actions)
+    assert np.array_equal(pixels.arrays.rewards, states.arrays.rewards)
+    assert np.array_equal(pixels.episode_seeds, states.episode_seeds)
+    assert pixels.observation_space.shape == (48, 64, 3)
+    assert pixels.observation_space.dtype == np.uint8
+    meta = pixels.metadata
+    assert meta["env"]["state_space"]["shape"] == [4]
+    assert meta["collection"]["pixels"]["height"] == 48
+    state, action, following = pixels[0]
+    assert state.shape == (48, 64, 3) and state.dtype == torch.uint8
+    assert torch.equal(following, pixels[1][0])  # s' is the next step's frame
+    assert not torch.equal(state, pixels[100][0])  # the cart moved
+    # s' of an episode's last step is the stored final frame
+    last = int(pixels.episode_lengths[0]) - 1
+    assert torch.equal(pixels[last][2], torch.from_numpy(pixels.arrays.final_obs[0]))
+    assert torch.equal(pixels[last][0], pixels[last - 1][2])
+    # the renderer's own frame of the first state, resized the same way, is the first item
+    import gymnasium as gym
+
+    from imitation_datasets.collect.pixels import PixelSpec, resize
+
+    env = gym.make("CartPole-v1", render_mode="rgb_array")
+    env.reset(seed=int(pixels.episode_seeds[0]))
+    assert np.array_equal(resize(env.render(), PixelSpec(48, 64)), state.numpy())
+    env.close()
+
+
+def test_frames_are_png_readable_by_hf_datasets_without_this_library(cartpole):
+    datasets = pytest.importorskip("datasets")
+    table = datasets.Dataset.from_file(str(cartpole[1] / "steps" / "obs.arrow"))
+    assert isinstance(table.features["image"], datasets.Image)
+    ours = BaselineDataset(cartpole[1])
+    for row in (0, 5, len(table) - 1):
+        image = table[row]["image"]
+        assert image.format == "PNG"
+        assert np.array_equal(np.asarray(image), ours.arrays.obs[row])
+    raw = table.with_format("arrow")[3]["image"][0]["bytes"].as_py()
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(raw))), ours.arrays.obs[3])
+
+
+def test_dataloader_decodes_frames_in_batches(cartpole):
+    dataset = BaselineDataset(cartpole[2],
+                              transform=lambda x: x.permute(2, 0, 1).float() / 255)
+    loader = torch.utils.data.DataLoader(dataset, batch_size=16, shuffle=True,
+                                         generator=torch.Generator().manual_seed(0))
+    states, actions, following = next(iter(loader))
+    assert states.shape == (16, 3, 48, 64) and following.shape == (16, 3, 48, 64)
+    assert float(states.max()) <= 1.0 and actions.dtype == torch.int64
+
+
+def test_box2d_expert_renders_through_pygame(tmp_path):
+    pytest.importorskip("Box2D")
+    folder = collect(tmp_path, "lunarlander", 1, episodes=1, size=(32, 32))
+    dataset = BaselineDataset(folder)
+    assert dataset[0][0].shape == (32, 32, 3)
+    assert dataset.metadata["env"]["state_space"]["shape"] == [8]
+    frames = np.stack([dataset.arrays.obs[i] for i in (0, len(dataset) // 2)])
+    assert frames.std() > 0  # not a blank screen
+
+
+def test_bad_frame_size_is_one_line():
+    from imitation_datasets.core.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="size must be two numbers"):
+        CollectOptions(pixels=True, size=(84,))
