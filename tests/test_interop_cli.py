@@ -101,3 +101,13 @@ def test_info_prints_figures_with_two_decimals(random_cartpole, capsys):
     line = next(line for line in out.splitlines() if line.startswith("random return"))
     value = line.split()[-1]
     assert status == 0 and len(value.split(".")[1]) == 2, line
+
+
+def test_expert_table_names_the_extra_each_expert_needs():
+    from imitation_datasets.cli.experts import expert_table
+
+    rows = {line.split(" | ")[0].strip("| "): line.split(" | ")
+            for line in expert_table(markdown=True).splitlines()[2:]}
+    assert rows["cartpole"][2] == "-"
+    assert rows["lunarlander"][2] == rows["bipedalwalker"][2] == "[box2d]"
+    assert rows["lunarlandercontinuous"][2] == "[box2d]" and rows["hopper"][2] == "[mujoco]"
