@@ -106,6 +106,10 @@ def test_offline_iqlearn_needs_done_and_learns_from_irl_batches(folder, tmp_path
     log = json.loads((tmp_path / "benchmark_results/iqlearn/CartPole/metrics.json").read_text())
     assert {"loss", "expert_term", "chi2_term", "value_term"} <= set(log[0]["train"])
     assert log[-1]["eval"]["accuracy"] > 60
+    # 1.0.0's positional order for this method: (n_epochs, train, eval, transforms, always_save)
+    method.enjoy_criteria = 1
+    method.train(2, loader(IRLDataset(folder)), None, None, True, str(tmp_path / "r"))
+    assert sorted(p.name for p in (tmp_path / "tmp/iqlearn/CartPole").iterdir()) == ["1", "best"]
     method.save()
     again = OfflineIQLearn(gym.make("CartPole-v1")).load()
     obs = BaselineDataset(folder).states[:10].numpy()

@@ -182,6 +182,13 @@ class Method(ABC):
         (``always_save``: every such epoch's weights, named by the epoch). Each epoch's metrics
         go to ``<folder>/metrics.json``.
         """
+        return self.run_training(n_epochs, train_dataset, eval_dataset, always_save, folder)
+
+    def run_training(self, n_epochs: int, train_dataset: Iterable[Any],
+                     eval_dataset: Iterable[Any] | None, always_save: bool,
+                     folder: str | None,
+                     transforms: Callable[[Any], Any] | None = None) -> Method:
+        """The loop of :meth:`train` (``transforms`` go to :meth:`_enjoy`)."""
         folder = folder or f"./benchmark_results/{self.folder_name}/{self.environment_name}"
         os.makedirs(folder, exist_ok=True)
         if not self._fitted:
@@ -194,7 +201,7 @@ class Method(ABC):
                 record["eval"] = self._eval(eval_dataset)
             stop = False
             if epoch > 0 and epoch % self.enjoy_criteria == 0:
-                metrics = self._enjoy()
+                metrics = self._enjoy(transforms=transforms)
                 record["enjoy"] = metrics
                 improved = metrics["aer"] > best
                 if improved or always_save:

@@ -6,7 +6,7 @@ one gradient step per batch of the user's ``DataLoader``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
 import numpy as np
@@ -58,6 +58,17 @@ class OfflineIQLearn(Method):
     def optimizer_fn(self) -> torch.optim.Optimizer:
         """The Q-network's optimiser (1.0.0's attribute)."""
         return self.learner.q_optimizer
+
+    def train(self, n_epochs: int, train_dataset: Iterable[Any],  # type: ignore[override]
+              eval_dataset: Iterable[Any] | None = None,
+              transforms: Callable[[Any], Any] | None = None, always_save: bool = True,
+              folder: str | None = None) -> Method:
+        """1.0.0's signature for this method (``transforms`` 4th, ``always_save`` on).
+
+        See :meth:`Method.train`; ``transforms`` go to :meth:`_enjoy`.
+        """
+        return self.run_training(n_epochs, train_dataset, eval_dataset, always_save, folder,
+                                 transforms)
 
     def after_load(self) -> None:
         """Rebuild the learner so its target network starts from the loaded weights."""
