@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import mmap
 import struct
 from pathlib import Path
 
@@ -59,6 +60,8 @@ class ImageColumn:
         self.values = values
         self.base_dir = None if base_dir is None else Path(base_dir).resolve()
         self.origin = origin
+        self.mapping: mmap.mmap | None = None
+        """The memory-mapped file holding the values, if any (its pages can be released)."""
 
     def __len__(self) -> int:
         return len(self.values)
@@ -79,8 +82,10 @@ class ImageColumn:
                            self.base_dir, self.origin)
 
     def slice(self, start: int, stop: int) -> ImageColumn:
-        """Rows ``start:stop`` (zero-copy)."""
-        return ImageColumn(self.values.slice(start, stop - start), self.base_dir, self.origin)
+        """Rows ``start:stop`` (zero-copy: still in the same mapping)."""
+        column = ImageColumn(self.values.slice(start, stop - start), self.base_dir, self.origin)
+        column.mapping = self.mapping
+        return column
 
     def raw(self, index: int) -> bytes | str:
         """The stored value of row ``index``: encoded bytes or a path."""
@@ -205,13 +210,18 @@ def map_frames(path: str | Path, rows: int) -> ImageColumn:
     path = Path(path)
     try:
         require_regular(path)
-        table = pa.ipc.open_stream(pa.memory_map(str(path), "r")).read_all()
+        with open(path, "rb") as handle:
+            mapping = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        # zero-copy: the table's buffers are slices of the mapping
+        table = pa.ipc.open_stream(pa.BufferReader(pa.py_buffer(mapping))).read_all()
     except FileNotFoundError:
         raise DatasetFormatError(f"{path}: missing") from None
-    except (pa.ArrowException, OSError) as exc:
+    except (pa.ArrowException, OSError, ValueError) as exc:
         raise DatasetFormatError(f"{path}: not a readable Arrow stream ({exc})") from None
     if table.schema.names != [IMAGE_FIELD] or not is_image_column(table.schema.field(0).type):
         raise DatasetFormatError(f"{path}: expected one image column, found {table.schema}")
     if table.num_rows != rows:
         raise DatasetFormatError(f"{path}: {table.num_rows} frames, expected {rows}")
-    return ImageColumn(table.column(0), None, str(path))
+    column = ImageColumn(table.column(0), None, str(path))
+    column.mapping = mapping
+    return column

@@ -196,7 +196,7 @@ def _check_header(path: Path, shape: tuple[int, ...], fortran: bool, dtype: np.d
 
 def _mapping(array: Any) -> mmap.mmap | None:
     """The ``mmap`` an array's memory belongs to, if any (following views to their base)."""
-    base = array
+    base = getattr(array, "mapping", None) or array  # an ImageColumn names its mapping
     while base is not None and not isinstance(base, mmap.mmap):
         base = base.obj if isinstance(base, memoryview) else getattr(base, "base", None)
     return base
