@@ -107,3 +107,15 @@ def test_interop_without_its_client_names_the_extra(tmp_path, blocked, code, ext
     """, str(path))
     assert result.returncode == 0, result.stderr
     assert f'pip install "imitation-datasets[{extra}]"' in result.stdout
+
+
+def test_ray_backend_without_ray_fails_in_one_line(tmp_path):
+    result = run_blocked("ray", """
+        from imitation_datasets.cli import main
+        raise SystemExit(main(sys.argv[1:]))
+    """, "collect", "cartpole", "--episodes", "2", "--workers", "1", "--backend", "ray",
+        "--out", str(tmp_path / "d"), "--quiet")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        "il-datasets: error: backend='ray' needs the [ray] extra (ray not installed): "
+        'pip install "imitation-datasets[ray]"')

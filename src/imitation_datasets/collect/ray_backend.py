@@ -24,6 +24,7 @@ from imitation_datasets.collect.tally import CollectionError, Tally
 from imitation_datasets.collect.worker import WorkerSpec, forgive_stall, hung_message
 from imitation_datasets.core.atomic import atomic_write_bytes
 from imitation_datasets.core.errors import ImitationDatasetsError
+from imitation_datasets.core.extras import require_extra
 
 ACTOR_PREFIX = "il-datasets-actor-"
 NAMESPACE = "imitation_datasets"
@@ -61,12 +62,9 @@ class EpisodeActor:
 
 
 def _ray() -> Any:
-    try:
-        import ray
-    except ImportError:
-        raise ImportError(
-            "backend='ray' needs Ray: pip install 'imitation-datasets[ray]'"
-        ) from None
+    require_extra("ray", "backend='ray'")  # one line (a MissingExtraError, an ImportError)
+    import ray
+
     return ray
 
 
