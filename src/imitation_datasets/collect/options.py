@@ -58,7 +58,8 @@ class CollectOptions:
     threshold: float | None = option(None, "minimum episode return (default: the expert's "
                                             "threshold; none with random actions)")
     max_attempts: int = option(10, "attempts per episode before the run stops")
-    random: bool = option(False, "play uniformly random actions (any Gymnasium id works)")
+    random: bool = option(False, "play uniformly random actions (any Gymnasium id with Box, "
+                                 "Discrete, Multi* or Dict/Tuple observations)")
     envs_per_worker: int | None = option(None, "environments stepped together in each worker "
                                                 "(default: 4 for MuJoCo envs, 16 otherwise; "
                                                 "does not change the data)")
