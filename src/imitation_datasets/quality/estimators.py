@@ -157,26 +157,39 @@ def _energy_from(distances: np.ndarray, in_x: np.ndarray) -> tuple[float, float]
     return 2.0 * cross - within_x - within_y, cross
 
 
-def energy_test(x: np.ndarray, y: np.ndarray, permutations: int, seed: int
-                ) -> dict[str, float]:
+def energy_test(x: np.ndarray, y: np.ndarray, permutations: int, seed: int,
+                groups: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, float]:
     """Energy distance between the distributions of ``x`` and ``y`` with a permutation test.
 
     ``E = 2 E|X - Y| - E|X - X'| - E|Y - Y'|`` (Székely & Rizzo 2004; U-statistics for the
     within terms), the homogeneity coefficient ``H = E / (2 E|X - Y|)`` in ``[0, 1]``, and the
     p-value of ``permutations`` seeded relabellings of the pooled sample (``(1 + #{E_perm >=
     E}) / (1 + permutations)``).
+
+    ``groups`` (the episode of each row of ``x`` and of ``y``) makes the relabelling permute
+    whole episodes: steps of one episode are not exchangeable, episodes are, so permuting steps
+    would give p-values that are far too small.
     """
     distances = pooled_distances(x, y)
     in_x = np.zeros(len(distances), dtype=bool)
     in_x[:len(x)] = True
     energy, cross = _energy_from(distances, in_x)
     rng = np.random.default_rng(seed)
-    exceed = sum(_energy_from(distances, rng.permutation(in_x))[0] >= energy
+    if groups is None:
+        units = np.arange(len(distances))
+    else:  # one unit per (dataset, episode)
+        _, units = np.unique(np.stack([in_x, np.concatenate(groups)]), axis=1,
+                             return_inverse=True)
+        units = units.reshape(-1)
+    unit_in_x = np.zeros(units.max() + 1, dtype=bool)
+    unit_in_x[units[in_x]] = True
+    exceed = sum(_energy_from(distances, rng.permutation(unit_in_x)[units])[0] >= energy
                  for _ in range(permutations))
     return {"energy_distance": float(energy),
             "homogeneity": float(energy / (2.0 * cross)) if cross > 0 else 0.0,
             "p_value": (1 + int(exceed)) / (1 + permutations),
-            "permutations": permutations}
+            "permutations": permutations,
+            "permuted": "episodes" if groups is not None else "rows"}
 
 
 def fences(values: np.ndarray, k: float) -> tuple[float, float]:

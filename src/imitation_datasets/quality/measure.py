@@ -252,10 +252,11 @@ def compare_datasets(a: str | Path | LoadedData, b: str | Path | LoadedData,
         - second.metrics["returns"]["mean"],
     }
     if first.normalise is not None:
-        x, y = _subsample(first.sample.states, options), _subsample(second.sample.states, options)
+        (x, gx), (y, gy) = _subsample(first.sample, options), _subsample(second.sample, options)
         pooled = Normaliser.fit(np.concatenate([x, y]))
         between["states"] = {**energy_test(pooled(x), pooled(y), options.permutations,
-                                           options.seed), "size": [len(x), len(y)]}
+                                           options.seed, groups=(gx, gy)),
+                             "size": [len(x), len(y)]}
     divergences = [m.metrics.get("expert", {}).get("action_divergence") for m in (first, second)]
     if all(isinstance(d, float) for d in divergences):
         between["expert_action_divergence"] = {"a": divergences[0], "b": divergences[1],
@@ -263,11 +264,13 @@ def compare_datasets(a: str | Path | LoadedData, b: str | Path | LoadedData,
     return {"a": first.metrics, "b": second.metrics, "between": between}
 
 
-def _subsample(states: np.ndarray, options: QualityOptions) -> np.ndarray:
-    if len(states) <= options.comparison_size:
-        return states
-    rng = np.random.default_rng(options.seed)
-    return states[np.sort(rng.choice(len(states), options.comparison_size, replace=False))]
+def _subsample(sample: StepSample, options: QualityOptions) -> tuple[np.ndarray, np.ndarray]:
+    """``comparison_size`` of the sampled states (seeded) and their episodes."""
+    rows = np.arange(sample.size)
+    if sample.size > options.comparison_size:
+        rng = np.random.default_rng(options.seed)
+        rows = np.sort(rng.choice(sample.size, options.comparison_size, replace=False))
+    return sample.states[rows], sample.episodes[rows]
 
 
 def json_ready(value: Any) -> Any:
