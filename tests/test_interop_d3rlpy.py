@@ -34,3 +34,21 @@ def test_original_layout_is_refused_in_one_line(random_cartpole, tmp_path):
              rewards=arrays.rewards, episode_starts=arrays.episode_starts)
     with pytest.raises(DatasetFormatError, match="final observation"):
         to_d3rlpy(tmp_path / "orig.npz")
+
+
+def test_continuous_actions_and_a_split(tmp_path):
+    from imitation_datasets.cli import main
+    from imitation_datasets.dataset import BaselineDataset
+
+    out = tmp_path / "pendulum"
+    assert main(["collect", "Pendulum-v1", "--random", "--episodes", "3", "--workers", "1",
+                 "--out", str(out), "--quiet"]) == 0
+    arrays = read_parquet(out)[0]
+    data = to_d3rlpy(out)
+    assert data.dataset_info.action_space == d3rlpy.constants.ActionSpace.CONTINUOUS
+    assert data.dataset_info.action_size == 1
+    assert not any(e.terminated for e in data.episodes)  # Pendulum only truncates
+    np.testing.assert_array_equal(np.concatenate([e.actions for e in data.episodes]),
+                                  arrays.actions)
+    evaluation = to_d3rlpy(BaselineDataset(out, n_episodes=2, split="eval"))
+    assert evaluation.size() == 1
