@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 from scipy.special import digamma, gammaln
@@ -158,7 +159,7 @@ def _energy_from(distances: np.ndarray, in_x: np.ndarray) -> tuple[float, float]
 
 
 def energy_test(x: np.ndarray, y: np.ndarray, permutations: int, seed: int,
-                groups: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, float]:
+                groups: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, Any]:
     """Energy distance between the distributions of ``x`` and ``y`` with a permutation test.
 
     ``E = 2 E|X - Y| - E|X - X'| - E|Y - Y'|`` (Székely & Rizzo 2004; U-statistics for the
