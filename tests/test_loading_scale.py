@@ -340,3 +340,34 @@ def test_mapped_collate_refuses_teacher_npz():
 
     with pytest.raises(ValueError, match="npz=False"):
         DatasetCollate("baseline_collate", mapped=True)
+
+
+@pytest.mark.parametrize("final", [True, False])
+def test_frame_stacks_stay_inside_their_episode(final):
+    arrays = synthetic_arrays(30, final=final)
+    stack = 3
+    dataset = BaselineDataset.from_arrays(arrays, frame_stack=stack)
+    single = BaselineDataset.from_arrays(arrays)
+    # the obvious way: per episode, pad with the first observation (Gymnasium's "reset" padding)
+    expected_s, expected_next = [], []
+    for e, (start, length) in enumerate(zip(arrays.starts, arrays.lengths)):
+        obs = arrays.obs[start:start + length]
+        if final:
+            obs = np.concatenate([obs, arrays.final_obs[e][None]])
+        padded = np.concatenate([np.repeat(obs[:1], stack - 1, axis=0), obs])
+        stacks = np.stack([padded[t:t + stack] for t in range(len(obs))])
+        expected_s.append(stacks[:-1])
+        expected_next.append(stacks[1:])
+    expected_s, expected_next = np.concatenate(expected_s), np.concatenate(expected_next)
+    assert len(dataset) == len(single) == len(expected_s)
+    states, actions, following = dataset.gather(np.arange(len(dataset)))
+    assert states.shape == (len(dataset), stack, 5)
+    assert np.array_equal(states.numpy(), expected_s)
+    assert np.array_equal(following.numpy(), expected_next)
+    assert torch.equal(actions, single.gather(np.arange(len(single)))[1])
+    for index in (0, 4, len(dataset) - 1):
+        for got, want in zip(dataset[index], (expected_s[index], actions[index],
+                                              expected_next[index])):
+            assert np.array_equal(np.asarray(got), np.asarray(want))
+    batch = next(iter(DataLoader(dataset, batch_size=len(dataset))))
+    assert np.array_equal(batch[0].numpy(), expected_s)

@@ -111,3 +111,17 @@ def test_bad_frame_size_is_one_line():
 
     with pytest.raises(ConfigError, match="size must be two numbers"):
         CollectOptions(pixels=True, size=(84,))
+
+
+def test_frame_stack_recorded_at_collection_is_the_loader_default(tmp_path):
+    options = CollectOptions(episodes=1, workers=1, seed=7, pixels=True, size=(24, 24),
+                             frame_stack=3, path=str(tmp_path), progress=False)
+    folder = Controller.from_options(options).start({"game": "cartpole", "mode": "all"})
+    stacked = BaselineDataset(folder)
+    single = BaselineDataset(folder, frame_stack=1)
+    assert stacked.metadata["collection"]["pixels"]["frame_stack"] == 3
+    state, _, following = stacked[5]
+    assert state.shape == (3, 24, 24, 3)
+    for k in range(3):
+        assert torch.equal(state[k], single[3 + k][0])
+        assert torch.equal(following[k], single[4 + k][0])

@@ -199,7 +199,8 @@ class Controller:
         threshold = options.threshold
         if threshold is None:
             threshold = -math.inf if random_actions else float(policy.threshold)
-        pixels = PixelSpec(*options.size) if options.pixels else None
+        height, width = options.size
+        pixels = PixelSpec(height, width, options.frame_stack) if options.pixels else None
         description = describe_run(policy, options.seed, threshold, options.max_attempts,
                                    random_actions, self.enjoy,
                                    None if pixels is None else pixels.to_json())

@@ -47,8 +47,8 @@ class CollectOptions:
     """How a dataset is collected (the CLI's ``collect`` options; ``Controller``'s keywords).
 
     Only ``episodes``, ``seed``, ``threshold``, ``max_attempts``, ``random``, ``npz``,
-    ``mapped``, ``pixels`` and ``size`` change the files written; the others change where, how
-    fast, and how the run is shown.
+    ``mapped``, ``pixels``, ``size`` and ``frame_stack`` change the files written; the others
+    change where, how fast, and how the run is shown.
     """
 
     episodes: int = option(1000, "episodes to keep (at most 10,000,000)")
@@ -71,6 +71,8 @@ class CollectOptions:
                                  "observations while the expert acts on its state; PNG frames "
                                  "in steps/obs.arrow (implies --mapped)")
     size: tuple[int, ...] = option((84, 84), "frame height,width with --pixels")
+    frame_stack: int = option(1, "with --pixels: frames per observation BaselineDataset returns "
+                                 "by default (frames are stored once; recorded in metadata)")
     path: str = option("./dataset/", "datasets are written to <path>/<game>/")
     overwrite: bool = option(False, "replace a different dataset already in the output folder "
                                      "(refused otherwise)")
@@ -99,6 +101,8 @@ class CollectOptions:
             raise ConfigError(f"seed must be >= 0, got {self.seed!r}")
         if self.envs_per_worker is not None and self.envs_per_worker < 1:
             raise ConfigError(f"envs_per_worker must be >= 1, got {self.envs_per_worker!r}")
+        if not 1 <= self.frame_stack <= 64:
+            raise ConfigError(f"frame_stack must be between 1 and 64, got {self.frame_stack!r}")
         if len(self.size) != 2 or not all(1 <= n <= 4096 for n in self.size):
             raise ConfigError(f"size must be two numbers, height,width, each 1..4096, got "
                               f"{self.size!r}")

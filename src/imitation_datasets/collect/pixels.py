@@ -38,15 +38,22 @@ class RenderError(OneLineError):
 
 @dataclass(frozen=True)
 class PixelSpec:
-    """The frames a pixel dataset records: ``height x width`` RGB, uint8."""
+    """The frames a pixel dataset records: ``height x width`` RGB, uint8.
+
+    ``frame_stack`` is recorded in the metadata: frames are stored once, and ``BaselineDataset``
+    returns stacks of that many by default.
+    """
 
     height: int = 84
     width: int = 84
+    frame_stack: int = 1
 
     def __post_init__(self) -> None:
         if not (1 <= self.height <= 4096 and 1 <= self.width <= 4096):
             raise ValueError(f"frame size must be between 1 and 4096 pixels a side, got "
                              f"{self.height}x{self.width}")
+        if not 1 <= self.frame_stack <= 64:
+            raise ValueError(f"frame_stack must be between 1 and 64, got {self.frame_stack}")
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -56,7 +63,8 @@ class PixelSpec:
     def to_json(self) -> dict[str, Any]:
         """What the run description and the metadata record."""
         return {"height": self.height, "width": self.width, "channels": 3,
-                "render_mode": "rgb_array", "resize": "PIL bilinear"}
+                "frame_stack": self.frame_stack, "render_mode": "rgb_array",
+                "resize": "PIL bilinear"}
 
 
 def pixel_space(spec: PixelSpec) -> dict[str, Any]:

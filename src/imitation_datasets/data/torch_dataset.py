@@ -55,6 +55,10 @@ class BaselineDataset(Dataset):
             default such data is refused (``DatasetFormatError`` naming the array and row):
             one NaN silently poisons every loss it reaches. Pass ``True`` for data where they
             are meaningful, then handle them yourself.
+        frame_stack: ``K``: each ``s_t`` (and ``s_{t+1}``) is the ``K`` observations ending at
+            it, ``(K, ...)``, oldest first, inside its episode (its first observation repeated
+            before it starts). ``None``: the ``frame_stack`` a pixel dataset was collected with
+            (``collect --pixels --frame-stack K``), else 1.
 
     Every source is checked as it is loaded (:func:`~imitation_datasets.data.loaded.
     validate_loaded`): episode boundaries, 0/1 flags set only on an episode's last step,
@@ -83,7 +87,8 @@ class BaselineDataset(Dataset):
     def __init__(self, path: str | Path | LoadedData, source: str = "local",
                  hf_split: str = "train", split: str = "train", n_episodes: int | None = None,
                  transform: Transform | None = None, *, revision: str | None = None,
-                 cache_dir: str | Path | None = None, allow_nonfinite: bool = False) -> None:
+                 cache_dir: str | Path | None = None, allow_nonfinite: bool = False,
+                 frame_stack: int | None = None) -> None:
         if isinstance(path, LoadedData):
             loaded = validate_loaded(path, allow_nonfinite=allow_nonfinite)
         else:
@@ -110,8 +115,13 @@ class BaselineDataset(Dataset):
             arrays.obs if isinstance(arrays.obs, ImageColumn) else as_tensor(arrays.obs))
         self.actions = as_tensor(arrays.actions)
         self.final_states = None if arrays.final_obs is None else as_tensor(arrays.final_obs)
+        if frame_stack is None:
+            pixels = ((loaded.metadata or {}).get("collection") or {}).get("pixels") or {}
+            frame_stack = int(pixels.get("frame_stack", 1))
+        self.frame_stack = frame_stack
         self.transitions = Transitions(arrays.obs, arrays.final_obs, arrays.lengths, transform,
-                                       check_origin=None if allow_nonfinite else loaded.origin)
+                                       check_origin=None if allow_nonfinite else loaded.origin,
+                                       frame_stack=frame_stack)
         if len(self.transitions) == 0:
             raise ValueError(
                 f"{loaded.origin}: the selected episodes hold no transitions (every episode has "
@@ -189,15 +199,15 @@ class BaselineDataset(Dataset):
         if self.transitions.check_origin is not None:
             self.transitions.checked(self.arrays.actions[row:row + 1], "actions",
                                      np.array([row]))
-        return (self.transitions.observation(row), self.actions[row],
-                self.transitions.next_observation(episode, row))
+        return (self.transitions.stacked_observation(episode, row), self.actions[row],
+                self.transitions.stacked_next_observation(episode, row))
 
     def gather(self, index: torch.Tensor | np.ndarray | list[int]) -> tuple[torch.Tensor, ...]:
         """A batch ``(states, actions, next_states)`` for a 1-D sequence of indices."""
         episode, rows = self.transitions.locate_batch(_indices(index))
         actions = self.transitions.checked(np.take(self.arrays.actions, rows, axis=0),
                                            "actions", rows)
-        return (self.transitions.observations(rows), torch.from_numpy(actions),
+        return (self.transitions.observations(rows, episode), torch.from_numpy(actions),
                 self.transitions.next_observations(episode, rows))
 
     def batches(self, batch_size: int = 1024, *, shuffle: bool = True, seed: int = 0,

@@ -55,11 +55,20 @@ class Transitions:
         check_origin: when given and ``obs`` is memory-mapped (its values were not scanned at
             load), every observation read is checked for NaN/infinity, refused naming this
             origin (:func:`~imitation_datasets.data.arrays.refuse_nonfinite`).
+        frame_stack: ``K > 1`` makes every observation the ``K`` observations ending at it,
+            oldest first (``(K, ...)``), never reaching into another episode: before an
+            episode's first step its first observation is repeated (Gymnasium's
+            ``FrameStackObservation(padding_type="reset")``). ``s_{t+1}`` is the stack ending at
+            ``t + 1`` (the final observation after the last step).
     """
 
     def __init__(self, obs: np.ndarray | ImageColumn, final_obs: np.ndarray | None,
                  lengths: np.ndarray, transform: Transform | None = None, *,
-                 check_origin: str | None = None) -> None:
+                 check_origin: str | None = None, frame_stack: int = 1) -> None:
+        if int(frame_stack) < 1:
+            raise ValueError(f"frame_stack must be >= 1, got {frame_stack}")
+        self.frame_stack = int(frame_stack)
+        self._back = np.arange(self.frame_stack - 1, -1, -1)  # offsets of a stack's rows
         self.obs = obs
         self.check_origin = check_origin if is_memory_mapped(obs) else None
         self.final_obs = final_obs
@@ -71,6 +80,7 @@ class Transitions:
         self.counts = counts
         self.first = np.cumsum(counts) - counts
         self.last_row = np.cumsum(lengths) - 1
+        self.start_row = self.last_row + 1 - lengths
         self.length = int(counts.sum())
         self._first_list = self.first.tolist()  # bisect on a list is fastest for single items
         self._last_list = self.last_row.tolist()
@@ -94,8 +104,20 @@ class Transitions:
             refuse_nonfinite(values, name, self.check_origin, rows)
         return values
 
+    def stacked_observation(self, episode: int, row: int) -> torch.Tensor:
+        """``s_t`` at ``row`` of ``episode``: one observation, or its frame stack."""
+        if self.frame_stack == 1:
+            return self.observation(row)
+        return self.observations(np.array([row]), np.array([episode]))[0]
+
+    def stacked_next_observation(self, episode: int, row: int) -> torch.Tensor:
+        """``s_{t+1}`` at ``row`` of ``episode``: one observation, or its frame stack."""
+        if self.frame_stack == 1:
+            return self.next_observation(episode, row)
+        return self.next_observations(np.array([episode]), np.array([row]))[0]
+
     def observation(self, row: int) -> torch.Tensor:
-        """Observation ``row`` (decoded and transformed)."""
+        """Observation ``row`` (decoded and transformed; never stacked)."""
         value = self.obs[row]
         if self.check_origin is not None:
             self.checked(np.asarray(value)[None], "obs", np.array([row]))
@@ -120,14 +142,33 @@ class Transitions:
         episode = np.searchsorted(self.first, index, side="right") - 1
         return episode, index + episode if self.drop_last else index
 
-    def observations(self, rows: np.ndarray) -> torch.Tensor:
-        """Observations at ``rows``, stacked (one gather; per item only for images/transforms)."""
+    def observations(self, rows: np.ndarray, episode: np.ndarray | None = None
+                     ) -> torch.Tensor:
+        """Observations at ``rows`` as one batch (one gather; per item for images/transforms).
+
+        With a frame stack, ``episode`` (of each row) is needed: each row becomes its stack.
+        """
+        if self.frame_stack > 1 and episode is not None:
+            stacks = np.maximum(rows[:, None] - self._back, self.start_row[episode][:, None])
+            flat = self.observations(stacks.reshape(-1))
+            return flat.reshape((len(rows), self.frame_stack, *flat.shape[1:]))
         if isinstance(self.obs, ImageColumn) or self.transform is not None:
             return _stack([self.observation(int(r)) for r in rows], self.obs)
         return torch.from_numpy(self.checked(np.take(self.obs, rows, axis=0), "obs", rows))
 
     def next_observations(self, episode: np.ndarray, rows: np.ndarray) -> torch.Tensor:
-        """``s_{t+1}`` for each ``(episode, row)``."""
+        """``s_{t+1}`` for each ``(episode, row)`` (stacked with a frame stack)."""
+        if self.frame_stack > 1:
+            last = self.last_row[episode]
+            stacks = self.observations(np.minimum(rows + 1, last), episode)
+            if self.final_obs is not None:  # the stack after the last step ends in final_obs
+                ends = np.flatnonzero(rows == last)
+                if len(ends):
+                    stacks[ends, :-1] = stacks[ends, 1:].clone()
+                    stacks[ends, -1] = _stack([self.next_observation(int(episode[i]),
+                                                                     int(rows[i]))
+                                               for i in ends], self.obs)
+            return stacks
         if self.final_obs is None:
             return self.observations(rows + 1)
         if isinstance(self.obs, ImageColumn) or self.transform is not None:
