@@ -40,11 +40,12 @@ from imitation_datasets.cli.datasets import EXPORT, EXPORT_NPZ, INFO, PUSH
 from imitation_datasets.cli.errors import fail, path_error
 from imitation_datasets.cli.experts import EXPERTS
 from imitation_datasets.cli.quality import QUALITY
+from imitation_datasets.cli.report import REPORT
 from imitation_datasets.core.errors import ImitationDatasetsError
 
 COMMANDS: dict[str, Command] = {c.name: c for c in (
     EXPERTS, COLLECT, INFO, EXPORT, PUSH, BENCHMARK, BENCHMARK_REPORT, BENCHMARK_COMPARE,
-    EXPORT_NPZ, QUALITY)}
+    EXPORT_NPZ, QUALITY, REPORT)}
 """Every subcommand, by name."""
 
 

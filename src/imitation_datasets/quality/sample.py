@@ -91,12 +91,13 @@ def draw_steps(arrays: DatasetArrays, size: int, seed: int) -> StepSample:
     ends = arrays.starts + arrays.lengths - 1
     last = rows == ends[episode_of]
     obs = arrays.obs
-    states = np.asarray(obs[rows], dtype=np.float64).reshape(len(rows), -1)
+    dims = state_dims(arrays)
+    states = np.asarray(obs[rows], dtype=np.float64).reshape(len(rows), dims)
     following = np.minimum(rows + 1, total - 1)
-    next_states = np.asarray(obs[following], dtype=np.float64).reshape(len(rows), -1)
+    next_states = np.asarray(obs[following], dtype=np.float64).reshape(len(rows), dims)
     if arrays.final_obs is not None:
         finals = np.asarray(arrays.final_obs[episode_of[last]], dtype=np.float64)
-        next_states[last] = finals.reshape(int(last.sum()), -1)
+        next_states[last] = finals.reshape(int(last.sum()), dims)
     else:
         next_states[last] = np.nan
     actions = np.asarray(arrays.actions[rows])
