@@ -138,7 +138,9 @@ def synthetic_metadata(arrays: DatasetArrays) -> dict:
     from imitation_datasets.data.metadata import build_metadata
     from imitation_datasets.data.schema import space_to_dict
 
-    obs_space = gym.spaces.Box(-np.inf, np.inf, arrays.obs.shape[1:], arrays.obs.dtype)
+    obs_space = gym.spaces.Box(0, 255, arrays.obs.shape[1:], np.uint8) \
+        if arrays.obs.dtype == np.uint8 else \
+        gym.spaces.Box(-np.inf, np.inf, arrays.obs.shape[1:], arrays.obs.dtype)
     act_space = gym.spaces.Discrete(3) if arrays.actions.ndim == 1 else \
         gym.spaces.Box(-np.inf, np.inf, arrays.actions.shape[1:], np.float32)
     return build_metadata(
@@ -257,44 +259,71 @@ def status(key):
 open("/proc/self/clear_refs", "w").write("5")  # VmHWM := VmRSS
 base = status("VmRSS")
 dataset = BaselineDataset(sys.argv[1])
-seen = sum(len(batch[0]) for batch in dataset.batches(2048, seed=0, window=1 << 15))
+seen = sum(len(batch[0]) for batch in dataset.batches(256, seed=0, window=int(sys.argv[2])))
 assert seen == len(dataset)
 print(status("VmHWM") - base)
 """
 
 
-def write_synthetic_mapped(directory, episodes: int, steps: int = 1000):
-    """A HalfCheetah-shaped mapped dataset (obs 17 float64, action 6 float32), streamed."""
+def write_synthetic_mapped(directory, episodes: int, steps: int = 1000, frames: bool = False):
+    """A HalfCheetah-shaped mapped dataset (obs 17 float64, action 6 float32), streamed.
+
+    With ``frames``, observations are random 64x64 RGB frames (stored as PNG, incompressible).
+    """
     from imitation_datasets.core.episode import Episode
     from imitation_datasets.data.mapped_writer import MappedWriter
 
     rng = np.random.default_rng(0)
+
+    def observations(count):
+        if frames:
+            return rng.integers(0, 256, (count, 64, 64, 3), dtype=np.uint8)
+        return rng.standard_normal((count, 17))
+
     with MappedWriter(directory, episodes * steps) as writer:
         for e in range(episodes):
-            writer.add(Episode(rng.standard_normal((steps, 17)),
+            writer.add(Episode(observations(steps),
                                rng.uniform(-1, 1, (steps, 6)).astype(np.float32),
-                               rng.standard_normal(steps), rng.standard_normal(17), False, True,
+                               rng.standard_normal(steps), observations(1)[0], False, True,
                                seed=e, index=e))
         writer.finish(synthetic_metadata)
     return directory
 
 
-@pytest.mark.skipif(not __import__("os").path.exists("/proc/self/clear_refs"),
-                    reason="needs Linux /proc to read the peak resident size")
-def test_peak_memory_of_a_mapped_epoch_does_not_grow_with_the_dataset(tmp_path):
+def peak_of_an_epoch(path, window: int = 1 << 15) -> int:
+    """Peak RSS (bytes above the interpreter) of loading ``path`` and one windowed epoch."""
     import subprocess
     import sys
 
-    peaks = {}
-    for episodes in (100, 800):  # 0.1M and 0.8M steps: 17 MB and 136 MB of data
-        path = write_synthetic_mapped(tmp_path / f"d{episodes}", episodes)
-        out = subprocess.run([sys.executable, "-c", PEAK_CHILD, str(path)], check=True,
-                             capture_output=True, text=True).stdout
-        peaks[episodes] = int(out.split()[-1])
-    grown = peaks[800] - peaks[100]
+    out = subprocess.run([sys.executable, "-c", PEAK_CHILD, str(path), str(window)], check=True,
+                         capture_output=True, text=True).stdout
+    return int(out.split()[-1])
+
+
+needs_proc = pytest.mark.skipif(not __import__("os").path.exists("/proc/self/clear_refs"),
+                                reason="needs Linux /proc to read the peak resident size")
+
+
+@needs_proc
+def test_peak_memory_of_a_mapped_epoch_does_not_grow_with_the_dataset(tmp_path):
+    peaks = {episodes: peak_of_an_epoch(write_synthetic_mapped(tmp_path / f"d{episodes}",
+                                                               episodes))
+             for episodes in (100, 800)}  # 0.1M and 0.8M steps: 17 MB and 136 MB of data
     # 119 MB more data; an in-memory load would grow by all of it, a mapped one not at all
     # (a few MB of allocator noise and per-episode records allowed)
-    assert grown < 16 << 20, peaks
+    assert peaks[800] - peaks[100] < 16 << 20, peaks
+
+
+@needs_proc
+def test_an_image_dataset_is_read_lazily_with_bounded_memory(tmp_path):
+    peaks = {}
+    for episodes in (2, 8):  # 1,000 and 4,000 random 64x64 frames: 12 MB and 49 MB of PNG
+        path = write_synthetic_mapped(tmp_path / f"f{episodes}", episodes, 500, frames=True)
+        assert (path / "steps" / "obs.arrow").stat().st_size > episodes * 500 * 12_000
+        peaks[episodes] = peak_of_an_epoch(path, window=500)
+    # every frame is decoded once per epoch (twice: s and s'); reading the file or keeping the
+    # decoded frames would grow by 37 MB or more
+    assert peaks[8] - peaks[2] < 16 << 20, peaks
 
 
 
