@@ -50,6 +50,7 @@ start, seen = time.perf_counter(), 0
 for states, actions, following in dataset.batches(256, seed=0, window=int(sys.argv[2])):
     seen += 2 * len(states)  # s and s' are both decoded
 epoch = time.perf_counter() - start
+peak = status("VmHWM") - base  # before the DataLoader's global shuffle maps pages everywhere
 loader = torch.utils.data.DataLoader(dataset, batch_size=256, shuffle=True,
                                      generator=torch.Generator().manual_seed(0))
 start, loaded = time.perf_counter(), 0
@@ -57,7 +58,7 @@ for states, actions, following in loader:
     loaded += 2 * len(states)
     if loaded >= 8192:
         break
-print(json.dumps({"frames_per_s": seen / epoch, "peak_mb": (status("VmHWM") - base) / 2**20,
+print(json.dumps({"frames_per_s": seen / epoch, "peak_mb": peak / 2**20,
                   "dataloader_frames_per_s": loaded / (time.perf_counter() - start)}))
 """
 
@@ -196,7 +197,7 @@ def main() -> None:
                 [sys.executable, "-c", CHILD, str(path), str(args.window)], check=True,
                 capture_output=True, text=True).stdout.strip().splitlines()[-1])
             line = (f"  {count:,} frames ({size / 2**20:.0f} MiB of PNG): epoch "
-                    f"{out['frames_per_s']:,.0f} frames/s decoded, peak RSS "
+                    f"{out['frames_per_s']:,.0f} frames/s decoded, peak RSS (load + epoch) "
                     f"{out['peak_mb']:.0f} MiB above the interpreter; DataLoader(batch_size=256, "
                     f"shuffle=True) {out['dataloader_frames_per_s']:,.0f} frames/s")
             with contextlib.suppress(ImportError):
