@@ -8,7 +8,9 @@ action 6 float32) with our writer, then, each in a fresh subprocess:
   during the imports cannot hide the load's; ``ru_maxrss`` where that is not possible), compared
   with the raw bytes of the arrays; also the fixed part, measured on a 10 x 10 dataset;
 * one epoch of ``dataset.batches(batch_size)`` (shuffled, seeded): transitions per second;
-* ``DataLoader(dataset, batch_size, shuffle=True)`` over a few batches, for comparison;
+* ``DataLoader(dataset, batch_size=256, shuffle=True)`` (batched through ``__getitems__``) and
+  the same loader fetching item by item (``__getitems__`` disabled, the path before it), in
+  the same process, for the ratio;
 * a 500k-step CartPole ``teacher.npz`` in the original layout (the original IL-Datasets took
   43.6 s and 20.4 GB RSS to load it).
 
@@ -122,15 +124,20 @@ if mode == "full":
     for states, actions, next_states in dataset.batches(batch_size, seed=0):
         seen += len(states)
     out["batches_per_s"] = seen / (time.perf_counter() - start)
-    loader = torch.utils.data.DataLoader(dataset, batch_size=256, shuffle=True,
-                                         generator=torch.Generator().manual_seed(0))
-    start = time.perf_counter()
-    seen = 0
-    for i, (states, actions, next_states) in enumerate(loader):
-        seen += len(states)
-        if i == 200:
-            break
-    out["dataloader_per_s"] = seen / (time.perf_counter() - start)
+    def loader_rate(data, batches):
+        loader = torch.utils.data.DataLoader(data, batch_size=256, shuffle=True,
+                                             generator=torch.Generator().manual_seed(0))
+        start = time.perf_counter()
+        seen = 0
+        for i, (states, actions, next_states) in enumerate(loader):
+            seen += len(states)
+            if i == batches:
+                break
+        return seen / (time.perf_counter() - start)
+
+    out["dataloader_per_s"] = loader_rate(dataset, 2000)
+    dataset.__getitems__ = None  # torch's fetcher then calls dataset[i] per index (the old path)
+    out["per_item_per_s"] = loader_rate(dataset, 200)
 print(json.dumps(out))
 """
 
@@ -184,7 +191,9 @@ def main() -> None:
     print(f"batches (batch_size={args.batch_size}, shuffled, seeded): "
           f"{full['batches_per_s'] / 1e6:.2f} M transitions/s")
     print(f"DataLoader(BaselineDataset, batch_size=256, shuffle=True): "
-          f"{full['dataloader_per_s'] / 1e3:.0f} k transitions/s")
+          f"{full['dataloader_per_s'] / 1e6:.2f} M transitions/s, "
+          f"{full['dataloader_per_s'] / full['per_item_per_s']:.1f}x the per-item fetch "
+          f"({full['per_item_per_s'] / 1e3:.0f} k/s, __getitems__ disabled, same run)")
     npz_result = measure(npz, args.batch_size, "load")
     print(f"original-layout CartPole teacher.npz, 500k steps: {npz_result['load_s']:.3f} s, "
           f"peak RSS above baseline {npz_result['peak_rss_above_baseline_mb']:.1f} MiB "
