@@ -125,3 +125,29 @@ def test_frame_stack_recorded_at_collection_is_the_loader_default(tmp_path):
     for k in range(3):
         assert torch.equal(state[k], single[3 + k][0])
         assert torch.equal(following[k], single[4 + k][0])
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "other-size", "fewer"])
+def test_damaged_frame_files_are_refused_in_one_line(cartpole, tmp_path, damage):
+    import shutil
+
+    from imitation_datasets.core.errors import DatasetFormatError
+    from imitation_datasets.data.images import FrameWriter
+
+    folder = tmp_path / "copy"
+    shutil.copytree(cartpole[1], folder)
+    frames = folder / "steps" / "obs.arrow"
+    rows = len(BaselineDataset(folder).arrays.rewards)
+    if damage == "truncated":
+        frames.write_bytes(frames.read_bytes()[:-100])
+    elif damage == "garbage":
+        frames.write_bytes(b"\xff" * 4096)
+    else:
+        writer = FrameWriter(frames)
+        count = rows if damage == "other-size" else rows - 1
+        writer.write(np.zeros((count, 8, 8, 3), dtype=np.uint8))
+        writer.close()
+    with pytest.raises(DatasetFormatError, match="obs.arrow") as error:
+        dataset = BaselineDataset(folder)
+        dataset[0]
+    assert "\n" not in str(error.value)

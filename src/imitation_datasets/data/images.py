@@ -62,6 +62,8 @@ class ImageColumn:
         self.origin = origin
         self.mapping: mmap.mmap | None = None
         """The memory-mapped file holding the values, if any (its pages can be released)."""
+        self.expected_shape: tuple[int, ...] | None = None
+        """Shape every decoded image must have (from the metadata), if known."""
 
     def __len__(self) -> int:
         return len(self.values)
@@ -84,7 +86,7 @@ class ImageColumn:
     def slice(self, start: int, stop: int) -> ImageColumn:
         """Rows ``start:stop`` (zero-copy: still in the same mapping)."""
         column = ImageColumn(self.values.slice(start, stop - start), self.base_dir, self.origin)
-        column.mapping = self.mapping
+        column.mapping, column.expected_shape = self.mapping, self.expected_shape
         return column
 
     def raw(self, index: int) -> bytes | str:
@@ -120,6 +122,9 @@ class ImageColumn:
                 from None
         if array.ndim == 2:
             array = array[:, :, None]
+        if self.expected_shape is not None and array.shape != self.expected_shape:
+            raise DatasetFormatError(f"{self.origin}: row {index}: image shaped {array.shape}, "
+                                     f"the metadata's space is {self.expected_shape}")
         return np.ascontiguousarray(array, dtype=np.uint8)
 
     def _path(self, value: str, index: int) -> Path:
@@ -198,12 +203,16 @@ class FrameWriter:
             self._stack.__exit__(RuntimeError, RuntimeError("aborted"), None)
 
 
-def map_frames(path: str | Path, rows: int) -> ImageColumn:
+def map_frames(path: str | Path, rows: int, shape: tuple[int, ...] | None = None
+               ) -> ImageColumn:
     """The frames of a :class:`FrameWriter` file, memory-mapped (decoded one at a time).
 
+    The file's structure is validated in full (offsets inside their buffers) before any frame
+    is read; ``shape`` (the metadata's), when given, is checked on every frame decoded.
+
     Raises:
-        DatasetFormatError: not a regular Arrow IPC stream, another schema, or not ``rows``
-            frames.
+        DatasetFormatError: not a regular Arrow IPC stream, another schema, not ``rows``
+            frames, or inconsistent buffers.
     """
     from imitation_datasets.core.safe_read import require_regular
 
@@ -214,6 +223,7 @@ def map_frames(path: str | Path, rows: int) -> ImageColumn:
             mapping = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
         # zero-copy: the table's buffers are slices of the mapping
         table = pa.ipc.open_stream(pa.BufferReader(pa.py_buffer(mapping))).read_all()
+        table.validate(full=True)
     except FileNotFoundError:
         raise DatasetFormatError(f"{path}: missing") from None
     except (pa.ArrowException, OSError, ValueError) as exc:
@@ -223,5 +233,5 @@ def map_frames(path: str | Path, rows: int) -> ImageColumn:
     if table.num_rows != rows:
         raise DatasetFormatError(f"{path}: {table.num_rows} frames, expected {rows}")
     column = ImageColumn(table.column(0), None, str(path))
-    column.mapping = mapping
+    column.mapping, column.expected_shape = mapping, shape
     return column

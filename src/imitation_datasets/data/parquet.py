@@ -314,7 +314,7 @@ def _mapped_steps(directory: Path, lengths: np.ndarray, obs_shape: tuple[int, ..
     rows = int(lengths.sum())
     paths = column_paths(directory)
     frames = paths["obs"].with_name(FRAMES_FILE)
-    return {"obs": (map_frames(frames, rows) if frames.exists()
+    return {"obs": (map_frames(frames, rows, obs_shape) if frames.exists()
                     else map_column(paths["obs"], rows, obs_shape)),
             ACTION: map_column(paths["actions"], rows, act_shape),
             **{name: map_column(paths[field], rows, ())
