@@ -25,6 +25,7 @@ from imitation_datasets.collect.functions import (
     episode_layout,
     write_npz,
 )
+from imitation_datasets.collect.noise import noise_metadata, reference_scores
 from imitation_datasets.collect.pixels import pixel_space
 from imitation_datasets.collect.run_description import RunDescription
 from imitation_datasets.collect.streamed import StagedEpisodes
@@ -133,6 +134,7 @@ def _metadata(spec: WorkerSpec, description: RunDescription, episodes: Sequence[
     if play.pixels is not None:  # the observations are the frames; the expert saw the state
         env = {**env, "observation_space": pixel_space(play.pixels),
                "state_space": env["observation_space"]}
+    reference = _reference(description.provenance, play.env_id, play.env_kwargs, arrays)
     return build_metadata(
         arrays,
         env=env,
@@ -147,9 +149,12 @@ def _metadata(spec: WorkerSpec, description: RunDescription, episodes: Sequence[
             "seed_rule": SEED_RULE,
             "fingerprint": spec.staging.fingerprint,
             **({} if play.pixels is None else {"pixels": play.pixels.to_json()}),
+            **({} if play.noise is None else
+               {"noise": noise_metadata(description.run["noise"], arrays.seeds)}),
         },
         acceptance=_acceptance(episodes),
-        reference=_reference(description.provenance, play.env_id, play.env_kwargs, arrays),
+        reference=reference if play.noise is None else {**reference,
+                                                        **reference_scores(reference)},
         creation={"command": command},
     )
 

@@ -44,8 +44,10 @@ from imitation_datasets.collect.functions import (
     DatasetCollate,
     RecordingEnjoy,
     baseline_enjoy,
+    policy_env,
     random_enjoy,
 )
+from imitation_datasets.collect.noise import NoiseSpec, describe_noise
 from imitation_datasets.collect.options import MODES, RUN_FIELDS, CollectOptions, run_options
 from imitation_datasets.collect.pixels import PixelSpec
 from imitation_datasets.collect.player import PlaySpec
@@ -196,19 +198,24 @@ class Controller:
         random_actions = options.random or (
             isinstance(self.enjoy, RecordingEnjoy) and self.enjoy.random_actions)
         policy = self.expert if self.expert is not None else Experts.get_expert(game)
+        noise = NoiseSpec(options.action_noise, options.random_episodes)
+        noise_json = None if not noise.active else describe_noise(*policy_env(policy), noise)
         threshold = options.threshold
         if threshold is None:
-            threshold = -math.inf if random_actions else float(policy.threshold)
+            threshold = -math.inf if random_actions or noise.active else float(policy.threshold)
         height, width = options.size
         pixels = PixelSpec(height, width, options.frame_stack) if options.pixels else None
         description = describe_run(policy, options.seed, threshold, options.max_attempts,
                                    random_actions, self.enjoy,
-                                   None if pixels is None else pixels.to_json())
+                                   None if pixels is None else pixels.to_json(), noise_json)
         env_id = description.run["env_id"]
         require_env_extra(env_id)  # one line naming our extra, before any worker starts
         if not isinstance(policy, CuratedExpert):  # any Gymnasium id: check its spaces here
             make_env(env_id, description.run["env_kwargs"]).close()
         user_enjoy = None if isinstance(self.enjoy, RecordingEnjoy) else self.enjoy
+        if noise.active and user_enjoy is not None:
+            raise ConfigError("action_noise and random_episodes need the built-in enjoy "
+                              "(baseline_enjoy); a custom enjoy plays its own actions")
         play = PlaySpec(
             env_id=env_id, env_kwargs=description.run["env_kwargs"],
             policy=None if random_actions and user_enjoy is None else policy,
@@ -216,7 +223,7 @@ class Controller:
             max_attempts=options.max_attempts,
             n_envs=(default_envs_per_worker(env_id) if options.envs_per_worker is None
                     else options.envs_per_worker),
-            pixels=pixels,
+            pixels=pixels, noise=noise if noise.active else None,
         )
         folder = DatasetFolder(Path(options.path) / game)
         staging = Staging(folder.path, fingerprint(description.run), description.resumable)

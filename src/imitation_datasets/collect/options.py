@@ -47,8 +47,8 @@ class CollectOptions:
     """How a dataset is collected (the CLI's ``collect`` options; ``Controller``'s keywords).
 
     Only ``episodes``, ``seed``, ``threshold``, ``max_attempts``, ``random``, ``npz``,
-    ``mapped``, ``pixels``, ``size`` and ``frame_stack`` change the files written; the others
-    change where, how fast, and how the run is shown.
+    ``mapped``, ``pixels``, ``size``, ``frame_stack``, ``action_noise`` and ``random_episodes``
+    change the files written; the others change where, how fast, and how the run is shown.
     """
 
     episodes: int = option(1000, "episodes to keep (at most 10,000,000)")
@@ -73,6 +73,13 @@ class CollectOptions:
     size: tuple[int, ...] = option((84, 84), "frame height,width with --pixels")
     frame_stack: int = option(1, "with --pixels: frames per observation BaselineDataset returns "
                                  "by default (frames are stored once; recorded in metadata)")
+    action_noise: float = option(0.0, "sub-optimal data: epsilon of epsilon-random Discrete "
+                                      "actions, or the std of Gaussian noise on Box actions in "
+                                      "half action ranges (seeded per episode; no threshold "
+                                      "unless --threshold)")
+    random_episodes: float = option(0.0, "sub-optimal data: fraction of episodes played with "
+                                         "uniformly random actions (chosen from each episode's "
+                                         "seed; no threshold unless --threshold)")
     path: str = option("./dataset/", "datasets are written to <path>/<game>/")
     overwrite: bool = option(False, "replace a different dataset already in the output folder "
                                      "(refused otherwise)")
@@ -106,6 +113,12 @@ class CollectOptions:
         if len(self.size) != 2 or not all(1 <= n <= 4096 for n in self.size):
             raise ConfigError(f"size must be two numbers, height,width, each 1..4096, got "
                               f"{self.size!r}")
+        if not (0 <= self.random_episodes <= 1 and self.action_noise >= 0):
+            raise ConfigError(f"random_episodes must be in [0, 1] and action_noise >= 0, got "
+                              f"{self.random_episodes!r} and {self.action_noise!r}")
+        if (self.action_noise or self.random_episodes) and (self.random or self.pixels):
+            raise ConfigError("action_noise and random_episodes perturb an expert's state "
+                              "episodes: not with random or pixels")
         if self.step_timeout is not None and not self.step_timeout > 0:
             raise ConfigError(f"step_timeout must be > 0 seconds or None, got "
                               f"{self.step_timeout!r}")

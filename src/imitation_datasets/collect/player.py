@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from imitation_datasets.collect.noise import NoiseSpec, NoisyRunner
 from imitation_datasets.collect.pixels import PixelRunner, PixelSpec
 from imitation_datasets.core.episode import Episode
 from imitation_datasets.core.rollout import EpisodeRunner, make_env
@@ -35,6 +36,8 @@ class PlaySpec:
     n_envs: int = 16
     pixels: PixelSpec | None = None
     """Record rendered frames of this size instead of the state observations."""
+    noise: NoiseSpec | None = None
+    """Perturb the expert's actions (action noise, random episodes); ``None``: play them."""
 
 
 @dataclass
@@ -70,7 +73,8 @@ class EpisodePlayer:
         self.spec = spec
         if spec.policy is not None and hasattr(spec.policy, "load"):
             spec.policy.load()
-        self.runner = EpisodeRunner(
+        runner = EpisodeRunner if spec.noise is None else partial(NoisyRunner, noise=spec.noise)
+        self.runner = runner(
             partial(make_env, spec.env_id, spec.env_kwargs),
             spec.policy,
             n_envs=spec.n_envs,

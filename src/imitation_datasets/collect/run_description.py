@@ -50,12 +50,13 @@ class RunDescription:
 
 
 def describe_run(policy: Any, seed: int, threshold: float, max_attempts: int,
-                 random_actions: bool, enjoy: Any, pixels: dict[str, Any] | None = None
-                 ) -> RunDescription:
+                 random_actions: bool, enjoy: Any, pixels: dict[str, Any] | None = None,
+                 noise: dict[str, Any] | None = None) -> RunDescription:
     """Describe the run of ``enjoy`` with ``policy`` under these acceptance rules.
 
-    ``pixels`` (what a pixel run records, ``PixelSpec.to_json()``) is part of the description
-    only when given, so the fingerprints of state runs are unchanged.
+    ``pixels`` (what a pixel run records, ``PixelSpec.to_json()``) and ``noise`` (the action
+    noise, ``NoiseSpec.to_json()``) are part of the description only when given, so the
+    fingerprints of other runs are unchanged.
     """
     provenance = ({"kind": "random"} if random_actions
                   else (policy.provenance() if hasattr(policy, "provenance")
@@ -73,6 +74,8 @@ def describe_run(policy: Any, seed: int, threshold: float, max_attempts: int,
     }
     if pixels is not None:
         run["pixels"] = pixels
+    if noise is not None:
+        run["noise"] = noise
     identity = None if random_actions else policy_identity(policy)
     if identity is not None and identity != f"sha256:{provenance.get('weights_sha256')}":
         run["policy_identity"] = identity  # weights hashes are in run["expert"] already
