@@ -10,7 +10,7 @@ from conftest import make_dataset
 from torch import nn
 from torch.utils.data import DataLoader
 
-from imitation_datasets.baselines.methods import BC, OfflineIQLearn
+from imitation_datasets.baselines.methods import ABCO, BC, BCO, IUPE, OfflineIQLearn
 from imitation_datasets.core.errors import ConfigError
 from imitation_datasets.dataset import BaselineDataset, IRLDataset
 
@@ -114,3 +114,30 @@ def test_offline_iqlearn_needs_done_and_learns_from_irl_batches(folder, tmp_path
     again = OfflineIQLearn(gym.make("CartPole-v1")).load()
     obs = BaselineDataset(folder).states[:10].numpy()
     assert [int(again.predict(o)) for o in obs] == [int(method.predict(o)) for o in obs]
+
+
+@pytest.mark.parametrize("cls", [BCO, ABCO, IUPE])
+def test_observation_methods_fit_our_method_on_the_loaders_episodes(cls, folder, tmp_path):
+    method = cls(gym.make("CartPole-v1"))
+    assert method.save_path == f"./tmp/{cls.__name__.lower()}/CartPole/"
+    train = BaselineDataset(folder, n_episodes=6)
+    method.train(2, loader(train), loader(BaselineDataset(folder, n_episodes=6, split="eval")))
+    assert method.method.epoch <= 2 and method.method.log is not None
+    record = json.loads(
+        (tmp_path / f"benchmark_results/{cls.__name__.lower()}/CartPole/metrics.json").read_text())
+    assert record["fit"]["method"] == cls.__name__.lower() and "accuracy" in record["eval"]
+    loaded = cls(gym.make("CartPole-v1")).load()
+    states = train.states[:10].numpy()
+    assert [int(loaded.predict(s)) for s in states] == [int(method.predict(s)) for s in states]
+    with pytest.raises(TypeError, match="BaselineDataset"):
+        method.train(1, DataLoader(list(zip(train.states, train.actions)), batch_size=8))
+    with pytest.raises(TypeError, match="train\\(\\)"):
+        method._train(loader(train))
+
+
+def test_bco_takes_1_0_0_dict_of_expert_and_idm_loaders(folder, tmp_path):
+    random = make_dataset(tmp_path / "random", 5, random=True, name="rnd")
+    method = BCO(gym.make("CartPole-v1"))
+    method.train(1, {"expert_dataset": loader(BaselineDataset(folder, n_episodes=4)),
+                     "idm_dataset": loader(BaselineDataset(random))})
+    assert (tmp_path / "tmp/bco/CartPole/best_model").is_dir()

@@ -28,6 +28,9 @@ _EXPORTS = {
     "baseline_collate": "imitation_datasets.functions",
     "random_enjoy": "imitation_datasets.functions",
     "BC": "imitation_datasets.baselines",
+    "BCO": "imitation_datasets.baselines",
+    "ABCO": "imitation_datasets.baselines",
+    "IUPE": "imitation_datasets.baselines",
     "OfflineIQLearn": "imitation_datasets.baselines",
 }
 """Name -> module of each top-level export (1.0.0's ``__init__``)."""

@@ -10,10 +10,8 @@ from collections.abc import Iterable
 from typing import Any, ClassVar
 
 import numpy as np
-import torch
 
 from imitation_datasets.baselines.methods.method import Method, Metrics
-from imitation_datasets.dataset.metrics import accuracy as accuracy_fn
 
 
 class BC(Method):
@@ -36,37 +34,18 @@ class BC(Method):
         super().__init__(environment, enjoy_criteria, verbose, config_file)
         self.optimizer_fn = self.method.make_optimizer(self.policy, self.method.config.lr)
 
-    def _batch(self, batch: Any) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """``(inputs, encoded targets, raw actions)`` of a ``(states, actions, ...)`` batch."""
-        state, action, *_ = batch
-        return state.reshape(len(state), -1).float(), self.method.policy.encode(action), action
-
-    def _score(self, x: torch.Tensor, target: torch.Tensor, action: torch.Tensor) -> float:
-        with torch.no_grad():
-            if self.discrete:
-                return float(accuracy_fn(self.policy(x), target))
-            predicted = self.method.policy.decode(self.method.policy.mode(x))
-            expert = action.reshape(predicted.shape).float()
-            return float((expert - predicted).pow(2).sum(1).sqrt().mean())
-
     def _train(self, dataset: Iterable[Any]) -> Metrics:
         """One epoch of minibatch descent on the policy's loss (cross-entropy or MSE)."""
         policy = self.method.policy
         policy.train()
         losses, scores = [], []
         for batch in dataset:
-            x, target, action = self._batch(batch)
+            x, target, action = self._policy_batch(batch)
             loss = policy.loss(x, target)
             self.optimizer_fn.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer_fn.step()
             losses.append(float(loss.detach()))
-            scores.append(self._score(x, target, action))
+            scores.append(self._policy_score(x, target, action))
         policy.eval()
         return {"loss": float(np.mean(losses)), "accuracy": float(np.mean(scores))}
-
-    def _eval(self, dataset: Iterable[Any]) -> Metrics:
-        """``accuracy`` on ``dataset`` (no training)."""
-        self.method.policy.eval()
-        scores = [self._score(*self._batch(batch)) for batch in dataset]
-        return {"accuracy": float(np.mean(scores))}

@@ -26,7 +26,7 @@ from imitation_datasets.core.atomic import atomic_write_text
 from imitation_datasets.core.config import read_yaml, to_mapping, with_overrides
 from imitation_datasets.core.errors import ConfigError
 from imitation_datasets.core.evaluation import evaluate_policy
-from imitation_datasets.dataset.metrics import average_episodic_reward, performance
+from imitation_datasets.dataset.metrics import accuracy, average_episodic_reward, performance
 from imitation_datasets.methods import Method as OurMethod
 from imitation_datasets.methods import get_method, load_config
 from imitation_datasets.utils import GymWrapper
@@ -210,7 +210,7 @@ class Method(ABC):
                     stop = self.early_stop(metrics["aer"])
             records.append(record)
             atomic_write_text(Path(folder) / METRICS_FILE,
-                              json.dumps(records, indent=1, default=_plain))
+                              json.dumps(records, indent=1, default=plain_json))
             if self.verbose:
                 logger.info("%s epoch %d: %s", self.__method_name__, epoch, record)
             if stop:
@@ -233,9 +233,34 @@ class Method(ABC):
     def _train(self, dataset: Iterable[Any]) -> Metrics:
         """One training pass over ``dataset``."""
 
-    @abstractmethod
     def _eval(self, dataset: Iterable[Any]) -> Metrics:
-        """Metrics on ``dataset`` without training."""
+        """``accuracy`` of the greedy policy on ``(states, actions, ...)`` batches.
+
+        In percent of actions equal to the expert's (discrete, 1.0.0's metric), or the mean L2
+        distance to them (continuous).
+        """
+        self.method.policy.eval()
+        scores = [self._policy_score(*self._policy_batch(batch)) for batch in dataset]
+        return {"accuracy": float(np.mean(scores))}
+
+    def _policy_batch(self, batch: Any) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(inputs, encoded targets, raw actions)`` of a ``(states, actions, ...)`` batch.
+
+        Discrete actions may be ``(B,)`` or 1.0.0's ``(B, 1)``.
+        """
+        state, action, *_ = batch
+        return state.reshape(len(state), -1).float(), self.method.policy.encode(action), action
+
+    def _policy_score(self, x: torch.Tensor, target: torch.Tensor,
+                      action: torch.Tensor) -> float:
+        """Accuracy (percent) or mean L2 distance of the greedy actions on one batch."""
+        with torch.no_grad():
+            if self.discrete:
+                return float(accuracy(self.policy(x), target))
+            predicted = torch.as_tensor(self.method.predict(x.numpy(), deterministic=True))
+            predicted = predicted.reshape(len(x), -1).float()
+            expert = action.reshape(len(x), -1).float()
+            return float((expert - predicted).pow(2).sum(1).sqrt().mean())
 
     def early_stop(self, metric: Any) -> bool:
         """Whether training stops (1.0.0: never)."""
@@ -283,8 +308,8 @@ class Method(ABC):
 
 
 
-def _plain(value: Any) -> Any:
-    """NumPy/torch scalars as Python numbers (for the metrics log)."""
+def plain_json(value: Any) -> Any:
+    """``json.dumps``'s ``default``: NumPy/torch scalars as Python numbers (the metrics log)."""
     if isinstance(value, np.generic | torch.Tensor):
         return value.item()
     return str(value)

@@ -100,23 +100,6 @@ class OfflineIQLearn(Method):
         return {"loss": float(np.mean(losses)),
                 **{key: float(np.mean(values)) for key, values in terms.items()}}
 
-    def _eval(self, dataset: Iterable[Any]) -> Metrics:
-        """``accuracy`` on ``dataset``: the share of greedy actions equal to the expert's.
-
-        In percent (discrete), or the mean L2 distance to them (continuous).
-        """
-        scores = []
-        for batch in dataset:
-            state, action = batch[0], batch[1]
-            predicted = torch.as_tensor(self.predict(state.reshape(len(state), -1).numpy()))
-            expert = action.reshape(predicted.shape)
-            if self.discrete:
-                scores.append(float((predicted == expert).float().mean()) * 100)
-            else:
-                scores.append(float((expert.float() - predicted).pow(2).reshape(
-                    len(state), -1).sum(1).sqrt().mean()))
-        return {"accuracy": float(np.mean(scores))}
-
     def save_checkpoints(self, epoch: int, improved: bool, always_save: bool) -> None:
         """1.0.0's IQ-Learn rule: the best weights as ``best``; with ``always_save`` also each.
 
