@@ -136,6 +136,15 @@ def test_fewer_demonstrations_are_their_own_cells_and_stale_cells_are_refused(
     assert sorted(c["seed"] for c in results["cells"]) == [0, 7]
     assert results["runs"][-1]["cells_run"] == 0
     assert results["runs"][-1]["command"].endswith("--demos 2")
+    # a results folder regenerates its report from its cell files, keeping its run history
+    (tmp_path / "cells" / "cartpole" / "bc" / "demos2" / "seed8.json").write_text(
+        json.dumps({**first[0], "seed": 8}))
+    report_from_json(tmp_path)
+    again = json.loads((tmp_path / "benchmark_results.json").read_text())
+    assert sorted(c["seed"] for c in again["cells"]) == [0, 7, 8]
+    assert again["runs"] == results["runs"]
+    assert again["summary"]["cartpole"]["bc"]["demos"] == 2
+    assert "| CartPole-v1 | BC (2 demos) |" in (tmp_path / RESULTS_MD).read_text()
 
 
 def test_the_default_method_list_is_every_registered_method():
