@@ -100,6 +100,9 @@ class DatasetArrays:
             return np.zeros(0)
         if not is_memory_mapped(self.rewards):
             return np.add.reduceat(self.rewards.astype(np.float64, copy=False), self.starts)
+        cached = self.__dict__.get("_mapped_returns")  # read-only data: computed once
+        if cached is not None and cached[0] is self.rewards and cached[1] is self.lengths:
+            return cached[2].copy()
         starts, out = self.starts, np.empty(self.n_episodes)
         first = 0
         while first < self.n_episodes:  # episodes [first, stop) span at most CHUNK_ROWS rows
@@ -109,7 +112,8 @@ class DatasetArrays:
             out[first:stop] = np.add.reduceat(chunk, starts[first:stop] - starts[first])
             release_pages(self.rewards)
             first = stop
-        return out
+        self.__dict__["_mapped_returns"] = (self.rewards, self.lengths, out)
+        return out.copy()
 
     @classmethod
     def from_episodes(cls, episodes: Sequence[Episode]) -> DatasetArrays:
@@ -291,7 +295,12 @@ def conform_to_spaces(arrays: DatasetArrays, observation_space: Any, action_spac
         changes["actions"] = discrete_actions(arrays.actions, action_space, origin)
     elif action_space is not None:
         changes["actions"] = _fit(arrays.actions, action_space, "actions", origin, cast)
-    return replace(arrays, **changes) if changes else arrays
+    if not changes:
+        return arrays
+    out = replace(arrays, **changes)
+    if "_mapped_returns" in arrays.__dict__:  # still valid: rewards and lengths are the same
+        out.__dict__["_mapped_returns"] = arrays.__dict__["_mapped_returns"]
+    return out
 
 
 def _fit(values: np.ndarray, space: Any, name: str, origin: str, cast: bool) -> np.ndarray:
