@@ -14,6 +14,7 @@ from imitation_datasets.core.errors import ConfigError
 from imitation_datasets.data.sources import load_source
 from imitation_datasets.functions import baseline_collate
 from imitation_datasets.quality import QualityOptions, dataset_quality
+from imitation_datasets.quality.report import ReportOptions, dataset_report
 
 FILES = ("steps.parquet", "episodes.parquet", "metadata.json", "teacher.npz")
 
@@ -71,6 +72,11 @@ def test_metadata_records_noise_mixture_and_reference_scores(tmp_path: Path) -> 
     assert random_mean < 100 < expert_mean  # random episodes fail early, noisy experts do not
     quality = dataset_quality(out, QualityOptions(sample_size=3000))
     assert quality["returns"]["normalised_score"] == pytest.approx(reference["normalized_score"])
+    expert = quality["expert"]  # short random episodes weigh little among steps, much per episode
+    assert expert["episode_weighted_divergence"] > 2 * expert["action_divergence"]
+    page = dataset_report(out, tmp_path / "mix.html", ReportOptions(clips=1, frames=2, audit=2))
+    table = page.path.read_text().split('<table id="episodes">')[1]
+    assert table.count("<td>random</td>") == len(expected)
 
 
 def test_noisier_collections_score_lower(tmp_path: Path) -> None:

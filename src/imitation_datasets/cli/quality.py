@@ -55,9 +55,10 @@ def summary(metrics: dict[str, Any]) -> list[str]:
         f" (rate {_number(acceptance.get('acceptance_rate'))})",
     ]
     if "knn_entropy" in states:
-        lines.append(f"state entropy  {_number(states['knn_entropy'])} nats "
-                     f"({_number(states['knn_entropy_per_dim'])} per dim, {states['dims']} dims, "
-                     f"distinct {_number(states['distinct_fraction'])})")
+        lines.append(f"state entropy  {_number(states['knn_entropy'])} nats standardised "
+                     f"({_number(states['knn_entropy_per_dim'])} per dim, {states['dims']} dims),"
+                     f" {_number(states['knn_entropy_env_units'])} in the env's units; distinct "
+                     f"{_number(states['distinct_fraction'])}")
     elif states.get("note"):
         lines.append(f"states         {states['note']}")
     if actions.get("kind") == "discrete":
@@ -75,7 +76,9 @@ def summary(metrics: dict[str, Any]) -> list[str]:
                      else f"transitions    {transitions.get('note')}")
     if "action_divergence" in expert:
         lines.append(f"expert         {expert['expert']}: action divergence "
-                     f"{_number(expert['action_divergence'], 4)} ({expert['kind']})")
+                     f"{_number(expert['action_divergence'], 4)} ({expert['kind']}; per episode "
+                     f"mean {_number(expert['episode_weighted_divergence'], 4)}, p95 "
+                     f"{_number(expert['episode_divergence_p95'], 4)})")
     elif expert.get("note"):
         lines.append(f"expert         {expert['note']}")
     flags = metrics["flags"]

@@ -60,21 +60,28 @@ def action_scale(space: gym.Space | None, actions: np.ndarray) -> np.ndarray:
 
 
 def action_divergence(expert: CuratedExpert, states: np.ndarray, actions: np.ndarray,
-                      obs_shape: tuple[int, ...], space: gym.Space | None) -> dict[str, Any]:
+                      obs_shape: tuple[int, ...], space: gym.Space | None
+                      ) -> tuple[dict[str, Any], np.ndarray]:
     """How far recorded actions are from the expert's at the same states.
 
     Discrete: the disagreement rate ``P(a != pi_E(s))``. Box: the mean squared distance
     ``E ||(a - pi_E(s)) / scale||^2 / A`` with each dimension scaled by half its range (so
     ``[-1, 1]`` actions are unchanged), and the mean absolute distance in the same units.
+
+    Returns:
+        ``(summary, per-step divergence)``: the JSON-ready summary, and each state's
+        disagreement (0/1) or scaled squared distance (averaged over action dimensions).
     """
     obs = states.reshape(len(states), *obs_shape).astype(np.float32)
     predicted = batch_actions(expert, obs)
     base = {"expert": expert.key, "expert_weights_sha256": expert.card.weights_sha256,
             "states": len(states)}
     if actions.ndim == 1:
-        disagree = predicted.reshape(len(states)) != actions
-        return {**base, "kind": "disagreement_rate", "action_divergence": float(disagree.mean())}
+        disagree = (predicted.reshape(len(states)) != actions).astype(np.float64)
+        return ({**base, "kind": "disagreement_rate",
+                 "action_divergence": float(disagree.mean())}, disagree)
     scale = action_scale(space, actions)
     gap = (actions - predicted.reshape(len(states), -1).astype(np.float64)) / scale
-    return {**base, "kind": "scaled_mse", "action_divergence": float(np.mean(gap ** 2)),
-            "mean_abs_difference": float(np.mean(np.abs(gap)))}
+    per_step = np.mean(gap ** 2, axis=1)
+    return ({**base, "kind": "scaled_mse", "action_divergence": float(per_step.mean()),
+             "mean_abs_difference": float(np.mean(np.abs(gap)))}, per_step)

@@ -114,9 +114,11 @@ def _state_metrics(sample: StepSample, normalise: Normaliser, k: int) -> dict[st
     distinct = np.unique(states, axis=0)
     dims = states.shape[1]
     entropy = kl_entropy(distinct, k)
+    units = float(np.sum(np.log(normalise.std[normalise.keep])))
     return {"dims": dims, "constant_dims": int((~normalise.keep).sum()),
             "distinct_fraction": len(distinct) / len(states),
-            "knn_entropy": entropy, "knn_entropy_per_dim": entropy / dims if dims else None}
+            "knn_entropy": entropy, "knn_entropy_per_dim": entropy / dims if dims else None,
+            "knn_entropy_env_units": entropy + units}
 
 
 def _action_metrics(sample: StepSample, states: np.ndarray, action_space: gym.Space,
@@ -158,15 +160,29 @@ def _transition_metrics(sample: StepSample, normalise: Normaliser, action_space:
 
 
 def _expert_metrics(loaded: LoadedData, sample: StepSample, action_space: gym.Space,
-                    name: str | None) -> dict[str, Any]:
+                    name: str | None) -> tuple[dict[str, Any], np.ndarray | None]:
+    """The expert section, and each episode's mean divergence over its sampled steps.
+
+    Episodes with no sampled step get NaN.
+    """
     try:
         expert = expert_for(loaded.metadata, name)
     except (NoExpertError, LookupError) as exc:
         if name is not None:
             raise
-        return {"note": str(exc)}
-    return action_divergence(expert, sample.states, sample.actions,
-                             tuple(loaded.arrays.obs.shape[1:]), action_space)
+        return {"note": str(exc)}, None
+    summary, per_step = action_divergence(expert, sample.states, sample.actions,
+                                          tuple(loaded.arrays.obs.shape[1:]), action_space)
+    episodes = loaded.arrays.n_episodes
+    counts = np.bincount(sample.episodes, minlength=episodes)
+    sums = np.bincount(sample.episodes, weights=per_step, minlength=episodes)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per_episode = np.where(counts > 0, sums / counts, np.nan)
+    covered = per_episode[counts > 0]
+    summary.update(episode_weighted_divergence=float(covered.mean()),
+                   episodes_covered=int(len(covered)),
+                   episode_divergence_p95=float(np.quantile(covered, 0.95)))
+    return summary, per_episode
 
 
 @dataclass
@@ -178,6 +194,8 @@ class Measured:
     sample: StepSample
     normalise: Normaliser | None
     flags: EpisodeFlags
+    episode_divergence: np.ndarray | None = None
+    """Mean expert action divergence of each episode's sampled steps (NaN: none sampled)."""
 
 
 def measure(source: str | Path | LoadedData, options: QualityOptions | None = None) -> Measured:
@@ -201,14 +219,15 @@ def measure(source: str | Path | LoadedData, options: QualityOptions | None = No
         "lengths": _distribution(arrays.lengths),
         "acceptance": metadata.get("acceptance"),
     }
-    normalise = None
+    normalise, per_episode = None, None
     if state_dims(arrays) <= MAX_STATE_DIMS:
         normalise = Normaliser.fit(sample.states)
         metrics["states"] = _state_metrics(sample, normalise, options.k)
         metrics["actions"] = _action_metrics(sample, normalise(sample.states), action_space,
                                              options.k)
         metrics["transitions"] = _transition_metrics(sample, normalise, action_space, options.k)
-        metrics["expert"] = _expert_metrics(loaded, sample, action_space, options.expert)
+        metrics["expert"], per_episode = _expert_metrics(loaded, sample, action_space,
+                                                         options.expert)
     else:
         metrics["states"] = {"note": f"observations of {state_dims(arrays)} numbers (images): "
                                      "state metrics skipped"}
@@ -216,7 +235,7 @@ def measure(source: str | Path | LoadedData, options: QualityOptions | None = No
                           outlier_iqr=options.outlier_iqr, k=options.k,
                           threshold=threshold if isinstance(threshold, (int, float)) else None)
     metrics["flags"] = flags.to_json()
-    return Measured(metrics, loaded, sample, normalise, flags)
+    return Measured(metrics, loaded, sample, normalise, flags, per_episode)
 
 
 def dataset_quality(source: str | Path | LoadedData, options: QualityOptions | None = None

@@ -157,21 +157,25 @@ def metric_cards(metrics: dict[str, Any]) -> str:
 
 def episode_table(returns: np.ndarray, lengths: np.ndarray, seeds: np.ndarray,
                   attempts: np.ndarray, terminated: np.ndarray, flagged: dict[str, list[str]],
-                  replayed: dict[int, bool]) -> str:
-    """Every episode with its flags and replay result."""
+                  replayed: dict[int, bool], divergence: np.ndarray | None = None,
+                  random: frozenset[int] = frozenset()) -> str:
+    """Every episode with its flags, replay result, expert divergence and policy."""
     body = []
     for e in range(len(returns)):
         reasons = flagged.get(str(e), [])
         replay = "" if e not in replayed else (
             '<span class="ok">same</span>' if replayed[e] else '<span class="bad">differs</span>')
+        gap = "" if divergence is None or np.isnan(divergence[e]) else f"{divergence[e]:.3f}"
         body.append(
             f'<tr{" class=flagged" if reasons else ""}><td>{e}</td><td>{int(seeds[e])}</td>'
             f"<td>{returns[e]:.2f}</td><td>{int(lengths[e])}</td><td>{int(attempts[e])}</td>"
-            f"<td>{'terminated' if terminated[e] else 'truncated'}</td><td>{replay}</td>"
+            f"<td>{'terminated' if terminated[e] else 'truncated'}</td>"
+            f"<td>{'random' if e in random else ''}</td><td>{gap}</td><td>{replay}</td>"
             f"<td>{'<br>'.join(esc(r) for r in reasons)}</td></tr>")
     return ('<label><input type="checkbox" id="only-flagged"> only flagged episodes</label>'
             '<div class="scroll"><table id="episodes"><thead><tr><th>episode</th><th>seed</th>'
-            "<th>return</th><th>length</th><th>attempts</th><th>end</th><th>replay</th>"
+            "<th>return</th><th>length</th><th>attempts</th><th>end</th><th>policy</th>"
+            "<th>expert divergence</th><th>replay</th>"
             f"<th>flags</th></tr></thead><tbody>{''.join(body)}</tbody></table></div>")
 
 

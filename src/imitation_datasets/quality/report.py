@@ -176,12 +176,23 @@ def dataset_report(path: str | Path | LoadedData, out: str | Path | None = None,
         ("Clips and replay check", clip_cards(shown) + _audit_summary(replayed, note)),
         ("Episodes", episode_table(arrays.returns, arrays.lengths, arrays.seeds, arrays.attempts,
                                    _terminated(arrays), metrics["flags"]["flagged"],
-                                   {e: r.matches for e, r in replayed.items()})),
+                                   {e: r.matches for e, r in replayed.items()},
+                                   measured.episode_divergence,
+                                   _random_episodes(metadata, arrays.n_episodes))),
     ]
     title = f"{env_id}: {arrays.n_episodes} episodes, {arrays.n_steps} steps"
     out = Path(out)
     atomic_write_text(out, page(title, sections, metrics))
     return ReportResult(out, replayed, sum(len(c.gif or b"") for c in shown))
+
+
+def _random_episodes(metadata: dict[str, Any], episodes: int) -> frozenset[int]:
+    """Episodes the metadata says were played with random actions (all, or a mixture's)."""
+    collection = metadata.get("collection") or {}
+    if collection.get("random_actions") is True:
+        return frozenset(range(episodes))
+    indices = (collection.get("noise") or {}).get("random_episode_indices") or []
+    return frozenset(i for i in indices if isinstance(i, int))
 
 
 def _terminated(arrays: Any) -> np.ndarray:
