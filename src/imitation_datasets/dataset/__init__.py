@@ -19,6 +19,9 @@ from imitation_datasets.data.huggingface import (
     to_hf_dataset,
     write_hub_folder,
 )
+from imitation_datasets.data.interop_d3rlpy import to_d3rlpy
+from imitation_datasets.data.interop_imitation import to_imitation
+from imitation_datasets.data.interop_torchrl import to_replay_buffer, to_tensordict
 from imitation_datasets.data.loaded import LoadedData
 from imitation_datasets.data.minari_export import to_minari
 from imitation_datasets.data.minari_io import from_minari, minari_to_dataset
@@ -52,7 +55,11 @@ __all__ = [
     "minari_to_dataset",
     "push_to_hub",
     "save_dataset_into_huggingface_format",
+    "to_d3rlpy",
     "to_hf_dataset",
+    "to_imitation",
     "to_minari",
+    "to_replay_buffer",
+    "to_tensordict",
     "write_hub_folder",
 ]
