@@ -35,6 +35,7 @@ from imitation_datasets import __version__
 from imitation_datasets.cli.arguments import Command
 from imitation_datasets.cli.arguments import build_parser as build
 from imitation_datasets.cli.benchmark import BENCHMARK, BENCHMARK_COMPARE, BENCHMARK_REPORT
+from imitation_datasets.cli.catalogue import DATASETS, GET
 from imitation_datasets.cli.collect import COLLECT
 from imitation_datasets.cli.datasets import EXPORT, EXPORT_NPZ, INFO, PUSH
 from imitation_datasets.cli.errors import fail, path_error
@@ -45,7 +46,7 @@ from imitation_datasets.core.errors import ImitationDatasetsError
 
 COMMANDS: dict[str, Command] = {c.name: c for c in (
     EXPERTS, COLLECT, INFO, EXPORT, PUSH, BENCHMARK, BENCHMARK_REPORT, BENCHMARK_COMPARE,
-    EXPORT_NPZ, QUALITY, REPORT)}
+    EXPORT_NPZ, QUALITY, REPORT, DATASETS, GET)}
 """Every subcommand, by name."""
 
 

@@ -1,0 +1,93 @@
+"""The catalogue of canonical datasets: one per curated expert plus a random-policy split.
+
+Each dataset is fixed by its expert, its episode count and its dataset seed, so anyone can
+regenerate it; its **content fingerprint** (``data/fingerprint.py``: sha256 of the decoded
+arrays, independent of the Parquet writer) is committed here, so anyone can check that what
+they hold (regenerated, from a cache, or from the hub) is the canonical data.
+
+Fingerprints hold for the versions in :data:`MEASURED_WITH` (Gymnasium and the simulators
+define the physics; ``docs/format.md``, "What byte-identical on any machine covers"). They were
+measured with ``python benchmarks/catalogue_fingerprints.py``; an entry without one has not
+been measured yet (its datasets can be generated but not verified).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+EPISODES = 1000
+"""Episodes of every canonical split (the original IL-Datasets hub datasets' size)."""
+DATASET_SEED = 0
+"""Dataset seed of every canonical split."""
+HUB_ORG = "il-datasets"
+"""The hub organisation of the catalogue's repos (``<org>/<EnvId>``, splits train and random,
+as the original's ``NathanGavenski/<EnvId>``)."""
+MEASURED_WITH = {"gymnasium": "1.4.0", "numpy": "2.4.6", "box2d": "2.3.10", "mujoco": "4.0.0"}
+"""Versions the committed fingerprints were measured with."""
+SPLITS = ("train", "random")
+"""``train``: the curated expert; ``random``: uniformly random actions (BCO-style pre-training)."""
+
+
+@dataclass(frozen=True)
+class Split:
+    """One canonical dataset: what makes it, and what it must hash to."""
+
+    episodes: int
+    seed: int
+    fingerprint: str | None
+    steps: int | None
+    size_mib: float | None
+    """Size of the dataset folder (Parquet, metadata and ``teacher.npz``) when measured."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A curated expert's canonical datasets."""
+
+    key: str
+    env_id: str
+    train: Split
+    random: Split
+
+    def split(self, name: str) -> Split:
+        """The ``train`` or ``random`` split."""
+        if name not in SPLITS:
+            raise ValueError(f"unknown split {name!r}; expected one of {', '.join(SPLITS)}")
+        return self.train if name == "train" else self.random
+
+    @property
+    def hub_repo(self) -> str:
+        """``<HUB_ORG>/<EnvId>``."""
+        return f"{HUB_ORG}/{self.env_id}"
+
+
+def _entry(key: str, env_id: str, train: tuple[str, int, float] | None = None,
+           random: tuple[str, int, float] | None = None) -> Entry:
+    def split(measured: tuple[str, int, float] | None) -> Split:
+        if measured is None:
+            return Split(EPISODES, DATASET_SEED, None, None, None)
+        return Split(EPISODES, DATASET_SEED, *measured)
+
+    return Entry(key, env_id, split(train), split(random))
+
+
+CATALOGUE: dict[str, Entry] = {e.key: e for e in (
+    _entry("acrobot", "Acrobot-v1"),
+    _entry("cartpole", "CartPole-v1"),
+    _entry("mountaincar", "MountainCar-v0"),
+    _entry("mountaincarcontinuous", "MountainCarContinuous-v0"),
+    _entry("pendulum", "Pendulum-v1"),
+    _entry("lunarlander", "LunarLander-v3"),
+    _entry("lunarlandercontinuous", "LunarLanderContinuous-v3"),
+    _entry("bipedalwalker", "BipedalWalker-v3"),
+    _entry("ant", "Ant-v5"),
+    _entry("cheetah", "HalfCheetah-v5"),
+    _entry("hopper", "Hopper-v5"),
+    _entry("humanoid", "Humanoid-v5"),
+    _entry("inverteddoublependulum", "InvertedDoublePendulum-v5"),
+    _entry("invertedpendulum", "InvertedPendulum-v5"),
+    _entry("reacher", "Reacher-v5"),
+    _entry("swimmer", "Swimmer-v5"),
+    _entry("walker", "Walker2d-v5"),
+)}
+"""Every curated expert's canonical datasets, by expert key."""
