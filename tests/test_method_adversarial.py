@@ -18,9 +18,11 @@ from imitation_datasets.methods import Method, TrainingTask, get_method, load_co
 from imitation_datasets.methods.airl import AIRL, AIRLConfig, AIRLDiscriminator
 from imitation_datasets.methods.discriminator import (
     Discriminator,
+    absorbing_reward,
     discriminator_loss,
     gradient_penalty,
     reward_from_logits,
+    with_absorbing,
 )
 from imitation_datasets.methods.gail import GAIL
 from imitation_datasets.methods.ppo import (
@@ -159,18 +161,23 @@ def test_discriminator_inputs() -> None:
                                torch.cat([s, s_next], -1))  # identity normaliser
 
 
-def test_airl_logits_are_f_minus_log_pi() -> None:
-    space = gym.spaces.Discrete(4)
-    policy = policy_network(3, space, PPOConfig())
-    with torch.no_grad():  # a uniform policy: log pi = -log 4
+def constant_airl(absorbing: bool = False) -> AIRLDiscriminator:
+    """AIRL over a uniform 4-action policy (log pi = -log 4), g = 2, h = 5, gamma = 0.9."""
+    policy = policy_network(3, gym.spaces.Discrete(4), PPOConfig())
+    with torch.no_grad():
         for p in policy.parameters():
             p.zero_()
-    disc = AIRLDiscriminator(policy, 3, 0.9, (8,), "tanh")
+    disc = AIRLDiscriminator(policy, 3, 0.9, (8,), "tanh", absorbing=absorbing)
     with torch.no_grad():
         for net, value in ((disc.g, 2.0), (disc.h, 5.0)):
             for p in net.parameters():
                 p.zero_()
             net[-1].bias.fill_(value)
+    return disc
+
+
+def test_airl_logits_are_f_minus_log_pi() -> None:
+    disc = constant_airl()
     s, a = torch.randn(2, 3), torch.tensor([0, 3])
     logits = disc(s, a, torch.randn(2, 3), torch.tensor([0.0, 1.0]))
     # f = g + gamma (1 - done) h' - h: 2 + 0.9 * 5 - 5 and 2 - 5 (h' masked after termination)
@@ -183,6 +190,77 @@ def test_airl_refuses_other_reward_forms() -> None:
     assert "\n" not in str(info.value)
     with pytest.raises(ConfigError):
         build("airl", "CartPole-v1", {"grad_penalty": 1.0})
+
+
+# ---------------------------------------------------------------------------------- absorbing
+def test_with_absorbing_adds_dac_transitions() -> None:
+    s, s_next = torch.arange(6.0).reshape(3, 2), torch.arange(6.0).reshape(3, 2) + 10
+    a, terminated = torch.tensor([1, 0, 1]), torch.tensor([0.0, 1.0, 1.0])
+    s2, a2, n2, t2 = with_absorbing((s, a, s_next, terminated))
+    # Own rows keep their order with indicator 0; a terminating step leads to [0, 0, 1];
+    # one (s_a, 0, s_a) row per terminating step follows.
+    absorbing = torch.tensor([0.0, 0.0, 1.0])
+    torch.testing.assert_close(s2, torch.stack([torch.tensor([0.0, 1, 0]), torch.tensor(
+        [2.0, 3, 0]), torch.tensor([4.0, 5, 0]), absorbing, absorbing]))
+    torch.testing.assert_close(n2, torch.stack([torch.tensor([10.0, 11, 0]), absorbing,
+                                                absorbing, absorbing, absorbing]))
+    assert a2.tolist() == [1, 0, 1, 0, 0] and t2.tolist() == [0.0] * 5
+    # Nothing terminates: only the indicator column is added.
+    s3, _, n3, t3 = with_absorbing((s, a, s_next, torch.zeros(3)))
+    assert s3.shape == (3, 3) and torch.equal(n3[:, :2], s_next) and not t3.any()
+
+
+def test_absorbing_state_features_ignore_normalisation_and_action() -> None:
+    for pair, width in (("state-action", 3 + 1 + 2), ("state-state", 2 * (3 + 1))):
+        disc = Discriminator(3, 2, pair, True, (8,), "tanh", absorbing=True)
+        disc.normaliser.mean.fill_(5.0)
+        state = torch.tensor([[1.0, 2.0, 3.0, 0.0], [0.0, 0.0, 0.0, 1.0]])
+        features = disc.features(state, torch.tensor([1, 1]), state)
+        assert features.shape == (2, width)
+        # An environment state: (s - 5) and indicator 0; the absorbing one: zeros, then 1.
+        torch.testing.assert_close(features[0, :4], torch.tensor([-4.0, -3, -2, 0]))
+        torch.testing.assert_close(features[1], torch.tensor(
+            [0.0, 0, 0, 1, 0, 0] if pair == "state-action" else [0.0, 0, 0, 1] * 2))
+
+
+def test_terminating_steps_get_the_absorbing_loop_return() -> None:
+    method = build("gail", "CartPole-v1", {"absorbing": True, "reward": "logit",
+                                           "gamma": 0.9})
+    assert isinstance(method, GAIL)
+    disc = method.make_discriminator()
+    batch = (torch.randn(4, 4), torch.tensor([0, 1, 1, 0]), torch.randn(4, 4),
+             torch.tensor([0.0, 0.0, 1.0, 0.0]))
+    with torch.no_grad():
+        rewards = method.policy_rewards(disc, batch)
+        own = disc(*with_absorbing(batch))[:4]
+        loop = disc(torch.tensor([[0.0] * 4 + [1.0]]), torch.zeros(1), torch.tensor(
+            [[0.0] * 4 + [1.0]]), torch.zeros(1))
+    # r(s_a) forever from the next step on: gamma r / (1 - gamma) = 9 r.
+    assert float(absorbing_reward(loop, 0.9)) == pytest.approx(9 * float(loop))
+    torch.testing.assert_close(rewards, own + torch.tensor([0.0, 0, 1, 0]) * 9 * loop)
+
+
+def test_airl_absorbing_state_has_log_pi_zero_and_unmasked_shaping() -> None:
+    disc = constant_airl(absorbing=True)
+    batch = with_absorbing((torch.randn(2, 3), torch.tensor([0, 3]), torch.randn(2, 3),
+                            torch.tensor([0.0, 1.0])))
+    logits = disc(*batch)
+    # f = 2 + 0.9 * 5 - 5 on every row (h(s_a) is not masked); -log pi = log 4 except at s_a.
+    torch.testing.assert_close(logits, torch.tensor([1.5 + math.log(4), 1.5 + math.log(4), 1.5]))
+
+
+@pytest.mark.parametrize("name", ADVERSARIAL)
+def test_absorbing_runs_and_is_off_outside_lunarlander(name: str, cartpole: TrainingTask,
+                                                       pendulum: TrainingTask) -> None:
+    for env_id in ("CartPole-v1", "Acrobot-v1", "Pendulum-v1", "MountainCar-v0",
+                   "MountainCarContinuous-v0"):
+        assert not load_config(name, env_id).absorbing
+    assert load_config(name, "LunarLander-v3").absorbing
+    for env_id, task in (("CartPole-v1", cartpole), ("Pendulum-v1", pendulum)):
+        method = build(name, env_id, {**TINY, "absorbing": True})
+        log = method.fit(task)
+        assert log.env_steps == 1024 and all(math.isfinite(r.info["disc_reward"])
+                                             for r in log.records)
 
 
 # ---------------------------------------------------------------------------------- PPO

@@ -22,7 +22,10 @@ Deviations (besides GAIL's: PPO instead of TRPO, a step budget, model selection 
 validation seeds):
 
 * ``h(s')`` is masked to 0 after a terminating step (``gamma (1 - terminated) h(s')``, as the
-  ``imitation`` library's shaped reward net does);
+  ``imitation`` library's shaped reward net does); with DAC's absorbing states instead
+  (``absorbing``, off by default, on for LunarLander-v3 only; see :mod:`.gail`) a terminating
+  step leads to the absorbing state ``s_a``, ``g`` and ``h`` see its indicator, nothing is
+  masked, and ``log pi`` at ``s_a`` is 0 (one action there);
 * ``log pi(a | s)`` is evaluated under the current policy without gradient, for expert and
   policy transitions alike, at the action the environment executed (continuous: the sample
   clipped to the bounds, in ``[-1, 1]`` units);
@@ -38,7 +41,7 @@ import torch
 from torch import nn
 
 from imitation_datasets.core.errors import ConfigError
-from imitation_datasets.methods.discriminator import Batch, RewardForm
+from imitation_datasets.methods.discriminator import Batch, RewardForm, state_features
 from imitation_datasets.methods.gail import GAIL, GAILConfig
 from imitation_datasets.methods.networks import ActionModel, Normaliser, mlp
 from imitation_datasets.methods.ppo import log_prob_entropy
@@ -65,12 +68,12 @@ class AIRLDiscriminator(nn.Module):
     """
 
     def __init__(self, policy: ActionModel, obs_dim: int, gamma: float,
-                 hidden: tuple[int, ...], activation: str) -> None:
+                 hidden: tuple[int, ...], activation: str, absorbing: bool = False) -> None:
         super().__init__()
-        self.policy, self.gamma = policy, gamma
+        self.policy, self.gamma, self.absorbing = policy, gamma, absorbing
         self.normaliser = Normaliser(obs_dim)
-        self.g = mlp(obs_dim, 1, hidden, activation)
-        self.h = mlp(obs_dim, 1, hidden, activation)
+        self.g = mlp(obs_dim + int(absorbing), 1, hidden, activation)
+        self.h = mlp(obs_dim + int(absorbing), 1, hidden, activation)
 
     def trainable(self) -> list[nn.Parameter]:
         """The parameters of ``g`` and ``h``."""
@@ -78,15 +81,23 @@ class AIRLDiscriminator(nn.Module):
 
     def f(self, s: torch.Tensor, s_next: torch.Tensor, terminated: torch.Tensor) -> torch.Tensor:
         """``g(s) + gamma (1 - terminated) h(s') - h(s)``."""
-        x, x_next = self.normaliser(s), self.normaliser(s_next)
+        x = state_features(self.normaliser, s, self.absorbing)
+        x_next = state_features(self.normaliser, s_next, self.absorbing)
         return (self.g(x) + self.gamma * (1 - terminated.reshape(-1, 1)) * self.h(x_next)
                 - self.h(x)).squeeze(-1)
 
     def forward(self, s: torch.Tensor, a: torch.Tensor, s_next: torch.Tensor,
                 terminated: torch.Tensor) -> torch.Tensor:
-        """``log D - log(1 - D) = f(s, s') - log pi(a | s)``."""
+        """``log D - log(1 - D) = f(s, s') - log pi(a | s)``.
+
+        With absorbing states, ``log pi`` is 0 at the absorbing state (its one action).
+        """
         with torch.no_grad():
-            log_pi, _ = log_prob_entropy(self.policy, s, a)
+            if not self.absorbing:
+                log_pi, _ = log_prob_entropy(self.policy, s, a)
+            else:
+                log_pi, _ = log_prob_entropy(self.policy, s[:, :-1], a)
+                log_pi = log_pi * (1 - s[:, -1])
         return self.f(s, s_next, terminated) - log_pi
 
 
@@ -100,7 +111,7 @@ class AIRL(GAIL):
         """:class:`AIRLDiscriminator` over the policy."""
         cfg = self.config
         disc = AIRLDiscriminator(self.policy, self.obs_dim, cfg.gamma, cfg.disc_hidden,
-                                 cfg.activation)
+                                 cfg.activation, cfg.absorbing)
         disc.normaliser.load_state_dict(self.policy.normaliser.state_dict())
         return disc
 

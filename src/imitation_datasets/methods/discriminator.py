@@ -22,6 +22,17 @@ transition is the expert's): :class:`Discriminator` is GAIL's ``D(s, a)`` and GA
 
 Inputs: states go through the policy's normaliser (statistics of the expert's states);
 discrete actions as one-hot vectors, continuous ones in the scaled ``[-1, 1]`` units.
+
+Absorbing states (optional, ``absorbing: true``; Kostrikov et al. 2019, "Discriminator-Actor-
+Critic", section 4.2 and google-research/dac's ``add_absorbing_states``): every state gets an
+indicator feature (0 for the environment's states); a *terminating* transition (not a time
+limit) leads to the absorbing state ``s_a`` (state features 0, indicator 1), and one
+``(s_a, 0, s_a)`` transition follows it, in the expert's data and the policy's alike
+(:func:`with_absorbing`), so the discriminator learns what reaching termination is worth
+instead of every reward form giving it a fixed value (0 after a terminal step: a bonus for
+ending early under ``negative``, a penalty under ``positive``). The absorbing state's action
+features are 0 (DAC's zero action; no one-hot class). The learner bootstraps a terminating
+step with the self-loop's return, ``gamma r(s_a) / (1 - gamma)`` (:func:`absorbing_reward`).
 """
 
 from __future__ import annotations
@@ -55,12 +66,14 @@ class AdversarialConfig(PPOConfig):
         disc_epochs: passes over each rollout per iteration (each policy minibatch is paired
             with as many expert transitions drawn uniformly).
         disc_batch_size: policy transitions per discriminator minibatch.
+        absorbing: DAC's absorbing states (module docstring); off by default.
     """
 
     disc_lr: float = 0.0003
     disc_hidden: tuple[int, ...] = (64, 64)
     disc_epochs: int = 1
     disc_batch_size: int = 256
+    absorbing: bool = False
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -68,6 +81,43 @@ class AdversarialConfig(PPOConfig):
             if getattr(self, key) < 1:
                 raise ConfigError(f"{type(self).__name__}: {key!r} must be >= 1, "
                                   f"got {getattr(self, key)}")
+
+
+def with_absorbing(batch: Batch) -> Batch:
+    """``batch`` with DAC's absorbing states: states widened by an indicator column.
+
+    Each terminating transition's ``s'`` becomes the absorbing state and one absorbing
+    transition ``(s_a, 0, s_a)`` per terminating one is appended after the batch's own rows
+    (which keep their order). No transition of the result terminates.
+    """
+    s, a, s_next, terminated = batch
+    done = terminated.reshape(-1, 1)
+    zeros = torch.zeros_like(done)
+    s = torch.cat([s, zeros], -1)
+    s_next = torch.cat([s_next * (1 - done), done], -1)
+    n_abs = int(terminated.sum())
+    absorbing = absorbing_states(n_abs, s.shape[1] - 1)
+    return (torch.cat([s, absorbing]), torch.cat([a, a.new_zeros((n_abs, *a.shape[1:]))]),
+            torch.cat([s_next, absorbing]), torch.zeros(len(s) + n_abs))
+
+
+def absorbing_states(n: int, obs_dim: int) -> torch.Tensor:
+    """``n`` rows of the absorbing state: ``obs_dim`` zeros, then the indicator 1."""
+    return torch.cat([torch.zeros(n, obs_dim), torch.ones(n, 1)], -1)
+
+
+def absorbing_transition(obs_dim: int, action_shape: tuple[int, ...]) -> Batch:
+    """The single transition ``(s_a, 0, s_a)`` (not terminating)."""
+    state = absorbing_states(1, obs_dim)
+    return state, torch.zeros((1, *action_shape)), state, torch.zeros(1)
+
+
+def state_features(normaliser: Normaliser, s: torch.Tensor, absorbing: bool) -> torch.Tensor:
+    """``norm(s)``; with ``absorbing``, ``[norm(s) (1 - i), i]`` for the indicator ``i``."""
+    if not absorbing:
+        return normaliser(s)
+    indicator = s[:, -1:]
+    return torch.cat([normaliser(s[:, :-1]) * (1 - indicator), indicator], -1)
 
 
 class Discriminator(nn.Module):
@@ -79,23 +129,34 @@ class Discriminator(nn.Module):
         pair: what the discriminator sees.
         discrete: one-hot encode actions.
         hidden, activation: the MLP.
+        absorbing: states carry DAC's indicator column (:func:`with_absorbing`).
     """
 
     def __init__(self, obs_dim: int, action_dim: int, pair: Literal["state-action", "state-state"],
-                 discrete: bool, hidden: tuple[int, ...], activation: str) -> None:
+                 discrete: bool, hidden: tuple[int, ...], activation: str,
+                 absorbing: bool = False) -> None:
         super().__init__()
         self.pair, self.discrete, self.action_dim = pair, discrete, action_dim
+        self.absorbing = absorbing
         self.normaliser = Normaliser(obs_dim)
-        width = obs_dim + (action_dim if pair == "state-action" else obs_dim)
+        state_width = obs_dim + int(absorbing)
+        width = state_width + (action_dim if pair == "state-action" else state_width)
         self.body = mlp(width, 1, hidden, activation)
 
     def features(self, s: torch.Tensor, a: torch.Tensor, s_next: torch.Tensor) -> torch.Tensor:
-        """The MLP's input: ``[norm(s), a]`` or ``[norm(s), norm(s')]``."""
+        """The MLP's input: ``[norm(s), a]`` or ``[norm(s), norm(s')]`` (:func:`state_features`).
+
+        With absorbing states, an absorbing state's action features are 0.
+        """
+        x = state_features(self.normaliser, s, self.absorbing)
         if self.pair == "state-state":
-            return torch.cat([self.normaliser(s), self.normaliser(s_next)], -1)
+            return torch.cat([x, state_features(self.normaliser, s_next, self.absorbing)], -1)
         if self.discrete:
             a = F.one_hot(a.reshape(-1).long(), self.action_dim).float()
-        return torch.cat([self.normaliser(s), a.reshape(len(s), -1).float()], -1)
+        a = a.reshape(len(s), -1).float()
+        if self.absorbing:
+            a = a * (1 - s[:, -1:])
+        return torch.cat([x, a], -1)
 
     def logits(self, features: torch.Tensor) -> torch.Tensor:
         """Log-odds of "expert" for rows of :meth:`features`."""
@@ -130,6 +191,15 @@ def reward_from_logits(logits: torch.Tensor, form: RewardForm) -> torch.Tensor:
     if form == "negative":
         return F.logsigmoid(logits)  # log sigmoid(x) = log D
     return logits
+
+
+def absorbing_reward(reward: torch.Tensor, gamma: float) -> torch.Tensor:
+    """What a terminating step adds: ``gamma r(s_a) / (1 - gamma)``.
+
+    The discounted return of the absorbing state's self-loop (``reward`` is ``r(s_a)``): the
+    bootstrap ``gamma V(s_a)`` in closed form.
+    """
+    return gamma * reward / (1 - gamma)
 
 
 def train_discriminator(disc: nn.Module, optimizer: torch.optim.Optimizer, expert: Batch,

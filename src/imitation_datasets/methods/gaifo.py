@@ -14,8 +14,10 @@ discriminator)::
 
 Deviations: GAIL's (:mod:`.gail`: PPO instead of TRPO, our ``D`` is the expert's probability
 so the cost is the reward ``-log(1 - D)`` by default, optional gradient penalty, a step
-budget, model selection on validation seeds, expert state statistics). ``D``'s input is
-``[norm(s), norm(s')]``; ``s'`` after an episode's last step is its final observation.
+budget, model selection on validation seeds, expert state statistics, DAC's absorbing
+states where ``absorbing`` is on: LunarLander-v3 only). ``D``'s input is
+``[norm(s), norm(s')]``; ``s'`` after an episode's last step is its final observation, or
+with absorbing states the absorbing state when the episode terminated there.
 """
 
 from __future__ import annotations

@@ -31,7 +31,14 @@ Deviations from the paper (and what the paper leaves open):
   weights kept are those model selection picks on validation seeds (one ``end_epoch`` per
   iteration; the training loss it records is the discriminator's);
 * states are normalised with the expert's statistics (policy, value function and
-  discriminator alike).
+  discriminator alike);
+* optional absorbing states as DAC does (Kostrikov et al. 2019; ``absorbing``, off by
+  default, on for LunarLander-v3 only): the discriminator sees an absorbing-state indicator,
+  a terminating transition (not a time limit) leads to the absorbing state and is followed by
+  one absorbing self-transition with a zero action, in the expert's data and the policy's
+  (:func:`~.discriminator.with_absorbing`); PPO's terminating step adds the self-loop's
+  return ``gamma r(s_a) / (1 - gamma)`` (DAC's critic bootstraps through the loop; PPO's
+  ``V`` of the loop is that closed form).
 
 The expert's actions are used (GAIL imitates state-action pairs; GAIfO, :mod:`.gaifo`, does
 not). GAIfO and AIRL run this same loop with their own discriminator
@@ -53,8 +60,11 @@ from imitation_datasets.methods.discriminator import (
     Batch,
     Discriminator,
     RewardForm,
+    absorbing_reward,
+    absorbing_transition,
     reward_from_logits,
     train_discriminator,
+    with_absorbing,
 )
 from imitation_datasets.methods.networks import ActionModel
 from imitation_datasets.methods.ppo import PPO, Rollout, policy_network
@@ -92,7 +102,7 @@ class GAIL(Method[GAILConfig]):
         """``D(s, a)``, over the policy's state normalisation."""
         n = self.policy.n_actions if self.discrete else self.policy.action_dim
         disc = Discriminator(self.obs_dim, n, self.pair, self.discrete, self.config.disc_hidden,
-                             self.config.activation)
+                             self.config.activation, self.config.absorbing)
         disc.normaliser.load_state_dict(self.policy.normaliser.state_dict())
         return disc
 
@@ -113,6 +123,18 @@ class GAIL(Method[GAILConfig]):
         return (self.expert_obs, self.policy.encode(self.expert_actions), self.expert_next_obs,
                 terminated)
 
+    def policy_rewards(self, disc: nn.Module, batch: Batch) -> torch.Tensor:
+        """The rewards PPO gets for the rollout's ``batch``: :meth:`rewards`.
+
+        With absorbing states, each terminating step also gets the absorbing self-loop's
+        return (:func:`~.discriminator.absorbing_reward`).
+        """
+        if not self.config.absorbing:
+            return self.rewards(disc, batch)
+        rewards = self.rewards(disc, with_absorbing(batch))[:len(batch[0])]
+        loop = self.rewards(disc, absorbing_transition(self.obs_dim, tuple(batch[1].shape[1:])))
+        return rewards + batch[3] * absorbing_reward(loop, self.config.gamma)
+
     def train(self, task: TrainingTask) -> None:
         """Algorithm 1 above."""
         cfg = self.config
@@ -123,6 +145,8 @@ class GAIL(Method[GAILConfig]):
             disc = self.make_discriminator()
         disc_optimizer = torch.optim.Adam(self.discriminator_parameters(disc), lr=cfg.disc_lr)
         expert = self.expert_batch()
+        if cfg.absorbing:
+            expert = with_absorbing(expert)
         flat = Rollout.flat
         try:
             for iteration in range(cfg.iterations):
@@ -132,12 +156,13 @@ class GAIL(Method[GAILConfig]):
                 batch = (flat(rollout.obs), flat(rollout.actions), flat(rollout.next_obs),
                          flat(rollout.terminated))
                 # 2. Discriminator step: expert transitions vs the policy's.
-                d_stats = train_discriminator(disc, disc_optimizer, expert, batch,
+                d_stats = train_discriminator(disc, disc_optimizer, expert,
+                                              with_absorbing(batch) if cfg.absorbing else batch,
                                               cfg.disc_epochs, cfg.disc_batch_size,
                                               self.generator, cfg.grad_penalty)
                 # 3. Policy step (PPO) on the reward the updated discriminator gives.
                 with torch.no_grad():
-                    rewards = self.rewards(disc, batch).reshape(rollout.dones.shape)
+                    rewards = self.policy_rewards(disc, batch).reshape(rollout.dones.shape)
                 p_stats = ppo.update(rollout, rewards)
                 info = {**d_stats, **p_stats, "disc_reward": float(rewards.mean())}
                 if rollout.episode_returns:
