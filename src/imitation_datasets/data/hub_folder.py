@@ -21,7 +21,8 @@ from imitation_datasets.data.hub_layout import read_hub_files, write_hub_parquet
 from imitation_datasets.data.loaded import LoadedData
 from imitation_datasets.data.metadata import our_metadata, write_metadata
 
-SPLIT_WORDS = ("train", "test", "validation", "valid", "val", "eval", "evaluation", "dev")
+SPLIT_WORDS = ("train", "test", "validation", "valid", "val", "eval", "evaluation", "dev",
+               "random")  # IL-Datasets hub repos: a random-policy split beside train
 SKIPPED_JSON = ("metadata.json", "dataset_info.json", "state.json", "dataset_dict.json")
 DATA_SUFFIXES = (".parquet", ".jsonl", ".json")
 def _split_of(relative: Path) -> str | None:
