@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from imitation_datasets.cli.arguments import Command, Options
-from imitation_datasets.quality.measure import QualityOptions
+from imitation_datasets.quality.options import QualityOptions
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from imitation_datasets.cli.arguments import Command, Options
-from imitation_datasets.quality.measure import QualityOptions
-from imitation_datasets.quality.report import ReportOptions, default_out
+from imitation_datasets.quality.options import QualityOptions, ReportOptions, default_out
 
 logger = logging.getLogger(__name__)
 

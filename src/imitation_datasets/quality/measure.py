@@ -31,7 +31,6 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from imitation_datasets.core.config import option
 from imitation_datasets.core.errors import ConfigError
 from imitation_datasets.core.json_values import json_number
 from imitation_datasets.data.loaded import LoadedData
@@ -49,6 +48,7 @@ from imitation_datasets.quality.estimators import (
     local_variance,
 )
 from imitation_datasets.quality.expert import NoExpertError, action_divergence, expert_for
+from imitation_datasets.quality.options import QualityOptions
 from imitation_datasets.quality.sample import (
     MAX_STATE_DIMS,
     Normaliser,
@@ -56,33 +56,6 @@ from imitation_datasets.quality.sample import (
     draw_steps,
     state_dims,
 )
-
-
-@dataclass(frozen=True)
-class QualityOptions:
-    """How the metrics are estimated."""
-
-    sample_size: int = option(4000, "steps drawn (seeded) for the state, action, transition "
-                                    "and expert metrics")
-    seed: int = option(0, "seed of the subsample and of the permutation test")
-    k: int = option(10, "neighbours of the k-NN estimators")
-    expert: str | None = option(None, "curated expert to compare with (default: the dataset's, "
-                                      "else its environment's)")
-    duplicate_tolerance: float = option(0.01, "near-duplicate episodes: RMS distance of their "
-                                              "signatures, in state standard deviations")
-    outlier_iqr: float = option(3.0, "outliers lie beyond Tukey's fences Q1 - c IQR, Q3 + c IQR "
-                                     "with this c")
-    permutations: int = option(200, "permutations of the two-sample energy test (--against)")
-    comparison_size: int = option(1000, "steps per dataset in the energy test (--against)")
-
-    def __post_init__(self) -> None:
-        for name in ("sample_size", "k", "comparison_size"):
-            if getattr(self, name) < 2:
-                raise ConfigError(f"{name} must be >= 2, got {getattr(self, name)}")
-        if self.permutations < 0 or self.seed < 0:
-            raise ConfigError("permutations and seed must be >= 0")
-        if not (self.duplicate_tolerance >= 0 and self.outlier_iqr > 0):
-            raise ConfigError("duplicate_tolerance must be >= 0 and outlier_iqr > 0")
 
 
 def _distribution(values: np.ndarray) -> dict[str, float]:

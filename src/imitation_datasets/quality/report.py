@@ -19,14 +19,14 @@ import gymnasium as gym
 import numpy as np
 
 from imitation_datasets.core.atomic import atomic_write_text
-from imitation_datasets.core.config import option
 from imitation_datasets.core.errors import ConfigError
 from imitation_datasets.data.fingerprint import content_fingerprint
 from imitation_datasets.data.loaded import LoadedData
 from imitation_datasets.data.schema import dataset_spaces
 from imitation_datasets.quality import plots
 from imitation_datasets.quality.clips import gif
-from imitation_datasets.quality.measure import Measured, QualityOptions, json_ready, measure
+from imitation_datasets.quality.measure import Measured, json_ready, measure
+from imitation_datasets.quality.options import QualityOptions, ReportOptions, default_out
 from imitation_datasets.quality.page import (
     Clip,
     clip_cards,
@@ -38,20 +38,6 @@ from imitation_datasets.quality.page import (
     provenance,
 )
 from imitation_datasets.quality.replay import Replay, ReplayError, replay_env_id, replay_episode
-
-
-@dataclass(frozen=True)
-class ReportOptions:
-    """What the report shows beyond the metrics."""
-
-    clips: int = option(4, "episodes shown as clips (best, median, worst return, then flagged)")
-    frames: int = option(24, "frames per clip (evenly spaced steps)")
-    width: int = option(240, "clip width in pixels (at most; frames are shrunk by an integer)")
-    audit: int = option(20, "further episodes replayed without frames to check determinism")
-
-    def __post_init__(self) -> None:
-        if self.clips < 0 or self.audit < 0 or self.frames < 1 or self.width < 16:
-            raise ConfigError("clips and audit must be >= 0, frames >= 1, width >= 16")
 
 
 @dataclass
@@ -81,12 +67,6 @@ def clip_episodes(returns: np.ndarray, flagged: dict[str, list[str]], count: int
             break
         chosen.setdefault(episode, why)
     return list(chosen.items())
-
-
-def default_out(path: str | Path) -> Path:
-    """``<dataset>-report.html`` beside the dataset (a dataset folder is never written into)."""
-    path = Path(path)
-    return path.with_name(f"{path.name}-report.html")
 
 
 def _plots(measured: Measured, action_space: gym.Space) -> list[tuple[str, str]]:
