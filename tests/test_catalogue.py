@@ -81,3 +81,12 @@ def test_datasets_lists_every_expert(capsys: pytest.CaptureFixture[str]) -> None
     assert main(["datasets", "--keys", "hopper", "--markdown"]) == 0
     assert "| hopper | train | Hopper-v5 |" in capsys.readouterr().out
     assert main(["get", "no-such-key"]) == 2
+
+
+def test_verify_regenerates_and_checks_every_listed_fingerprint(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """What CI runs for the small ones: both CartPole splits (about 520,000 steps) from scratch."""
+    assert main(["datasets", "--verify", "--keys", "cartpole"]) == 0
+    out = capsys.readouterr().out
+    assert "cartpole train: regenerated, fingerprint 7e7402315aab145d... matches" in out
+    assert "cartpole random: regenerated, fingerprint dd41f71918806733... matches" in out
