@@ -169,3 +169,26 @@ def test_cli_quality_prints_and_writes_json(cartpole_runs: dict[str, Path], tmp_
     assert main(["quality", str(tmp_path / "missing")]) == 2
     assert main(["quality", str(cartpole_runs["seed0"]), "--expert", "pendulum"]) == 2
     assert "plays Pendulum-v1" in capsys.readouterr().err
+
+
+def test_image_observations_get_no_state_metrics_but_episode_checks() -> None:
+    rng = np.random.default_rng(2)
+    frames = rng.integers(0, 255, size=(60, 72, 72, 3), dtype=np.uint8)
+    frames[40:60] = frames[0:20]  # episode 2 repeats episode 0
+    actions = rng.integers(0, 2, 60).astype(np.int64)
+    actions[40:60] = actions[0:20]
+    arrays = arrays_from(frames, actions, [20, 20, 20])
+    arrays.final_obs = frames[[19, 39, 59]]
+    quality = dataset_quality(LoadedData(arrays, None, "frames"))
+    assert "state metrics skipped" in quality["states"]["note"]
+    assert "actions" not in quality and "expert" not in quality
+    assert quality["flags"]["flagged"] == {
+        "2": ["duplicate: same observations and actions as episode 0"]}
+
+
+def test_datasets_of_two_environments_are_not_compared(cartpole_runs: dict[str, Path],
+                                                       tmp_path: Path) -> None:
+    assert main(["collect", "pendulum", "--episodes", "2", "--workers", "1", "--quiet",
+                 "--out", str(tmp_path / "p")]) == 0
+    with pytest.raises(ValueError, match="observations differ in shape|different environments"):
+        compare_datasets(cartpole_runs["seed0"], tmp_path / "p")

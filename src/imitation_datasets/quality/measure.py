@@ -238,6 +238,9 @@ def compare_datasets(a: str | Path | LoadedData, b: str | Path | LoadedData,
     shapes = first.loaded.arrays.obs.shape[1:], second.loaded.arrays.obs.shape[1:]
     if shapes[0] != shapes[1]:
         raise ConfigError(f"observations differ in shape: {shapes[0]} and {shapes[1]}")
+    envs = first.metrics["env"], second.metrics["env"]
+    if None not in envs and envs[0] != envs[1]:
+        raise ConfigError(f"the datasets are of different environments: {envs[0]} and {envs[1]}")
     between: dict[str, Any] = {
         "returns_ks": ks_statistic(first.loaded.arrays.returns, second.loaded.arrays.returns),
         "returns_mean_difference": first.metrics["returns"]["mean"]
