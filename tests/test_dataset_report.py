@@ -133,3 +133,15 @@ def test_mujoco_episodes_replay_exactly_and_render_with_egl(tmp_path: Path) -> N
     kinds = [kind for kind, _ in IMAGE.findall(page.read_text())]
     assert kinds.count("image/gif") == 1
     assert "All 2 replayed episodes reproduce" in page.read_text()
+
+
+def test_pixel_datasets_get_episode_checks_and_a_reward_replay(tmp_path: Path) -> None:
+    out = tmp_path / "frames"
+    assert main(["collect", "cartpole", "--pixels", "--size", "32,48", "--episodes", "2",
+                 "--workers", "1", "--quiet", "--out", str(out)]) == 0
+    result = dataset_report(out, tmp_path / "frames.html", ReportOptions(clips=1, frames=2,
+                                                                         audit=2))
+    assert result.mismatches == [] and len(result.replayed) == 2
+    text = result.path.read_text()
+    assert "state metrics skipped" in text and "observations are frames: not compared" in text
+    assert [kind for kind, _ in IMAGE.findall(text)].count("image/png") == 2  # no state PCA

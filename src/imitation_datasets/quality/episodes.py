@@ -52,11 +52,20 @@ class EpisodeFlags:
 
 
 def episode_hashes(arrays: DatasetArrays) -> list[str]:
-    """sha256 of each episode's observations and actions (read one episode at a time)."""
+    """sha256 of each episode's observations and actions (read one episode at a time).
+
+    Encoded image observations are hashed as stored (not decoded).
+    """
     hashes = []
-    for start, length in zip(arrays.starts, arrays.lengths):
+    obs = arrays.obs
+    for start, length in zip(arrays.starts.tolist(), arrays.lengths.tolist()):
         digest = hashlib.sha256()
-        digest.update(np.ascontiguousarray(arrays.obs[start:start + length]).tobytes())
+        if isinstance(obs, np.ndarray):
+            digest.update(np.ascontiguousarray(obs[start:start + length]).tobytes())
+        else:  # encoded images (data/images.py ImageColumn): their stored bytes or paths
+            for row in range(start, start + length):
+                value = obs.raw(row)
+                digest.update(value.encode() if isinstance(value, str) else bytes(value))
         digest.update(np.ascontiguousarray(arrays.actions[start:start + length]).tobytes())
         hashes.append(digest.hexdigest())
     return hashes

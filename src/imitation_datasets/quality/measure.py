@@ -54,6 +54,7 @@ from imitation_datasets.quality.sample import (
     Normaliser,
     StepSample,
     draw_steps,
+    has_state_vectors,
     state_dims,
 )
 
@@ -193,7 +194,7 @@ def measure(source: str | Path | LoadedData, options: QualityOptions | None = No
         "acceptance": metadata.get("acceptance"),
     }
     normalise, per_episode = None, None
-    if state_dims(arrays) <= MAX_STATE_DIMS:
+    if has_state_vectors(arrays):
         normalise = Normaliser.fit(sample.states)
         metrics["states"] = _state_metrics(sample, normalise, options.k)
         metrics["actions"] = _action_metrics(sample, normalise(sample.states), action_space,
@@ -203,7 +204,8 @@ def measure(source: str | Path | LoadedData, options: QualityOptions | None = No
                                                          options.expert)
     else:
         metrics["states"] = {"note": f"observations of {state_dims(arrays)} numbers (images): "
-                                     "state metrics skipped"}
+                                     f"state metrics skipped (they need at most "
+                                     f"{MAX_STATE_DIMS})"}
     flags = flag_episodes(arrays, normalise, tolerance=options.duplicate_tolerance,
                           outlier_iqr=options.outlier_iqr, k=options.k,
                           threshold=threshold if isinstance(threshold, (int, float)) else None)

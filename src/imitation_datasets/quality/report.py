@@ -94,10 +94,12 @@ def _replays(loaded: LoadedData, clips: list[tuple[int, str]], options: ReportOp
         return {}, [], str(exc)
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # pygame renders offscreen
     arrays = loaded.arrays
+    states = "pixels" not in ((loaded.metadata or {}).get("collection") or {})
     replayed: dict[int, Replay] = {}
     shown = []
     for episode, why in clips:
-        replay = replay_episode(arrays, episode, env_id, kwargs, options.frames, options.width)
+        replay = replay_episode(arrays, episode, env_id, kwargs, options.frames, options.width,
+                                compare_obs=states)
         replayed[episode] = replay
         data = gif([f for _, f in replay.frames]) if replay.frames else None
         shown.append(Clip(episode, why, replay.matches, replay.detail, data,
@@ -106,7 +108,8 @@ def _replays(loaded: LoadedData, clips: list[tuple[int, str]], options: ReportOp
                                                                  arrays.n_episodes)).round())
     for episode in audit.astype(int).tolist():
         if episode not in replayed:
-            replayed[episode] = replay_episode(arrays, episode, env_id, kwargs)
+            replayed[episode] = replay_episode(arrays, episode, env_id, kwargs,
+                                               compare_obs=states)
     return replayed, shown, ""
 
 

@@ -81,8 +81,16 @@ def state_dims(arrays: DatasetArrays) -> int:
     return int(np.prod(arrays.obs.shape[1:], dtype=np.int64))
 
 
+def has_state_vectors(arrays: DatasetArrays) -> bool:
+    """Whether observations are numeric arrays small enough for state metrics (not images)."""
+    return isinstance(arrays.obs, np.ndarray) and state_dims(arrays) <= MAX_STATE_DIMS
+
+
 def draw_steps(arrays: DatasetArrays, size: int, seed: int) -> StepSample:
-    """At most ``size`` steps of ``arrays``, uniformly without replacement (seeded)."""
+    """At most ``size`` steps of ``arrays``, uniformly without replacement (seeded).
+
+    Image observations are not read: ``states`` and ``next_states`` then have no columns.
+    """
     total = arrays.n_steps
     rng = np.random.default_rng(seed)
     rows = np.sort(rng.choice(total, size=size, replace=False)) if total > size \
@@ -91,6 +99,10 @@ def draw_steps(arrays: DatasetArrays, size: int, seed: int) -> StepSample:
     ends = arrays.starts + arrays.lengths - 1
     last = rows == ends[episode_of]
     obs = arrays.obs
+    if not has_state_vectors(arrays):
+        empty = np.zeros((len(rows), 0))
+        return StepSample(rows, episode_of, empty, _actions(arrays, rows), empty.copy(), total,
+                          seed)
     dims = state_dims(arrays)
     states = np.asarray(obs[rows], dtype=np.float64).reshape(len(rows), dims)
     following = np.minimum(rows + 1, total - 1)
@@ -100,7 +112,12 @@ def draw_steps(arrays: DatasetArrays, size: int, seed: int) -> StepSample:
         next_states[last] = finals.reshape(int(last.sum()), dims)
     else:
         next_states[last] = np.nan
+    return StepSample(rows, episode_of, states, _actions(arrays, rows), next_states, total, seed)
+
+
+def _actions(arrays: DatasetArrays, rows: np.ndarray) -> np.ndarray:
+    """int64 ``(n,)`` for Discrete actions, else float64 ``(n, A)``."""
     actions = np.asarray(arrays.actions[rows])
-    actions = actions.astype(np.int64) if actions.ndim == 1 and actions.dtype.kind in "iub" \
-        else actions.astype(np.float64).reshape(len(rows), -1)
-    return StepSample(rows, episode_of, states, actions, next_states, total, seed)
+    if actions.ndim == 1 and actions.dtype.kind in "iub":
+        return actions.astype(np.int64)
+    return actions.astype(np.float64).reshape(len(rows), -1)
