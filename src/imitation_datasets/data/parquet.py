@@ -24,6 +24,7 @@ from imitation_datasets.data.dataset_card import CARD_FILE, folder_card
 from imitation_datasets.data.images import map_frames
 from imitation_datasets.data.loaded import LoadedData, single_split
 from imitation_datasets.data.mapped import (
+    FINAL_FILE,
     FRAMES_FILE,
     STEPS_DIR,
     column_paths,
@@ -101,9 +102,15 @@ def write_parquet(directory: str | Path, arrays: DatasetArrays, metadata: dict[s
 
 
 def finish_folder(directory: Path, arrays: DatasetArrays, metadata: dict[str, Any]) -> None:
-    """Write ``episodes.parquet`` then ``metadata.json`` (last) once the steps are written."""
+    """Write ``episodes.parquet`` then ``metadata.json`` (last) once the steps are written.
+
+    A mapped folder keeps its final observations in ``steps/final_obs.npy`` instead.
+    """
     last = arrays.starts + arrays.lengths - 1
     assert arrays.final_obs is not None
+    mapped = is_mapped(directory)
+    if mapped:
+        write_column(directory / STEPS_DIR / FINAL_FILE, np.asarray(arrays.final_obs))
     _write_table(_table({
         "episode_index": np.arange(arrays.n_episodes, dtype=np.int32),
         "seed": arrays.seeds,
@@ -111,11 +118,11 @@ def finish_folder(directory: Path, arrays: DatasetArrays, metadata: dict[str, An
         "length": arrays.lengths,
         "terminated": arrays.terminated[last],
         "truncated": arrays.truncated[last],
-        "final_obs": arrays.final_obs,
+        **({} if mapped else {"final_obs": arrays.final_obs}),
         "attempts": arrays.attempts,
         "first_step": arrays.starts,
     }), directory / EPISODES_FILE)
-    if not is_mapped(directory):  # load_dataset(dir, "steps"): the card names steps.parquet
+    if not mapped:  # load_dataset(dir, "steps"): the card names steps.parquet
         atomic_write_text(directory / CARD_FILE, folder_card(metadata))
     write_metadata(directory, metadata)
 
@@ -273,13 +280,15 @@ def read_parquet(directory: str | Path) -> tuple[DatasetArrays, dict[str, Any]]:
     obs_space, act_space = metadata_spaces(metadata)
     obs_shape, act_shape = _shape(obs_space), _shape(act_space)
     steps_path, episodes_path = directory / STEPS_FILE, directory / EPISODES_FILE
+    mapped = is_mapped(directory)
     episodes = _read_columns(episodes_path, {
         "episode_index": (), "length": (), "seed": (), "attempts": (), "first_step": (),
-        "return": (), "final_obs": obs_shape})
+        "return": (), **({} if mapped else {"final_obs": obs_shape})})
     lengths = _episode_lengths(episodes, episodes_path, metadata)
-    if is_mapped(directory):
+    if mapped:
         steps_path = directory / STEPS_DIR
         steps = _mapped_steps(directory, lengths, obs_shape, act_shape)
+        episodes["final_obs"] = map_column(steps_path / FINAL_FILE, len(lengths), obs_shape)
     else:
         _check_step_structure(steps_path, lengths)
         steps = _read_columns(steps_path, {"obs": obs_shape, ACTION: act_shape, REWARD: (),
