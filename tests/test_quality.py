@@ -192,3 +192,15 @@ def test_datasets_of_two_environments_are_not_compared(cartpole_runs: dict[str, 
                  "--out", str(tmp_path / "p")]) == 0
     with pytest.raises(ValueError, match="observations differ in shape|different environments"):
         compare_datasets(cartpole_runs["seed0"], tmp_path / "p")
+
+
+def test_state_comparison_of_episodes_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from imitation_datasets.quality import episodes
+
+    monkeypatch.setattr(episodes, "MAX_SIGNATURE_EPISODES", 6)
+    loaded = discrete_dataset(0.1)
+    first = dataset_quality(loaded, QualityOptions(seed=1))["flags"]
+    assert first["episodes_compared_by_states"] == 6
+    assert first == dataset_quality(loaded, QualityOptions(seed=1))["flags"]  # seeded subset
+    monkeypatch.setattr(episodes, "MAX_SIGNATURE_EPISODES", 100)
+    assert dataset_quality(loaded)["flags"]["episodes_compared_by_states"] == 20

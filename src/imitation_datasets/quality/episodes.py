@@ -27,6 +27,9 @@ from imitation_datasets.quality.sample import Normaliser
 
 SIGNATURE_POINTS = 16
 """Steps of each episode that make its signature."""
+MAX_SIGNATURE_EPISODES = 5000
+"""Episodes compared by their states (near duplicates, novelty): a seeded subset beyond this,
+so the pairwise work stays bounded; seeds, hashes, returns and lengths cover every episode."""
 
 
 @dataclass
@@ -35,6 +38,9 @@ class EpisodeFlags:
 
     reasons: dict[int, list[str]] = field(default_factory=dict)
     novelty: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    """Per episode (NaN where not compared by states)."""
+    compared: int = 0
+    """Episodes compared by their states."""
 
     def add(self, episode: int, reason: str) -> None:
         """Flag ``episode`` with ``reason``."""
@@ -48,6 +54,7 @@ class EpisodeFlags:
         """``{"duplicates": n, "outliers": n, "flagged": {episode: [reasons]}}``."""
         return {"duplicates": self.count("duplicate") + self.count("near-duplicate"),
                 "outliers": self.count("outlier") + self.count("below"),
+                "episodes_compared_by_states": self.compared,
                 "flagged": {str(e): r for e, r in sorted(self.reasons.items())}}
 
 
@@ -71,31 +78,35 @@ def episode_hashes(arrays: DatasetArrays) -> list[str]:
     return hashes
 
 
-def signatures(arrays: DatasetArrays, normalise: Normaliser) -> np.ndarray:
-    """``(E, SIGNATURE_POINTS * D')``: each episode's normalised states at evenly spaced steps."""
+def signatures(arrays: DatasetArrays, normalise: Normaliser, episodes: np.ndarray
+               ) -> np.ndarray:
+    """``(len(episodes), SIGNATURE_POINTS * D')``: normalised states at evenly spaced steps."""
+    lengths, count = arrays.lengths[episodes], len(episodes)
     position = np.linspace(0.0, 1.0, SIGNATURE_POINTS)
-    offsets = position[None, :] * (arrays.lengths[:, None] - 1)
+    offsets = position[None, :] * (lengths[:, None] - 1)
     low = np.floor(offsets).astype(np.int64)
-    high = np.minimum(low + 1, arrays.lengths[:, None] - 1)
+    high = np.minimum(low + 1, lengths[:, None] - 1)
     weight = (offsets - low)[..., None]
-    starts = arrays.starts[:, None]
+    starts = arrays.starts[episodes][:, None]
     rows_low, rows_high = (starts + low).reshape(-1), (starts + high).reshape(-1)
-    flat = arrays.n_episodes * SIGNATURE_POINTS
+    flat = count * SIGNATURE_POINTS
 
     def states(rows: np.ndarray) -> np.ndarray:
         return normalise(np.asarray(arrays.obs[rows], dtype=np.float64).reshape(flat, -1))
 
-    mixed = states(rows_low).reshape(arrays.n_episodes, SIGNATURE_POINTS, -1) * (1 - weight) + \
-        states(rows_high).reshape(arrays.n_episodes, SIGNATURE_POINTS, -1) * weight
-    return mixed.reshape(arrays.n_episodes, -1)
+    mixed = states(rows_low).reshape(count, SIGNATURE_POINTS, -1) * (1 - weight) + \
+        states(rows_high).reshape(count, SIGNATURE_POINTS, -1) * weight
+    return mixed.reshape(count, -1)
 
 
 def flag_episodes(arrays: DatasetArrays, normalise: Normaliser | None, *, tolerance: float,
-                  outlier_iqr: float, k: int, threshold: float | None) -> EpisodeFlags:
+                  outlier_iqr: float, k: int, threshold: float | None, seed: int = 0
+                  ) -> EpisodeFlags:
     """Every flag of the module docstring, for every episode of ``arrays``.
 
     ``normalise`` is ``None`` when states are not compared (images): then only seeds, hashes,
-    returns and lengths are checked.
+    returns and lengths are checked. Beyond :data:`MAX_SIGNATURE_EPISODES` episodes, states
+    are compared on a subset drawn with ``seed``.
     """
     flags = EpisodeFlags()
     first_of_seed: dict[int, int] = {}
@@ -120,28 +131,38 @@ def flag_episodes(arrays: DatasetArrays, normalise: Normaliser | None, *, tolera
         for row in np.flatnonzero(returns < threshold).tolist():
             flags.add(row, f"below threshold: return {returns[row]:.6g} < "
                            f"{threshold:.6g}")
+    flags.novelty = np.full(arrays.n_episodes, np.nan)
     if normalise is not None and arrays.n_episodes > 1:
-        _flag_by_signature(flags, signatures(arrays, normalise), lengths, tolerance, outlier_iqr,
-                           k)
+        episodes = np.arange(arrays.n_episodes)
+        if arrays.n_episodes > MAX_SIGNATURE_EPISODES:
+            rng = np.random.default_rng(seed)
+            episodes = np.sort(rng.choice(arrays.n_episodes, MAX_SIGNATURE_EPISODES,
+                                          replace=False))
+        _flag_by_signature(flags, signatures(arrays, normalise, episodes), episodes, lengths,
+                           tolerance, outlier_iqr, k)
     return flags
 
 
-def _flag_by_signature(flags: EpisodeFlags, signature: np.ndarray, lengths: np.ndarray,
-                       tolerance: float, outlier_iqr: float, k: int) -> None:
+def _flag_by_signature(flags: EpisodeFlags, signature: np.ndarray, episodes: np.ndarray,
+                       lengths: np.ndarray, tolerance: float, outlier_iqr: float, k: int) -> None:
+    """Near duplicates and novelty outliers among ``episodes`` (rows of ``signature``)."""
     neighbours, distances = knn(signature, k)
     rms = distances / np.sqrt(max(signature.shape[1], 1))
-    flags.novelty = rms.mean(axis=1)
+    novelty = rms.mean(axis=1)
+    flags.novelty[episodes] = novelty
+    flags.compared = len(episodes)
     exact = {e for e, reasons in flags.reasons.items()
              if any(r.startswith("duplicate") for r in reasons)}
-    for episode in range(len(signature)):
+    for row, episode in enumerate(episodes.tolist()):
         if episode in exact:
             continue
-        close = [(int(j), float(d)) for j, d in zip(neighbours[episode], rms[episode])
-                 if d <= tolerance and j < episode and lengths[j] == lengths[episode]]
+        close = [(int(episodes[j]), float(d)) for j, d in zip(neighbours[row], rms[row])
+                 if d <= tolerance and episodes[j] < episode
+                 and lengths[episodes[j]] == lengths[episode]]
         if close:
             other, distance = min(close)
             flags.add(episode, f"near-duplicate: within {distance:.2g} RMS of episode {other}")
-    _, high = fences(flags.novelty, outlier_iqr)
-    for row in np.flatnonzero(flags.novelty > high).tolist():
-        flags.add(row, f"outlier: states far from other episodes (novelty "
-                       f"{flags.novelty[row]:.3g} > {high:.3g})")
+    _, high = fences(novelty, outlier_iqr)
+    for row in np.flatnonzero(novelty > high).tolist():
+        flags.add(int(episodes[row]), f"outlier: states far from other episodes (novelty "
+                                      f"{novelty[row]:.3g} > {high:.3g})")

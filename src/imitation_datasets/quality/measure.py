@@ -207,7 +207,7 @@ def measure(source: str | Path | LoadedData, options: QualityOptions | None = No
                                      f"state metrics skipped (they need at most "
                                      f"{MAX_STATE_DIMS})"}
     flags = flag_episodes(arrays, normalise, tolerance=options.duplicate_tolerance,
-                          outlier_iqr=options.outlier_iqr, k=options.k,
+                          outlier_iqr=options.outlier_iqr, k=options.k, seed=options.seed,
                           threshold=threshold if isinstance(threshold, (int, float)) else None)
     metrics["flags"] = flags.to_json()
     return Measured(metrics, loaded, sample, normalise, flags, per_episode)
