@@ -106,6 +106,7 @@ def provenance(metadata: dict[str, Any], fingerprint: str, origin: str) -> str:
                if k not in ("dataset_seed", "threshold", "random_actions", "seed_rule",
                             "fingerprint", "enjoy", "episodes", "max_attempts")
                and not isinstance(v, (dict, list))],
+             *_noise_rows(collection.get("noise")),
              ("random return (reference)", reference.get("random_return_mean")),
              ("expert return (reference)", reference.get("expert_return_mean")),
              ("created by", creation.get("command")),
@@ -121,6 +122,16 @@ LEGEND = ("<p class=muted>Definitions and references: docs/quality.md. States: k
           "action divergence from the curated expert at the dataset's states, 0 = the expert's "
           "own actions.</p>")
 """What the numbers mean, shown above the metric cards."""
+
+
+def _noise_rows(noise: Any) -> list[tuple[str, Any]]:
+    """The provenance rows of a sub-optimal dataset's ``collection.noise``."""
+    if not isinstance(noise, dict):
+        return []
+    action = noise.get("action_noise") or {}
+    random = noise.get("random_episode_indices") or []
+    return [("action noise", f"{action.get('kind', '-')} {action.get('scale', '-')}"),
+            ("random episodes", f"{noise.get('random_episodes', '-')} (drawn: {len(random)})")]
 
 
 def metric_cards(metrics: dict[str, Any]) -> str:

@@ -94,7 +94,7 @@ def _replays(loaded: LoadedData, clips: list[tuple[int, str]], options: ReportOp
         return {}, [], str(exc)
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # pygame renders offscreen
     arrays = loaded.arrays
-    states = "pixels" not in ((loaded.metadata or {}).get("collection") or {})
+    states = _has_states(loaded.metadata or {})
     replayed: dict[int, Replay] = {}
     shown = []
     for episode, why in clips:
@@ -113,14 +113,15 @@ def _replays(loaded: LoadedData, clips: list[tuple[int, str]], options: ReportOp
     return replayed, shown, ""
 
 
-def _audit_summary(replayed: dict[int, Replay], note: str) -> str:
+def _audit_summary(replayed: dict[int, Replay], note: str, states: bool) -> str:
     if note:
         return f'<p class="muted">{esc(note)}</p>'
     bad = [r for r in replayed.values() if not r.matches]
+    what = "observations and rewards" if states else "rewards (observations are frames)"
     if not bad:
         return (f'<p><span class="ok">All {len(replayed)} replayed episodes reproduce their '
-                "stored observations and rewards exactly</span> (reset from the episode seed, "
-                "recorded actions stepped in order).</p>")
+                f"stored {what} exactly</span> (reset from the episode seed, recorded actions "
+                "stepped in order).</p>")
     items = "".join(f"<li>episode {r.episode}: {esc(r.detail)}</li>" for r in bad)
     return (f'<p><span class="bad">{len(bad)} of {len(replayed)} replayed episodes differ from '
             f"the stored data</span>: the actions, the simulator version or the environment's "
@@ -156,7 +157,8 @@ def dataset_report(path: str | Path | LoadedData, out: str | Path | None = None,
         ("Provenance", provenance(metadata, content_fingerprint(arrays), loaded.origin)),
         ("Quality", metric_cards(metrics)),
         *_plots(measured, action_space),
-        ("Clips and replay check", clip_cards(shown) + _audit_summary(replayed, note)),
+        ("Clips and replay check",
+         clip_cards(shown) + _audit_summary(replayed, note, _has_states(metadata))),
         ("Episodes", episode_table(arrays.returns, arrays.lengths, arrays.seeds, arrays.attempts,
                                    _terminated(arrays), metrics["flags"]["flagged"],
                                    {e: r.matches for e, r in replayed.items()},
@@ -167,6 +169,11 @@ def dataset_report(path: str | Path | LoadedData, out: str | Path | None = None,
     out = Path(out)
     atomic_write_text(out, page(title, sections, metrics))
     return ReportResult(out, replayed, sum(len(c.gif or b"") for c in shown))
+
+
+def _has_states(metadata: dict[str, Any]) -> bool:
+    """Whether the stored observations are the environment's (not frames of a pixel run)."""
+    return "pixels" not in (metadata.get("collection") or {})
 
 
 def _random_episodes(metadata: dict[str, Any], episodes: int) -> frozenset[int]:
