@@ -23,9 +23,9 @@ validation seeds):
 
 * ``h(s')`` is masked to 0 after a terminating step (``gamma (1 - terminated) h(s')``, as the
   ``imitation`` library's shaped reward net does); with DAC's absorbing states instead
-  (``absorbing``, off by default, on for LunarLander-v3 only; see :mod:`.gail`) a terminating
-  step leads to the absorbing state ``s_a``, ``g`` and ``h`` see its indicator, nothing is
-  masked, and ``log pi`` at ``s_a`` is 0 (one action there);
+  (``absorbing``, off by default and in every environment's section; see :mod:`.gail`) a
+  terminating step leads to the absorbing state ``s_a``, ``g`` and ``h`` see its indicator,
+  nothing is masked, and ``log pi`` at ``s_a`` is 0 (one action there);
 * ``log pi(a | s)`` is evaluated under the current policy without gradient, for expert and
   policy transitions alike, at the action the environment executed (continuous: the sample
   clipped to the bounds, in ``[-1, 1]`` units);

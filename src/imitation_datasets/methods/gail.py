@@ -33,7 +33,8 @@ Deviations from the paper (and what the paper leaves open):
 * states are normalised with the expert's statistics (policy, value function and
   discriminator alike);
 * optional absorbing states as DAC does (Kostrikov et al. 2019; ``absorbing``, off by
-  default, on for LunarLander-v3 only): the discriminator sees an absorbing-state indicator,
+  default; on only in GAIfO's LunarLander-v3 section: GAIL and AIRL measured worse with
+  them there): the discriminator sees an absorbing-state indicator,
   a terminating transition (not a time limit) leads to the absorbing state and is followed by
   one absorbing self-transition with a zero action, in the expert's data and the policy's
   (:func:`~.discriminator.with_absorbing`); PPO's terminating step adds the self-loop's
