@@ -77,6 +77,13 @@ class BaselineDataset(Dataset):
 
     The tensors share memory with the loaded data (zero-copy): do not modify items in place.
 
+    A mapped dataset (``collect --mapped`` / ``--pixels``: ``steps/*.npy``, ``steps/obs.arrow``)
+    is memory-mapped, not read: loading costs milliseconds whatever its size, NaN/infinity in
+    its observations and actions is refused when a batch or item reads them, and
+    ``batches(..., window=W)`` keeps an epoch resident at about ``W`` rows
+    (:meth:`release_pages`). ``DataLoader(dataset, batch_size=B)`` gathers each batch at once
+    (:meth:`__getitems__`).
+
     Raises:
         ValueError: a bad split (see :func:`episode_range`) or source.
         FileNotFoundError: ``path`` does not exist (and is not a repo id with ``source="hf"``).
