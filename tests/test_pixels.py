@@ -151,3 +151,21 @@ def test_damaged_frame_files_are_refused_in_one_line(cartpole, tmp_path, damage)
         dataset = BaselineDataset(folder)
         dataset[0]
     assert "\n" not in str(error.value)
+
+
+def test_mujoco_pixels_render_offscreen_or_name_what_to_install(tmp_path, capsys):
+    pytest.importorskip("mujoco")
+    from imitation_datasets.cli import main
+    from imitation_datasets.collect.pixels import RenderError, check_rendering
+
+    try:
+        check_rendering("HalfCheetah-v5")
+    except RenderError:
+        status = main(["collect", "halfcheetah", "--episodes", "1", "--pixels", "--out",
+                       str(tmp_path / "hc"), "--quiet"])
+        error = capsys.readouterr().err.strip().splitlines()[-1]
+        assert status == 2 and "MUJOCO_GL=egl" in error and "osmesa" in error
+        assert not (tmp_path / "hc" / "metadata.json").exists()
+    else:  # an offscreen GL backend is present: frames are recorded
+        folder = collect(tmp_path, "halfcheetah", 1, episodes=1, size=(16, 16))
+        assert BaselineDataset(folder)[0][0].shape == (16, 16, 3)

@@ -49,7 +49,7 @@ from imitation_datasets.collect.functions import (
 )
 from imitation_datasets.collect.noise import NoiseSpec, describe_noise
 from imitation_datasets.collect.options import MODES, RUN_FIELDS, CollectOptions, run_options
-from imitation_datasets.collect.pixels import PixelSpec
+from imitation_datasets.collect.pixels import PixelSpec, check_rendering
 from imitation_datasets.collect.player import PlaySpec
 from imitation_datasets.collect.resume import holds_dataset, report_kept_stagings
 from imitation_datasets.collect.run_description import (
@@ -210,6 +210,8 @@ class Controller:
                                    None if pixels is None else pixels.to_json(), noise_json)
         env_id = description.run["env_id"]
         require_env_extra(env_id)  # one line naming our extra, before any worker starts
+        if pixels is not None:
+            check_rendering(env_id)  # one line naming pygame or the GL backend to install
         if not isinstance(policy, CuratedExpert):  # any Gymnasium id: check its spaces here
             make_env(env_id, description.run["env_kwargs"]).close()
         user_enjoy = None if isinstance(self.enjoy, RecordingEnjoy) else self.enjoy

@@ -163,20 +163,7 @@ def check_rendering(env_id: str) -> None:
     except gym.error.Error:
         return  # an unknown id fails later with the registry's message
     if "mujoco" in entry:
-        backend = os.environ.get("MUJOCO_GL", "")
-        try:
-            env = make_env(env_id, {"render_mode": "rgb_array"})
-            try:
-                env.reset(seed=0)
-                env.render()
-            finally:
-                env.close()
-        except Exception as exc:  # noqa: BLE001 - any GL failure gets the same advice
-            raise RenderError(
-                f"{env_id}: MuJoCo cannot render offscreen here (MUJOCO_GL={backend or 'unset'}:"
-                f" {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
-                "install EGL (libegl1, with a GPU driver) and set MUJOCO_GL=egl, or OSMesa "
-                "(libosmesa6) and set MUJOCO_GL=osmesa") from None
+        _check_gl(env_id)
         return
     try:
         import pygame  # noqa: F401
@@ -184,3 +171,38 @@ def check_rendering(env_id: str) -> None:
         raise RenderError(f"{env_id}: rendering needs pygame: pip install "
                           "\"imitation-datasets[pixels]\" (or gymnasium[classic-control])"
                           ) from None
+
+
+GL_PROBE = """
+import sys, warnings
+warnings.simplefilter("ignore")
+import gymnasium as gym
+env = gym.make(sys.argv[1], render_mode="rgb_array")
+env.reset(seed=0)
+frame = env.render()
+env.close()
+assert frame is not None and frame.ndim == 3, "no RGB frame"
+"""
+"""Renders one MuJoCo frame. It runs in a child process: a GL backend that fails to start may
+abort the process that tried (GLFW does, on a second attempt), which must not be the collector."""
+
+
+def _check_gl(env_id: str) -> None:
+    import subprocess
+    import sys
+
+    backend = os.environ.get("MUJOCO_GL", "")
+    try:
+        probe = subprocess.run([sys.executable, "-c", GL_PROBE, env_id], capture_output=True,
+                               text=True, timeout=300)
+    except subprocess.TimeoutExpired:
+        reason = "rendering one frame took more than 300 s"
+    else:
+        if probe.returncode == 0:
+            return
+        lines = [line for line in probe.stderr.strip().splitlines() if line.strip()]
+        reason = lines[-1] if lines else f"exit status {probe.returncode}"
+    raise RenderError(
+        f"{env_id}: MuJoCo cannot render offscreen here (MUJOCO_GL={backend or 'unset'}: "
+        f"{reason}); install EGL (libegl1, with a GPU driver) and set MUJOCO_GL=egl, or OSMesa "
+        "(libosmesa6) and set MUJOCO_GL=osmesa")
