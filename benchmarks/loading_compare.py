@@ -1,0 +1,124 @@
+"""The same state dataset read by us, by HuggingFace ``datasets`` and by Minari.
+
+Builds one synthetic HalfCheetah-shaped dataset (``--steps`` transitions in episodes of 1000,
+obs 17 float64, action 6 float32) as our mapped folder, exports it with our writers to a
+``datasets`` ``save_to_disk`` folder (Arrow, memory-mapped by ``load_from_disk``) and to a
+Minari dataset (its default storage), then, each in a fresh interpreter with one torch thread:
+
+* load time and peak RSS above the interpreter (``VmHWM`` after ``/proc/self/clear_refs``);
+* shuffled batches of 1024 through ``torch.utils.data.DataLoader``: ours
+  ``DataLoader(BaselineDataset(dir), batch_size=1024, shuffle=True)``; HF
+  ``DataLoader(dataset.with_format("torch"), batch_size=1024, shuffle=True)`` (HF's own
+  ``__getitems__``); transitions/s over ``--limit`` transitions;
+* Minari: ``dataset.sample_episodes(n)`` is its sampling API (whole episodes, no shuffled
+  transitions): transitions/s of reading every episode with ``iterate_episodes()``.
+
+Usage::
+
+    python benchmarks/loading_compare.py [--steps 1000000] [--limit 500000] [--dir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+CHILD = r"""
+import json, os, sys, time
+import torch
+torch.set_num_threads(1)
+kind, path, limit = sys.argv[1], sys.argv[2], int(sys.argv[3])
+
+def status(key):
+    for line in open("/proc/self/status"):
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) * 1024
+
+if kind == "hf":
+    import datasets
+elif kind == "minari":
+    import minari
+else:
+    from imitation_datasets.data.torch_dataset import BaselineDataset
+open("/proc/self/clear_refs", "w").write("5")
+base = status("VmRSS")
+start = time.perf_counter()
+if kind == "hf":
+    data = datasets.load_from_disk(path).with_format("torch")
+elif kind == "minari":
+    data = minari.load_dataset(path)
+else:
+    data = BaselineDataset(path)
+load = time.perf_counter() - start
+start, seen = time.perf_counter(), 0
+if kind == "minari":
+    for episode in data.iterate_episodes():
+        seen += len(episode.actions)
+else:
+    loader = torch.utils.data.DataLoader(data, batch_size=1024, shuffle=True,
+                                         generator=torch.Generator().manual_seed(0))
+    for batch in loader:
+        seen += len(batch["obs"] if isinstance(batch, dict) else batch[0])
+        if seen >= limit:
+            break
+rate = seen / (time.perf_counter() - start)
+print(json.dumps({"load_s": load, "rate": rate, "peak_mb": (status("VmHWM") - base) / 2**20}))
+"""
+
+
+def measure(kind: str, path: str, limit: int, env: dict[str, str]) -> dict:
+    result = subprocess.run([sys.executable, "-c", CHILD, kind, path, str(limit)], check=True,
+                            capture_output=True, text=True, env=env)
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    sys.path.insert(0, str(Path(__file__).parent))
+    from loading_scale import build_mapped
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=1_000_000)
+    parser.add_argument("--limit", type=int, default=500_000)
+    parser.add_argument("--dir", type=Path, default=None)
+    args = parser.parse_args()
+    root = args.dir or Path(tempfile.mkdtemp(prefix="il-compare-"))
+    env = dict(os.environ, MINARI_DATASETS_PATH=str(root / "minari"), HF_HUB_OFFLINE="1")
+    os.environ.update(env)
+    try:
+        ours = root / "ours"
+        build_mapped(ours, args.steps // 1_000_000 or 1)
+        from imitation_datasets.data.huggingface import to_hf_dataset
+        from imitation_datasets.data.minari_export import to_minari
+
+        hf = root / "hf"
+        to_hf_dataset(ours).save_to_disk(str(hf))
+        to_minari(ours, "il-datasets/halfcheetah/synthetic-v0")
+        print(f"{args.steps:,} transitions, obs 17 float64, action 6 float32; one torch thread")
+        print("| reader | load (s) | peak RSS (MiB) | transitions/s |")
+        print("|---|---|---|---|")
+        for label, kind, path in (
+                ("ours: DataLoader(BaselineDataset, 1024, shuffle)", "ours", str(ours)),
+                ("HF datasets: DataLoader(with_format('torch'), 1024, shuffle)", "hf",
+                 str(hf)),
+                ("Minari: iterate_episodes()", "minari",
+                 "il-datasets/halfcheetah/synthetic-v0")):
+            try:
+                out = measure(kind, path, args.limit, env)
+            except subprocess.CalledProcessError as exc:
+                print(f"| {label} | failed: {exc.stderr.strip().splitlines()[-1]} | | |")
+                continue
+            print(f"| {label} | {out['load_s']:.3f} | {out['peak_mb']:.0f} | "
+                  f"{out['rate']:,.0f} |", flush=True)
+    finally:
+        if args.dir is None:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
