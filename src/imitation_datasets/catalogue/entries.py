@@ -114,6 +114,8 @@ CATALOGUE: dict[str, Entry] = {e.key: e for e in (
     _entry("swimmer", "Swimmer-v5",
            ("ac98b9a1d3e02276ff90ed973e5720fc9867e555bb9e86c8c8e8c1914e27e62a", 1000000, 151.5),
            ("2c191c4e036c6909ec43467f4d139e63f70034b884765d8eda8363a0ac5e20ea", 1000000, 158.1)),
-    _entry("walker", "Walker2d-v5"),
+    _entry("walker", "Walker2d-v5",
+           ("4b808490b97bec402ed61c9db9bab305899109324e642d4ca70b2cd340a54335", 1000000, 308.5),
+           ("170bfc6965056bdbde9073cc5312f80b869d028592fd1e2f615b028fa10b9cf2", 21395, 7.4)),
 )}
 """Every curated expert's canonical datasets, by expert key."""
