@@ -25,7 +25,7 @@ table{border-collapse:collapse;font-size:.85em}td,th{padding:.25em .6em;text-ali
 border-bottom:1px solid #eef1f4;vertical-align:top}th{background:#f4f6f8}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(300px,1fr));gap:1em}
 .card{border:1px solid #dde3ea;border-radius:6px;padding:.6em .9em}
-.card table{width:100%}.card td{word-break:break-all}
+.card table{width:100%}.card td{overflow-wrap:anywhere}
 .wide{grid-column:1/-1}
 .ok{color:#1e7e34;font-weight:600}.bad{color:#b52a1c;font-weight:600}
 .muted{color:#5b6b7c}
