@@ -101,7 +101,7 @@ def test_unknown_names(tmp_path, methods, envs, message):
 
 def test_fewer_demonstrations_are_their_own_cells_and_stale_cells_are_refused(
         tmp_path, data_dir, capsys):
-    from imitation_datasets.benchmark.runner import StaleCellError, cell_demos
+    from imitation_datasets.benchmark.runner import StaleCellError, cell_demos, stale_cells
 
     assert cell_demos("cartpole", 100) is None  # the protocol's count: the table's own cells
     first = run_benchmark(["bc"], ["cartpole"], 1, tmp_path, data_dir, workers=1,
@@ -121,6 +121,15 @@ def test_fewer_demonstrations_are_their_own_cells_and_stale_cells_are_refused(
     again = run_benchmark(["bc"], ["cartpole"], 1, tmp_path, data_dir, workers=1,
                           progress=False, demos=[2], overwrite=True)
     assert _numbers(again) == _numbers(first) and again[0]["config"] == first[0]["config"]
+    # a config field added later, at a default that keeps the old behaviour, leaves cells valid
+    cell = Cell("bc", "cartpole", 0, 2)
+    trimmed = json.loads(path.read_text())
+    defaults = cell.spec.config_defaults()
+    added = next(k for k, v in trimmed["config"].items() if defaults.get(k) == v)
+    del trimmed["config"][added]
+    path.write_text(json.dumps(trimmed))
+    assert stale_cells([cell], tmp_path) == []
+    path.write_text(json.dumps(again[0]))
 
     # the CLI: more demonstrations than the protocol's training episodes is a one-line error
     args = ["benchmark", "--methods", "bc", "--envs", "cartpole", "--seeds", "1", "--out",

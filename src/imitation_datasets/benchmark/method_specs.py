@@ -66,6 +66,18 @@ class MethodSpec:
         config = self.config(env_id)
         return to_mapping(config) if is_dataclass(config) else {}
 
+    def config_defaults(self) -> dict[str, Any]:
+        """Every config field's dataclass default (``{}`` without a dataclass config).
+
+        A field added to a method later, with a default that keeps the old behaviour, is
+        absent from older cells' recorded configs; its default stands in for it there.
+        """
+        cls = self.method_class()
+        config_class = getattr(cls, "config_class", None)
+        if not (isinstance(cls, type) and issubclass(cls, Method) and config_class):
+            return {}
+        return to_mapping(config_class())
+
     def build(self, observation_space: gym.Space, action_space: gym.Space, env_id: str,
               seed: int) -> Any:
         """A fresh instance for one cell."""

@@ -89,19 +89,24 @@ def stale_cells(cells: Sequence[Cell], out: Path) -> list[tuple[Path, str]]:
     """Finished cells whose recorded config differs from their method's current config.
 
     A report must not mix two configs of one method; the reason names the first difference.
+    A field missing from a recorded config (added to the method later) counts as its dataclass
+    default: a new option whose default keeps the old behaviour leaves older cells valid
+    (``benchmarks/rerun_identity.py`` is how such a claim is checked).
     """
     stale = []
     for cell in cells:
         path = cell.path(out)
         if not path.exists():
             continue
-        recorded = read_json(path).get("config")
         current = json.loads(json.dumps(cell.spec.config_mapping(env_protocol(cell.env).env_id)))
+        defaults = json.loads(json.dumps(cell.spec.config_defaults()))
+        recorded = {**{k: v for k, v in defaults.items() if k in current},
+                    **(read_json(path).get("config") or {})}
         if recorded != current:
-            keys = sorted(set(current) | set(recorded or {}))
-            diff = next((k for k in keys if (recorded or {}).get(k) != current.get(k)), "?")
+            keys = sorted(set(current) | set(recorded))
+            diff = next((k for k in keys if recorded.get(k) != current.get(k)), "?")
             stale.append((path, f"made with another {cell.method} config ({diff}: "
-                          f"{(recorded or {}).get(diff)!r}, now {current.get(diff)!r})"))
+                          f"{recorded.get(diff)!r}, now {current.get(diff)!r})"))
     return stale
 
 
