@@ -293,7 +293,7 @@ def markdown(results: dict[str, Any]) -> str:
                   + (f": `{run['command']}`" if run.get("command") else "")
                   for i, run in enumerate(results.get("runs", []), 1)]
         lines += [""]
-    lines += _compared_lines(results)
+    lines += _compared_lines(results) + _matrix_lines(results)
     lines += ["| Environment | Method | AER | Performance | IQM | 95 % CI | Accuracy | "
               "Expert | Random | Seeds |",
               "|---|---|---|---|---|---|---|---|---|---|"]
@@ -348,6 +348,36 @@ def _row_name(method: str, entry: dict[str, Any], facts: dict[str, Any]) -> str:
     default = facts.get("protocol", {}).get("train_episodes")
     demos = entry.get("demos", default)
     return method.upper() + (f" ({demos} demos)" if demos != default else "")
+
+
+def _matrix_lines(results: dict[str, Any]) -> list[str]:
+    """Markdown lines of the headline matrix: performance per method (rows) and env (columns).
+
+    Each entry is the mean ± std over training seeds, with the number of seeds; an entry on
+    another number of demonstrations than the protocol's says so.
+    """
+    envs = [env for env, methods in results["summary"].items() if methods]
+    methods = list(dict.fromkeys(m for env in envs for m in results["summary"][env]))
+    if not methods:
+        return []
+    lines = ["Performance by method and environment (mean ± std over training seeds, (n) "
+             "seeds; details below):", "",
+             "| Method | " + " | ".join(results["envs"][e]["env_id"] for e in envs) + " |",
+             "|---|" + "---|" * len(envs)]
+    for method in methods:
+        row = []
+        for env in envs:
+            entry = results["summary"][env].get(method)
+            if entry is None:
+                row.append("not run")
+                continue
+            perf = entry["performance"]
+            name = _row_name(method, entry, results["envs"][env])
+            demos = name[len(method):].strip()
+            row.append(f"{perf['mean']:.3f} ± {perf['std']:.3f} ({len(entry['seeds'])})"
+                       + (f" {demos}" if demos else ""))
+        lines.append(f"| {method.upper()} | " + " | ".join(row) + " |")
+    return lines + [""]
 
 
 def _compared_lines(results: dict[str, Any]) -> list[str]:
