@@ -109,6 +109,20 @@ def test_interop_without_its_client_names_the_extra(tmp_path, blocked, code, ext
     assert f'pip install "imitation-datasets[{extra}]"' in result.stdout
 
 
+def test_a_hub_dataset_without_the_hf_extra_names_it():
+    result = run_blocked("huggingface_hub,datasets", """
+        from imitation_datasets.core.extras import MissingExtraError
+        from imitation_datasets.dataset import BaselineDataset
+        try:
+            BaselineDataset("org/CartPole-v1", source="hf", n_episodes=1)
+        except MissingExtraError as exc:
+            print(exc)
+    """)
+    assert result.returncode == 0, result.stderr
+    assert "org/CartPole-v1 (source='hf') needs the [hf] extra" in result.stdout
+    assert 'pip install "imitation-datasets[hf]"' in result.stdout
+
+
 def test_ray_backend_without_ray_fails_in_one_line(tmp_path):
     result = run_blocked("ray", """
         from imitation_datasets.cli import main

@@ -23,6 +23,7 @@ import numpy as np
 import pyarrow as pa
 
 from imitation_datasets.core.errors import DatasetFormatError
+from imitation_datasets.core.extras import require_extra
 from imitation_datasets.core.safe_paths import containment_root
 from imitation_datasets.core.safe_read import read_bytes
 
@@ -100,10 +101,9 @@ class ImageColumn:
 
     def __getitem__(self, index: int) -> np.ndarray:
         value = self.raw(int(index))
-        try:
-            from PIL import Image
-        except ImportError as exc:  # pragma: no cover - depends on the environment
-            raise ImportError("image observations need Pillow: pip install pillow") from exc
+        require_extra("images", f"{self.origin}: image observations", modules=("PIL",))
+        from PIL import Image
+
         if not isinstance(value, bytes | bytearray):
             value = read_bytes(self._path(value, index), MAX_IMAGE_FILE_BYTES)
         try:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from imitation_datasets.core.errors import DatasetFormatError
+from imitation_datasets.core.extras import require_extra
 from imitation_datasets.core.safe_read import require_regular
 from imitation_datasets.data.arrays import DatasetArrays
 from imitation_datasets.data.hf_datasets import from_hf_dataset
@@ -159,6 +160,7 @@ def load_from_hub(repo_id: str, hf_split: str = "train", *, revision: str | None
     local caches.
     """
     origin = f"hf://datasets/{repo_id}"
+    require_extra("hf", f"{repo_id} (source='hf')", modules=("huggingface_hub",))
     errors = []
     try:
         from huggingface_hub import snapshot_download
