@@ -7,8 +7,8 @@ they hold (regenerated, from a cache, or from the hub) is the canonical data.
 
 Fingerprints hold for the versions in :data:`MEASURED_WITH` (Gymnasium and the simulators
 define the physics; ``docs/format.md``, "What byte-identical on any machine covers"). They were
-measured with ``python benchmarks/catalogue_fingerprints.py``; an entry without one has not
-been measured yet (its datasets can be generated but not verified).
+measured with ``python benchmarks/catalogue_fingerprints.py``, every entry once, on one machine;
+an entry without one could be generated but not verified.
 """
 
 from __future__ import annotations
@@ -105,7 +105,9 @@ CATALOGUE: dict[str, Entry] = {e.key: e for e in (
     _entry("hopper", "Hopper-v5",
            ("65ada200f939c9b356198d835ea203d9a77dae26e61a9ff6ed1dd054752f9b81", 1000000, 210.0),
            ("1b39e666efbf897e465a8da6fb0ad727731750b9ced694b4b9dd0822d50b00d2", 22496, 5.3)),
-    _entry("humanoid", "Humanoid-v5"),
+    _entry("humanoid", "Humanoid-v5",
+           ("a019bbea7be794f331a62c8927a472f33b13e09935a6cd9e2e153d51fbe46533", 999952, 4558.7),
+           ("b3b56eca2c76533c77753bf91a76204ffc9e59536f4af3a121d4f9085d51eda2", 24491, 116.3)),
     _entry("inverteddoublependulum", "InvertedDoublePendulum-v5",
            ("747859baf8ce3d43efd74dd1f158f1ff05faab6f4bae8ebc4de4839bf43e7d98", 1000000, 153.3),
            ("0cbb3b17430d20266a166f29b26f7353189388d8417889714100589680265a0e", 6542, 1.3)),
