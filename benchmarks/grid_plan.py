@@ -5,7 +5,8 @@ Usage: ``python benchmarks/grid_plan.py [RESULTS_DIR]`` (default ``results``). F
 each demonstration count (or, for a count not yet run, of the cells at 100 demonstrations: the
 online methods' cost depends on their step budget, not on the demonstrations), multiplies by
 the cells ``benchmarks/classic_grid.sh`` runs, and prints the total per method, what is done,
-and the projected wall time on N cores (cells are single-threaded and independent).
+and the projected wall time on N cores (cells are single-threaded and independent). Cell
+times measured while other jobs shared the cores overstate what a free core needs.
 """
 
 from __future__ import annotations
@@ -58,6 +59,12 @@ def main() -> None:
         print(f"{method:18} {cells:6d} {done:6d} {minutes:9.1f} {remaining:9.1f}  "
               f"{', '.join(unmeasured) or '-'}")
     print(f"{'all':18} {'':6} {'':6} {total:9.1f} {left:9.1f}")
+    for part, cells in (("table (100 demos, 6 envs)", [c for c in planned if c[2] == DEMOS]),
+                        ("curves (1/5/10/25 demos, 4 envs)",
+                         [c for c in planned if c[2] != DEMOS])):
+        minutes = sum(SEEDS * sum(t) / len(t) / 60 for c in cells
+                      if (t := seconds.get(c) or seconds.get((c[0], c[1], DEMOS))))
+        print(f"{part}: {minutes:.0f} cell-minutes, {minutes / 2 / 60:.1f} h on 2 free cores")
     for cores in (2, 16):
         print(f"projected wall time on {cores} free cores: whole grid {total / cores / 60:.1f} h, "
               f"what is left {left / cores / 60:.1f} h")
