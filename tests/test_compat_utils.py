@@ -156,3 +156,16 @@ def test_register_maps_the_original_keys_to_curated_experts():
             assert value["threshold"] == Experts.get_expert(key).threshold
     assert register.classic["cartpole"]["name"] == "CartPole-v1"
     assert register.mujoco["ant-1"]["expert"] is Experts.get_expert("ant")
+    assert Experts.get_expert("ant-1") is Experts.get_expert("ant")
+
+
+def test_the_original_ant_1_key_resolves_without_importing_register():
+    import subprocess
+    import sys
+
+    code = ("import sys; from imitation_datasets.experts import Experts; "
+            "assert 'imitation_datasets.register' not in sys.modules; "
+            "print(Experts.get_expert('ant-1').key)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.stdout.strip() == "ant", done.stderr

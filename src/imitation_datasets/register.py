@@ -5,8 +5,9 @@ Each maps the original's keys to one of our curated experts, in the original's e
 package, not on a hub), ``threshold`` (the card's acceptance threshold) and ``algo`` (the
 algorithm's name: the experts run without stable-baselines3, so there is no SB3 class), plus
 ``expert``, the :class:`~imitation_datasets.experts.CuratedExpert` itself. The original's
-``ant-1`` (its second Ant teacher) is our ``ant``; importing this module also makes
-``Experts.get_expert("ant-1")`` resolve to it. ``atari`` is empty, as in 1.0.0.
+``ant-1`` (its second Ant teacher) is our ``ant`` (``Experts.get_expert("ant-1")`` resolves
+to it: :data:`~imitation_datasets.experts.registry.LEGACY_ALIASES`). ``atari`` is empty, as in
+1.0.0.
 """
 
 from typing import Any as _Any
@@ -25,8 +26,6 @@ _CLASSIC_KEYS = {"cartpole": "cartpole", "mountaincar": "mountaincar", "acrobot"
 _MUJOCO_KEYS = {"ant": "ant", "ant-1": "ant", "walker": "walker", "swimmer": "swimmer",
                 "cheetah": "cheetah", "hopper": "hopper", "humanoid": "humanoid"}
 """1.0.0's MuJoCo keys and our experts for them."""
-_EXTRA_ALIASES = {"ant": ("ant-1",)}
-"""1.0.0 keys that are not names of our experts, registered as aliases."""
 
 
 def _entry(key: str) -> _Entry:
@@ -45,8 +44,5 @@ def _entry(key: str) -> _Entry:
 classic: dict[str, _Entry] = {old: _entry(ours) for old, ours in _CLASSIC_KEYS.items()}
 mujoco: dict[str, _Entry] = {old: _entry(ours) for old, ours in _MUJOCO_KEYS.items()}
 atari: dict[str, _Entry] = {}
-
-for _key, _aliases in _EXTRA_ALIASES.items():
-    _Experts.register(_key, _Experts.get_expert(_key), _aliases)
 
 __all__ = ["atari", "classic", "mujoco"]

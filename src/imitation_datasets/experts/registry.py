@@ -53,5 +53,10 @@ class Experts:
         return sorted(cls._lookup)
 
 
+LEGACY_ALIASES = {"ant": ("ant-1",)}
+"""Names of IL-Datasets 1.0.0 teachers that are not our experts' own (its second Ant teacher
+``ant-1`` is our ``ant``), so code written for 1.0.0 finds them without further imports."""
+
 for _expert in load_zoo():
-    Experts.register(_expert.key, _expert, (_expert.env_id, *_expert.card.aliases))
+    Experts.register(_expert.key, _expert, (_expert.env_id, *_expert.card.aliases,
+                                            *LEGACY_ALIASES.get(_expert.key, ())))
