@@ -90,3 +90,14 @@ def test_verify_regenerates_and_checks_every_listed_fingerprint(
     out = capsys.readouterr().out
     assert "cartpole train: regenerated, fingerprint 7e7402315aab145d... matches" in out
     assert "cartpole random: regenerated, fingerprint dd41f71918806733... matches" in out
+
+
+def test_baseline_dataset_reads_a_catalogue_key(regenerated: Path, monkeypatch) -> None:
+    from imitation_datasets.catalogue.get import CACHE_ENV
+    from imitation_datasets.dataset import BaselineDataset
+
+    monkeypatch.setenv(CACHE_ENV, str(regenerated.parent))
+    dataset = BaselineDataset("cartpole", source="catalogue", hf_split="random", n_episodes=10)
+    direct = BaselineDataset(regenerated, n_episodes=10)
+    assert len(dataset) == len(direct) > 0
+    assert all(np.array_equal(a, b) for a, b in zip(dataset[3], direct[3]))
