@@ -38,17 +38,16 @@ class Cell:
     where a user's method class lives; shipped methods have none.
     """
 
-    @property
-    def spec(self) -> MethodSpec:
-        """The cell's method."""
-        return MethodSpec(self.method, self.target)
-
-
     method: str
     env: str
     seed: int
     demos: int | None = None
     target: str | None = None  # a user's method: "module:Class" (see method_specs)
+
+    @property
+    def spec(self) -> MethodSpec:
+        """The cell's method."""
+        return MethodSpec(self.method, self.target)
 
     def path(self, out: Path) -> Path:
         """Where the cell's result is stored."""

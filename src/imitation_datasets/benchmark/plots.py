@@ -36,6 +36,14 @@ def performance_profile(scores: np.ndarray, taus: np.ndarray) -> np.ndarray:
     return np.asarray([(x > tau).mean() for tau in taus])
 
 
+def save(plt: Any, fig: Any, path: Path) -> Path:
+    """Lay out ``fig``, write it to ``path`` (PNG, 120 dpi) and free it."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
 def plots(results: dict[str, Any], out: Path) -> list[Path]:
     """Draw the three plots into ``out``; return their paths."""
     import matplotlib
@@ -75,10 +83,7 @@ def table_plots(plt: Any, results: dict[str, Any], summary: dict[str, Any],
     ax.set_xticklabels([results["envs"][e]["env_id"] for e in envs], rotation=15)
     ax.set_ylabel("performance (95 % bootstrap CI)")
     ax.legend(ncol=len(methods), fontsize=8)
-    fig.tight_layout()
-    bars = out / "performance.png"
-    fig.savefig(bars, dpi=120)
-    plt.close(fig)
+    bars = save(plt, fig, out / "performance.png")
 
     fig, ax = plt.subplots(figsize=(5, 3.5))
     taus = profile_taus(np.asarray([c["performance"] for c in table]))
@@ -91,10 +96,7 @@ def table_plots(plt: Any, results: dict[str, Any], summary: dict[str, Any],
     ax.set_ylabel("fraction of runs with performance > τ")
     ax.set_ylim(0, 1.02)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    profile = out / "performance_profile.png"
-    fig.savefig(profile, dpi=120)
-    plt.close(fig)
+    profile = save(plt, fig, out / "performance_profile.png")
 
     fig, axes = plt.subplots(1, len(envs), figsize=(3.2 * len(envs), 3), squeeze=False)
     for ax, env in zip(axes[0], envs):
@@ -112,10 +114,7 @@ def table_plots(plt: Any, results: dict[str, Any], summary: dict[str, Any],
         ax.set_xlabel("epoch")
     axes[0][0].set_ylabel("validation performance")
     axes[0][-1].legend(fontsize=7)
-    fig.tight_layout()
-    curves_path = out / "learning_curves.png"
-    fig.savefig(curves_path, dpi=120)
-    plt.close(fig)
+    curves_path = save(plt, fig, out / "learning_curves.png")
     return [bars, profile, curves_path]
 
 
@@ -137,8 +136,4 @@ def sample_efficiency_plot(plt: Any, results: dict[str, Any], out: Path) -> Path
         ax.set_xlabel("demonstration episodes")
     axes[0][0].set_ylabel("performance (95 % CI)")
     axes[0][-1].legend(fontsize=6)
-    fig.tight_layout()
-    path = out / "sample_efficiency.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save(plt, fig, out / "sample_efficiency.png")

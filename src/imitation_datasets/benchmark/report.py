@@ -302,9 +302,10 @@ def markdown(results: dict[str, Any]) -> str:
         for method, s in methods.items():
             acc = s.get("accuracy")
             lines.append(
-                f"| {facts['env_id']} | {_row_name(method, s, facts)} | {s['aer']['mean']:.2f} ± "
-                f"{s['aer']['std']:.2f} | {s['performance']['mean']:.3f} ± "
-                f"{s['performance']['std']:.3f} | {s['performance']['iqm']:.3f} | "
+                f"| {facts['env_id']} | {method.upper()}{_demos_note(s, facts)} | "
+                f"{s['aer']['mean']:.2f} ± {s['aer']['std']:.2f} | "
+                f"{s['performance']['mean']:.3f} ± {s['performance']['std']:.3f} | "
+                f"{s['performance']['iqm']:.3f} | "
                 f"[{s['performance']['ci_low']:.3f}, {s['performance']['ci_high']:.3f}] | "
                 + (f"{acc['mean']:.3f}" if acc else "–")
                 + f" | {facts['expert_return']:.2f} | {facts['random_return']:.2f} | "
@@ -343,11 +344,11 @@ def markdown(results: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _row_name(method: str, entry: dict[str, Any], facts: dict[str, Any]) -> str:
-    """A table row's method, with its number of demonstrations when not the protocol's."""
+def _demos_note(entry: dict[str, Any], facts: dict[str, Any]) -> str:
+    """`` (N demos)`` when a table entry is not on the protocol's number of demonstrations."""
     default = facts.get("protocol", {}).get("train_episodes")
     demos = entry.get("demos", default)
-    return method.upper() + (f" ({demos} demos)" if demos != default else "")
+    return f" ({demos} demos)" if demos != default else ""
 
 
 def _matrix_lines(results: dict[str, Any]) -> list[str]:
@@ -372,10 +373,8 @@ def _matrix_lines(results: dict[str, Any]) -> list[str]:
                 row.append("not run")
                 continue
             perf = entry["performance"]
-            name = _row_name(method, entry, results["envs"][env])
-            demos = name[len(method):].strip()
             row.append(f"{perf['mean']:.3f} ± {perf['std']:.3f} ({len(entry['seeds'])})"
-                       + (f" {demos}" if demos else ""))
+                       + _demos_note(entry, results["envs"][env]))
         lines.append(f"| {method.upper()} | " + " | ".join(row) + " |")
     return lines + [""]
 

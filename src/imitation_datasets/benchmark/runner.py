@@ -206,11 +206,13 @@ def run_benchmark(methods: Sequence[str | type], envs: Sequence[str], seeds: int
         path = facts_path(out, env)
         if path.exists():
             facts[env] = json.loads(path.read_text())
-            if "expert_test_return" not in facts[env]:  # facts written by an older version
-                facts[env].update(expert_on_test_seeds(splits))
-            if "random_fingerprint" not in facts[env]:  # facts written by an older version
-                facts[env].update(data_fingerprints(splits))
-            atomic_write_text(path, json.dumps(facts[env], indent=1))
+            upgrades = [(key, add) for key, add in (("expert_test_return", expert_on_test_seeds),
+                                                    ("random_fingerprint", data_fingerprints))
+                        if key not in facts[env]]  # facts written by an older version
+            for _, add in upgrades:
+                facts[env].update(add(splits))
+            if upgrades:
+                atomic_write_text(path, json.dumps(facts[env], indent=1))
         else:
             log.info("%s: reference returns and leakage check on the test seeds", env)
             facts[env] = env_facts(splits)
@@ -228,8 +230,8 @@ def run_benchmark(methods: Sequence[str | type], envs: Sequence[str], seeds: int
         path, reason = stale[0]
         raise StaleCellError(f"{path}: {reason}; {len(stale)} such cell(s) in {out} (rerun "
                              "them with --overwrite, or use another --out)")
-    todo = [c for c in cells if not c.path(out).exists()
-            or any(c.path(out) == path for path, _ in stale)]
+    rerun = {path for path, _ in stale}
+    todo = [c for c in cells if not c.path(out).exists() or c.path(out) in rerun]
     log.info("%d of %d cells to run (%d finished earlier)", len(todo), len(cells),
              len(cells) - len(todo))
     bar = None
