@@ -7,16 +7,18 @@ action 6 float32) with our writer, then, each in a fresh subprocess:
   (the peak is ``VmHWM`` after resetting it with ``/proc/self/clear_refs``, so a transient peak
   during the imports cannot hide the load's; ``ru_maxrss`` where that is not possible), compared
   with the raw bytes of the arrays; also the fixed part, measured on a 10 x 10 dataset;
-* one epoch of ``dataset.batches(batch_size)`` (shuffled, seeded): transitions per second;
-* ``DataLoader(dataset, batch_size=256, shuffle=True)`` (batched through ``__getitems__``) and
-  the same loader fetching item by item (``__getitems__`` disabled, the path before it), in
-  the same process, for the ratio;
+* ``DataLoader(dataset, batch_size=B, shuffle=True)`` (the paper's path, batched through
+  ``__getitems__``) and ``dataset.batches(B)``, one shuffled epoch each, interleaved
+  ``--repeat`` times for each B of ``--batch-sizes`` (256 and 1024) in one process with one
+  torch thread (so both see the same machine load; min / median / max printed, with the load
+  average), then the
+  DataLoader fetching item by item (``__getitems__`` disabled, the path before it);
 * a 500k-step CartPole ``teacher.npz`` in the original layout (the original IL-Datasets took
   43.6 s and 20.4 GB RSS to load it).
 
 Usage::
 
-    python benchmarks/loading.py [--episodes 1000] [--steps 1000] [--dir /tmp/il-bench]
+    python benchmarks/loading.py [--episodes 1000] [--steps 1000] [--dir /tmp/il-bench] [--repeat 5]
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -88,10 +91,10 @@ def build_cartpole_npz(path: Path, steps: int = 500_000, seed: int = 0) -> Path:
 
 
 CHILD = r"""
-import json, resource, sys, time
+import json, os, resource, sys, time
 import torch
 from imitation_datasets.dataset import BaselineDataset
-path, batch_size, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+path, sizes, mode = sys.argv[1], [int(x) for x in sys.argv[2].split(",")], sys.argv[3]
 
 
 def status(key):
@@ -119,43 +122,57 @@ out = {"load_s": load_s, "peak_rss_above_baseline_mb": (peak - base) / 1024,
        "baseline_rss_mb": base / 1024, "raw_mb": raw / 2**20, "transitions": len(dataset),
        "method": method}
 if mode == "full":
-    start = time.perf_counter()
-    seen = 0
-    for states, actions, next_states in dataset.batches(batch_size, seed=0):
-        seen += len(states)
-    out["batches_per_s"] = seen / (time.perf_counter() - start)
-    def loader_rate(data, batches):
-        loader = torch.utils.data.DataLoader(data, batch_size=256, shuffle=True,
-                                             generator=torch.Generator().manual_seed(0))
-        start = time.perf_counter()
-        seen = 0
-        for i, (states, actions, next_states) in enumerate(loader):
+    torch.set_num_threads(1)
+    repeat = int(sys.argv[4])
+
+    def batches_rate(size):
+        start, seen = time.perf_counter(), 0
+        for states, actions, next_states in dataset.batches(size, seed=0):
             seen += len(states)
-            if i == batches:
+        return seen / (time.perf_counter() - start)
+
+    def loader_rate(data, size, limit=None):
+        loader = torch.utils.data.DataLoader(data, batch_size=size, shuffle=True,
+                                             generator=torch.Generator().manual_seed(0))
+        start, seen = time.perf_counter(), 0
+        for states, actions, next_states in loader:
+            seen += len(states)
+            if limit is not None and seen >= limit:
                 break
         return seen / (time.perf_counter() - start)
 
-    out["dataloader_per_s"] = loader_rate(dataset, 2000)
+    out["loadavg_before"] = os.getloadavg()
+    for size in sizes:  # one epoch each, interleaved, so both see the same load
+        runs = [(loader_rate(dataset, size), batches_rate(size)) for _ in range(repeat)]
+        out[f"dataloader_{size}"] = [r[0] for r in runs]
+        out[f"batches_{size}"] = [r[1] for r in runs]
+    out["loadavg_after"] = os.getloadavg()
     dataset.__getitems__ = None  # torch's fetcher then calls dataset[i] per index (the old path)
-    out["per_item_per_s"] = loader_rate(dataset, 200)
+    out["per_item_per_s"] = loader_rate(dataset, 256, limit=51_200)
 print(json.dumps(out))
 """
 
 
-def measure(path: Path, batch_size: int, mode: str) -> dict:
+def measure(path: Path, sizes: list[int], mode: str, repeat: int = 1) -> dict:
     """Run the measurement in a fresh interpreter (no cached pages of the Python heap)."""
-    result = subprocess.run([sys.executable, "-c", CHILD, str(path), str(batch_size), mode],
-                            check=True, capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-c", CHILD, str(path), ",".join(map(str, sizes)),
+                             mode, str(repeat)], check=True, capture_output=True, text=True)
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _spread(rates: list[float]) -> str:
+    return (f"{min(rates) / 1e6:.2f} / {statistics.median(rates) / 1e6:.2f} / "
+            f"{max(rates) / 1e6:.2f}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--episodes", type=int, default=1000)
     parser.add_argument("--steps", type=int, default=1000)
-    parser.add_argument("--batch-size", type=int, default=1024)
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[256, 1024])
     parser.add_argument("--dir", type=Path, default=None, help="where to build the datasets")
-    parser.add_argument("--repeat", type=int, default=3, help="load measurements (best kept)")
+    parser.add_argument("--repeat", type=int, default=5,
+                        help="load and throughput measurements")
     args = parser.parse_args()
     root = args.dir or Path(tempfile.mkdtemp(prefix="il-bench-"))
     root.mkdir(parents=True, exist_ok=True)
@@ -174,10 +191,10 @@ def main() -> None:
     tiny = root / "tiny-10x10"
     if not (tiny / "metadata.json").exists():
         build_halfcheetah_like(tiny, 10, 10)
-    fixed = measure(tiny, args.batch_size, "load")["peak_rss_above_baseline_mb"]
-    loads = [measure(cheetah, args.batch_size, "load") for _ in range(args.repeat)]
+    fixed = measure(tiny, args.batch_sizes, "load")["peak_rss_above_baseline_mb"]
+    loads = [measure(cheetah, args.batch_sizes, "load") for _ in range(args.repeat)]
     best = min(loads, key=lambda r: r["load_s"])
-    full = measure(cheetah, args.batch_size, "full")
+    full = measure(cheetah, args.batch_sizes, "full", args.repeat)
     ratio = max(r["peak_rss_above_baseline_mb"] for r in loads) / best["raw_mb"]
     print(f"BaselineDataset load ({best['transitions']:,} transitions): "
           f"{best['load_s']:.3f} s best of {args.repeat} "
@@ -188,13 +205,18 @@ def main() -> None:
           f"{best['method']})")
     print(f"  of which fixed (first Parquet read, same for a 10x10 dataset): {fixed:.1f} MiB; "
           f"size-dependent: {peak - fixed:.1f} MiB ({(peak - fixed) / best['raw_mb']:.2f}x)")
-    print(f"batches (batch_size={args.batch_size}, shuffled, seeded): "
-          f"{full['batches_per_s'] / 1e6:.2f} M transitions/s")
-    print(f"DataLoader(BaselineDataset, batch_size=256, shuffle=True): "
-          f"{full['dataloader_per_s'] / 1e6:.2f} M transitions/s, "
-          f"{full['dataloader_per_s'] / full['per_item_per_s']:.1f}x the per-item fetch "
-          f"({full['per_item_per_s'] / 1e3:.0f} k/s, __getitems__ disabled, same run)")
-    npz_result = measure(npz, args.batch_size, "load")
+    print(f"one epoch of shuffled batches, one torch thread, {args.repeat} interleaved repeats "
+          f"(min / median / max, M transitions/s); load average "
+          f"{', '.join(f'{x:.1f}' for x in full['loadavg_before'])} before, "
+          f"{', '.join(f'{x:.1f}' for x in full['loadavg_after'])} after, {os.cpu_count()} CPUs:")
+    for size in args.batch_sizes:
+        loader, ours = full[f"dataloader_{size}"], full[f"batches_{size}"]
+        print(f"  batch {size}: DataLoader(BaselineDataset, batch_size={size}, shuffle=True) "
+              f"{_spread(loader)}; dataset.batches({size}) {_spread(ours)}; "
+              f"DataLoader / batches {statistics.median(loader) / statistics.median(ours):.2f}")
+    print(f"  per-item fetch (__getitems__ disabled, the path before it), batch 256: "
+          f"{full['per_item_per_s'] / 1e3:.0f} k transitions/s")
+    npz_result = measure(npz, args.batch_sizes, "load")
     print(f"original-layout CartPole teacher.npz, 500k steps: {npz_result['load_s']:.3f} s, "
           f"peak RSS above baseline {npz_result['peak_rss_above_baseline_mb']:.1f} MiB "
           f"(original IL-Datasets: 43.6 s, 20.4 GB)")

@@ -116,6 +116,18 @@ def test_custom_collate_fn_sees_the_items():
     assert_same(torch.utils.data.default_collate(batch), stacked_items(dataset, range(5)))
 
 
+@pytest.mark.parametrize("final", [True, False])
+def test_batched_indices_count_from_the_end_and_are_bounded(final):
+    dataset = BaselineDataset.from_arrays(synthetic_arrays(30, final=final))
+    n = len(dataset)
+    mixed = [0, -1, 5, -n, n - 1]
+    assert_same(list(dataset.gather(mixed)), stacked_items(dataset, [i % n for i in mixed]))
+    assert_same(list(dataset[[-2, 3]]), stacked_items(dataset, [n - 2, 3]))
+    for bad in ([n], [0, -n - 1], [2**62]):
+        with pytest.raises(IndexError, match="out of range"):
+            dataset.gather(bad)
+
+
 def test_dataloader_with_worker_processes_gives_the_same_batches():
     dataset = BaselineDataset.from_arrays(synthetic_arrays(40))
     single = list(DataLoader(dataset, batch_size=9))

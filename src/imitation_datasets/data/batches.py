@@ -201,7 +201,7 @@ class GatheredBatch(Sequence[tuple[torch.Tensor, ...]]):
             return [self[i] for i in range(*index.indices(len(self)))]
         if not -len(self) <= index < len(self):
             raise IndexError(f"item {index} out of range for a batch of {len(self)}")
-        return BatchItem(part[index] for part in self.parts)
+        return BatchItem([part[index] for part in self.parts])
 
 
 def collate_gathered(batch: Sequence[BatchItem], *,

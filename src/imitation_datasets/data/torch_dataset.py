@@ -212,10 +212,16 @@ class BaselineDataset(Dataset):
     def gather(self, index: torch.Tensor | np.ndarray | list[int]) -> tuple[torch.Tensor, ...]:
         """A batch ``(states, actions, next_states)`` for a 1-D sequence of indices."""
         episode, rows = self.transitions.locate_batch(_indices(index))
-        actions = self.transitions.checked(np.take(self.arrays.actions, rows, axis=0),
-                                           "actions", rows)
-        return (self.transitions.observations(rows, episode), torch.from_numpy(actions),
-                self.transitions.next_observations(episode, rows))
+        return self.gather_rows(episode, rows)
+
+    def gather_rows(self, episode: np.ndarray, rows: np.ndarray) -> tuple[torch.Tensor, ...]:
+        """The batch at ``rows`` of ``episode`` (from ``Transitions.locate_batch``)."""
+        steps = self.transitions
+        actions = self.arrays.actions.take(rows, axis=0)
+        if steps.check_origin is not None:
+            steps.checked(actions, "actions", rows)
+        return (steps.observations(rows, episode), torch.from_numpy(actions),
+                steps.next_observations(episode, rows))
 
     def batches(self, batch_size: int = 1024, *, shuffle: bool = True, seed: int = 0,
                 generator: torch.Generator | None = None, drop_last: bool = False,
@@ -289,12 +295,10 @@ class IRLDataset(BaselineDataset):
         return (*super().item(index), torch.tensor(self.dones[row]),
                 torch.tensor(self.rewards[row]))
 
-    def gather(self, index: torch.Tensor | np.ndarray | list[int]) -> tuple[torch.Tensor, ...]:
+    def gather_rows(self, episode: np.ndarray, rows: np.ndarray) -> tuple[torch.Tensor, ...]:
         """A batch ``(states, actions, next_states, dones, rewards)``."""
-        index = _indices(index)
-        _, rows = self.transitions.locate_batch(index)
-        return (*super().gather(index), torch.from_numpy(np.take(self.dones, rows)),
-                torch.from_numpy(np.take(self.rewards, rows)))
+        return (*super().gather_rows(episode, rows), torch.from_numpy(self.dones.take(rows)),
+                torch.from_numpy(self.rewards.take(rows)))
 
 
 class SequenceDataset(BaselineDataset):
@@ -360,4 +364,5 @@ def _indices(index: Any) -> np.ndarray:
     """Indices (tensor, array, list or slice-expanded) as a 1-D int64 NumPy array."""
     if isinstance(index, torch.Tensor):
         index = index.detach().cpu().numpy()
-    return np.asarray(index, dtype=np.int64).reshape(-1)
+    out = np.asarray(index, dtype=np.int64)
+    return out if out.ndim == 1 else out.reshape(-1)

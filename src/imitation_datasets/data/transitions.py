@@ -135,11 +135,14 @@ class Transitions:
     def locate_batch(self, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(episodes, rows)`` of a 1-D array of transition indices (negative: from the end)."""
         index = np.asarray(index, dtype=np.int64)
-        if index.size and index.min() < 0:
-            index = np.where(index < 0, index + self.length, index)
-        if index.size and (index.min() < 0 or index.max() >= self.length):
-            raise IndexError(f"transition indices out of range for {self.length} transitions")
-        episode = np.searchsorted(self.first, index, side="right") - 1
+        # One pass for the usual case: as unsigned, a negative index is also >= length.
+        if index.size and index.view(np.uint64).max() >= self.length:
+            if index.min() < 0:
+                index = np.where(index < 0, index + self.length, index)
+            if index.min() < 0 or index.max() >= self.length:
+                raise IndexError(
+                    f"transition indices out of range for {self.length} transitions")
+        episode = self.first.searchsorted(index, side="right") - 1
         return episode, index + episode if self.drop_last else index
 
     def observations(self, rows: np.ndarray, episode: np.ndarray | None = None
@@ -154,7 +157,10 @@ class Transitions:
             return flat.reshape((len(rows), self.frame_stack, *flat.shape[1:]))
         if isinstance(self.obs, ImageColumn) or self.transform is not None:
             return _stack([self.observation(int(r)) for r in rows], self.obs)
-        return torch.from_numpy(self.checked(np.take(self.obs, rows, axis=0), "obs", rows))
+        values = self.obs.take(rows, axis=0)
+        if self.check_origin is not None:
+            self.checked(values, "obs", rows)
+        return torch.from_numpy(values)
 
     def next_observations(self, episode: np.ndarray, rows: np.ndarray) -> torch.Tensor:
         """``s_{t+1}`` for each ``(episode, row)`` (stacked with a frame stack)."""
@@ -175,8 +181,10 @@ class Transitions:
             items = [self.next_observation(int(e), int(r)) for e, r in zip(episode, rows)]
             return _stack(items, self.obs)
         following = np.minimum(rows + 1, self.n_rows - 1)
-        out = self.checked(np.take(self.obs, following, axis=0), "obs", following)
-        last = np.flatnonzero(rows == self.last_row[episode])
+        out = self.obs.take(following, axis=0)
+        if self.check_origin is not None:
+            self.checked(out, "obs", following)
+        last = np.flatnonzero(rows == self.last_row.take(episode))
         if len(last):
             out[last] = self.final_obs[episode[last]]
         return torch.from_numpy(out)
