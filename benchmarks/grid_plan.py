@@ -1,73 +1,85 @@
-"""The classic grid's plan: cells x minutes per method, from the cells measured so far.
+"""A planned grid's cost: cells x minutes per method, from the cells measured so far.
 
-Usage: ``python benchmarks/grid_plan.py [RESULTS_DIR]`` (default ``results``). For every
-(env, method) it takes the mean cell time (train + test, one core) of the finished cells at
-each demonstration count (or, for a count not yet run, of the cells at 100 demonstrations: the
-online methods' cost depends on their step budget, not on the demonstrations), multiplies by
-the cells ``benchmarks/classic_grid.sh`` runs, and prints the total per method, what is done,
-and the projected wall time on N cores (cells are single-threaded and independent). Cell
-times measured while other jobs shared the cores overstate what a free core needs.
+Usage: ``python benchmarks/grid_plan.py [FAMILY ...] [--results DIR ...]`` (default: the
+classic family from ``results``; ``mujoco box2d --results results_continuous`` for issue 15's
+grid). The grids are those of :mod:`imitation_datasets.benchmark.plan`. For every (env,
+method) it takes the median cell time (train + test, one core) of the finished cells at each
+demonstration count (or, for a count not yet run, of that pair's cells at any count: the
+online methods' cost depends on their step budget; the offline ones' epochs repeat fewer
+demonstrations to the full set's gradient steps), multiplies by the planned cells, and prints
+the total per method, what is done, and the projected wall time on N cores (cells are
+single-threaded and independent). Pairs with no measured cell are listed as unmeasured and
+left out of the totals. Cell times measured while other jobs shared the cores overstate what a
+free core needs; the median damps that.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
+import statistics
 from collections import defaultdict
 from pathlib import Path
 
-METHODS = ("bc", "bco", "abco", "iupe", "dagger", "gail", "gaifo", "airl", "sqil",
-           "iq_learn_offline", "iq_learn_online")
-TABLE_ENVS = ("cartpole", "acrobot", "mountaincar", "lunarlander", "pendulum",
-              "mountaincarcontinuous")
-CURVE_ENVS = ("cartpole", "acrobot", "lunarlander", "pendulum")
-SEEDS = 5
-DEMOS = 100
-CURVE_DEMOS = (1, 5, 10, 25)
+from imitation_datasets.benchmark.plan import grids, planned_cells
+from imitation_datasets.benchmark.protocol import env_protocol
+
+
+def measured(folders: list[Path]) -> tuple[dict[tuple[str, str, int], list[float]],
+                                            set[tuple[str, str, int, int]]]:
+    """Cell seconds (train + test) by (env, method, demos), and the finished cells
+    ``(env, method, demos, seed)``, over every cell file in ``folders``."""
+    seconds: dict[tuple[str, str, int], list[float]] = defaultdict(list)
+    done = set()
+    for folder in folders:
+        for path in (folder / "cells").rglob("seed*.json"):
+            cell = json.loads(path.read_text())
+            demos = int(cell.get("demos") or env_protocol(cell["env"]).train_episodes)
+            seconds[(cell["env"], cell["method"], demos)].append(
+                cell["train_seconds"] + cell["test_seconds"])
+            done.add((cell["env"], cell["method"], demos, int(cell["seed"])))
+    return seconds, done
 
 
 def main() -> None:
-    results = Path(sys.argv[1] if len(sys.argv) > 1 else "results")
-    seconds: dict[tuple[str, str, int], list[float]] = defaultdict(list)
-    for path in (results / "cells").rglob("seed*.json"):
-        cell = json.loads(path.read_text())
-        key = (cell["env"], cell["method"], int(cell.get("demos") or DEMOS))
-        seconds[key].append(cell["train_seconds"] + cell["test_seconds"])
-    planned = [(env, m, DEMOS) for env in TABLE_ENVS for m in METHODS]
-    planned += [(env, m, n) for env in CURVE_ENVS for m in METHODS for n in CURVE_DEMOS]
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("families", nargs="*", default=["classic"],
+                        help=f"grids to plan: {', '.join(grids())}")
+    parser.add_argument("--results", nargs="*", type=Path, default=[Path("results")])
+    args = parser.parse_args()
+    unknown = [f for f in args.families if f not in grids()]
+    if unknown:
+        parser.error(f"unknown family {unknown[0]!r}; known: {', '.join(grids())}")
+    seconds, done = measured(args.results)
     print(f"{'method':18} {'cells':>6} {'done':>6} {'cell-min':>9} {'left-min':>9}  unmeasured")
     total = left = 0.0
-    for method in METHODS:
-        cells = done = 0
+    by_method: dict[str, list[tuple[str, str, int, int]]] = defaultdict(list)
+    for cell in planned_cells(args.families):
+        by_method[cell[0]].append(cell)
+    for method, cells in by_method.items():
         minutes = remaining = 0.0
-        unmeasured = []
-        for env, m, n in planned:
-            if m != method:
-                continue
-            times = seconds.get((env, m, n)) or seconds.get((env, m, DEMOS))
+        finished = 0
+        unmeasured: set[str] = set()
+        for _, env, demos, seed in cells:
+            times = seconds.get((env, method, demos)) or [
+                t for (e, m, _), ts in seconds.items() if (e, m) == (env, method) for t in ts]
             if not times:
-                unmeasured.append(f"{env}/{n}")
+                unmeasured.add(env)
                 continue
-            mean = sum(times) / len(times) / 60
-            finished = len(seconds.get((env, m, n), []))
-            cells += SEEDS
-            done += finished
-            minutes += SEEDS * mean
-            remaining += max(0, SEEDS - finished) * mean
+            cell_min = statistics.median(times) / 60
+            minutes += cell_min
+            if (env, method, demos, seed) in done:
+                finished += 1
+            else:
+                remaining += cell_min
         total += minutes
         left += remaining
-        print(f"{method:18} {cells:6d} {done:6d} {minutes:9.1f} {remaining:9.1f}  "
-              f"{', '.join(unmeasured) or '-'}")
-    print(f"{'all':18} {'':6} {'':6} {total:9.1f} {left:9.1f}")
-    for part, cells in (("table (100 demos, 6 envs)", [c for c in planned if c[2] == DEMOS]),
-                        ("curves (1/5/10/25 demos, 4 envs)",
-                         [c for c in planned if c[2] != DEMOS])):
-        minutes = sum(SEEDS * sum(t) / len(t) / 60 for c in cells
-                      if (t := seconds.get(c) or seconds.get((c[0], c[1], DEMOS))))
-        print(f"{part}: {minutes:.0f} cell-minutes, {minutes / 2 / 60:.1f} h on 2 free cores")
+        print(f"{method:18} {len(cells):6d} {finished:6d} {minutes:9.1f} {remaining:9.1f}  "
+              f"{', '.join(sorted(unmeasured)) or '-'}")
+    print(f"{'all (measured)':18} {'':6} {'':6} {total:9.1f} {left:9.1f}")
     for cores in (2, 16):
-        print(f"projected wall time on {cores} free cores: whole grid {total / cores / 60:.1f} h, "
-              f"what is left {left / cores / 60:.1f} h")
+        print(f"projected wall time on {cores} free cores: measured part of the grid "
+              f"{total / cores / 60:.1f} h, what is left of it {left / cores / 60:.1f} h")
 
 
 if __name__ == "__main__":

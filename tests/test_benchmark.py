@@ -129,6 +129,12 @@ def test_fewer_demonstrations_are_their_own_cells_and_stale_cells_are_refused(
     del trimmed["config"][added]
     path.write_text(json.dumps(trimmed))
     assert stale_cells([cell], tmp_path) == []
+    # fewer demonstrations are repeated to the full set's gradient steps; a cell made before
+    # that rule is stale for a method whose epochs go over the demonstrations, not for others
+    assert first[0]["demo_repeats"] == 50  # 2 of 100 equal-length CartPole episodes
+    del trimmed["demo_repeats"]
+    path.write_text(json.dumps(trimmed))
+    assert "(demo_repeats)" in stale_cells([cell], tmp_path)[0][1]
     path.write_text(json.dumps(again[0]))
 
     # the CLI: more demonstrations than the protocol's training episodes is a one-line error

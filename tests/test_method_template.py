@@ -20,6 +20,7 @@ from imitation_datasets.methods import (
     ABCOConfig,
     BCOConfig,
     ConfigError,
+    DAgger,
     Imitator,
     Method,
     TaskError,
@@ -114,3 +115,46 @@ def test_method_load_finds_any_subclass_by_name(tmp_path) -> None:
     assert type(loaded) is SmallBC and loaded.config.hidden == (8,) and loaded.seed == 4
     obs = np.zeros((3, 4), np.float32)
     assert np.array_equal(loaded.predict(obs), SmallBC.load(folder).predict(obs))
+
+
+@pytest.mark.parametrize("cls", [BC, BCO, ABCO, DAgger])
+def test_fewer_demonstrations_are_repeated_within_each_policy_epoch(cls: type[Method]) -> None:
+    """With ``demo_repeats=k`` each policy epoch over the demonstrations has k passes of them."""
+    env = make_env("CartPole-v1")
+    assert cls.repeats_demos
+    sizes: dict[int, list[int]] = {}
+    for repeats in (1, 3):
+        task = dataclasses.replace(tiny_task(1.0), demo_repeats=repeats,
+                                   expert_policy=RandomExpert())
+        method = cls(env.observation_space, env.action_space, FAST.get(cls.name, {}))
+        seen: list[int] = []
+        train_epoch = method.train_epoch
+
+        def record(model, optimizer, inputs, targets, _seen=seen, _train=train_epoch,
+                   _method=method):
+            if model is _method.policy:
+                _seen.append(len(inputs))
+            return _train(model, optimizer, inputs, targets)
+
+        method.train_epoch = record  # type: ignore[method-assign]
+        method.fit(task)
+        sizes[repeats] = seen
+    n = len(tiny_task(1.0).expert.obs)
+    assert sizes[1][0] == n and sizes[3][0] == 3 * n  # the first epoch is over the demonstrations
+    with pytest.raises(TaskError, match="demo_repeats must be >= 1"):
+        BC(env.observation_space, env.action_space).fit(
+            dataclasses.replace(tiny_task(1.0), demo_repeats=0))
+
+
+class RandomExpert:
+    """DAgger's expert for the test: action 0 everywhere."""
+
+    def predict(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
+        return np.zeros(len(obs), dtype=np.int64)
+
+
+FAST = {"bc": {"epochs": 1}, "dagger": {"initial_epochs": 1, "iterations": 2,
+                                        "episodes_per_iteration": 1, "epochs_per_iteration": 1},
+        "bco": {"random_steps": 50, "idm_epochs": 1, "policy_epochs": 1, "post_iterations": 0},
+        "abco": {"random_steps": 50, "pretrain_idm_epochs": 1, "iterations": 1,
+                 "policy_epochs": 1}}

@@ -58,11 +58,20 @@ def test_protocol_lookup():
 
 def test_envs_yaml_is_typed_and_checked(tmp_path):
     from imitation_datasets.benchmark.options import ENVS
-    from imitation_datasets.benchmark.protocol import ProtocolSizes, protocol_table
+    from imitation_datasets.benchmark.protocol import (
+        ProtocolSizes,
+        env_families,
+        expand_families,
+        protocol_table,
+    )
     from imitation_datasets.core.errors import ConfigError
 
     table = protocol_table()
-    assert tuple(table) == ENVS  # the CLI's default --envs is the table, in order
+    assert tuple(env_families()["classic"]) == ENVS  # the CLI's default --envs, in order
+    assert list(table) == [env for members in env_families().values() for env in members]
+    assert expand_families(["box2d", "cartpole"]) == ["bipedalwalker", "lunarlandercontinuous",
+                                                      "cartpole"]
+    assert env_protocol("Hopper-v5").dataset_episodes == 200  # training + accuracy episodes
     assert table["cartpole"] == ProtocolSizes(random_episodes=900)
     assert env_protocol("acrobot").random_episodes == 50
     bad = tmp_path / "envs.yaml"
@@ -72,6 +81,13 @@ def test_envs_yaml_is_typed_and_checked(tmp_path):
         protocol_table(bad)
     bad.write_text("defaults: {train_episodes: '100'}\nenvs: {}\n")
     with pytest.raises(ConfigError, match="'train_episodes' must be int"):
+        protocol_table(bad)
+    bad.write_text("envs: {cartpole: {}}\nfamilies: {classic: [cartpole, hopper]}\n")
+    with pytest.raises(ConfigError, match=r"envs.yaml \[families.classic\]: 'hopper' has no "
+                                          "section under envs"):
+        protocol_table(bad)
+    bad.write_text("envs: {cartpole: {}}\nfamilies: {a: [cartpole], b: [cartpole]}\n")
+    with pytest.raises(ConfigError, match=r"\[families.b\]: cartpole is already in family a"):
         protocol_table(bad)
     bad.write_text("default: {}\nenvs: {}\n")
     with pytest.raises(ConfigError, match="unknown key 'default'; did you mean defaults"):

@@ -71,10 +71,12 @@ def run_cell(cell: Cell, data_dir: str, out_dir: str, facts: dict[str, Any]) -> 
     method = cell.spec.build(space_env.observation_space, space_env.action_space, p.env_id,
                              cell.seed)
     space_env.close()
+    expert = splits.training(cell.demos)
     task = TrainingTask(
         env_id=p.env_id,
         env_kwargs=p.env_kwargs,
-        expert=splits.training(cell.demos),
+        expert=expert,
+        demo_repeats=demo_repeats(len(splits.training().obs), len(expert.obs)),
         random=splits.random,
         validation_seeds=splits.validation_seeds,
         expert_return=facts["expert_return"],
@@ -97,6 +99,7 @@ def run_cell(cell: Cell, data_dir: str, out_dir: str, facts: dict[str, Any]) -> 
         "env_id": p.env_id,
         "seed": cell.seed,
         "demos": p.training_episodes(cell.demos),
+        "demo_repeats": task.demo_repeats,
         "test_returns": returns.tolist(),
         "aer": float(returns.mean()),
         "aer_std": float(returns.std()),
@@ -116,6 +119,16 @@ def run_cell(cell: Cell, data_dir: str, out_dir: str, facts: dict[str, Any]) -> 
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, json.dumps(result, indent=1))
     return result
+
+
+def demo_repeats(full: int, used: int) -> int:
+    """Passes over ``used`` demonstration transitions per epoch: ``round(full / used)``, >= 1.
+
+    Part of the protocol: a sample-efficiency point on fewer demonstrations trains its
+    epoch-based methods (BC, DAgger's first phase, the BCO family's cloning) for about as many
+    gradient steps as the protocol's full training set of ``full`` transitions.
+    """
+    return max(1, round(full / max(used, 1)))
 
 
 def dataset_threshold(splits: Splits) -> float:

@@ -37,7 +37,8 @@ class BenchmarkOptions:
 
     methods: tuple[str, ...] = option(METHODS, "methods to train, comma-separated")
     envs: tuple[str, ...] = option(
-        ENVS, "environments, comma-separated, by expert key or Gymnasium id")
+        ENVS, "environments, comma-separated, by expert key or Gymnasium id, or families of "
+        "envs.yaml (classic, mujoco, box2d)")
     seeds: int = option(5, "training seeds 0..N-1")
     demos: tuple[int, ...] = option(
         (), "demonstration episodes to train on, comma-separated, e.g. 1,5,10,25,100 for "

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,10 +83,29 @@ class EnvProtocol(ProtocolSizes):
 
 @dataclass(frozen=True)
 class _EnvsFile:
-    """The layout of ``envs.yaml``: shared defaults, then one section per expert key."""
+    """The layout of ``envs.yaml``: shared defaults, one section per expert key, the families."""
 
     defaults: ProtocolSizes = field(default_factory=ProtocolSizes)
     envs: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    families: dict[str, list[str]] = field(default_factory=dict)
+
+
+def _envs_file(path: Path) -> _EnvsFile:
+    table = from_mapping(_EnvsFile, read_yaml(path), path.name)
+    seen: dict[str, str] = {}
+    for family, members in table.families.items():
+        if family in table.envs:
+            raise ConfigError(f"{path.name} [families.{family}]: a family cannot be named like "
+                              "an environment")
+        for env in members:
+            if env not in table.envs:
+                raise ConfigError(f"{path.name} [families.{family}]: {env!r} has no section "
+                                  "under envs")
+            if env in seen:
+                raise ConfigError(f"{path.name} [families.{family}]: {env} is already in "
+                                  f"family {seen[env]}")
+            seen[env] = family
+    return table
 
 
 @functools.cache
@@ -93,12 +113,28 @@ def protocol_table(path: Path = ENVS_FILE) -> dict[str, ProtocolSizes]:
     """The seeds and sizes of every benchmark environment, by expert key, in file order.
 
     Raises:
-        ConfigError: ``path`` has an unknown key (named, with the closest known ones) or a value
-            of the wrong type.
+        ConfigError: ``path`` has an unknown key (named, with the closest known ones), a value
+            of the wrong type, or a family naming an unknown environment or one already in
+            another family.
     """
-    table = from_mapping(_EnvsFile, read_yaml(path), path.name)
+    table = _envs_file(path)
     return {name: with_overrides(table.defaults, section, f"{path.name} [envs.{name}]")
             for name, section in table.envs.items()}
+
+
+def env_families(path: Path = ENVS_FILE) -> dict[str, list[str]]:
+    """The environment families of ``envs.yaml``: each one grid, one results folder, one report.
+
+    ``classic`` is the classic-control grid (with LunarLander), ``mujoco`` the MuJoCo v5 envs,
+    ``box2d`` the continuous Box2D envs.
+    """
+    return {family: list(members) for family, members in _envs_file(path).families.items()}
+
+
+def expand_families(names: Sequence[str]) -> list[str]:
+    """``names`` with each family name replaced by its environments (``mujoco,box2d``)."""
+    families = env_families()
+    return [env for name in names for env in families.get(name, [name])]
 
 
 def env_protocol(name: str) -> EnvProtocol:

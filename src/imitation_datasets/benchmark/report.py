@@ -20,7 +20,9 @@ from typing import Any
 
 import numpy as np
 
+from imitation_datasets.benchmark.anchors import anchor_lines, anchors
 from imitation_datasets.benchmark.page import results_page
+from imitation_datasets.benchmark.plan import progress, progress_lines
 from imitation_datasets.benchmark.plots import plots
 from imitation_datasets.benchmark.protocol import LeakageError, cell_demos_count, table_cells
 from imitation_datasets.benchmark.provenance import provenance
@@ -39,7 +41,7 @@ log = logging.getLogger(__name__)
 
 RESULTS_JSON = "benchmark_results.json"
 RECOMPUTED = ("envs", "summary", "aggregates", "improvement", "sample_efficiency", "cost",
-              "provenance", "cells")
+              "anchors", "progress", "provenance", "cells")
 """Keys of a results file that :func:`report_from_json` recomputes from its cells."""
 RESULTS_MD = "benchmark_results.md"
 
@@ -189,7 +191,9 @@ def summarise(cells: Sequence[dict[str, Any]], envs: dict[str, dict[str, Any]],
     return {"envs": envs, "summary": summary, "aggregates": aggregates,
             "improvement": improvements(cells, envs, order),
             "sample_efficiency": sample_efficiency(every, envs, order),
-            "cost": cost(every, order), "provenance": provenance(envs), "cells": every,
+            "cost": cost(every, order), "anchors": anchors(every, envs),
+            "progress": progress(every, envs),
+            "provenance": provenance(envs), "cells": every,
             **(extra or {})}
 
 
@@ -293,7 +297,7 @@ def markdown(results: dict[str, Any]) -> str:
                   + (f": `{run['command']}`" if run.get("command") else "")
                   for i, run in enumerate(results.get("runs", []), 1)]
         lines += [""]
-    lines += _compared_lines(results) + _matrix_lines(results)
+    lines += _compared_lines(results) + _matrix_lines(results) + progress_lines(results)
     lines += ["| Environment | Method | AER | Performance | IQM | 95 % CI | Accuracy | "
               "Expert | Random | Seeds |",
               "|---|---|---|---|---|---|---|---|---|---|"]
@@ -334,7 +338,7 @@ def markdown(results: dict[str, Any]) -> str:
         lines += [f"| {env_id} | {method.upper()} | {a['mean']:.3f} ± {a['std']:.3f} | "
                   f"{a['iqm']:.3f} | [{a['ci_low']:.3f}, {a['ci_high']:.3f}] |"
                   for env_id, method, a in paired]
-    lines += _sample_efficiency_tables(results) + _cost_table(results)
+    lines += _sample_efficiency_tables(results) + anchor_lines(results) + _cost_table(results)
     lines += ["", "Leakage check (test start states vs training start states):", ""]
     for facts in results["envs"].values():
         leak = facts["leakage"]

@@ -24,6 +24,7 @@ from imitation_datasets.benchmark.protocol import (
     Splits,
     env_key,
     env_protocol,
+    expand_families,
     leakage_check,
     prepare,
     protocol_table,
@@ -86,9 +87,11 @@ def cell_demos(env: str, demos: int | None) -> int | None:
 
 
 def stale_cells(cells: Sequence[Cell], out: Path) -> list[tuple[Path, str]]:
-    """Finished cells whose recorded config differs from their method's current config.
+    """Finished cells made another way than their method's current config would make them.
 
     A report must not mix two configs of one method; the reason names the first difference.
+    A cell on fewer demonstrations of a method with ``repeats_demos`` that records no
+    ``demo_repeats`` was made before that rule and is stale too.
     A field missing from a recorded config (added to the method later) counts as its dataclass
     default: a new option whose default keeps the old behaviour leaves older cells valid
     (``benchmarks/rerun_identity.py`` is how such a claim is checked).
@@ -100,9 +103,14 @@ def stale_cells(cells: Sequence[Cell], out: Path) -> list[tuple[Path, str]]:
             continue
         current = json.loads(json.dumps(cell.spec.config_mapping(env_protocol(cell.env).env_id)))
         defaults = json.loads(json.dumps(cell.spec.config_defaults()))
+        cell_result = read_json(path)
         recorded = {**{k: v for k, v in defaults.items() if k in current},
-                    **(read_json(path).get("config") or {})}
-        if recorded != current:
+                    **(cell_result.get("config") or {})}
+        if (cell.demos is not None and "demo_repeats" not in cell_result
+                and getattr(cell.spec.method_class(), "repeats_demos", False)):
+            stale.append((path, f"made before {cell.method}'s epochs repeated fewer "
+                          "demonstrations to the full set's gradient steps (demo_repeats)"))
+        elif recorded != current:
             keys = sorted(set(current) | set(recorded))
             diff = next((k for k in keys if recorded.get(k) != current.get(k)), "?")
             stale.append((path, f"made with another {cell.method} config ({diff}: "
@@ -199,7 +207,7 @@ def run_benchmark(methods: Sequence[str | type], envs: Sequence[str], seeds: int
     workers = workers if jobs is None else jobs
     out, data_dir = Path(out), Path(data_dir)
     specs = list(dict.fromkeys(method_spec(m) for m in methods))  # bad ones fail before work
-    envs = list(dict.fromkeys(env_key(env) for env in envs))  # unknown names fail here too
+    envs = list(dict.fromkeys(env_key(env) for env in expand_families(envs)))  # unknown: fail
     facts = {}
     for env in envs:
         splits = prepare(env, data_dir, workers=workers)

@@ -126,6 +126,7 @@ class ABCO(Method[ABCOConfig]):
     """Augmented Behavioural Cloning from Observation."""
 
     name: ClassVar[str] = "abco"
+    repeats_demos: ClassVar[bool] = True
     config_class: ClassVar[type[ABCOConfig]] = ABCOConfig
 
     def build_networks(self) -> dict[str, ActionModel]:
@@ -161,8 +162,9 @@ class ABCO(Method[ABCOConfig]):
             labels = self.label_expert(idm)
             quality = idm.label_quality(labels)
             # c. Behavioural cloning on the labelled expert states.
+            states, targets = self.demo_passes(self.expert_obs, labels)
             for _ in range(cfg.policy_epochs):
-                loss = self.train_epoch(self.policy, policy_optimizer, self.expert_obs, labels)
+                loss = self.train_epoch(self.policy, policy_optimizer, states, targets)
                 if self.end_epoch(loss, idm_loss=idm_loss, **quality, success_rate=success_rate):
                     return
             if iteration == cfg.iterations - 1:

@@ -76,6 +76,9 @@ class Method(ABC, Generic[C]):
 
     name: ClassVar[str] = "method"
     config_class: ClassVar[type[MethodConfig]] = MethodConfig
+    repeats_demos: ClassVar[bool] = False
+    """Whether its epochs over the demonstrations go through :meth:`demo_passes` (then its
+    results on fewer demonstrations depend on ``task.demo_repeats``)."""
 
     # Set by fit for the training loop: the task, model selection and the expert's transitions
     # (s, a, s'), observations flattened to float32 rows.
@@ -200,6 +203,20 @@ class Method(ABC, Generic[C]):
         self.epoch += 1
         self.selection.on_epoch_end(self, EpochMetrics(train_loss, idm_loss, idm_accuracy, info))
         return self.task.max_epochs is not None and self.epoch >= self.task.max_epochs
+
+    def demo_passes(self, *rows: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """``rows`` (aligned with the demonstrations) repeated ``task.demo_repeats`` times.
+
+        A policy epoch over them then has about as many gradient steps on fewer demonstrations
+        as on the protocol's full training set (the passes are shuffled together); with one
+        repeat the tensors are returned as they are.
+        """
+        repeats = self.task.demo_repeats
+        if repeats < 1:
+            raise TaskError(f"{self.name}: demo_repeats must be >= 1, got {repeats}")
+        if repeats == 1:
+            return rows
+        return tuple(t.repeat(repeats, *([1] * (t.dim() - 1))) for t in rows)
 
     def epochs_for(self, planned: int) -> int:
         """``planned`` epochs, or ``task.max_epochs`` when the task overrides it."""

@@ -40,12 +40,14 @@ class BC(Method[BCConfig]):
     """Behavioural Cloning."""
 
     name: ClassVar[str] = "bc"
+    repeats_demos: ClassVar[bool] = True
     config_class: ClassVar[type[BCConfig]] = BCConfig
 
     def train(self, task: TrainingTask) -> None:
         """For each epoch, minimise ``loss(pi(s), a)`` over the expert's ``(s, a)`` pairs."""
         optimizer = self.make_optimizer(self.policy, self.config.lr)
-        states, actions = self.expert_obs, self.policy.encode(self.expert_actions)
+        states, actions = self.demo_passes(self.expert_obs,
+                                           self.policy.encode(self.expert_actions))
         for _ in range(self.epochs_for(self.config.epochs)):
             loss = self.train_epoch(self.policy, optimizer, states, actions)
             if self.end_epoch(loss):

@@ -64,6 +64,7 @@ class BCO(Method[BCOConfig]):
     """Behavioural Cloning from Observation, BCO(alpha)."""
 
     name: ClassVar[str] = "bco"
+    repeats_demos: ClassVar[bool] = True
     config_class: ClassVar[type[BCOConfig]] = BCOConfig
 
     def build_networks(self) -> dict[str, ActionModel]:
@@ -92,8 +93,9 @@ class BCO(Method[BCOConfig]):
             labels = most_likely(idm.model, idm.expert_inputs)
             quality = idm.label_quality(labels)
             # 3. Behavioural cloning on (s, inferred a).
+            states, targets = self.demo_passes(self.expert_obs, labels)
             for _ in range(policy_epochs):
-                loss = self.train_epoch(self.policy, policy_optimizer, self.expert_obs, labels)
+                loss = self.train_epoch(self.policy, policy_optimizer, states, targets)
                 if self.end_epoch(loss, idm_loss=idm_loss, **quality):
                     return
             if iteration == cfg.post_iterations:

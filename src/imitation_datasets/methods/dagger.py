@@ -124,6 +124,7 @@ class DAgger(Method[DAggerConfig]):
     """Dataset Aggregation."""
 
     name: ClassVar[str] = "dagger"
+    repeats_demos: ClassVar[bool] = True
     config_class: ClassVar[type[DAggerConfig]] = DAggerConfig
 
     def train(self, task: TrainingTask) -> None:
@@ -136,9 +137,10 @@ class DAgger(Method[DAggerConfig]):
         optimizer = self.make_optimizer(self.policy, cfg.lr)
         # 1. D <- the demonstrations (the paper's first iteration, beta_1 = 1).
         states, actions = self.expert_obs, self.expert_actions
-        # 2. pi_hat_2 <- train on D.
+        # 2. pi_hat_2 <- train on D (the demonstrations repeated like BC's: demo_passes).
+        demo_states, demo_targets = self.demo_passes(states, self.policy.encode(actions))
         for _ in range(cfg.initial_epochs):
-            loss = self.train_epoch(self.policy, optimizer, states, self.policy.encode(actions))
+            loss = self.train_epoch(self.policy, optimizer, demo_states, demo_targets)
             if self.end_epoch(loss, beta=1.0, dataset_size=float(len(states))):
                 return
         for i in range(2, cfg.iterations + 1):

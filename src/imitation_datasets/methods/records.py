@@ -37,6 +37,11 @@ class TrainingTask:
         interaction_seed: base of every seed used to interact with the environment during
             training: the ``k``-th episode is reset with ``episode_seed(interaction_seed, k, 0)``.
         max_epochs: caps the number of policy-training epochs (BC: replaces ``epochs``).
+        demo_repeats: passes over the demonstrations in one policy epoch (see
+            :meth:`~.base.Method.demo_passes`). The benchmark gives a run on fewer
+            demonstrations than the protocol's ``train_episodes`` ``round(full / used)``
+            transitions, so every point of a sample-efficiency curve takes about as many
+            gradient steps as the full set does; ``1``: one pass.
         expert_policy: the expert itself, for methods that query it at the states they visit
             (DAgger): anything with ``predict(obs_batch, deterministic)`` returning actions or
             ``(actions, state)``. ``None``: not available (every other method ignores it). The
@@ -53,6 +58,7 @@ class TrainingTask:
     success_threshold: float | None = None
     interaction_seed: int = 0
     max_epochs: int | None = None
+    demo_repeats: int = 1
     expert_policy: Any | None = None
 
 
