@@ -20,6 +20,7 @@ GOLDEN_FINGERPRINTS: dict[str, str] = {
     "ant": "82fa6a79748a2713f406f47433b497bec43203424acb69b467a810b74ecc5322",
     "bipedalwalker": "0731f345e70f8d7c07fb09c255289f827919c3bd23452f41e67e4e1add9cfa07",
     "cartpole": "c771ff7eb50e92aa00c575fac357be90eb1b493eb744bd505fea0d2cf402fd76",
+    "cartpole-medium": "b523bdc5f8cbf88da601db9b4799a578e8c3966062927d462e0f603716852abd",
     "cheetah": "5b98387037334349b3700ddad051fe1170ef9a2699ad269417ac13a459aed0ef",
     "hopper": "2ac71b9bb65245aa3c2c799770f42545ba20c5fa5c3b520c094f225b5f52a355",
     "humanoid": "e72b3d83e54a1d56b7f8c784d068fcd2cac86dba79ecba986c1d4a0ab42dbd71",

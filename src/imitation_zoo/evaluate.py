@@ -19,8 +19,8 @@ from imitation_datasets.cli.arguments import OneLineParser, Options
 from imitation_datasets.core.config import option
 from imitation_datasets.core.errors import ConfigError
 from imitation_datasets.experts.card import ExpertCard
-from imitation_datasets.experts.curated import ZOO_DIR, CuratedExpert
-from imitation_zoo.measure import measure
+from imitation_datasets.experts.curated import LEVELS_DIR, ZOO_DIR, CuratedExpert
+from imitation_zoo.measure import measure, measured_level
 from imitation_zoo.recipe import EVALUATE_MODULE, evaluate_command
 
 log = logging.getLogger(__name__)
@@ -35,15 +35,27 @@ class EvaluateOptions:
     zoo: Path = option(ZOO_DIR, "folder of the cards")
 
     def __post_init__(self) -> None:
-        missing = [key for key in self.keys if not (self.zoo / f"{key}.json").is_file()]
+        missing = [key for key in self.keys if self.card(key) is None]
         if missing:
-            raise ConfigError(f"no card for {missing} in {self.zoo}")
+            raise ConfigError(f"no card for {missing} in {self.zoo} or {self.levels}")
+
+    @property
+    def levels(self) -> Path:
+        """Folder of the lower-proficiency experts' cards (``levels/`` under the zoo)."""
+        return self.zoo / LEVELS_DIR.name
+
+    def card(self, key: str) -> Path | None:
+        """The card of ``key``: a curated expert's, else a level's (``None``: neither)."""
+        for folder in (self.zoo, self.levels):
+            if (folder / f"{key}.json").is_file():
+                return folder / f"{key}.json"
+        return None
 
     def cards(self) -> list[Path]:
-        """The cards to measure."""
+        """The cards to measure (every curated expert, then every level, by default)."""
         if self.keys:
-            return [self.zoo / f"{key}.json" for key in self.keys]
-        return sorted(self.zoo.glob("*.json"))
+            return [path for key in self.keys if (path := self.card(key)) is not None]
+        return sorted(self.zoo.glob("*.json")) + sorted(self.levels.glob("*.json"))
 
 
 def remeasure(card_path: str | Path, write: bool = False) -> tuple[ExpertCard, ExpertCard]:
@@ -61,6 +73,8 @@ def remeasure(card_path: str | Path, write: bool = False) -> tuple[ExpertCard, E
         env_kwargs=dict(card.env_kwargs),
     )
     fields.pop("returns")
+    if card.level is not None:
+        fields["level"] = measured_level(card.level, fields["evaluation"].return_mean)
     new_card = dataclasses.replace(card, **fields)
     new_card.validate(str(card_path))
     if write:

@@ -56,6 +56,17 @@ class StepCounter:
         return batch_actions(self.policy, batch, deterministic)
 
 
+def normalised_score(value: float, random_return: float, expert_return: float) -> float:
+    """D4RL's normalised score as a fraction: 0 for the random policy, 1 for the expert."""
+    return (value - random_return) / (expert_return - random_return)
+
+
+def measured_level(level: dict[str, Any], return_mean: float) -> dict[str, Any]:
+    """A level card section updated with a new measured ``return_mean`` and its score."""
+    return {**level, "return_mean": return_mean, "normalised_score": normalised_score(
+        return_mean, level["random_return_mean"], level["expert_return_mean"])}
+
+
 def threshold_from_returns(returns: np.ndarray, target: float) -> float:
     """Apply :data:`THRESHOLD_RULE` to measured returns."""
     percentile = float(np.percentile(np.asarray(returns, dtype=np.float64), THRESHOLD_PERCENTILE))

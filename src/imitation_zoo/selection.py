@@ -105,7 +105,7 @@ class BestCheckpoint:
                                   env_kwargs=dict(recipe.env_kwargs))
         mean, std = float(np.mean(returns)), float(np.std(returns))
         elapsed = self.elapsed()
-        improved = (mean, -std) > (self.best[0], -self.best[1])
+        improved = self.better(mean, std)
         if improved:
             self.best = (mean, std)
             self._save_best(exported, steps, mean, std, elapsed, on_best)
@@ -116,6 +116,13 @@ class BestCheckpoint:
         log.info("[%s] step %9d: validation %9.2f ± %7.2f (best %9.2f)%s  %7.1fs", recipe.key,
                  steps, mean, std, self.best[0], " *" if improved else "", elapsed)
         return Validation(mean, std, improved)
+
+    def better(self, mean: float, std: float) -> bool:
+        """Whether a validation ``(mean, std)`` beats the kept checkpoint.
+
+        Here: a higher mean, then a lower std; subclasses keep checkpoints by another rule.
+        """
+        return (mean, -std) > (self.best[0], -self.best[1])
 
     def stop_reached(self, value: float) -> bool:
         """Whether ``value`` (a validation mean) reaches the recipe's ``stop_at`` (logged)."""

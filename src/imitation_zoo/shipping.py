@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ from imitation_zoo.checkpoint import (
     load_best_info,
     load_state_info,
 )
-from imitation_zoo.measure import NetworkPolicy, measure
+from imitation_zoo.measure import NetworkPolicy, measure, measured_level
 from imitation_zoo.recipe import (
     CHECKPOINTS_DIR,
     PACKAGE_DIR,
@@ -38,7 +39,6 @@ from imitation_zoo.recipe import (
 )
 
 log = logging.getLogger(__name__)
-
 
 
 def ship(recipe: Recipe, timesteps: int | None = None, scratch_root: Path = DEFAULT_SCRATCH,
@@ -51,8 +51,6 @@ def ship(recipe: Recipe, timesteps: int | None = None, scratch_root: Path = DEFA
     processes may be reading it): weights and card are staged under hidden temporary names
     (never matched by ``*.json``) and renamed, weights first.
     """
-    from safetensors.numpy import load_file
-
     folder = checkpoint_dir(recipe, scratch_root, checkpoints_root)
     info = load_best_info(folder)
     total = int(timesteps or recipe.total_timesteps)
@@ -61,38 +59,62 @@ def ship(recipe: Recipe, timesteps: int | None = None, scratch_root: Path = DEFA
     if not best_matches(recipe, total, info):
         raise RuntimeError(f"{folder}: the best checkpoint was trained with another recipe")
 
+    training = training_section(recipe, info, folder, timesteps)
+    return ship_checkpoint(recipe, folder, info, out_dir, key=recipe.key, target=recipe.target,
+                           training=training, aliases=tuple(recipe.aliases),
+                           below_target=lambda fields: _below_target_rule(recipe, timesteps,
+                                                                          fields))
+
+
+def ship_checkpoint(recipe: Recipe, folder: Path, info: dict[str, Any], out_dir: Path, *,
+                    key: str, target: float, training: dict[str, Any],
+                    aliases: tuple[str, ...] = (), level: dict[str, Any] | None = None,
+                    below_target: Callable[[dict[str, Any]], str] | None = None
+                    ) -> ExpertCard:
+    """Ship the export in ``folder`` as ``out_dir/KEY.safetensors`` + its measured card.
+
+    ``info`` is the export's ``best.json``. Measured with ``evaluate_policy`` on
+    ``expert_eval_seeds(100)``. ``level`` (a lower-proficiency expert's section) receives the
+    measured ``return_mean`` and ``normalised_score``; ``below_target(fields)`` rewrites the
+    threshold rule of an expert measured under ``target``.
+    """
+    from safetensors.numpy import load_file
+
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    card_path = out_dir / f"{recipe.key}.json"
-    weights = out_dir / f"{recipe.key}.safetensors"
+    card_path = out_dir / f"{key}.json"
+    weights = out_dir / f"{key}.safetensors"
     low = None if info["action_low"] is None else np.asarray(info["action_low"], np.float32)
     high = None if info["action_high"] is None else np.asarray(info["action_high"], np.float32)
     with atomic_path(card_path) as staged_card, atomic_path(weights) as staged_weights:
         shutil.copyfile(folder / BEST_EXPORT, staged_weights)
         network = ExpertNetwork(info["spec"], load_file(str(staged_weights)), low, high)
         seeds = expert_eval_seeds(100)
-        fields = measure(NetworkPolicy(network), recipe.env_id, recipe.target,
-                         evaluate_command(recipe.key), episodes=len(seeds),
+        fields = measure(NetworkPolicy(network), recipe.env_id, target,
+                         evaluate_command(key), episodes=len(seeds),
                          seed_start=seeds[0], env_kwargs=dict(recipe.env_kwargs))
         returns = fields.pop("returns")
-        if fields["quality"] == "below_target":
-            fields["threshold_rule"] = _below_target_rule(recipe, timesteps, fields)
+        if fields["quality"] == "below_target" and below_target is not None:
+            fields["threshold_rule"] = below_target(fields)
+        if level is not None:
+            level = measured_level(level, fields["evaluation"].return_mean)
         card = ExpertCard(
-            key=recipe.key,
+            key=key,
             env_id=recipe.env_id,
             algo=recipe.algo,
             network=info["spec"],
             weights_file=weights.name,
             weights_sha256=sha256_file(staged_weights),
-            training=training_section(recipe, info, folder, timesteps),
-            aliases=tuple(recipe.aliases),
+            training=training,
+            aliases=aliases,
             env_kwargs=dict(recipe.env_kwargs),
             action_low=None if low is None else tuple(float(v) for v in low),
             action_high=None if high is None else tuple(float(v) for v in high),
-            target=recipe.target,
+            target=target,
+            level=level,
             **fields,
         )
-        card.validate(recipe.key)
+        card.validate(key)
         card.write(staged_card)
 
     # The shipped files must load through the public class and act like the measured network.
@@ -102,7 +124,7 @@ def ship(recipe: Recipe, timesteps: int | None = None, scratch_root: Path = DEFA
         raise RuntimeError(f"{card_path}: the shipped expert does not reproduce the export")
     ev = card.evaluation
     log.info("[%s] card: %.2f ± %.2f over %d episodes (5th percentile %.2f, random %.2f); "
-             "threshold %g; target %g: %s -> %s", recipe.key, ev.return_mean, ev.return_std,
+             "threshold %g; target %g: %s -> %s", key, ev.return_mean, ev.return_std,
              ev.episodes, np.percentile(returns, 5), ev.random_return_mean, card.threshold,
              card.target, card.quality, card_path)
     return card

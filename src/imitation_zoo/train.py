@@ -19,7 +19,6 @@ SIGTERM saves the state of the last finished update.
 
 from __future__ import annotations
 
-import difflib
 import logging
 import signal
 from collections.abc import Sequence
@@ -27,14 +26,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from imitation_datasets.cli.arguments import OneLineParser, Options
 from imitation_datasets.core.config import option
-from imitation_datasets.core.errors import ConfigError
 from imitation_datasets.core.extras import MissingExtraError, require_env_extra, require_extra
 from imitation_datasets.experts.curated import ZOO_DIR
 from imitation_zoo.ars_training import train_ars
 from imitation_zoo.checkpoint import DEFAULT_SCRATCH, checkpoint_dir
-from imitation_zoo.recipe import CHECKPOINTS_DIR, TRAIN_MODULE, load_recipe, recipe_keys
+from imitation_zoo.command import check_positive, check_recipe_key, parse_options
+from imitation_zoo.recipe import CHECKPOINTS_DIR, TRAIN_MODULE, load_recipe
 from imitation_zoo.sb3_training import train
 from imitation_zoo.shipping import already_shipped, ship
 
@@ -61,29 +59,15 @@ class TrainOptions:
                                        "(none: every CPU; results do not depend on it)")
 
     def __post_init__(self) -> None:
-        keys = recipe_keys()
-        if self.key not in keys:
-            close = difflib.get_close_matches(self.key, keys, n=3, cutoff=0.5)
-            hint = f"did you mean {', '.join(close)}?" if close else f"known: {', '.join(keys)}"
-            raise ConfigError(f"no recipe {self.key!r}; {hint}")
-        for name in ("timesteps", "workers", "max_minutes"):
-            value = getattr(self, name)
-            if value is not None and value <= 0:
-                raise ConfigError(f"{name} must be positive, got {value!r}")
+        check_recipe_key(self.key)
+        check_positive(self, ("timesteps", "workers", "max_minutes"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point (see the module docstring)."""
-    options = Options(TrainOptions)
-    parser = OneLineParser(prog=f"python -m {TRAIN_MODULE}",
-                           description="Train a curated expert from its recipe and ship it to "
-                                       "the zoo.")
-    options.add_to(parser)
-    try:
-        args: TrainOptions = options.build(parser.parse_args(argv), parser.prog)
-    except ConfigError as exc:
-        parser.error(str(exc))
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    args, parser = parse_options(TrainOptions, argv, f"python -m {TRAIN_MODULE}",
+                                 "Train a curated expert from its recipe and ship it to the "
+                                 "zoo.")
     recipe = load_recipe(args.key)
     try:  # one line naming our extra, before any training starts
         if recipe.algo != "ARS-numpy":

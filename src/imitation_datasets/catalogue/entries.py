@@ -26,6 +26,10 @@ MEASURED_WITH = {"gymnasium": "1.4.0", "numpy": "2.4.6", "box2d": "2.3.10", "muj
 """Versions the committed fingerprints were measured with."""
 SPLITS = ("train", "random")
 """``train``: the curated expert; ``random``: uniformly random actions (BCO-style pre-training)."""
+LEVEL_SPLITS = ("medium",)
+"""Splits played by a lower-proficiency expert of the same recipe (``<key>-medium``, D4RL-style);
+only where that expert is shipped (``experts/zoo/levels/``)."""
+ALL_SPLITS = (*SPLITS, *LEVEL_SPLITS)
 
 
 @dataclass(frozen=True)
@@ -48,12 +52,23 @@ class Entry:
     env_id: str
     train: Split
     random: Split
+    medium: Split | None = None
+    """The medium expert's split (``None``: no medium expert is shipped for this key)."""
 
     def split(self, name: str) -> Split:
-        """The ``train`` or ``random`` split."""
-        if name not in SPLITS:
-            raise ValueError(f"unknown split {name!r}; expected one of {', '.join(SPLITS)}")
-        return self.train if name == "train" else self.random
+        """The ``train``, ``random`` or (where there is one) ``medium`` split."""
+        if name not in ALL_SPLITS:
+            raise ValueError(f"unknown split {name!r}; expected one of {', '.join(ALL_SPLITS)}")
+        found = {"train": self.train, "random": self.random, "medium": self.medium}[name]
+        if found is None:
+            raise ValueError(f"{self.key} has no {name!r} split; it has "
+                             f"{', '.join(self.splits())}")
+        return found
+
+    def splits(self) -> tuple[str, ...]:
+        """Names of this entry's splits, in :data:`ALL_SPLITS` order."""
+        return tuple(name for name in ALL_SPLITS if name in SPLITS
+                     or getattr(self, name) is not None)
 
     @property
     def hub_repo(self) -> str:
@@ -62,13 +77,15 @@ class Entry:
 
 
 def _entry(key: str, env_id: str, train: tuple[str, int, float] | None = None,
-           random: tuple[str, int, float] | None = None) -> Entry:
+           random: tuple[str, int, float] | None = None,
+           medium: tuple[str, int, float] | None = None) -> Entry:
     def split(measured: tuple[str, int, float] | None) -> Split:
         if measured is None:
             return Split(EPISODES, DATASET_SEED, None, None, None)
         return Split(EPISODES, DATASET_SEED, *measured)
 
-    return Entry(key, env_id, split(train), split(random))
+    return Entry(key, env_id, split(train), split(random),
+                 None if medium is None else split(medium))
 
 
 CATALOGUE: dict[str, Entry] = {e.key: e for e in (

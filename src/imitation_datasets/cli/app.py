@@ -8,6 +8,7 @@ Subcommands::
     il-datasets info DIR
     il-datasets export npz|hf|minari|imitation PATH [--out OUT] [--id MINARI_ID] [--overwrite]
     il-datasets push PATH REPO_ID [--private] [--split train] [--revision BRANCH]
+    il-datasets push KEY --repo ORG/NAME [--splits train,random,medium] [--token T]
     il-datasets export-npz DIR [--out FILE_OR_DIR]            (= export npz)
     il-datasets benchmark --methods bc,bco,abco,iupe --envs cartpole,... --seeds 5 --out results/
     il-datasets benchmark-report results/benchmark_results.json
@@ -35,9 +36,9 @@ from imitation_datasets import __version__
 from imitation_datasets.cli.arguments import Command
 from imitation_datasets.cli.arguments import build_parser as build
 from imitation_datasets.cli.benchmark import BENCHMARK, BENCHMARK_COMPARE, BENCHMARK_REPORT
-from imitation_datasets.cli.catalogue import DATASETS, GET
+from imitation_datasets.cli.catalogue import DATASETS, GET, PUSH
 from imitation_datasets.cli.collect import COLLECT
-from imitation_datasets.cli.datasets import EXPORT, EXPORT_NPZ, INFO, PUSH
+from imitation_datasets.cli.datasets import EXPORT, EXPORT_NPZ, INFO
 from imitation_datasets.cli.errors import fail, path_error
 from imitation_datasets.cli.experts import EXPERTS
 from imitation_datasets.cli.quality import QUALITY

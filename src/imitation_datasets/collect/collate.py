@@ -153,8 +153,8 @@ def _metadata(spec: WorkerSpec, description: RunDescription, episodes: Sequence[
                {"noise": noise_metadata(description.run["noise"], arrays.seeds)}),
         },
         acceptance=_acceptance(episodes),
-        reference=reference if play.noise is None else {**reference,
-                                                        **reference_scores(reference)},
+        reference=reference if play.noise is None and "level" not in description.provenance
+        else {**reference, **reference_scores(reference)},
         creation={"command": command},
     )
 
@@ -193,7 +193,9 @@ def _reference(provenance: dict[str, Any], env_id: str, env_kwargs: dict[str, An
             f"expert card: random policy on seeds {provenance['evaluation_seed_start']}.."
             f"{provenance['evaluation_seed_start'] + provenance['evaluation_episodes'] - 1}"
         )
-        reference["expert_return_mean"] = provenance["return_mean"]
+        # a lower-proficiency expert's datasets are scored against its curated expert (D4RL)
+        reference["expert_return_mean"] = provenance.get("expert_return_mean",
+                                                         provenance["return_mean"])
     else:
         reference.update(_random_reference(env_id, env_kwargs))
     return reference

@@ -146,4 +146,47 @@ def hub_card(metadata: dict[str, Any] | None, split: str = "train") -> str:
     return _card(header, header["pretty_name"], body)
 
 
-__all__ = ["CARD_FILE", "folder_card", "hub_card", "size_category"]
+REPO_BODY = """
+Made with [imitation_datasets](https://github.com/NathanGavenski/IL-Datasets) (IL-Datasets
+layout: one row per step; `obs`, `actions`, `rewards`, `episode_starts`, plus `terminated`,
+`truncated`, `episode_index`, `step` and `next_obs`, the observation after the step).
+Splits: {splits}. Each split's provenance is in `metadata/<split>/metadata.json`.
+
+{summaries}
+
+```python
+import datasets
+steps = datasets.load_dataset("<repo id>", split="{first}").with_format("torch")
+
+from imitation_datasets.dataset import BaselineDataset
+train = BaselineDataset("<repo id>", source="hf", hf_split="{first}", n_episodes=100)
+```
+"""
+
+
+def hub_repo_card(metadatas: dict[str, dict[str, Any]], notes: dict[str, str] | None = None
+                  ) -> str:
+    """``README.md`` of a hub folder holding several splits (one metadata file per split).
+
+    One ``default`` config lists ``data/<split>-*.parquet`` for every split of ``metadatas``
+    (in its order); the body has one provenance table per split, each followed by its line of
+    ``notes`` (a fingerprint, say).
+    """
+    splits = list(metadatas)
+    configs = [{"config_name": "default",
+                "data_files": [{"split": s, "path": f"data/{s}-*.parquet"} for s in splits]}]
+    first = metadatas[splits[0]]
+    header = _header(first, configs)
+    header["size_categories"] = [size_category(sum(
+        int(m.get("total_steps") or 0) for m in metadatas.values()))]
+    header["pretty_name"] = f"{(first.get('env') or {}).get('id', 'unknown environment')} dataset"
+    summaries = "\n\n".join(
+        f"### `{name}`\n\n{_summary(meta)}" + (f"\n\n{notes[name]}" if notes and name in notes
+                                                else "")
+        for name, meta in metadatas.items())
+    body = (REPO_BODY.replace("{splits}", ", ".join(f"`{s}`" for s in splits))
+            .replace("{summaries}", summaries).replace("{first}", splits[0]))
+    return _card(header, header["pretty_name"], body)
+
+
+__all__ = ["CARD_FILE", "folder_card", "hub_card", "hub_repo_card", "size_category"]

@@ -11,20 +11,42 @@ whose ``configs`` make ``datasets.load_dataset(folder)`` read exactly the data f
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from imitation_datasets.core.atomic import atomic_write_text
 from imitation_datasets.core.errors import DatasetFormatError
 from imitation_datasets.core.safe_paths import check_inside
-from imitation_datasets.data.dataset_card import CARD_FILE, hub_card
+from imitation_datasets.data.dataset_card import CARD_FILE, hub_card, hub_repo_card
 from imitation_datasets.data.hub_layout import read_hub_files, write_hub_parquet, write_jsonl
 from imitation_datasets.data.loaded import LoadedData
-from imitation_datasets.data.metadata import our_metadata, write_metadata
+from imitation_datasets.data.metadata import METADATA_FILE, our_metadata, write_metadata
 
 SPLIT_WORDS = ("train", "test", "validation", "valid", "val", "eval", "evaluation", "dev",
                "random")  # IL-Datasets hub repos: a random-policy split beside train
 SKIPPED_JSON = ("metadata.json", "dataset_info.json", "state.json", "dataset_dict.json")
 DATA_SUFFIXES = (".parquet", ".jsonl", ".json")
+SPLIT_METADATA_DIR = "metadata"
+"""A hub folder of several splits keeps each split's metadata in ``metadata/<split>/``."""
+
+
+def split_metadata(directory: Path, split: str) -> dict[str, Any] | None:
+    """Our metadata of ``split`` in a hub folder.
+
+    ``metadata/<split>/metadata.json`` when the folder has one per split (what
+    :meth:`HubLayout.write_repo` writes), else the folder's ``metadata.json`` (one split).
+    """
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]*", split):
+        raise ValueError(f"split {split!r}: letters, digits, '-' and '_' only")
+    per_split = directory / SPLIT_METADATA_DIR / split
+    if (per_split / METADATA_FILE).is_file():
+        check_inside(per_split / METADATA_FILE, directory, source=str(directory),
+                     error=DatasetFormatError)
+        return our_metadata(per_split)
+    return our_metadata(directory)
+
+
 def _split_of(relative: Path) -> str | None:
     """The split a data file belongs to, from its folder or file name (hub conventions)."""
     parts = [*relative.parts[:-1], relative.name.split(".")[0]]
@@ -86,7 +108,7 @@ class HubLayout:
             files = data_files(path, split)
             if not files:
                 raise DatasetFormatError(f"{path}: no .parquet/.jsonl data files")
-            metadata = our_metadata(path)
+            metadata = split_metadata(path, split)
             name = origin if len(files) > 1 else f"{origin} ({files[0].relative_to(path)})"
             return LoadedData(read_hub_files(files, name, path, metadata), metadata, origin)
         metadata = our_metadata(path.parent)
@@ -118,4 +140,28 @@ class HubLayout:
         if data.metadata is not None:
             write_metadata(path, data.metadata)
         atomic_write_text(path / CARD_FILE, hub_card(data.metadata, split))
+        return path
+
+    def write_repo(self, splits: Mapping[str, LoadedData], folder: str | Path, *,
+                   notes: dict[str, str] | None = None) -> Path:
+        """Write a hub folder holding several splits (a hub repo such as the original's).
+
+        ``data/<split>-00000-of-00001.parquet`` and ``metadata/<split>/metadata.json`` for every
+        split, and one ``README.md`` whose ``default`` config lists every split (``notes``: a
+        line per split for the card). :meth:`read` takes each split's own metadata.
+        """
+        if not splits:
+            raise ValueError("write_repo needs at least one split")
+        path = Path(folder)
+        path.mkdir(parents=True, exist_ok=True)
+        metadatas = {}
+        for split, data in splits.items():
+            if data.metadata is None:
+                raise ValueError(f"split {split!r} has no metadata")
+            split_metadata(path, split)  # checks the name
+            write_hub_parquet(data.arrays, path / "data" / f"{split}-00000-of-00001.parquet")
+            (path / SPLIT_METADATA_DIR / split).mkdir(parents=True, exist_ok=True)
+            write_metadata(path / SPLIT_METADATA_DIR / split, data.metadata)
+            metadatas[split] = data.metadata
+        atomic_write_text(path / CARD_FILE, hub_repo_card(metadatas, notes))
         return path

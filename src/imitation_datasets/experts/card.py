@@ -34,7 +34,12 @@ FIELD_KINDS = {
     "target": "finite number", "quality": "string", "aliases": "list of strings",
     "env_kwargs": "object", "action_low": "list of finite numbers or null",
     "action_high": "list of finite numbers or null", "schema_version": "integer",
+    "level": "object or null",
 }
+LEVEL_REQUIRED = {"name": "string", "expert": "string", "expert_return_mean": "finite number",
+                  "random_return_mean": "finite number", "return_mean": "finite number",
+                  "normalised_score": "finite number"}
+"""Fields a lower-proficiency expert's ``level`` section must hold, and their JSON types."""
 EVALUATION_KINDS = {"int": "integer", "float": "finite number", "str": "string"}
 
 
@@ -112,6 +117,14 @@ class ExpertCard:
     action_low: tuple[float, ...] | None = None
     action_high: tuple[float, ...] | None = None
     schema_version: int = CARD_SCHEMA_VERSION
+    level: dict[str, Any] | None = None
+    """Lower-proficiency experts only: the level (``medium``), the curated expert it comes from,
+    that expert's and the random policy's returns, and the measured normalised score."""
+
+    @property
+    def expert_key(self) -> str:
+        """Key of the curated expert this card's policy belongs to (itself unless a level)."""
+        return self.key if self.level is None else str(self.level["expert"])
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "<card>", *,
@@ -194,11 +207,19 @@ class ExpertCard:
         for key in ("timesteps", "seed", "recipe"):
             if key not in self.training:
                 raise CardError(f"{source}: training.{key} is missing")
+        if self.level is not None:
+            present = {k: v for k, v in self.level.items() if k in LEVEL_REQUIRED}
+            missing = sorted(set(LEVEL_REQUIRED) - set(present))
+            if missing:
+                raise CardError(f"{source}: level section misses {missing}")
+            _check_kinds(present, LEVEL_REQUIRED, source, "level.")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (the inverse of :meth:`from_dict`), fields in the file's order."""
         data = {JSON_NAMES.get(name, name): value for name, value in asdict(self).items()}
         data["aliases"] = list(self.aliases)
+        if data["level"] is None:  # curated experts' cards have no level section
+            del data["level"]
         for bound in ("action_low", "action_high"):
             if data[bound] is not None:
                 data[bound] = list(data[bound])

@@ -14,6 +14,14 @@ from imitation_datasets.experts.network import ExpertNetwork, sha256_file
 from imitation_datasets.experts.policy import policy_environment
 
 ZOO_DIR = Path(__file__).resolve().parent / "zoo"
+LEVELS_DIR = ZOO_DIR / "levels"
+"""Lower-proficiency experts (``<key>-<level>.json`` + weights): intermediate checkpoints of the
+curated experts' recipes, shipped and loaded exactly like them (``imitation_zoo.levels``)."""
+
+
+def level_key(key: str, level: str) -> str:
+    """Zoo key of curated expert ``key``'s lower-proficiency ``level`` (``cartpole-medium``)."""
+    return f"{key}-{level}"
 
 
 class CuratedExpert:
@@ -149,7 +157,17 @@ class CuratedExpert:
             "random_return_mean": ev.random_return_mean,
             "target": self.card.target,
             "quality": self.card.quality,
+            **self._level_provenance(),
         }
+
+    def _level_provenance(self) -> dict[str, Any]:
+        """A lower-proficiency expert's level, curated expert and that expert's return."""
+        level = self.card.level
+        if level is None:
+            return {}
+        return {"level": level["name"], "expert": level["expert"],
+                "expert_return_mean": level["expert_return_mean"],
+                "normalised_score": level["normalised_score"]}
 
     def __repr__(self) -> str:
         return f"CuratedExpert({self.card.key!r}, env_id={self.env_id!r})"
@@ -163,3 +181,8 @@ def load_zoo(directory: str | Path = ZOO_DIR, *, allow_env_import: bool = False
     """
     return [CuratedExpert.from_card_file(p, allow_env_import=allow_env_import)
             for p in sorted(Path(directory).glob("*.json"))]
+
+
+def load_levels(directory: str | Path = LEVELS_DIR) -> list[CuratedExpert]:
+    """All lower-proficiency experts whose card lies in ``directory`` (sorted by key)."""
+    return load_zoo(directory) if Path(directory).is_dir() else []

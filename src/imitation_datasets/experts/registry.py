@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from imitation_datasets.core.names import normalise, unknown
-from imitation_datasets.experts.curated import load_zoo
+from imitation_datasets.experts.curated import load_levels, load_zoo
 
 
 class Experts:
@@ -60,3 +60,5 @@ LEGACY_ALIASES = {"ant": ("ant-1",)}
 for _expert in load_zoo():
     Experts.register(_expert.key, _expert, (_expert.env_id, *_expert.card.aliases,
                                             *LEGACY_ALIASES.get(_expert.key, ())))
+for _level in load_levels():  # under their own key only: the Gymnasium id names the expert
+    Experts.register(_level.key, _level)
