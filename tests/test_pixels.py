@@ -18,9 +18,10 @@ from imitation_datasets.data.torch_dataset import BaselineDataset  # noqa: E402
 
 
 def collect(path: Path, game: str, workers: int, pixels: bool = True, episodes: int = 2,
-            size: tuple[int, int] = (48, 64)) -> Path:
+            size: tuple[int, int] = (48, 64), keep_states: bool = False) -> Path:
     options = CollectOptions(episodes=episodes, workers=workers, seed=7, pixels=pixels,
-                             size=size, path=str(path), progress=False, envs_per_worker=2)
+                             size=size, path=str(path), progress=False, envs_per_worker=2,
+                             keep_states=keep_states)
     return Controller.from_options(options, command="tests").start({"game": game,
                                                                      "mode": "all"})
 
@@ -71,6 +72,63 @@ def test_frames_are_the_states_episodes_rendered(cartpole, tmp_path):
     env.reset(seed=int(pixels.episode_seeds[0]))
     assert np.array_equal(resize(env.render(), PixelSpec(48, 64)), state.numpy())
     env.close()
+
+
+def test_states_kept_beside_the_frames_are_the_state_datasets(cartpole, tmp_path):
+    kept = collect(tmp_path / "kept", "cartpole", 2, keep_states=True)
+    states = BaselineDataset(collect(tmp_path / "states", "cartpole", 1, pixels=False))
+    dataset = BaselineDataset(kept)
+    assert np.array_equal(dataset.env_states, states.arrays.obs)
+    assert np.array_equal(dataset.final_env_states, states.arrays.final_obs)
+    assert dataset.metadata["collection"]["pixels"]["keep_states"] is True
+    # the frames and every other column are those of the same run without the states
+    without, with_states = files(cartpole[1]), files(kept)
+    assert set(with_states) - set(without) == {"steps/state.npy", "steps/final_state.npy"}
+    for name in without:
+        if name != "metadata.json":
+            assert with_states[name] == without[name], name
+    # plain .npy files, readable without this library; an eval split keeps its rows
+    on_disk = np.load(kept / "steps" / "state.npy", mmap_mode="r", allow_pickle=False)
+    assert np.array_equal(on_disk, states.arrays.obs)
+    first = int(dataset.episode_lengths[0])
+    split = BaselineDataset(kept, split="eval", n_episodes=1)
+    assert np.array_equal(split.env_states, states.arrays.obs[first:])
+    assert np.array_equal(split.final_env_states, states.arrays.final_obs[1:])
+    assert BaselineDataset(cartpole[1]).env_states is None
+    (kept / "steps" / "final_state.npy").unlink()
+    from imitation_datasets.core.errors import DatasetFormatError
+
+    with pytest.raises(DatasetFormatError, match="final_state.npy: missing"):
+        BaselineDataset(kept)
+
+
+def test_keep_states_needs_pixels():
+    from imitation_datasets.core.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="needs pixels"):
+        CollectOptions(keep_states=True)
+
+
+def test_image_space_metadata_is_compact_and_list_bounds_still_load(cartpole, tmp_path):
+    import json
+    import shutil
+
+    meta_path = cartpole[1] / "metadata.json"
+    space = json.loads(meta_path.read_text())["env"]["observation_space"]
+    assert (space["low"], space["high"]) == (0, 255)
+    assert meta_path.stat().st_size < 8_000  # was 426 KB for 84x84 frames (lists of bounds)
+    # a folder written before, with a bound per value, loads the same
+    old = tmp_path / "old"
+    shutil.copytree(cartpole[1], old)
+    meta = json.loads(meta_path.read_text())
+    size = 48 * 64 * 3
+    meta["env"]["observation_space"].update(low=[0] * size, high=[255] * size)
+    (old / "metadata.json").write_text(json.dumps(meta, indent=2))
+    before, after = BaselineDataset(cartpole[1]), BaselineDataset(old)
+    assert before.observation_space == after.observation_space
+    assert after.observation_space.dtype == np.uint8
+    for got, want in zip(after[3], before[3]):
+        assert torch.equal(got, want)
 
 
 def test_frames_are_png_readable_by_hf_datasets_without_this_library(cartpole):
@@ -169,3 +227,25 @@ def test_mujoco_pixels_render_offscreen_or_name_what_to_install(tmp_path, capsys
     else:  # an offscreen GL backend is present: frames are recorded
         folder = collect(tmp_path, "halfcheetah", 1, episodes=1, size=(16, 16))
         assert BaselineDataset(folder)[0][0].shape == (16, 16, 3)
+
+
+def test_compact_box_bounds_round_trip_and_bad_ones_are_refused():
+    import gymnasium as gym
+
+    from imitation_datasets.core.errors import DatasetFormatError
+    from imitation_datasets.data.schema import space_from_dict, space_to_dict
+
+    spaces = [gym.spaces.Box(0, 255, (4, 4, 3), np.uint8),
+              gym.spaces.Box(-np.inf, np.inf, (3,), np.float32),
+              gym.spaces.Box(np.array([0.0, 1.0]), np.array([1.0, 2.0]), dtype=np.float64),
+              gym.spaces.Box(-1, 1, (), np.float32)]
+    for space in spaces:
+        compact = space_to_dict(space, compact=True)
+        assert space_from_dict(compact) == space == space_from_dict(space_to_dict(space))
+    assert space_to_dict(spaces[1], compact=True)["low"] == "-inf"
+    assert isinstance(space_to_dict(spaces[2], compact=True)["low"], list)  # not uniform
+    assert isinstance(space_to_dict(spaces[0])["low"], list)  # the default is unchanged
+    for bad in (True, None, "abc", [1, 2]):
+        with pytest.raises(DatasetFormatError, match="Box low"):
+            space_from_dict({"type": "Box", "shape": [3], "dtype": "float32", "low": bad,
+                             "high": 1})

@@ -204,7 +204,8 @@ class Controller:
         if threshold is None:
             threshold = -math.inf if random_actions or noise.active else float(policy.threshold)
         height, width = options.size
-        pixels = PixelSpec(height, width, options.frame_stack) if options.pixels else None
+        pixels = PixelSpec(height, width, options.frame_stack, options.keep_states) \
+            if options.pixels else None
         description = describe_run(policy, options.seed, threshold, options.max_attempts,
                                    random_actions, self.enjoy,
                                    None if pixels is None else pixels.to_json(), noise_json)

@@ -73,6 +73,8 @@ class CollectOptions:
     size: tuple[int, ...] = option((84, 84), "frame height,width with --pixels")
     frame_stack: int = option(1, "with --pixels: frames per observation BaselineDataset returns "
                                  "by default (frames are stored once; recorded in metadata)")
+    keep_states: bool = option(False, "with --pixels: also store the state observations the "
+                                      "expert acted on (steps/state.npy, steps/final_state.npy)")
     action_noise: float = option(0.0, "sub-optimal data: epsilon of epsilon-random Discrete "
                                       "actions, or the std of Gaussian noise on Box actions in "
                                       "half action ranges (seeded per episode; no threshold "
@@ -116,6 +118,9 @@ class CollectOptions:
         if not (0 <= self.random_episodes <= 1 and self.action_noise >= 0):
             raise ConfigError(f"random_episodes must be in [0, 1] and action_noise >= 0, got "
                               f"{self.random_episodes!r} and {self.action_noise!r}")
+        if self.keep_states and not self.pixels:
+            raise ConfigError("keep_states keeps the states beside the frames of a pixel "
+                              "dataset: it needs pixels (--pixels)")
         if (self.action_noise or self.random_episodes) and (self.random or self.pixels):
             raise ConfigError("action_noise and random_episodes perturb an expert's state "
                               "episodes: not with random or pixels")

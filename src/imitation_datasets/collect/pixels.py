@@ -41,12 +41,14 @@ class PixelSpec:
     """The frames a pixel dataset records: ``height x width`` RGB, uint8.
 
     ``frame_stack`` is recorded in the metadata: frames are stored once, and ``BaselineDataset``
-    returns stacks of that many by default.
+    returns stacks of that many by default. ``keep_states`` also stores the state observations
+    the expert acted on (``steps/state.npy``, ``steps/final_state.npy``).
     """
 
     height: int = 84
     width: int = 84
     frame_stack: int = 1
+    keep_states: bool = False
 
     def __post_init__(self) -> None:
         if not (1 <= self.height <= 4096 and 1 <= self.width <= 4096):
@@ -62,16 +64,23 @@ class PixelSpec:
 
     def to_json(self) -> dict[str, Any]:
         """What the run description and the metadata record."""
-        return {"height": self.height, "width": self.width, "channels": 3,
-                "frame_stack": self.frame_stack, "render_mode": "rgb_array",
-                "resize": "PIL bilinear"}
+        described: dict[str, Any] = {
+            "height": self.height, "width": self.width, "channels": 3,
+            "frame_stack": self.frame_stack, "render_mode": "rgb_array",
+            "resize": "PIL bilinear"}
+        if self.keep_states:  # only then: runs without it keep their fingerprint and bytes
+            described["keep_states"] = True
+        return described
 
 
 def pixel_space(spec: PixelSpec) -> dict[str, Any]:
-    """The metadata's ``observation_space`` of a pixel dataset: a uint8 ``Box(0, 255)``."""
+    """The metadata's ``observation_space`` of a pixel dataset: a uint8 ``Box(0, 255)``.
+
+    Its bounds are written as the numbers 0 and 255 (``compact``), not as lists of ``H*W*3``.
+    """
     from imitation_datasets.data.schema import space_to_dict
 
-    return space_to_dict(gym.spaces.Box(0, 255, spec.shape, np.uint8))
+    return space_to_dict(gym.spaces.Box(0, 255, spec.shape, np.uint8), compact=True)
 
 
 def resize(frame: np.ndarray, spec: PixelSpec) -> np.ndarray:
@@ -128,12 +137,14 @@ class PixelRunner(EpisodeRunner):
 
     The policy acts on the environment's own (state) observations; each finished episode's
     ``obs`` are the frames rendered before each action and ``final_obs`` the frame after the
-    last step.
+    last step; with ``spec.keep_states``, ``states`` and ``final_state`` are the state
+    observations.
     """
 
     def __init__(self, env_id: str, env_kwargs: dict[str, Any], spec: PixelSpec,
                  policy: Any = None, n_envs: int = 16, random_actions: bool = False) -> None:
         check_rendering(env_id)
+        self.keep_states = spec.keep_states
         super().__init__(pixel_env_fn(env_id, env_kwargs, spec), policy, n_envs=n_envs,
                          random_actions=random_actions)
 
@@ -148,7 +159,8 @@ class PixelRunner(EpisodeRunner):
         outcome.episode = Episode(
             obs=np.stack(frames[:-1]), actions=state.actions, rewards=state.rewards,
             final_obs=frames[-1], terminated=state.terminated, truncated=state.truncated,
-            seed=state.seed)
+            seed=state.seed, states=state.obs if self.keep_states else None,
+            final_state=state.final_obs if self.keep_states else None)
         return outcome
 
 

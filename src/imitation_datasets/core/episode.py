@@ -41,6 +41,10 @@ class Episode:
     attempt: int = 0
     rejected_returns: tuple[float, ...] = ()
     """Returns of the earlier, rejected attempts at this index (NaN where the attempt failed)."""
+    states: np.ndarray | None = None
+    """A pixel episode's state observations (the policy's), one per step, when kept."""
+    final_state: np.ndarray | None = None
+    """The state after the last step, with :attr:`states`."""
 
     def __post_init__(self) -> None:
         n = len(self.rewards)
@@ -51,6 +55,9 @@ class Episode:
             )
         if n == 0:
             raise ValueError("an episode needs at least one step")
+        if (self.states is None) != (self.final_state is None) or (
+                self.states is not None and len(self.states) != n):
+            raise ValueError("states need one row per step and a final_state")
 
     @property
     def length(self) -> int:
@@ -75,6 +82,9 @@ class Episode:
             "final_obs": np.ascontiguousarray(self.final_obs),
             "rejected_returns": np.asarray(self.rejected_returns, dtype=np.float64),
         }
+        if self.states is not None:  # only then: the bytes of other episodes are unchanged
+            arrays["states"] = np.ascontiguousarray(self.states)
+            arrays["final_state"] = np.ascontiguousarray(self.final_state)
         header = {
             "terminated": bool(self.terminated),
             "truncated": bool(self.truncated),
@@ -125,6 +135,8 @@ class Episode:
                 index=int(header["index"]),
                 attempt=int(header["attempt"]),
                 rejected_returns=tuple(float(r) for r in arrays["rejected_returns"]),
+                states=arrays.get("states"),
+                final_state=arrays.get("final_state"),
             )
         except (KeyError, ValueError, TypeError, struct.error) as exc:
             raise EpisodeFileError(f"{source}: not a readable episode file ({exc})") from None

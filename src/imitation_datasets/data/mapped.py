@@ -9,6 +9,7 @@ steps/action.npy    (T,) or (T, *act_shape)
 steps/reward.npy    (T,) float64
 steps/terminated.npy, steps/truncated.npy   (T,) bool
 steps/final_obs.npy (E, *obs_shape)   the observation after each episode's last step
+steps/state.npy, steps/final_state.npy   a pixel dataset's states, when kept (``--keep-states``)
 episodes.parquet    as in every dataset of ours, without its final_obs column
 ```
 
@@ -59,6 +60,10 @@ whose nested-list decoding costs about 20 bytes of memory per value: 400 MB for 
 84x84 frames)."""
 FRAMES_FILE = "obs.arrow"
 """The compressed observations of a pixel dataset, in :data:`STEPS_DIR`."""
+STATE_FILES = ("state.npy", "final_state.npy")
+"""A pixel dataset's state observations (``collect --pixels --keep-states``), in
+:data:`STEPS_DIR`: ``(T, *state_shape)`` per step and ``(E, *state_shape)`` after each
+episode's last step, in the state space's dtype."""
 MAX_HEADER_BYTES = 10_000
 """Largest ``.npy`` header parsed (numpy's own default bound)."""
 CHUNK_ROWS = 1 << 20
@@ -223,6 +228,35 @@ def release_pages(*arrays: Any) -> None:
         mapping = _mapping(array)
         if mapping is not None and hasattr(mmap, "MADV_DONTNEED") and not mapping.closed:
             mapping.madvise(mmap.MADV_DONTNEED)
+
+
+def map_states(directory: str | Path, lengths: np.ndarray,
+               row_shape: tuple[int, ...] | None = None
+               ) -> tuple[np.ndarray, np.ndarray] | None:
+    """A pixel dataset's kept states ``(per step, final)``, memory-mapped; ``None`` if not kept.
+
+    ``row_shape`` (the metadata's ``env.state_space``) is checked when given.
+
+    Raises:
+        DatasetFormatError: only one of the two files, or files whose rows disagree with the
+            episodes (:func:`map_column`).
+    """
+    steps = Path(directory) / STEPS_DIR
+    paths = [steps / name for name in STATE_FILES]
+    present = [path.exists() for path in paths]
+    if not any(present):
+        return None
+    if not all(present):
+        missing = paths[present.index(False)]
+        raise DatasetFormatError(f"{missing}: missing (the states are kept in "
+                                 f"{' and '.join(STATE_FILES)})")
+    states = map_column(paths[0], int(np.sum(lengths)), row_shape)
+    final = map_column(paths[1], len(lengths), row_shape)
+    if states.shape[1:] != final.shape[1:] or states.dtype != final.dtype:
+        raise DatasetFormatError(f"{paths[1]}: rows {final.dtype}{list(final.shape[1:])}, "
+                                 f"{STATE_FILES[0]}'s are {states.dtype}"
+                                 f"{list(states.shape[1:])}")
+    return states, final
 
 
 def column_paths(directory: str | Path) -> dict[str, Path]:

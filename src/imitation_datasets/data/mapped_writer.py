@@ -23,11 +23,13 @@ from imitation_datasets.data.arrays import DatasetArrays
 from imitation_datasets.data.images import FrameWriter, map_frames
 from imitation_datasets.data.mapped import (
     FRAMES_FILE,
+    STATE_FILES,
     STEPS_DIR,
     ColumnWriter,
     column_paths,
     is_frames,
     map_column,
+    write_column,
 )
 from imitation_datasets.data.parquet import finish_folder
 from imitation_datasets.data.schema import METADATA_FILE
@@ -58,6 +60,8 @@ class MappedWriter:
         self.final_obs: list[np.ndarray] = []
         self.frames: FrameWriter | None = None
         self.frame_shape: tuple[int, ...] = ()
+        self.states: ColumnWriter | None = None
+        self.final_states: list[np.ndarray] = []
         self.directory.mkdir(parents=True, exist_ok=True)
         (self.directory / METADATA_FILE).unlink(missing_ok=True)
 
@@ -86,6 +90,12 @@ class MappedWriter:
                     continue
                 self.columns[field] = ColumnWriter(path, self.steps, values[field].shape[1:],
                                                    values[field].dtype)
+            if episode.states is not None:
+                states = np.asarray(episode.states)
+                self.states = ColumnWriter(self.directory / STEPS_DIR / STATE_FILES[0],
+                                           self.steps, states.shape[1:], states.dtype)
+        if (episode.states is None) != (self.states is None):
+            raise ValueError(f"episode {episode.index}: states kept in some episodes only")
         if self.frames is not None:
             if values["obs"].shape[1:] != self.frame_shape:
                 raise ValueError(f"frames shaped {values['obs'].shape[1:]}, the first "
@@ -93,6 +103,9 @@ class MappedWriter:
             self.frames.write(values["obs"])
         for field, writer in self.columns.items():
             writer.write(values[field])
+        if self.states is not None and episode.states is not None:
+            self.states.write(episode.states)
+            self.final_states.append(np.asarray(episode.final_state, dtype=self.states.dtype))
         self.lengths.append(length)
         self.seeds.append(-1 if episode.seed is None else int(episode.seed))
         self.attempts.append(episode.attempt + 1)
@@ -108,6 +121,9 @@ class MappedWriter:
             raise ValueError("a dataset needs at least one episode")
         for writer in self.columns.values():
             writer.close()
+        if self.states is not None:
+            self.states.close()
+            write_column(self.directory / STEPS_DIR / STATE_FILES[1], np.stack(self.final_states))
         rows = self.steps
         paths = column_paths(self.directory)
         columns: dict[str, Any] = {field: map_column(paths[field], rows)
@@ -132,5 +148,7 @@ class MappedWriter:
         """Remove the unfinished column files."""
         for writer in self.columns.values():
             writer.abort()
+        if self.states is not None:
+            self.states.abort()
         if self.frames is not None:
             self.frames.abort()

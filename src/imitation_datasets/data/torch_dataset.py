@@ -26,7 +26,7 @@ from imitation_datasets.data.arrays import DatasetArrays
 from imitation_datasets.data.batches import GatheredBatch, TransitionLoader
 from imitation_datasets.data.images import ImageColumn
 from imitation_datasets.data.loaded import LoadedData, validate_loaded
-from imitation_datasets.data.mapped import release_pages
+from imitation_datasets.data.mapped import is_mapped, map_states, release_pages
 from imitation_datasets.data.schema import dataset_spaces
 from imitation_datasets.data.sources import load_source
 from imitation_datasets.data.splits import episode_range, select_episodes, selection_metadata
@@ -134,6 +134,15 @@ class BaselineDataset(Dataset):
                 f"{loaded.origin}: the selected episodes hold no transitions (every episode has "
                 "one step and the layout has no final observation)"
             )
+        kept = kept_states(path, source, loaded.metadata, whole.lengths)
+        first_row = int(whole.lengths[:self.episodes.start].sum())
+        self.env_states = None if kept is None else \
+            kept[0][first_row:first_row + arrays.n_steps]
+        """A pixel dataset's state observations (``collect --pixels --keep-states``), one row per
+        step of :attr:`arrays` (memory-mapped), else ``None``."""
+        self.final_env_states = None if kept is None else \
+            kept[1][self.episodes.start:self.episodes.stop]
+        """The state after each episode's last step, with :attr:`env_states`."""
         self.release_pages()  # what the load's checks read of a memory-mapped dataset
 
     @classmethod
@@ -241,7 +250,8 @@ class BaselineDataset(Dataset):
         The kernel keeps them cached; this process's resident size drops by what it had
         mapped. Items already returned stay valid (they are copies).
         """
-        release_pages(self.arrays.obs, self.arrays.actions, self.arrays.rewards)
+        release_pages(self.arrays.obs, self.arrays.actions, self.arrays.rewards,
+                      self.env_states)
 
     # ------------------------------------------------------------------ export
     def loaded(self) -> LoadedData:
@@ -358,6 +368,18 @@ class SequenceDataset(BaselineDataset):
             part[padding] = 0
             out.append(part)
         return (*out, torch.from_numpy(mask))
+
+
+def kept_states(path: Any, source: str, metadata: dict[str, Any] | None, lengths: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray] | None:
+    """The states a local pixel dataset folder kept beside its frames (mapped), else ``None``."""
+    if source != "local" or not isinstance(path, str | Path) or not is_mapped(path):
+        return None
+    space = ((metadata or {}).get("env") or {}).get("state_space")
+    shape = space.get("shape") if isinstance(space, dict) else None
+    if not (isinstance(shape, list) and all(isinstance(n, int) for n in shape)):
+        shape = None
+    return map_states(path, lengths, None if shape is None else tuple(shape))
 
 
 def _indices(index: Any) -> np.ndarray:
