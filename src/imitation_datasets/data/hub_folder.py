@@ -24,7 +24,8 @@ from imitation_datasets.data.loaded import LoadedData
 from imitation_datasets.data.metadata import METADATA_FILE, our_metadata, write_metadata
 
 SPLIT_WORDS = ("train", "test", "validation", "valid", "val", "eval", "evaluation", "dev",
-               "random")  # IL-Datasets hub repos: a random-policy split beside train
+               "random", "medium")  # IL-Datasets hub repos: random-policy and medium-expert
+#                                    splits beside train
 SKIPPED_JSON = ("metadata.json", "dataset_info.json", "state.json", "dataset_dict.json")
 DATA_SUFFIXES = (".parquet", ".jsonl", ".json")
 SPLIT_METADATA_DIR = "metadata"
