@@ -17,6 +17,7 @@ GOLDEN_EPISODES = 10
 # content_fingerprint of GOLDEN_EPISODES episodes with dataset seed GOLDEN_SEED.
 GOLDEN_FINGERPRINTS: dict[str, str] = {
     "acrobot": "c472b4d485c992da04c3ddde5e7df55d55361d08c138d0f28b12157c17ef729c",
+    "acrobot-medium": "21ddc0cca755971317d1858e018f9d103a2298a27d6bd7eb2f94fb175361ba05",
     "ant": "82fa6a79748a2713f406f47433b497bec43203424acb69b467a810b74ecc5322",
     "bipedalwalker": "0731f345e70f8d7c07fb09c255289f827919c3bd23452f41e67e4e1add9cfa07",
     "cartpole": "c771ff7eb50e92aa00c575fac357be90eb1b493eb744bd505fea0d2cf402fd76",

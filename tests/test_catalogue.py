@@ -3,6 +3,7 @@ regeneration; a dataset that is not the catalogue's is refused."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -77,7 +78,9 @@ def test_datasets_lists_every_expert(capsys: pytest.CaptureFixture[str]) -> None
     table = capsys.readouterr().out
     for key in CATALOGUE:
         assert f"{key} " in table
-    assert len(table.splitlines()) == 1 + 2 * len(CATALOGUE)  # header + two splits each
+    # header + one row per split (train and random each; medium where a medium expert ships)
+    assert len(table.splitlines()) == 1 + sum(len(e.splits()) for e in CATALOGUE.values())
+    assert re.search(r"\ncartpole +medium +CartPole-v1 +cartpole-medium +1000 ", table)
     assert main(["datasets", "--keys", "hopper", "--markdown"]) == 0
     assert "| hopper | train | Hopper-v5 |" in capsys.readouterr().out
     assert main(["get", "no-such-key"]) == 2

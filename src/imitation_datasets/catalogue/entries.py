@@ -76,11 +76,15 @@ class Entry:
         return f"{HUB_ORG}/{self.env_id}"
 
 
+NOT_MEASURED = ()
+"""A split that exists but whose fingerprint, steps and size are not committed yet."""
+
+
 def _entry(key: str, env_id: str, train: tuple[str, int, float] | None = None,
            random: tuple[str, int, float] | None = None,
-           medium: tuple[str, int, float] | None = None) -> Entry:
-    def split(measured: tuple[str, int, float] | None) -> Split:
-        if measured is None:
+           medium: tuple[str, int, float] | tuple[()] | None = None) -> Entry:
+    def split(measured: tuple[str, int, float] | tuple[()] | None) -> Split:
+        if not measured:
             return Split(EPISODES, DATASET_SEED, None, None, None)
         return Split(EPISODES, DATASET_SEED, *measured)
 
@@ -91,10 +95,12 @@ def _entry(key: str, env_id: str, train: tuple[str, int, float] | None = None,
 CATALOGUE: dict[str, Entry] = {e.key: e for e in (
     _entry("acrobot", "Acrobot-v1",
            ("8f792ed60cce217f393de1997af8d3c69de97cfc55ed6b9e4122c180f5c2b5dc", 76193, 5.8),
-           ("9930d3fad068e7e179e45eecaca687e2ad860d454cd4880c27834b6e27277c8e", 498941, 34.1)),
+           ("9930d3fad068e7e179e45eecaca687e2ad860d454cd4880c27834b6e27277c8e", 498941, 34.1),
+           medium=NOT_MEASURED),
     _entry("cartpole", "CartPole-v1",
            ("7e7402315aab145db996e1c4ca1cf447343a67e92c4c291af8503bf2181cecf1", 500000, 27.0),
-           ("dd41f719188067337b8264f0d27399f64562430a3bd4774221a1afe37d056252", 22895, 1.5)),
+           ("dd41f719188067337b8264f0d27399f64562430a3bd4774221a1afe37d056252", 22895, 1.5),
+           medium=NOT_MEASURED),
     _entry("mountaincar", "MountainCar-v0",
            ("29132f38dcaa3a1f3b2defdf960322451e93fd4b6504ae6edd2ef88df52bb982", 99386, 4.2),
            ("432ed1adc16aa0216aeb44dea419551f3d809c2635ad265e47259971bd19e7d9", 200000, 8.2)),
