@@ -18,7 +18,7 @@ from imitation_datasets.collect.ray_backend import (
     RayAddressError,
     check_address,
 )
-from imitation_datasets.collect.staging import EPISODE_PATTERN
+from imitation_datasets.collect.staging import EPISODE_PATTERN, LOG_PATTERN
 from imitation_datasets.collect.tally import CollectionError
 from imitation_datasets.controller import Controller
 from imitation_datasets.experts.policy import CallablePolicy
@@ -51,6 +51,24 @@ def test_ray_and_local_give_identical_bytes(tmp_path):
     assert digests(run(tmp_path, "ray", "ray")) == digests(run(tmp_path, "local", "local"))
 
 
+def test_ray_actors_write_their_own_shards(tmp_path):
+    """The episodes go from each actor to its own staging log, never through the driver."""
+    from ray_policies import balance
+
+    expert = CallablePolicy(balance, "CartPole-v1", name="balance-ray", identity="balance-v1")
+    controller = Controller(baseline_enjoy, baseline_collate, episodes=24, workers=2,
+                            path=tmp_path, expert=expert, progress=False, backend="ray")
+    controller.start({"game": "shards", "mode": "play"})
+    staged = [p.name for p in (tmp_path / "shards").glob(".staging-*/*")]
+    logs = [name for name in staged if LOG_PATTERN.match(name)]
+    assert logs and all(name.startswith("episodes-ray") for name in logs), staged
+    assert not any(EPISODE_PATTERN.match(name) for name in staged), staged
+    collated = controller.start({"game": "shards", "mode": "collate"})
+    local = Controller(baseline_enjoy, baseline_collate, episodes=24, workers=2, path=tmp_path,
+                       expert=expert, progress=False, backend="local")
+    assert digests(collated) == digests(local.start({"game": "local", "mode": "all"}))
+
+
 def test_random_dataset_on_ray_matches_local(tmp_path):
     a = run(tmp_path, "rr", "ray", enjoy=random_enjoy)
     b = run(tmp_path, "rl", "local", enjoy=random_enjoy)
@@ -72,7 +90,9 @@ def test_killing_an_actor_mid_collection_loses_nothing(tmp_path):
     thread = threading.Thread(target=collect)
     thread.start()
     deadline = time.monotonic() + 120
-    while not any(EPISODE_PATTERN.match(p.name) for p in out.glob(".staging-*/*")):
+    while not any(EPISODE_PATTERN.match(p.name) or (LOG_PATTERN.match(p.name) and
+                                                     p.stat().st_size > 0)
+                  for p in out.glob(".staging-*/*")):
         assert time.monotonic() < deadline and thread.is_alive(), errors
         time.sleep(0.05)
     ray.kill(ray.get_actor(f"{ACTOR_PREFIX}0", namespace=NAMESPACE), no_restart=True)

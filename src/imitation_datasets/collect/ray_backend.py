@@ -1,14 +1,23 @@
-"""Ray backend: long-lived actors play episode chunks; the driver stages what they return.
+"""Ray backend: long-lived actors play episode chunks and stage them.
 
 Each actor builds one :class:`EpisodePlayer` (it loads the expert once) and plays the chunks of
-episode indices the driver sends it, two chunks in flight per actor so it never waits. Results
-come back through the object store and the driver writes them to the staging folder atomically,
-so the cluster needs no shared filesystem. A chunk whose actor dies is replayed on a replacement
-actor; episodes depend only on their seeds, so nothing is lost, duplicated or changed. An actor
-that returns nothing for ``step_timeout`` seconds is hung (replaying would hang again): it is
-killed and the run stops, keeping what was staged. A cluster ``address`` is checked with a plain
-TCP connection (``CONNECT_TIMEOUT``) before Ray is asked to join it, so a dead address fails in
-seconds instead of hanging in Ray's retries. Ray is imported only when this backend is used.
+episode indices the driver sends it, two chunks in flight per actor so it never waits.
+
+Where the staging folder is shared (a local Ray, or a cluster whose nodes mount the dataset's
+path), each actor appends its accepted episodes to its own staging log
+(``episodes-ray<slot>-<pid>.log``, the local workers' crash-safe record format) as they finish,
+and returns only their summaries: episode data never passes through the driver or the object
+store, so no process ever holds more than the episodes an actor is playing. An actor sees the
+folder when the ``run.json`` the driver wrote there reads back with the same bytes
+(:func:`sees_staging`); an actor on a node that does not (no shared filesystem) returns its
+episodes to the driver, which stages them one file each, atomically (``episode_<index>.ep``).
+Either way the collated dataset has the same bytes. A chunk whose actor dies is replayed on a
+replacement actor; episodes depend only on their seeds, so nothing is lost, duplicated or
+changed. An actor that returns nothing for ``step_timeout`` seconds is hung (replaying would hang
+again): it is killed and the run stops, keeping what was staged. A cluster ``address`` is
+checked with a plain TCP connection (``CONNECT_TIMEOUT``) before Ray is asked to join it, so a
+dead address fails in seconds instead of hanging in Ray's retries. Ray is imported only when this
+backend is used.
 """
 
 from __future__ import annotations
@@ -20,8 +29,14 @@ from collections import deque
 from typing import Any
 
 from imitation_datasets.collect.player import EpisodePlayer, PlaySpec
+from imitation_datasets.collect.staging import Staging
 from imitation_datasets.collect.tally import CollectionError, Tally
-from imitation_datasets.collect.worker import WorkerSpec, forgive_stall, hung_message
+from imitation_datasets.collect.worker import (
+    WorkerSpec,
+    forgive_stall,
+    hung_message,
+    staging_writes,
+)
 from imitation_datasets.core.atomic import atomic_write_bytes
 from imitation_datasets.core.errors import ImitationDatasetsError
 from imitation_datasets.core.extras import require_extra
@@ -41,20 +56,54 @@ class RayAddressError(ImitationDatasetsError, ValueError):
     """The Ray cluster address cannot be reached."""
 
 
-class EpisodeActor:
-    """Body of the Ray actor (wrapped with ``ray.remote`` at run time)."""
+def sees_staging(staging: Staging, run_file: bytes | None) -> bool:
+    """Whether this process sees the driver's staging folder (its ``run.json`` reads the same)."""
+    if run_file is None:
+        return False
+    try:
+        return (staging.path / "run.json").read_bytes() == run_file
+    except OSError:
+        return False
 
-    def __init__(self, spec: PlaySpec) -> None:
+
+class EpisodeActor:
+    """Body of the Ray actor (wrapped with ``ray.remote`` at run time).
+
+    Args:
+        spec: what to play.
+        staging: the run's staging folder, written to by the actor when it sees it.
+        run_file: the bytes of the driver's ``run.json`` (``None``: always return episodes).
+        tag: names the actor's log (``episodes-<tag>-<pid>.log``).
+    """
+
+    def __init__(self, spec: PlaySpec, staging: Staging | None = None,
+                 run_file: bytes | None = None, tag: str = "ray") -> None:
         self.player = EpisodePlayer(spec)
+        self.staging = staging
+        self.log = staging.open_log(tag) \
+            if staging is not None and sees_staging(staging, run_file) else None
+
+    def writes_shards(self) -> bool:
+        """Whether this actor stages its episodes itself (else it returns them)."""
+        return self.log is not None
 
     def play(self, indices: list[int]) -> list[tuple[str, dict[str, Any], bytes | None,
                                                      list[tuple[int, int, str]]]]:
-        """Play ``indices``; return ``(kind, summary, episode bytes, errors)`` per index."""
+        """Play ``indices``; return ``(kind, summary, episode bytes, errors)`` per index.
+
+        An actor that stages its episodes appends each to its log when it finishes (a crash
+        loses at most the one being written, replayed later) and returns no bytes.
+        """
         queue = list(reversed(indices))
-        return [
-            (r.kind, r.summary, None if r.episode is None else r.episode.to_bytes(), r.errors)
-            for r in self.player.play(lambda: queue.pop() if queue else None)
-        ]
+        out = []
+        for result in self.player.play(lambda: queue.pop() if queue else None):
+            data = None if result.episode is None else result.episode.to_bytes()
+            if data is not None and self.log is not None and self.staging is not None:
+                with staging_writes(self.staging.path):
+                    Staging.append(self.log, result.summary["index"], data)
+                data = None
+            out.append((result.kind, result.summary, data, result.errors))
+        return out
 
     def pid(self) -> int:
         """Process id (tests use it to kill an actor)."""
@@ -125,12 +174,18 @@ def connect(address: str | None) -> bool:
 
 
 def play_ray(spec: WorkerSpec, todo: deque[int], actors: int, tally: Tally,
-             address: str | None = None) -> None:
-    """Play the indices in ``todo`` on ``actors`` Ray actors (one CPU each)."""
+             address: str | None = None, *, actors_write: bool = True) -> None:
+    """Play the indices in ``todo`` on ``actors`` Ray actors (one CPU each).
+
+    ``actors_write``: actors that see the staging folder append their episodes to it
+    themselves (``False``: every episode comes back to the driver, which stages it).
+    """
     ray = _ray()
     started_here = connect(address)
     remote_actor = ray.remote(num_cpus=1, max_restarts=0)(EpisodeActor)
     play_spec = spec.play
+    run_path = spec.staging.path / "run.json"
+    run_file = run_path.read_bytes() if actors_write and run_path.exists() else None
     chunk = max(1, min(4 * spec.play.n_envs, -(-len(todo) // actors)))
     chunks = deque(sorted(todo)[i:i + chunk] for i in range(0, len(todo), chunk))
     todo.clear()
@@ -140,7 +195,8 @@ def play_ray(spec: WorkerSpec, todo: deque[int], actors: int, tally: Tally,
 
     def launch(slot: int) -> None:
         handles[slot] = remote_actor.options(name=f"{ACTOR_PREFIX}{slot}",
-                                             namespace=NAMESPACE).remote(play_spec)
+                                             namespace=NAMESPACE).remote(
+            play_spec, spec.staging, run_file, f"ray{slot}")
         last_seen[slot] = time.monotonic()
 
     def stop_hung() -> None:
