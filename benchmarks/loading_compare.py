@@ -15,7 +15,8 @@ Minari dataset (its default storage), then, each in a fresh interpreter with one
 
 Usage::
 
-    python benchmarks/loading_compare.py [--steps 1000000] [--limit 500000] [--dir DIR]
+    python benchmarks/loading_compare.py [--steps 1000000 10000000 20000000] [--limit 500000]
+        [--dir DIR]   (an existing --dir keeps the datasets built there)
 """
 
 from __future__ import annotations
@@ -83,41 +84,51 @@ def main() -> None:
     from loading_scale import build_mapped
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=1_000_000)
+    parser.add_argument("--steps", type=int, nargs="+", default=[1_000_000],
+                        help="dataset sizes (transitions), e.g. 1000000 10000000 20000000")
     parser.add_argument("--limit", type=int, default=500_000)
     parser.add_argument("--dir", type=Path, default=None)
     args = parser.parse_args()
     root = args.dir or Path(tempfile.mkdtemp(prefix="il-compare-"))
     env = dict(os.environ, MINARI_DATASETS_PATH=str(root / "minari"), HF_HUB_OFFLINE="1")
     os.environ.update(env)
+    print(f"obs 17 float64, action 6 float32; one torch thread; {args.limit:,} transitions read "
+          f"per reader; load average {', '.join(f'{x:.1f}' for x in os.getloadavg())} on "
+          f"{os.cpu_count()} CPUs")
+    print("| transitions | reader | load (s) | peak RSS (MiB) | transitions/s |")
+    print("|---|---|---|---|---|")
     try:
-        ours = root / "ours"
-        build_mapped(ours, args.steps // 1_000_000 or 1)
-        from imitation_datasets.data.huggingface import to_hf_dataset
-        from imitation_datasets.data.minari_export import to_minari
-
-        hf = root / "hf"
-        to_hf_dataset(ours).save_to_disk(str(hf))
-        to_minari(ours, "il-datasets/halfcheetah/synthetic-v0")
-        print(f"{args.steps:,} transitions, obs 17 float64, action 6 float32; one torch thread")
-        print("| reader | load (s) | peak RSS (MiB) | transitions/s |")
-        print("|---|---|---|---|")
-        for label, kind, path in (
-                ("ours: DataLoader(BaselineDataset, 1024, shuffle)", "ours", str(ours)),
-                ("HF datasets: DataLoader(with_format('torch'), 1024, shuffle)", "hf",
-                 str(hf)),
-                ("Minari: iterate_episodes()", "minari",
-                 "il-datasets/halfcheetah/synthetic-v0")):
-            try:
-                out = measure(kind, path, args.limit, env)
-            except subprocess.CalledProcessError as exc:
-                print(f"| {label} | failed: {exc.stderr.strip().splitlines()[-1]} | | |")
-                continue
-            print(f"| {label} | {out['load_s']:.3f} | {out['peak_mb']:.0f} | "
-                  f"{out['rate']:,.0f} |", flush=True)
+        for steps in args.steps:
+            compare(root / f"{steps}", steps, args.limit, env, build_mapped)
     finally:
         if args.dir is None:
             shutil.rmtree(root, ignore_errors=True)
+
+
+def compare(root: Path, steps: int, limit: int, env: dict[str, str], build_mapped) -> None:
+    """Build ``steps`` transitions three ways (kept when already there), then read each."""
+    from imitation_datasets.data.huggingface import to_hf_dataset
+    from imitation_datasets.data.minari_export import to_minari
+
+    ours, hf = root / "ours", root / "hf"
+    minari_id = f"il-datasets/halfcheetah/synthetic-{steps // 1000}k-v0"
+    if not (ours / "metadata.json").exists():
+        build_mapped(ours, steps // 1_000_000 or 1)
+    if not (hf / "dataset_info.json").exists():
+        to_hf_dataset(ours).save_to_disk(str(hf))
+    if not (Path(env["MINARI_DATASETS_PATH"]) / minari_id.replace("/", os.sep)).exists():
+        to_minari(ours, minari_id)
+    for label, kind, path in (
+            ("ours: DataLoader(BaselineDataset, 1024, shuffle)", "ours", str(ours)),
+            ("HF datasets: DataLoader(with_format('torch'), 1024, shuffle)", "hf", str(hf)),
+            ("Minari: iterate_episodes()", "minari", minari_id)):
+        try:
+            out = measure(kind, path, limit, env)
+        except subprocess.CalledProcessError as exc:
+            print(f"| {steps:,} | {label} | failed: {exc.stderr.strip().splitlines()[-1]} | | |")
+            continue
+        print(f"| {steps:,} | {label} | {out['load_s']:.3f} | {out['peak_mb']:.0f} | "
+              f"{out['rate']:,.0f} |", flush=True)
 
 
 if __name__ == "__main__":
