@@ -65,3 +65,19 @@ def test_a_return_source_needs_its_experts_returns(tmp_path):
     bad.write_text("sources:\n  x: {title: t, setting: s, metric: ratio, demos: 1, scores: {}}\n")
     with pytest.raises(ConfigError, match="metric"):
         anchor_sources(bad)
+
+
+def test_every_planned_cell_has_an_environment_and_a_config_written_for_its_grid():
+    from imitation_datasets.benchmark.method_specs import method_spec
+    from imitation_datasets.benchmark.protocol import env_families, env_protocol
+    from imitation_datasets.methods import load_config
+
+    continuous = set(env_families()["mujoco"] + env_families()["box2d"])
+    for method, env, demos, _ in set(planned_cells(list(grids()))):
+        protocol = env_protocol(env)
+        assert 1 <= demos <= protocol.train_episodes
+        config = method_spec(method).config_mapping(protocol.env_id)
+        if env in continuous:  # a continuous-grid section, not the classic defaults
+            assert config != method_spec(method).config_mapping("__default__") or \
+                method == "iq_learn_online", (method, env)
+    assert load_config("gail", "Hopper-v5").total_steps == 1_000_000

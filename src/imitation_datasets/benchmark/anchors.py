@@ -121,14 +121,15 @@ def anchor_lines(results: dict[str, Any]) -> list[str]:
         lines += ["| Method | Environment | Theirs | Ours (mean ± std [95 % CI]) | Seeds | "
                   "Ours ≥ theirs |" + (" Their expert | Our expert |" if expert else ""),
                   "|---|---|---|---|---|---|" + ("---|---|" if expert else "")]
+        digits = 1 if expert else 3  # returns, or scores near 1
         for r in mine:
             env_id = results["envs"][r["env"]]["env_id"]
             o = r["ours"]
-            ours = ("not run" if o is None else f"{o['mean']:.3f} ± {o['std']:.3f} "
-                    f"[{o['ci_low']:.3f}, {o['ci_high']:.3f}]")
+            ours = ("not run" if o is None else f"{o['mean']:.{digits}f} ± {o['std']:.{digits}f} "
+                    f"[{o['ci_low']:.{digits}f}, {o['ci_high']:.{digits}f}]")
             verdict = "–" if r["at_least"] is None else ("yes" if r["at_least"] else "no")
-            lines.append(f"| {r['method'].upper()} | {env_id} | {r['theirs']:.3f} | {ours} | "
-                         f"{len(r['seeds'])} | {verdict} |"
+            lines.append(f"| {r['method'].upper()} | {env_id} | {r['theirs']:.{digits}f} | "
+                         f"{ours} | {len(r['seeds'])} | {verdict} |"
                          + (f" {r['their_expert']:.1f} | {r['our_expert']:.1f} |"
                             if expert else ""))
     return lines
