@@ -223,4 +223,25 @@ def test_the_medium_key_names_its_split(tiny_catalogue: Path, tmp_path: Path) ->
     got = get_dataset("cartpole-medium", out=tmp_path / "m")
     assert got.verified and got.fingerprint == CATALOGUE["cartpole"].medium.fingerprint
     assert np.all(load_source(got.path).arrays.lengths > 0)
+    from imitation_datasets.dataset import BaselineDataset
+
+    dataset = BaselineDataset("cartpole", source="catalogue", hf_split="medium")
+    assert content_fingerprint(dataset.arrays) == got.fingerprint
     assert main(["get", "cartpole-medium", "--split", "random"]) == 2
+
+
+def test_a_repo_folder_reads_with_datasets_alone(tmp_path: Path) -> None:
+    """The card's one config lists every split, so ``datasets`` reads each split's file."""
+    datasets = pytest.importorskip("datasets")
+    from conftest import make_dataset
+
+    from imitation_datasets.data.hub_folder import HubLayout
+
+    loaded = {"train": load_source(make_dataset(tmp_path, 3, name="e")),
+              "random": load_source(make_dataset(tmp_path, 2, random=True, name="r"))}
+    folder = HubLayout().write_repo(loaded, tmp_path / "repo")
+    for split, data in loaded.items():
+        steps = datasets.load_dataset(str(folder), split=split, cache_dir=str(tmp_path / "c"))
+        assert len(steps) == data.arrays.n_steps
+        np.testing.assert_allclose(steps[1]["obs"], data.arrays.obs[1])
+        assert HubLayout().read(folder, split=split).metadata == data.metadata
