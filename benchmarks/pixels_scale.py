@@ -89,7 +89,7 @@ loader = torch.utils.data.DataLoader(table, batch_size=256, shuffle=True,
                                      generator=torch.Generator().manual_seed(0))
 start, seen = time.perf_counter(), 0
 for batch in loader:
-    assert batch["image"].shape[1:] == (84, 84, 3), batch["image"].shape
+    assert sorted(batch["image"].shape[1:]) == [3, 84, 84], batch["image"].shape  # CHW
     seen += len(batch["image"])
     if seen >= limit:
         break

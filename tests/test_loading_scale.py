@@ -339,6 +339,39 @@ def test_an_image_dataset_is_read_lazily_with_bounded_memory(tmp_path):
 
 
 
+LOAD_CHILD = r"""
+import sys
+from imitation_datasets.data.torch_dataset import BaselineDataset
+
+def status(key):
+    for line in open("/proc/self/status"):
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) * 1024
+
+open("/proc/self/clear_refs", "w").write("5")  # VmHWM := VmRSS
+base = status("VmRSS")
+dataset = BaselineDataset(sys.argv[1])
+print(status("VmHWM") - base)
+"""
+
+
+@needs_proc
+def test_opening_a_frame_file_does_not_map_it_whole(tmp_path):
+    """Each record batch (one per episode) is opened without keeping its pages mapped."""
+    import subprocess
+    import sys
+
+    peaks = {}
+    for episodes in (40, 1200):  # 1,200 batches of random frames: 60 MB of PNG
+        path = write_synthetic_mapped(tmp_path / f"e{episodes}", episodes, 4, frames=True)
+        out = subprocess.run([sys.executable, "-c", LOAD_CHILD, str(path)], check=True,
+                             capture_output=True, text=True).stdout
+        peaks[episodes] = int(out.split()[-1])
+    # the kernel maps 64 KiB around each batch header read (75 MB for 1,200 batches when the
+    # pages stayed mapped); released as the batches are read, the peak does not grow
+    assert peaks[1200] - peaks[40] < 16 << 20, peaks
+
+
 # ------------------------------------------------------------------ collection writes mapped
 def collect_mapped(path, workers: int, mapped: bool = True):
     from conftest import balance
