@@ -9,7 +9,8 @@ takes ~22 min of one core rendering; the decode work per frame is the same).
 ``measure`` (each reader in a fresh interpreter, one torch thread, ``--limit`` frames decoded,
 batches of 256, shuffled with seed 0): frames decoded per second and peak RSS above the
 interpreter after its imports (``VmHWM`` after ``/proc/self/clear_refs``, so mapped file pages a
-reader touched count):
+reader touched count), and at the end its heap (``RssAnon``) and mapped file pages (``RssFile``:
+the kernel's page cache, shared and reclaimable) above the interpreter's:
 
 * ours, windowed: ``BaselineDataset(dir).batches(256, window=W)`` (``s`` and ``s'`` both
   decoded, both counted); the pages of each window are released after it, so the resident
@@ -48,6 +49,13 @@ def status(key):
 
 open("/proc/self/clear_refs", "w").write("5")  # VmHWM := VmRSS, after the imports
 BASE = status("VmRSS")
+BASE_ANON, BASE_FILE = status("RssAnon"), status("RssFile")
+
+
+def memory():
+    return {"peak_mb": (status("VmHWM") - BASE) / 2**20,
+            "anon_mb": (status("RssAnon") - BASE_ANON) / 2**20,
+            "file_mb": (status("RssFile") - BASE_FILE) / 2**20}
 """
 
 OURS = r"""
@@ -71,7 +79,7 @@ for states, actions, following in batches:
     if seen >= limit:
         break
 rate = seen / (time.perf_counter() - start)
-print(json.dumps({"load_s": load, "frames_per_s": rate, "peak_mb": (status("VmHWM") - BASE) / 2**20,
+print(json.dumps({"load_s": load, "frames_per_s": rate, **memory(),
                   "frames": seen, "rows": len(dataset)}))
 """
 
@@ -94,7 +102,7 @@ for batch in loader:
     if seen >= limit:
         break
 rate = seen / (time.perf_counter() - start)
-print(json.dumps({"load_s": load, "frames_per_s": rate, "peak_mb": (status("VmHWM") - BASE) / 2**20,
+print(json.dumps({"load_s": load, "frames_per_s": rate, **memory(),
                   "frames": seen, "rows": len(table), "version": datasets.__version__}))
 """
 
@@ -152,7 +160,7 @@ for batch in loader:
         break
 rate = seen / (time.perf_counter() - start)
 shape = list(batch["observation.image"].shape[1:])
-print(json.dumps({"load_s": load, "frames_per_s": rate, "peak_mb": (status("VmHWM") - BASE) / 2**20,
+print(json.dumps({"load_s": load, "frames_per_s": rate, **memory(),
                   "frames": seen, "rows": len(dataset), "shape": shape,
                   "version": getattr(lerobot, "__version__", "?")}))
 """
@@ -196,8 +204,9 @@ def measure(root: Path, sizes: list[int], limit: int, window: int,
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"{limit:,} frames decoded per reader, batches of 256, one torch thread; load average "
           f"{load} on {os.cpu_count()} CPUs")
-    print("| dataset | reader | load (s) | frames/s | peak RSS above interpreter (MiB) |")
-    print("|---|---|---|---|---|")
+    print("| dataset | reader | load (s) | frames/s | peak RSS above interpreter (MiB) | at the "
+          "end: heap / mapped file pages (MiB) |")
+    print("|---|---|---|---|---|---|")
     for frames in sizes:
         path = dataset_path(root, frames)
         size = (path / "steps" / "obs.arrow").stat().st_size / 2**20
@@ -215,7 +224,7 @@ def measure(root: Path, sizes: list[int], limit: int, window: int,
                 print(f"| {name} | {label} | failed: {exc} | | |", flush=True)
                 continue
             print(f"| {name} | {label} | {out['load_s']:.3f} | {out['frames_per_s']:,.0f} | "
-                  f"{out['peak_mb']:.0f} |", flush=True)
+                  f"{out['peak_mb']:.0f} | {_split(out)} |", flush=True)
     if lerobot_python:
         measure_lerobot(root, sizes[0], limit, lerobot_python, lerobot_frames)
 
@@ -240,8 +249,12 @@ def measure_lerobot(root: Path, source_frames: int, limit: int, python: str,
             continue
         disk = sum(f.stat().st_size for f in target.rglob("*") if f.is_file()) / 2**20
         print(f"| {out['rows']:,} frames ({disk:.0f} MiB, lerobot {out['version']}) | {label} | "
-              f"{out['load_s']:.3f} | {out['frames_per_s']:,.0f} | {out['peak_mb']:.0f} |",
-              flush=True)
+              f"{out['load_s']:.3f} | {out['frames_per_s']:,.0f} | {out['peak_mb']:.0f} | "
+              f"{_split(out)} |", flush=True)
+
+
+def _split(out: dict) -> str:
+    return f"{out['anon_mb']:.0f} / {out['file_mb']:.0f}"
 
 
 def main() -> None:

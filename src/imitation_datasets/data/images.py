@@ -13,6 +13,7 @@ or is larger than :data:`MAX_IMAGE_FILE_BYTES`. Both are module constants a user
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import io
 import mmap
@@ -60,6 +61,7 @@ class ImageColumn:
         if values.null_count:
             raise DatasetFormatError(f"{origin}: image column has missing values")
         self.values = values
+        self._encoded = _encoded_chunks(values)
         self.base_dir = None if base_dir is None else Path(base_dir).resolve()
         self.origin = origin
         self.mapping: mmap.mmap | None = None
@@ -93,6 +95,16 @@ class ImageColumn:
 
     def raw(self, index: int) -> bytes | str:
         """The stored value of row ``index``: encoded bytes or a path."""
+        if self._encoded is not None:  # every row holds bytes: read them from their chunk
+            starts, chunks = self._encoded
+            if index < 0:
+                index += len(self)
+            if not 0 <= index < len(self):
+                raise IndexError(f"image {index} out of range for {len(self)} rows")
+            chunk = bisect.bisect_right(starts, index) - 1
+            data: bytes = chunks[chunk][index - starts[chunk]].as_py()
+            if data:  # empty bytes: the row's path, if any, below
+                return data
         value = self.values[index].as_py()
         if isinstance(value, dict):
             value = value.get("bytes") or value.get("path")
@@ -143,6 +155,28 @@ class ImageColumn:
                 f"{self.base_dir}; refused"
             )
         return resolved
+
+
+def _encoded_chunks(values: pa.Array | pa.ChunkedArray
+                    ) -> tuple[list[int], list[pa.Array]] | None:
+    """``(first row of each chunk, its encoded-bytes array)`` when every row holds bytes.
+
+    Built once: reading a row is then a bisection and one binary value, instead of a struct
+    scalar looked up through the chunks (and the child arrays pyarrow creates on first access,
+    one per chunk, are made here, before any batch is decoded: made lazily between large
+    transient batches they kept glibc from returning its heap, 550 MB after 30,000 random
+    transitions of a 2,000-chunk file).
+    """
+    chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
+    if not pa.types.is_struct(values.type) or values.type.get_field_index("bytes") < 0:
+        return None
+    encoded = [chunk.field("bytes") for chunk in chunks]
+    if any(part.null_count for part in encoded):
+        return None  # some rows name a file instead
+    starts = [0]
+    for part in encoded:
+        starts.append(starts[-1] + len(part))
+    return starts, encoded
 
 
 # ---------------------------------------------------------------------------- frame columns
