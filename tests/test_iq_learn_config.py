@@ -7,8 +7,9 @@ import torch
 from imitation_datasets.methods import load_config
 from imitation_datasets.methods.iq_learn import IQLearnConfig, iq_loss
 
-# Measured on LunarLander with 10 demonstrations (the yaml's comment gives the figures).
-VALUE_EXPERT_ONLINE = {"LunarLander-v3"}
+# None: value_expert online was measured better on LunarLander only on test seeds (the yaml's
+# comment), which must not choose a config.
+VALUE_EXPERT_ONLINE: set[str] = set()
 
 
 def test_value_term_rows_per_environment() -> None:
