@@ -78,6 +78,5 @@ def test_every_planned_cell_has_an_environment_and_a_config_written_for_its_grid
         assert 1 <= demos <= protocol.train_episodes
         config = method_spec(method).config_mapping(protocol.env_id)
         if env in continuous:  # a continuous-grid section, not the classic defaults
-            assert config != method_spec(method).config_mapping("__default__") or \
-                method == "iq_learn_online", (method, env)
+            assert config != method_spec(method).config_mapping("__default__"), (method, env)
     assert load_config("gail", "Hopper-v5").total_steps == 1_000_000
