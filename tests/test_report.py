@@ -7,29 +7,34 @@ import pytest
 
 from imitation_datasets.benchmark.report import markdown, summarise
 
-RESULTS = Path(__file__).parent.parent / "results"
+ROOT = Path(__file__).parent.parent
+PUBLISHED = [ROOT / name for name in ("results", "results_mujoco", "results_box2d")
+             if (ROOT / name / "benchmark_results.json").is_file()]
+"""The published results folders: the classic grid's and the continuous families'."""
 
 
-@pytest.fixture(scope="module")
-def published():
-    return json.loads((RESULTS / "benchmark_results.json").read_text())
+@pytest.fixture(scope="module", params=PUBLISHED, ids=lambda p: p.name)
+def published(request):
+    return request.param, json.loads((request.param / "benchmark_results.json").read_text())
 
 
 def test_published_cells_are_the_committed_cell_files(published):
     from imitation_datasets.benchmark.runner import cell_files
 
-    committed = [json.loads(path.read_text()) for path in cell_files(RESULTS)]
+    folder, results = published
+    committed = [json.loads(path.read_text()) for path in cell_files(folder)]
     key = lambda c: (c["env"], c["method"], c.get("demos") or 0, c["seed"])  # noqa: E731
-    assert sorted(committed, key=key) == sorted(published["cells"], key=key)
+    assert sorted(committed, key=key) == sorted(results["cells"], key=key)
 
 
 def test_published_aggregates_are_recomputed_from_the_cells(published):
     from imitation_datasets.benchmark.report import RECOMPUTED
 
-    rest = {k: v for k, v in published.items() if k not in RECOMPUTED or k == "envs"}
-    again = summarise(published["cells"], published["envs"], rest)
-    assert again == published  # statistics changed: rerun il-datasets benchmark-report
-    assert (RESULTS / "benchmark_results.md").read_text() == markdown(again)
+    folder, results = published
+    rest = {k: v for k, v in results.items() if k not in RECOMPUTED or k == "envs"}
+    again = summarise(results["cells"], results["envs"], rest)
+    assert again == results  # statistics changed: rerun il-datasets benchmark-report
+    assert (folder / "benchmark_results.md").read_text() == markdown(again)
 
 
 FACTS = {"expert_return": 1.0, "random_return": 0.0,
