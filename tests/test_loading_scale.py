@@ -258,11 +258,7 @@ def test_windowed_batches_visit_every_transition_once_seeded():
 
 
 # ------------------------------------------------------------------ memory does not scale
-PEAK_CHILD = r"""
-import sys, torch
-torch.set_num_threads(1)
-from imitation_datasets.data.torch_dataset import BaselineDataset
-
+RSS_PRELUDE = r"""
 def status(key):
     for line in open("/proc/self/status"):
         if line.startswith(key + ":"):
@@ -270,7 +266,14 @@ def status(key):
 
 open("/proc/self/clear_refs", "w").write("5")  # VmHWM := VmRSS
 base = status("VmRSS")
-dataset = BaselineDataset(sys.argv[1])
+"""
+"""A child's peak-memory probe: ``status(key)`` in bytes, the peak reset to ``base`` now."""
+
+PEAK_CHILD = r"""
+import sys, torch
+torch.set_num_threads(1)
+from imitation_datasets.data.torch_dataset import BaselineDataset
+""" + RSS_PRELUDE + r"""dataset = BaselineDataset(sys.argv[1])
 seen = sum(len(batch[0]) for batch in dataset.batches(256, seed=0, window=int(sys.argv[2])))
 assert seen == len(dataset)
 print(status("VmHWM") - base)
@@ -342,15 +345,7 @@ def test_an_image_dataset_is_read_lazily_with_bounded_memory(tmp_path):
 LOAD_CHILD = r"""
 import sys
 from imitation_datasets.data.torch_dataset import BaselineDataset
-
-def status(key):
-    for line in open("/proc/self/status"):
-        if line.startswith(key + ":"):
-            return int(line.split()[1]) * 1024
-
-open("/proc/self/clear_refs", "w").write("5")  # VmHWM := VmRSS
-base = status("VmRSS")
-dataset = BaselineDataset(sys.argv[1])
+""" + RSS_PRELUDE + r"""dataset = BaselineDataset(sys.argv[1])
 print(status("VmHWM") - base)
 """
 
