@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -144,10 +145,18 @@ def test_evaluate_remeasures_a_level_card(tmp_path: Path) -> None:
     assert new == old  # the card's numbers are what its command measures
 
 
-def test_the_card_command_reproduces_the_cartpole_medium_checkpoint(tmp_path: Path) -> None:
-    """``python -m imitation_zoo.levels cartpole --level medium`` (about 14,000 PPO steps)."""
+def test_the_card_command_reproduces_the_cartpole_medium_checkpoint(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``python -m imitation_zoo.levels cartpole --level medium`` (about 14,000 PPO steps).
+
+    Training leaves nothing in the temporary directory (SB3's default logger makes a folder there).
+    """
     pytest.importorskip("stable_baselines3")
     from imitation_zoo.levels import main as levels_main
+
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temporary))
 
     shipped = ExpertCard.from_file(LEVELS_DIR / "cartpole-medium.json")
     arguments = shipped.training["recipe"].split()[3:]
@@ -157,3 +166,4 @@ def test_the_card_command_reproduces_the_cartpole_medium_checkpoint(tmp_path: Pa
     assert again.weights_sha256 == shipped.weights_sha256
     assert again.evaluation == shipped.evaluation
     assert dataclasses.replace(again, training=shipped.training) == shipped
+    assert not list(temporary.glob("SB3-*"))

@@ -42,7 +42,7 @@ from imitation_zoo.checkpoint import (
 from imitation_zoo.command import check_positive, check_recipe_key, parse_options
 from imitation_zoo.measure import normalised_score
 from imitation_zoo.recipe import Recipe, load_recipe
-from imitation_zoo.sb3_setup import algorithm_class, algorithm_kwargs, make_training_env
+from imitation_zoo.sb3_setup import build_model, make_training_env
 from imitation_zoo.sb3_training import validation_callback
 from imitation_zoo.selection import NO_BEST, BestCheckpoint, StopTraining
 from imitation_zoo.shipping import ship_checkpoint, training_section
@@ -161,9 +161,7 @@ def train_level(recipe: Recipe, level: Level, references: References, eval_every
     keeper = LevelCheckpoint(validated, scratch, training_digest(recipe, total), run, NO_BEST,
                              level=level, references=references)
     env, vecnorm = make_training_env(recipe)
-    model = algorithm_class(recipe.algo)(recipe.policy, env, seed=recipe.seed, device="cpu",
-                                         verbose=0,
-                                         **algorithm_kwargs(recipe, env.action_space))
+    model = build_model(recipe, env)
     callback = validation_callback(keeper, vecnorm)
     started = time.monotonic()
     with contextlib.suppress(StopTraining):

@@ -39,6 +39,22 @@ def algorithm_class(name: str) -> Any:
     return getattr(importlib.import_module(ALGORITHMS[name]), name)
 
 
+def build_model(recipe: Recipe, env: Any) -> Any:
+    """The recipe's stable-baselines3 model on ``env``, on the CPU, with a silent logger.
+
+    SB3's default logger (``verbose=0``, no tensorboard) creates an empty ``SB3-<date>`` folder
+    in the temporary directory at every ``learn``; an explicit logger with no output writes
+    nothing and records the same values.
+    """
+    from stable_baselines3.common.logger import Logger
+
+    model = algorithm_class(recipe.algo)(recipe.policy, env, seed=recipe.seed, device="cpu",
+                                         verbose=0,
+                                         **algorithm_kwargs(recipe, env.action_space))
+    model.set_logger(Logger(folder=None, output_formats=[]))
+    return model
+
+
 def schedule_value(value: Any) -> Any:
     """Decode rl-zoo conventions: ``"lin_<x>"`` is a linear schedule from ``x`` to 0."""
     if isinstance(value, str) and value.startswith("lin_"):

@@ -45,8 +45,7 @@ from imitation_zoo.checkpoint import (
 from imitation_zoo.export import ExportMismatchError, export_sb3
 from imitation_zoo.recipe import CHECKPOINTS_DIR, Recipe, train_command
 from imitation_zoo.sb3_setup import (
-    algorithm_class,
-    algorithm_kwargs,
+    build_model,
     load_ars_state,
     make_training_env,
     save_ars_state,
@@ -177,9 +176,7 @@ def train(recipe: Recipe, timesteps: int | None = None, scratch_root: Path = DEF
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     env, vecnorm = make_training_env(recipe)
-    model = algorithm_class(recipe.algo)(recipe.policy, env, seed=recipe.seed, device="cpu",
-                                         verbose=0,
-                                         **algorithm_kwargs(recipe, env.action_space))
+    model = build_model(recipe, env)
 
     state = earlier.state
     start_steps, elapsed_offset, segments = 0, 0.0, []
