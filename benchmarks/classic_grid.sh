@@ -6,7 +6,8 @@
 #
 #   1. the table: all methods x 6 envs, the protocol's 100 demonstrations, seed 0, then seeds 0-4
 #   2. the 10-demonstration cells of the targets (CartPole, Acrobot, LunarLander, Pendulum)
-#   3. the sample-efficiency curves: 1, 5, 10, 25 demonstrations on those four envs, 5 seeds
+#   3. the sample-efficiency curves: 1, 5, 10, 25 demonstrations on those four envs, seed 0 (every
+#      method's curve first), then 5 seeds
 #
 # Usage: benchmarks/classic_grid.sh [WORKERS]   (default 2; data cached in ./benchmark_data)
 set -euo pipefail
@@ -17,4 +18,5 @@ run() { il-datasets benchmark --out results --data benchmark_data --workers "$wo
 run --envs "$all_envs" --seeds 1
 run --envs "$curve_envs" --demos 10 --seeds 1
 run --envs "$all_envs" --seeds 5
+run --envs "$curve_envs" --demos 1,5,10,25 --seeds 1
 run --envs "$curve_envs" --demos 1,5,10,25 --seeds 5

@@ -9,8 +9,11 @@ online methods' cost depends on their step budget; the offline ones' epochs repe
 demonstrations to the full set's gradient steps), multiplies by the planned cells, and prints
 the total per method, what is done, and the projected wall time on N cores (cells are
 single-threaded and independent). Pairs with no measured cell are listed as unmeasured and
-left out of the totals. Cell times measured while other jobs shared the cores overstate what a
-free core needs; the median damps that.
+left out of the totals. A cell's time is its CPU seconds (``train_cpu_seconds`` +
+``test_cpu_seconds``, what it costs a free core) where the cell recorded them, and its wall
+seconds otherwise (cells made before CPU time was recorded); wall times measured while other
+jobs shared the cores overstate what a free core needs. Where a pair has CPU-timed cells, only
+those are used; the last line says how many cells were timed each way.
 """
 
 from __future__ import annotations
@@ -26,19 +29,27 @@ from imitation_datasets.benchmark.protocol import env_protocol
 
 
 def measured(folders: list[Path]) -> tuple[dict[tuple[str, str, int], list[float]],
-                                            set[tuple[str, str, int, int]]]:
-    """Cell seconds (train + test) by (env, method, demos), and the finished cells
-    ``(env, method, demos, seed)``, over every cell file in ``folders``."""
-    seconds: dict[tuple[str, str, int], list[float]] = defaultdict(list)
+                                            set[tuple[str, str, int, int]], dict[str, int]]:
+    """Cell seconds (train + test; CPU seconds where a pair has CPU-timed cells, wall seconds
+    otherwise) by (env, method, demos), the finished cells ``(env, method, demos, seed)``, and
+    how many cells were timed by CPU and by wall seconds, over every cell file in ``folders``."""
+    timed: dict[str, dict[tuple[str, str, int], list[float]]] = {
+        "cpu": defaultdict(list), "wall": defaultdict(list)}
     done = set()
     for folder in folders:
         for path in (folder / "cells").rglob("seed*.json"):
             cell = json.loads(path.read_text())
             demos = int(cell.get("demos") or env_protocol(cell["env"]).train_episodes)
-            seconds[(cell["env"], cell["method"], demos)].append(
-                cell["train_seconds"] + cell["test_seconds"])
+            key = (cell["env"], cell["method"], demos)
+            if "train_cpu_seconds" in cell:
+                timed["cpu"][key].append(cell["train_cpu_seconds"] + cell["test_cpu_seconds"])
+            timed["wall"][key].append(cell["train_seconds"] + cell["test_seconds"])
             done.add((cell["env"], cell["method"], demos, int(cell["seed"])))
-    return seconds, done
+    seconds = {key: timed["cpu"].get(key) or wall for key, wall in timed["wall"].items()}
+    counts = {"cpu": sum(map(len, timed["cpu"].values())),
+              "wall": sum(len(wall) for key, wall in timed["wall"].items()
+                          if key not in timed["cpu"])}
+    return seconds, done, counts
 
 
 def main() -> None:
@@ -50,7 +61,7 @@ def main() -> None:
     unknown = [f for f in args.families if f not in grids()]
     if unknown:
         parser.error(f"unknown family {unknown[0]!r}; known: {', '.join(grids())}")
-    seconds, done = measured(args.results)
+    seconds, done, counts = measured(args.results)
     print(f"{'method':18} {'cells':>6} {'done':>6} {'cell-min':>9} {'left-min':>9}  unmeasured")
     total = left = 0.0
     by_method: dict[str, list[tuple[str, str, int, int]]] = defaultdict(list)
@@ -80,6 +91,8 @@ def main() -> None:
     for cores in (2, 16):
         print(f"projected wall time on {cores} free cores: measured part of the grid "
               f"{total / cores / 60:.1f} h, what is left of it {left / cores / 60:.1f} h")
+    print(f"cell times from {counts['cpu']} cells' CPU seconds and {counts['wall']} cells' wall "
+          "seconds (measured under load: an overstatement)")
 
 
 if __name__ == "__main__":

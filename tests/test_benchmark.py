@@ -32,6 +32,8 @@ def test_same_seeds_give_identical_numbers_and_finished_cells_are_not_rerun(tmp_
                           progress=False)
     assert [c["seed"] for c in first] == [0, 1]
     assert all(c["performance"] > 0.9 for c in first)
+    # what a cell costs a free core (CPU seconds of its one thread), beside its wall time
+    assert all(min(c["train_cpu_seconds"], c["test_cpu_seconds"]) > 0 for c in first)
     second = run_benchmark(["bc"], ["cartpole"], 2, tmp_path / "b", data_dir, workers=1,
                            progress=False)
     assert _numbers(first) == _numbers(second)

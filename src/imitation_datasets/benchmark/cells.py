@@ -86,9 +86,9 @@ def run_cell(cell: Cell, data_dir: str, out_dir: str, facts: dict[str, Any]) -> 
         interaction_seed=1_000 + cell.seed,
         expert_policy=Experts.get_expert(p.expert),  # queried by DAgger only
     )
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     log = method.fit(task)
-    trained = time.perf_counter()
+    trained, cpu_trained = time.perf_counter(), time.process_time()
     log_record = log.to_dict() if callable(getattr(log, "to_dict", None)) else {}
     returns = evaluate_policy(method, p.env_id, splits.test_seeds, p.env_kwargs)
     held_out = splits.held_out
@@ -113,6 +113,10 @@ def run_cell(cell: Cell, data_dir: str, out_dir: str, facts: dict[str, Any]) -> 
         "env_steps": int(log_record.get("env_steps") or 0),
         "train_seconds": trained - started,
         "test_seconds": time.perf_counter() - trained,
+        # CPU seconds of this single-threaded process: what the cell costs a free core, unlike
+        # wall time, which grows with whatever else shares the cores
+        "train_cpu_seconds": cpu_trained - cpu_started,
+        "test_cpu_seconds": time.process_time() - cpu_trained,
         "config": cell.spec.config_mapping(p.env_id),
         "log": log_record,
     }
