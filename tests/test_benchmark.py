@@ -1,6 +1,10 @@
 """The benchmark runner: reproducible numbers, resume, report from JSON, clear errors."""
 
 import json
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -191,3 +195,34 @@ def test_a_missing_matplotlib_skips_the_plots_with_a_note(tmp_path, monkeypatch,
     assert (tmp_path / RESULTS_MD).exists() and (tmp_path / "benchmark_results.json").exists()
     assert not list(tmp_path.glob("*.png"))
     assert "plots skipped: matplotlib is not installed" in caplog.text
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie waiting for its reaper is not)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl(PR_SET_PDEATHSIG)")
+def test_cell_workers_die_with_a_killed_driver(tmp_path):
+    """A driver killed mid-cell takes its workers with it instead of leaving them computing."""
+    script = tmp_path / "driver.py"
+    script.write_text(
+        "import os, time\n"
+        "from imitation_datasets.benchmark.runner import cell_pool\n"
+        "if __name__ == '__main__':\n"
+        "    pool = cell_pool(1)\n"
+        "    print(pool.submit(os.getpid).result(), flush=True)\n"
+        "    pool.submit(time.sleep, 120)  # a long cell\n"
+        "    time.sleep(1.0)\n"
+        "    os._exit(0)  # killed: no shutdown of the pool\n")
+    driver = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                            timeout=120, check=True)
+    worker = int(driver.stdout.split()[0])
+    deadline = time.monotonic() + 30
+    while _running(worker) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _running(worker)

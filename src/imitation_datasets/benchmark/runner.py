@@ -36,6 +36,7 @@ from imitation_datasets.benchmark.reproducible import cell_environment
 from imitation_datasets.core.atomic import atomic_write_text
 from imitation_datasets.core.errors import OneLineError
 from imitation_datasets.core.evaluation import evaluate_policy
+from imitation_datasets.core.processes import die_with_parent
 from imitation_datasets.core.safe_read import read_json
 from imitation_datasets.data.parquet import read_parquet
 
@@ -184,6 +185,19 @@ def env_facts(splits: Splits) -> dict[str, Any]:
     }
 
 
+def cell_pool(workers: int) -> ProcessPoolExecutor:
+    """The worker processes that play benchmark cells.
+
+    Always fresh spawned workers (even for one): their torch starts with the CPU-independent
+    arithmetic of reproducible.py, whatever this process imported. Each dies with this process
+    (a killed driver does not leave cells computing and writing behind it).
+    """
+    import multiprocessing as mp
+
+    return ProcessPoolExecutor(max_workers=max(1, workers), mp_context=mp.get_context("spawn"),
+                               initializer=die_with_parent)
+
+
 def run_benchmark(methods: Sequence[str | type], envs: Sequence[str], seeds: int, out: str | Path,
                   data_dir: str | Path, workers: int = 2, backend: str = "local",
                   address: str | None = None, progress: bool = True, *,
@@ -251,12 +265,7 @@ def run_benchmark(methods: Sequence[str | type], envs: Sequence[str], seeds: int
     if backend == "ray":
         run_cells_on_ray(todo, str(data_dir), str(out), facts, address, bar)
     elif todo:
-        # Always fresh spawned workers (even for one): their torch starts with the
-        # CPU-independent arithmetic of reproducible.py, whatever this process imported.
-        import multiprocessing as mp
-
-        with cell_environment(), ProcessPoolExecutor(
-                max_workers=max(1, workers), mp_context=mp.get_context("spawn")) as pool:
+        with cell_environment(), cell_pool(workers) as pool:
             futures = [pool.submit(run_cell, c, str(data_dir), str(out), facts[c.env])
                        for c in todo]
             for future in as_completed(futures):

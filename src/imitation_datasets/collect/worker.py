@@ -13,7 +13,6 @@ staging folder that fails (full disk, read-only folder) is reported as ``("oserr
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
 import inspect
 import json
@@ -36,6 +35,7 @@ from imitation_datasets.collect.player import EpisodePlayer, PlaySpec, summary
 from imitation_datasets.collect.staging import Staging
 from imitation_datasets.core.atomic import atomic_write_text
 from imitation_datasets.core.errors import ImitationDatasetsError
+from imitation_datasets.core.processes import die_with_parent
 from imitation_datasets.core.seeding import episode_seed
 
 
@@ -120,12 +120,6 @@ class Context:
         self.logs.append(str(log))
 
 
-def _die_with_parent() -> None:
-    """Ask Linux to SIGTERM this process when its parent dies (best effort elsewhere)."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
-
-
 def _parent_alive(spec: WorkerSpec) -> bool:
     return os.getppid() == spec.parent_pid
 
@@ -150,7 +144,7 @@ def _call_user_enjoy(enjoy: Callable[..., Any], policy: Any, path: str, context:
 def run_worker(worker: int, spec: WorkerSpec, inbox: Any, outbox: Any) -> None:
     """Entry point of a worker process."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the controller handles Ctrl-C
-    _die_with_parent()
+    die_with_parent()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     try:
         if spec.user_enjoy is None:
