@@ -3,7 +3,10 @@
 Builds one synthetic HalfCheetah-shaped dataset (``--steps`` transitions in episodes of 1000,
 obs 17 float64, action 6 float32) as our mapped folder, exports it with our writers to a
 ``datasets`` ``save_to_disk`` folder (Arrow, memory-mapped by ``load_from_disk``) and to a
-Minari dataset (its default storage), then, each in a fresh interpreter with one torch thread:
+Minari dataset (its default storage), each export in a fresh interpreter that reports its wall
+time, peak RSS (``VmHWM``: counts the file pages it maps, which the kernel can drop) and peak
+anonymous memory (``RssAnon`` sampled every 50 ms: what cannot be dropped, the figure that
+decides an out-of-memory kill). Then, each in a fresh interpreter with one torch thread:
 
 * load time and peak RSS above the interpreter (``VmHWM`` after ``/proc/self/clear_refs``);
 * shuffled batches of 1024 through ``torch.utils.data.DataLoader``: ours
@@ -73,6 +76,52 @@ print(json.dumps({"load_s": load, "rate": rate, "peak_mb": (status("VmHWM") - ba
 """
 
 
+EXPORT_CHILD = r"""
+import json, sys, threading, time
+kind, source, target = sys.argv[1], sys.argv[2], sys.argv[3]
+
+def status(key):
+    for line in open("/proc/self/status"):
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) * 1024
+
+if kind == "hf":
+    from imitation_datasets.data.hf_datasets import HFDatasets
+else:
+    from imitation_datasets.data.minari_export import to_minari
+from imitation_datasets.data.sources import as_loaded
+open("/proc/self/clear_refs", "w").write("5")
+base, anon, peak_anon, done = status("VmRSS"), status("RssAnon"), [0], threading.Event()
+
+def sample():
+    while not done.wait(0.05):
+        peak_anon[0] = max(peak_anon[0], status("RssAnon"))
+
+threading.Thread(target=sample, daemon=True).start()
+start = time.perf_counter()
+if kind == "hf":
+    HFDatasets().write(as_loaded(source), target)
+else:
+    to_minari(source, target)
+seconds = time.perf_counter() - start
+done.set()
+print(json.dumps({"s": seconds, "peak_mb": (status("VmHWM") - base) / 2**20,
+                  "anon_mb": (max(peak_anon[0], status("RssAnon")) - anon) / 2**20}))
+"""
+
+
+def export(kind: str, source: str, target: str, env: dict[str, str]) -> str:
+    """Run one export in a fresh interpreter; its time and memory as a line (or why it failed)."""
+    result = subprocess.run([sys.executable, "-c", EXPORT_CHILD, kind, source, target],
+                            capture_output=True, text=True, env=env)
+    if result.returncode:
+        why = (result.stderr.strip().splitlines() or [f"exit status {result.returncode}"])[-1]
+        return f"failed ({why}; exit status {result.returncode})"
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    return (f"{out['s']:.0f} s, peak RSS {out['peak_mb']:,.0f} MiB, peak anonymous "
+            f"{out['anon_mb']:,.0f} MiB")
+
+
 def measure(kind: str, path: str, limit: int, env: dict[str, str]) -> dict:
     result = subprocess.run([sys.executable, "-c", CHILD, kind, path, str(limit)], check=True,
                             capture_output=True, text=True, env=env)
@@ -107,17 +156,16 @@ def main() -> None:
 
 def compare(root: Path, steps: int, limit: int, env: dict[str, str], build_mapped) -> None:
     """Build ``steps`` transitions three ways (kept when already there), then read each."""
-    from imitation_datasets.data.huggingface import to_hf_dataset
-    from imitation_datasets.data.minari_export import to_minari
-
     ours, hf = root / "ours", root / "hf"
     minari_id = f"il-datasets/halfcheetah/synthetic-{steps // 1000}k-v0"
     if not (ours / "metadata.json").exists():
         build_mapped(ours, steps // 1_000_000 or 1)
     if not (hf / "dataset_info.json").exists():
-        to_hf_dataset(ours).save_to_disk(str(hf))
+        print(f"export of {steps:,} steps to HF save_to_disk: "
+              f"{export('hf', str(ours), str(hf), env)}", flush=True)
     if not (Path(env["MINARI_DATASETS_PATH"]) / minari_id.replace("/", os.sep)).exists():
-        to_minari(ours, minari_id)
+        print(f"export of {steps:,} steps to Minari (hdf5): "
+              f"{export('minari', str(ours), minari_id, env)}", flush=True)
     for label, kind, path in (
             ("ours: DataLoader(BaselineDataset, 1024, shuffle)", "ours", str(ours)),
             ("HF datasets: DataLoader(with_format('torch'), 1024, shuffle)", "hf", str(hf)),

@@ -8,6 +8,8 @@ JSON in ``info.description``, so :func:`from_hf_dataset` restores every array of
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,7 @@ from imitation_datasets.data.arrays import DatasetArrays
 from imitation_datasets.data.hub_layout import (
     columns_from_table,
     fit_to_metadata,
-    hub_table,
+    write_hub_stream,
 )
 from imitation_datasets.data.loaded import LoadedData
 from imitation_datasets.data.metadata import checked_metadata
@@ -65,18 +67,33 @@ def from_hf_dataset(dataset: Any, origin: str = "HuggingFace dataset",
     return fit_to_metadata(arrays_from_columns(columns, origin), metadata, origin), metadata
 
 
-def to_hf_dataset(data: LoadedData) -> Any:
+def to_hf_dataset(data: LoadedData, cache_dir: str | Path | None = None) -> Any:
     """``data`` as a ``datasets.Dataset`` (one row per step, hub layout, metadata attached).
 
     Its ``info.description`` is our ``metadata.json`` (as JSON) when the data has metadata.
+    The rows are streamed, a bounded batch at a time, into an Arrow file that the ``Dataset``
+    memory-maps (as ``datasets`` does with its own cache files), so memory does not grow with
+    the dataset: the file goes in ``cache_dir`` when given, else in ``datasets``' temporary
+    cache folder, removed when the interpreter exits. Image observations carry the ``Image``
+    feature.
     """
     require_extra("hf", "a HuggingFace datasets.Dataset", ("datasets",))
     import datasets
-    from datasets.table import InMemoryTable
+    from datasets.fingerprint import get_temporary_cache_files_directory
 
     description = "" if data.metadata is None else json.dumps(data.metadata, allow_nan=False)
     info = datasets.DatasetInfo(description=description)
-    return datasets.Dataset(InMemoryTable(hub_table(data.arrays)), info=info)
+    folder = Path(cache_dir) if cache_dir is not None else \
+        Path(get_temporary_cache_files_directory())
+    folder.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(prefix="hub-layout-", suffix=".arrow", dir=folder)
+    os.close(handle)
+    try:
+        write_hub_stream(data.arrays, name)
+        return datasets.Dataset.from_file(name, info=info)
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
 
 
 def huggingface_to_baseline(dataset: Any) -> dict[str, np.ndarray]:
@@ -160,6 +177,15 @@ class HFDatasets:
         return loaded if origin is None else LoadedData(loaded.arrays, loaded.metadata, origin)
 
     def write(self, data: LoadedData, location: str | Path) -> Path:
-        """:func:`to_hf_dataset` saved with ``save_to_disk`` (``BaselineDataset`` reads it)."""
-        to_hf_dataset(data).save_to_disk(str(location))
-        return Path(location)
+        """:func:`to_hf_dataset` saved with ``save_to_disk`` (``BaselineDataset`` reads it).
+
+        Streamed: the rows go a batch at a time into a temporary Arrow file beside
+        ``location`` (removed afterwards), which ``save_to_disk`` copies a batch at a time.
+        """
+        location = Path(location)
+        location.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix=f".{location.name}-", dir=location.parent) as tmp:
+            dataset = to_hf_dataset(data, cache_dir=tmp)
+            dataset.save_to_disk(str(location))
+            del dataset  # unmaps the temporary file before its folder is removed
+        return location

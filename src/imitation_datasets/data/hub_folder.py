@@ -2,10 +2,14 @@
 
 Reading: the ``.parquet``/``.jsonl`` data files of a split (named after it, as on the hub), in the
 columns of :mod:`~imitation_datasets.data.hub_layout`, fitted to our ``metadata.json`` beside
-them when there is one. Writing: a folder holding ``data/<split>-00000-of-00001.parquet``,
-``metadata.json`` and a ``README.md`` dataset card (:mod:`~imitation_datasets.data.dataset_card`)
-whose ``configs`` make ``datasets.load_dataset(folder)`` read exactly the data file; or one
-``.parquet``/``.jsonl`` file.
+them when there is one. Writing: a folder holding the Parquet shards
+``data/<split>-0000i-of-0000N.parquet`` (one for a small dataset; about
+:data:`~imitation_datasets.data.hub_layout.SHARD_BYTES` of rows each, streamed batch by batch, so
+memory does not grow with the dataset), ``metadata.json`` and a ``README.md`` dataset card
+(:mod:`~imitation_datasets.data.dataset_card`) whose ``configs`` make
+``datasets.load_dataset(folder)`` read exactly the data files; or one ``.parquet``/``.jsonl``
+file. Image observations carry HuggingFace's ``Image`` feature in the Parquet schema, so
+``datasets`` decodes them as PIL images.
 """
 
 from __future__ import annotations
@@ -19,7 +23,13 @@ from imitation_datasets.core.atomic import atomic_write_text
 from imitation_datasets.core.errors import DatasetFormatError
 from imitation_datasets.core.safe_paths import check_inside
 from imitation_datasets.data.dataset_card import CARD_FILE, hub_card, hub_repo_card
-from imitation_datasets.data.hub_layout import read_hub_files, write_hub_parquet, write_jsonl
+from imitation_datasets.data.hub_layout import (
+    SHARD_BYTES,
+    read_hub_files,
+    write_hub_parquet,
+    write_hub_shards,
+    write_jsonl,
+)
 from imitation_datasets.data.loaded import LoadedData
 from imitation_datasets.data.metadata import METADATA_FILE, our_metadata, write_metadata
 
@@ -129,15 +139,17 @@ class HubLayout:
             return write_hub_parquet(data.arrays, path)
         return self.write_folder(data, path, split=split)
 
-    def write_folder(self, data: LoadedData, folder: str | Path, *, split: str = "train") -> Path:
+    def write_folder(self, data: LoadedData, folder: str | Path, *, split: str = "train",
+                     shard_bytes: int = SHARD_BYTES) -> Path:
         """Write the hub folder ``folder`` (whatever its name).
 
-        ``data/<split>-00000-of-00001.parquet``, ``metadata.json`` (when there is metadata) and
-        the ``README.md`` dataset card.
+        ``data/<split>-0000i-of-0000N.parquet`` (shards of about ``shard_bytes`` uncompressed;
+        ``-00000-of-00001`` for a dataset smaller than that), ``metadata.json`` (when there is
+        metadata) and the ``README.md`` dataset card.
         """
         path = Path(folder)
         path.mkdir(parents=True, exist_ok=True)
-        write_hub_parquet(data.arrays, path / "data" / f"{split}-00000-of-00001.parquet")
+        write_hub_shards(data.arrays, path / "data", split, shard_bytes)
         if data.metadata is not None:
             write_metadata(path, data.metadata)
         atomic_write_text(path / CARD_FILE, hub_card(data.metadata, split))
@@ -147,7 +159,7 @@ class HubLayout:
                    notes: dict[str, str] | None = None) -> Path:
         """Write a hub folder holding several splits (a hub repo such as the original's).
 
-        ``data/<split>-00000-of-00001.parquet`` and ``metadata/<split>/metadata.json`` for every
+        ``data/<split>-0000i-of-0000N.parquet`` and ``metadata/<split>/metadata.json`` for every
         split, and one ``README.md`` whose ``default`` config lists every split (``notes``: a
         line per split for the card). :meth:`read` takes each split's own metadata.
         """
@@ -160,7 +172,7 @@ class HubLayout:
             if data.metadata is None:
                 raise ValueError(f"split {split!r} has no metadata")
             split_metadata(path, split)  # checks the name
-            write_hub_parquet(data.arrays, path / "data" / f"{split}-00000-of-00001.parquet")
+            write_hub_shards(data.arrays, path / "data", split)
             (path / SPLIT_METADATA_DIR / split).mkdir(parents=True, exist_ok=True)
             write_metadata(path / SPLIT_METADATA_DIR / split, data.metadata)
             metadatas[split] = data.metadata

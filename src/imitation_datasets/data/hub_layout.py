@@ -32,7 +32,8 @@ the file.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -45,8 +46,9 @@ from imitation_datasets.core.atomic import atomic_path
 from imitation_datasets.core.errors import DatasetFormatError
 from imitation_datasets.core.safe_read import require_regular
 from imitation_datasets.data.arrays import DatasetArrays, conform_to_spaces
-from imitation_datasets.data.arrow import arrow_numpy, flat_array, nested_array, step_numbers
+from imitation_datasets.data.arrow import arrow_numpy, flat_array, nested_array
 from imitation_datasets.data.images import ImageColumn, is_image_column
+from imitation_datasets.data.mapped import release_pages
 from imitation_datasets.data.original import arrays_from_columns, canonical_columns
 from imitation_datasets.data.schema import metadata_spaces
 
@@ -242,23 +244,130 @@ def next_observations(arrays: DatasetArrays) -> np.ndarray | None:
     return next_obs
 
 
-def hub_table(arrays: DatasetArrays) -> pa.Table:
-    """``arrays`` as a hub-layout Arrow table (see the module docstring)."""
-    obs = arrays.obs.values if isinstance(arrays.obs, ImageColumn) else nested_array(arrays.obs)
+BATCH_BYTES = 32 << 20
+"""Uncompressed bytes of one record batch an export builds at a time (its memory bound)."""
+SHARD_BYTES = 512 << 20
+"""Uncompressed bytes of one Parquet shard of a hub folder (hub files of ~0.5 GB)."""
+IMAGE_FEATURES = {"obs": {"_type": "Image"}}
+"""HuggingFace features of an image ``obs`` column (Arrow schema metadata under
+``huggingface``): ``datasets`` decodes the column as PIL images, without this library."""
+
+
+def _image_obs(arrays: DatasetArrays) -> bool:
+    """Whether ``obs`` holds HuggingFace ``Image`` structs (``{bytes, path}``)."""
+    return isinstance(arrays.obs, ImageColumn) and arrays.obs.values.type == pa.struct(
+        [("bytes", pa.binary()), ("path", pa.string())])
+
+
+def row_bytes(arrays: DatasetArrays) -> int:
+    """Average uncompressed bytes of one hub-layout row (for batch and shard sizes)."""
+    rows = max(arrays.n_steps, 1)
+    if isinstance(arrays.obs, ImageColumn):
+        obs = -(-arrays.obs.values.nbytes // rows)  # buffer sizes: no page is read
+    else:
+        obs = _width(arrays.obs) * (1 if arrays.final_obs is None else 2)  # with next_obs
+    return max(1, int(obs + _width(arrays.actions) + 8 + 8 + 3))
+
+
+def _width(values: np.ndarray) -> int:
+    """Bytes of one row of ``values``."""
+    return int(values.itemsize * np.prod(values.shape[1:], dtype=np.int64))
+
+
+def _row_range(arrays: DatasetArrays, start: int, stop: int) -> dict[str, pa.Array]:
+    """Rows ``[start, stop)`` of the hub-layout columns (episode columns from the lengths)."""
+    starts = arrays.starts
+    rows = np.arange(start, stop, dtype=np.int64)
+    episode = np.searchsorted(starts, rows, side="right") - 1
+    first = np.zeros(stop - start, dtype=bool)
+    first[rows == starts[episode]] = True
+    if isinstance(arrays.obs, ImageColumn):
+        obs = arrays.obs.values.slice(start, stop - start)
+        obs = obs.combine_chunks() if isinstance(obs, pa.ChunkedArray) else obs
+    else:
+        obs = nested_array(np.ascontiguousarray(arrays.obs[start:stop]))
     columns: dict[str, pa.Array] = {
         "obs": obs,
-        "actions": nested_array(arrays.actions),
-        "rewards": flat_array(arrays.rewards.astype(np.float64, copy=False)),
-        "episode_starts": flat_array(arrays.episode_starts),
-        "terminated": flat_array(arrays.terminated),
-        "truncated": flat_array(arrays.truncated),
-        "episode_index": flat_array(arrays.episode_index.astype(np.int32)),
-        "step": flat_array(step_numbers(arrays.lengths)),
+        "actions": nested_array(np.ascontiguousarray(arrays.actions[start:stop])),
+        "rewards": flat_array(np.asarray(arrays.rewards[start:stop], dtype=np.float64)),
+        "episode_starts": flat_array(first),
+        "terminated": flat_array(np.asarray(arrays.terminated[start:stop], dtype=bool)),
+        "truncated": flat_array(np.asarray(arrays.truncated[start:stop], dtype=bool)),
+        "episode_index": flat_array(episode.astype(np.int32)),
+        "step": flat_array((rows - starts[episode]).astype(np.int32)),
     }
-    next_obs = next_observations(arrays)
-    if next_obs is not None:
-        columns["next_obs"] = nested_array(next_obs)
-    return pa.Table.from_arrays(list(columns.values()), names=list(columns))
+    if arrays.final_obs is not None and isinstance(arrays.obs, np.ndarray):
+        following = np.empty((stop - start, *arrays.obs.shape[1:]), dtype=arrays.obs.dtype)
+        inside = min(stop + 1, arrays.n_steps) - (start + 1)
+        following[:inside] = arrays.obs[start + 1:start + 1 + inside]
+        ends = starts + arrays.lengths - 1
+        last = np.flatnonzero((ends >= start) & (ends < stop))
+        following[ends[last] - start] = arrays.final_obs[last]
+        columns["next_obs"] = nested_array(following)
+    return columns
+
+
+def hub_batches(arrays: DatasetArrays, start: int = 0, stop: int | None = None,
+                batch_bytes: int = BATCH_BYTES) -> Iterator[pa.RecordBatch]:
+    """Rows ``[start, stop)`` of ``arrays`` as hub-layout record batches, in order.
+
+    Each batch holds about ``batch_bytes`` (at least one row), built from the arrays' rows
+    only: a memory-mapped dataset's pages are released after each batch, so an export holds
+    one batch at a time whatever the dataset's size. The schema carries the ``Image`` feature
+    (:data:`IMAGE_FEATURES`) when the observations are encoded images.
+    """
+    stop = arrays.n_steps if stop is None else stop
+    step = max(1, batch_bytes // row_bytes(arrays))
+    image = _image_obs(arrays)
+    for first in range(start, stop, step) or [start]:  # an empty dataset: one empty batch
+        columns = _row_range(arrays, first, min(first + step, stop))
+        batch = pa.RecordBatch.from_arrays(list(columns.values()), names=list(columns))
+        if image:
+            batch = batch.replace_schema_metadata(
+                {"huggingface": json.dumps({"info": {"features": IMAGE_FEATURES}})})
+        yield batch
+        del columns, batch  # not alive while the next batch is built
+        release_pages(arrays.obs, arrays.actions, arrays.rewards, arrays.terminated,
+                      arrays.truncated, arrays.final_obs)
+
+
+def hub_table(arrays: DatasetArrays) -> pa.Table:
+    """``arrays`` as one hub-layout Arrow table in memory (see the module docstring).
+
+    For small data; exports stream :func:`hub_batches` instead.
+    """
+    batches = list(hub_batches(arrays))
+    if not batches:
+        raise ValueError("no steps to write")
+    return pa.Table.from_batches(batches)
+
+
+def write_batches(batches: Iterator[pa.RecordBatch],
+                  open_writer: Callable[[pa.Schema], Any]) -> None:
+    """Write ``batches`` with the writer ``open_writer(schema)`` returns, holding one at a time.
+
+    ``open_writer`` gets the first batch's schema; the writer needs ``write_batch`` and
+    ``close`` (Arrow IPC and Parquet writers). Each batch is dropped once written, before the
+    next is built.
+    """
+    writer = None
+    try:
+        for batch in batches:
+            if writer is None:
+                writer = open_writer(batch.schema)
+            writer.write_batch(batch)
+            del batch
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+def write_hub_stream(arrays: DatasetArrays, path: str | Path) -> Path:
+    """Write ``arrays`` as an Arrow IPC stream (what ``datasets.Dataset.from_file`` maps)."""
+    path = Path(path)
+    with atomic_path(path) as tmp, pa.OSFile(str(tmp), "wb") as sink:
+        write_batches(hub_batches(arrays), lambda schema: pa.ipc.new_stream(sink, schema))
+    return path
 
 
 def write_jsonl(arrays: DatasetArrays, path: str | Path) -> Path:
@@ -291,17 +400,54 @@ def write_jsonl(arrays: DatasetArrays, path: str | Path) -> Path:
     return path
 
 
-def write_hub_parquet(arrays: DatasetArrays, path: str | Path) -> Path:
-    """Write ``arrays`` as one hub-layout Parquet file (atomically)."""
+def _write_parquet(arrays: DatasetArrays, path: Path, start: int, stop: int) -> None:
+    """Rows ``[start, stop)`` as one Parquet file (atomically), a row group per batch."""
     import pyarrow.parquet as pq
 
+    with atomic_path(path) as tmp:
+        write_batches(hub_batches(arrays, start, stop), lambda schema: pq.ParquetWriter(
+            tmp, schema, compression="zstd", write_statistics=False))
+
+
+def write_hub_parquet(arrays: DatasetArrays, path: str | Path) -> Path:
+    """Write ``arrays`` as one hub-layout Parquet file (atomically, streamed batch by batch)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        pq.write_table(hub_table(arrays), tmp, compression="zstd", write_statistics=False)
+    _write_parquet(arrays, path, 0, arrays.n_steps)
     return path
 
 
+def shard_name(split: str, index: int, count: int) -> str:
+    """The hub's name of shard ``index`` of ``count``: ``<split>-00000-of-00003.parquet``."""
+    return f"{split}-{index:05d}-of-{count:05d}.parquet"
+
+
+def write_hub_shards(arrays: DatasetArrays, folder: str | Path, split: str,
+                     shard_bytes: int = SHARD_BYTES) -> list[Path]:
+    """Write ``arrays`` as Parquet shards ``folder/<split>-0000i-of-0000N.parquet``.
+
+    Each shard holds about ``shard_bytes`` of uncompressed rows (at least one row; one shard
+    for a small dataset), written atomically and streamed batch by batch. Shards of ``split``
+    left in ``folder`` by an earlier write with another shard count are removed afterwards,
+    so the folder holds exactly this dataset's shards.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    total = arrays.n_steps
+    count = max(1, min(total, -(-total * row_bytes(arrays) // shard_bytes)))
+    per_shard = -(-total // count)
+    count = -(-total // per_shard)
+    paths = [folder / shard_name(split, i, count) for i in range(count)]
+    for i, path in enumerate(paths):
+        _write_parquet(arrays, path, i * per_shard, min(total, (i + 1) * per_shard))
+    pattern = re.compile(re.escape(split) + r"-\d{5}-of-\d{5}\.parquet")
+    for stale in folder.glob(f"{split}-*-of-*.parquet"):
+        if pattern.fullmatch(stale.name) and stale not in paths:
+            stale.unlink()
+    return paths
+
+
 __all__ = ["fit_to_metadata", "next_observations",
-           "columns_from_table", "dense",
-           "hub_table", "read_hub_files", "read_table_file", "write_hub_parquet", "write_jsonl"]
+           "columns_from_table", "dense", "hub_batches", "row_bytes", "shard_name",
+           "hub_table", "read_hub_files", "read_table_file", "write_hub_parquet",
+           "write_hub_shards", "write_hub_stream", "write_jsonl"]

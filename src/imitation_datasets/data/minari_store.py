@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from imitation_datasets.core.extras import require_extra
 from imitation_datasets.core.safe_paths import is_registered, registry_env_spec
 from imitation_datasets.data.arrays import DatasetArrays
 from imitation_datasets.data.loaded import LoadedData
+from imitation_datasets.data.mapped import release_pages
 from imitation_datasets.data.minari_io import (
     METADATA_KEY,
     finite_number,
@@ -40,6 +42,8 @@ from imitation_datasets.data.schema import dataset_spaces
 DEFAULT_FORMAT = "hdf5"
 """Minari's own default storage; TorchRL's ``MinariExperienceReplay`` reads only this one."""
 FORMATS = ("hdf5", "arrow")
+RELEASE_ROWS = 1 << 15
+"""Rows read from a memory-mapped dataset between two releases of its pages."""
 
 
 def _env_spec(metadata: dict[str, Any] | None, origin: str
@@ -76,23 +80,33 @@ def _reference(metadata: dict[str, Any], expert_return: float | None = None) -> 
     return {"ref_min_score": low, "ref_max_score": high, "num_episodes_average_score": count}
 
 
-def _buffers(arrays: DatasetArrays) -> list[Any]:
+def _buffers(arrays: DatasetArrays) -> Iterator[Any]:
+    """One Minari ``EpisodeBuffer`` per episode, built as Minari asks for it.
+
+    Minari's storages consume the buffers one at a time, so only one episode's copy exists at
+    once; a memory-mapped dataset's pages are released every :data:`RELEASE_ROWS` rows, so
+    the export's memory does not grow with the dataset.
+    """
     from minari.data_collector import EpisodeBuffer
 
     assert arrays.final_obs is not None
-    buffers = []
+    read = 0
     for e, (start, length) in enumerate(zip(arrays.starts, arrays.lengths, strict=True)):
         rows = slice(int(start), int(start + length))
         seed = int(arrays.seeds[e])
-        buffers.append(EpisodeBuffer(
+        yield EpisodeBuffer(
             id=e, seed=None if seed < 0 else seed,
             observations=np.concatenate([arrays.obs[rows], arrays.final_obs[e][None]]),
-            actions=np.asarray(arrays.actions[rows]),
+            actions=np.array(arrays.actions[rows]),
             rewards=np.asarray(arrays.rewards[rows]).tolist(),
             terminations=arrays.terminated[rows].tolist(),
             truncations=arrays.truncated[rows].tolist(),
-        ))
-    return buffers
+        )
+        read += int(length)
+        if read >= RELEASE_ROWS:
+            release_pages(arrays.obs, arrays.actions, arrays.rewards, arrays.terminated,
+                          arrays.truncated, arrays.final_obs)
+            read = 0
 
 
 def write_minari(data: LoadedData, dataset_id: str, *, author: str | None = None,
