@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from imitation_datasets.benchmark.cells import Cell
+from imitation_datasets.benchmark.options import METHODS
 from imitation_datasets.benchmark.report import (
     RESULTS_MD,
     report_from_json,
@@ -17,6 +18,7 @@ from imitation_datasets.benchmark.report import (
 )
 from imitation_datasets.benchmark.runner import run_benchmark
 from imitation_datasets.cli import main
+from imitation_datasets.core.config import to_mapping
 from imitation_datasets.core.names import UnknownNameError
 
 KEYS = ("test_returns", "aer", "performance", "accuracy")
@@ -226,3 +228,39 @@ def test_cell_workers_die_with_a_killed_driver(tmp_path):
     while _running(worker) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not _running(worker)
+
+
+def test_a_budget_probe_scales_only_the_budget_and_never_mixes_with_protocol_cells(
+        tmp_path, data_dir, capsys, monkeypatch):
+    """``--budget-scale K``: the answer to "what budget would a missed target need"."""
+    from imitation_datasets.benchmark.runner import StaleCellError
+    from imitation_datasets.methods import load_config
+    from imitation_datasets.methods.configuration import scale_budget
+
+    protocol = load_config("bc", "CartPole-v1")
+    args = ["benchmark", "--methods", "bc", "--envs", "cartpole", "--seeds", "1", "--demos",
+            "2", "--data", str(data_dir), "--workers", "1", "--quiet", "--budget-scale", "0.2"]
+    assert main([*args, "--out", str(tmp_path / "probe")]) == 0, capsys.readouterr().err
+    cell = json.loads(Cell("bc", "cartpole", 0, 2).path(tmp_path / "probe").read_text())
+    assert cell["budget_scale"] == 0.2
+    assert cell["config"]["epochs"] == round(protocol.epochs * 0.2)  # the budget, scaled
+    assert {k: v for k, v in cell["config"].items() if k != "epochs"} == {
+        k: v for k, v in to_mapping(protocol).items() if k != "epochs"}  # nothing else
+    assert cell["log"]["epochs"] == cell["config"]["epochs"]
+    assert "A budget probe, not the protocol" in (tmp_path / "probe" / RESULTS_MD).read_text()
+    # protocol cells and probe cells never share a folder silently
+    with pytest.raises(StaleCellError, match=rf"another bc config \(epochs: "
+                       rf"{cell['config']['epochs']}, now {protocol.epochs}\)"):
+        run_benchmark(["bc"], ["cartpole"], 1, tmp_path / "probe", data_dir, progress=False,
+                      demos=[2])
+    # every shipped method declares what its budget is
+    for name in METHODS:
+        config = load_config(name, "CartPole-v1")
+        doubled = scale_budget(config, 2)
+        assert config.budget_fields and all(
+            getattr(doubled, f) == 2 * getattr(config, f) for f in config.budget_fields), name
+    # a user's method without a config has no budget to scale: one line, exit status 2
+    monkeypatch.syspath_prepend(str(Path(__file__).parents[1] / "examples"))
+    assert main([*args[:2], "linear_policy:LinearPolicy", *args[3:], "--out",
+                 str(tmp_path / "own")]) == 2
+    assert "has no config whose budget could be scaled" in capsys.readouterr().err

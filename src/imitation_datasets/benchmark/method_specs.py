@@ -23,8 +23,9 @@ from typing import Any
 import gymnasium as gym
 
 from imitation_datasets.core.config import to_mapping
-from imitation_datasets.core.errors import OneLineError
+from imitation_datasets.core.errors import ConfigError, OneLineError
 from imitation_datasets.methods import METHODS, Method, get_method, load_config
+from imitation_datasets.methods.configuration import scale_budget
 
 NAME = re.compile(r"^[a-z0-9_][a-z0-9_.-]{0,63}$")
 """A method name as it appears in cell paths and reports."""
@@ -43,23 +44,34 @@ class MethodSpec:
             user class's ``name`` attribute, else its lowercased class name).
         target: ``"module:qualname"`` of a user's class, imported again in each worker;
             ``None`` for a shipped method.
+        budget_scale: 1 for the protocol; otherwise a budget probe: the config's
+            ``budget_fields`` (epochs, iterations, environment steps) times this.
     """
 
     name: str
     target: str | None = None
+    budget_scale: float = 1.0
 
     def method_class(self) -> type:
         """The class (imported from ``target`` for a user's method)."""
         return get_method(self.name) if self.target is None else import_target(self.target)
 
     def config(self, env_id: str) -> Any:
-        """The config the method is built with on ``env_id`` (``None``: it takes none)."""
+        """The config the method is built with on ``env_id`` (``None``: it takes none).
+
+        Raises:
+            ConfigError: a budget scale other than 1 for a method without budget fields.
+        """
+        config = None
         if self.target is None:
-            return load_config(self.name, env_id)
-        cls = self.method_class()
-        if isinstance(cls, type) and issubclass(cls, Method):
-            return cls.config_class()
-        return None
+            config = load_config(self.name, env_id)
+        elif issubclass(cls := self.method_class(), Method):
+            config = cls.config_class()
+        if self.budget_scale == 1:
+            return config
+        if config is None:
+            raise ConfigError(f"{self.name}: has no config whose budget could be scaled")
+        return scale_budget(config, self.budget_scale)
 
     def config_mapping(self, env_id: str) -> dict[str, Any]:
         """The config as the cell records it (``{}`` for a method without a dataclass config)."""

@@ -46,6 +46,10 @@ class BenchmarkOptions:
     out: Path = option(
         Path("benchmark_out"), "results folder (finished cells there are not run again; the "
         "report covers every cell in it)")
+    budget_scale: float = option(
+        1.0, "a budget probe, not the protocol: every method's training budget (epochs, "
+        "iterations or environment steps: its config's budget_fields) times this; use its own "
+        "--out (the cells record it)")
     overwrite: bool = option(
         False, "rerun finished cells made with another config of their method (without it "
         "such cells stop the run)")
@@ -68,5 +72,7 @@ class BenchmarkOptions:
             raise ConfigError(f"seeds must be >= 1, got {self.seeds!r}")
         if any(n < 1 for n in self.demos):
             raise ConfigError(f"demos must be >= 1 each, got {list(self.demos)!r}")
+        if not self.budget_scale > 0:
+            raise ConfigError(f"budget_scale must be > 0, got {self.budget_scale!r}")
         if self.workers < 1:
             raise ConfigError(f"workers must be >= 1, got {self.workers!r}")

@@ -289,6 +289,13 @@ def markdown(results: dict[str, Any]) -> str:
         "are of performance.",
         "",
     ]
+    scales = sorted({c["budget_scale"] for c in results["cells"] if "budget_scale" in c})
+    if scales:
+        lines += [f"**A budget probe, not the protocol:** cells trained with "
+                  f"{', '.join(f'{k:g}' for k in scales)} × their method's training budget "
+                  "(the config's `budget_fields`: epochs, iterations or environment steps; "
+                  "`il-datasets benchmark --budget-scale`). Every other setting is the "
+                  "protocol's.", ""]
     if results.get("command"):
         lines += [f"Produced by `{results['command']}`."]
         lines += [f"- run {i}: {run['cells_run']} of {run['cells_total']} cells in "

@@ -8,6 +8,7 @@ returns on the test seeds, the leakage check) go to ``<out>/envs/``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections.abc import Sequence
@@ -202,7 +203,7 @@ def run_benchmark(methods: Sequence[str | type], envs: Sequence[str], seeds: int
                   data_dir: str | Path, workers: int = 2, backend: str = "local",
                   address: str | None = None, progress: bool = True, *,
                   demos: Sequence[int] = (), overwrite: bool = False,
-                  jobs: int | None = None) -> list[dict[str, Any]]:
+                  jobs: int | None = None, budget_scale: float = 1.0) -> list[dict[str, Any]]:
     """Run every missing cell of the grid; return all cell results (old and new).
 
     ``methods`` are shipped names, ``"package.module:Class"`` strings or classes (a user's own
@@ -212,6 +213,10 @@ def run_benchmark(methods: Sequence[str | type], envs: Sequence[str], seeds: int
     resumes the same grid. ``workers`` cells run in parallel (``jobs`` is its old name).
     ``demos`` lists demonstration-episode counts (default: the protocol's ``train_episodes``).
     Cells run seed by seed, so a stopped run leaves whole seeds of the grid behind.
+    ``budget_scale`` other than 1 is a budget probe (not the protocol): every method's
+    ``budget_fields`` (epochs, iterations, environment steps) times it; its cells record it and
+    belong in their own ``out`` (finished protocol cells there are stale for it, and the
+    other way round).
 
     Raises:
         LeakageError: an environment's leakage check failed (nothing is run for it).
@@ -220,8 +225,11 @@ def run_benchmark(methods: Sequence[str | type], envs: Sequence[str], seeds: int
     """
     workers = workers if jobs is None else jobs
     out, data_dir = Path(out), Path(data_dir)
-    specs = list(dict.fromkeys(method_spec(m) for m in methods))  # bad ones fail before work
+    specs = list(dict.fromkeys(dataclasses.replace(method_spec(m), budget_scale=budget_scale)
+                               for m in methods))  # bad ones fail before work
     envs = list(dict.fromkeys(env_key(env) for env in expand_families(envs)))  # unknown: fail
+    for spec in specs:
+        spec.config(env_protocol(envs[0]).env_id)  # a budget scale it cannot take fails too
     facts = {}
     for env in envs:
         splits = prepare(env, data_dir, workers=workers)
@@ -244,7 +252,7 @@ def run_benchmark(methods: Sequence[str | type], envs: Sequence[str], seeds: int
             raise LeakageError(f"{env}: test start states overlap the training data: "
                                f"{facts[env]['leakage']}")
     counts: list[int | None] = list(dict.fromkeys(demos)) or [None]
-    cells = list(dict.fromkeys(Cell(m.name, e, s, cell_demos(e, d), m.target)
+    cells = list(dict.fromkeys(Cell(m.name, e, s, cell_demos(e, d), m.target, m.budget_scale)
                                for s in range(seeds) for d in counts for e in envs
                                for m in specs))
     stale = stale_cells(cells, out)

@@ -43,7 +43,8 @@ def run_benchmark(options: BenchmarkOptions, argv: Sequence[str] = ()) -> int:
         grid = run_grid(options.methods, options.envs, options.seeds, out, options.data,
                         workers=options.workers, backend=options.backend,
                         address=options.ray_address, progress=options.progress,
-                        demos=options.demos, overwrite=options.overwrite)
+                        demos=options.demos, overwrite=options.overwrite,
+                        budget_scale=options.budget_scale)
         cells, facts = finished_results(out)
         results = summarise(cells, facts, {
             "command": command,

@@ -84,6 +84,8 @@ class ABCOConfig(InverseDynamicsConfig):
     policy_epochs: int = 5
     interaction_episodes: int = 16
 
+    budget_fields: ClassVar[tuple[str, ...]] = ("iterations",)
+
 
 class AttentionMLP(nn.Module):
     """Self-attention over learned feature tokens, then an MLP: ABCO's network body.

@@ -35,6 +35,8 @@ class BCConfig(MethodConfig):
 
     epochs: int = 50
 
+    budget_fields: ClassVar[tuple[str, ...]] = ("epochs",)
+
 
 class BC(Method[BCConfig]):
     """Behavioural Cloning."""

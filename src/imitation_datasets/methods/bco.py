@@ -59,6 +59,8 @@ class BCOConfig(InverseDynamicsConfig):
     post_idm_epochs: int = 10
     post_policy_epochs: int = 20
 
+    budget_fields: ClassVar[tuple[str, ...]] = ("post_iterations",)
+
 
 class BCO(Method[BCOConfig]):
     """Behavioural Cloning from Observation, BCO(alpha)."""

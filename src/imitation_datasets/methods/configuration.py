@@ -10,11 +10,12 @@ did-you-mean, types, value ranges); a method without a YAML file gets its datacl
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, ClassVar, Literal, TypeVar, cast
 
 from imitation_datasets.core.config import from_mapping, read_yaml, with_overrides
 from imitation_datasets.core.errors import ConfigError
@@ -50,8 +51,29 @@ class MethodConfig:
     eval_episodes: int | None = 10
     selection_tolerance: float = 0.02
 
+    budget_fields: ClassVar[tuple[str, ...]] = ()
+    """The integer fields that set how much training the method gets (epochs, iterations,
+    environment steps): what :func:`scale_budget` multiplies."""
+
     def __post_init__(self) -> None:
         require_at_least(self, {"batch_size": 1, "eval_every": 1})
+
+
+def scale_budget(config: C, scale: float) -> C:
+    """``config`` with its :attr:`~MethodConfig.budget_fields` times ``scale`` (rounded, >= 1).
+
+    A budget probe, not the protocol (a probed cell records its ``budget_scale``).
+
+    Raises:
+        ConfigError: ``scale`` is not positive, or the config declares no budget fields.
+    """
+    if not scale > 0:
+        raise ConfigError(f"budget scale must be > 0, got {scale!r}")
+    fields = getattr(config, "budget_fields", ())
+    if not fields:
+        raise ConfigError(f"{type(config).__name__}: declares no budget_fields to scale")
+    return dataclasses.replace(config, **{  # type: ignore[type-var]
+        name: max(1, round(getattr(config, name) * scale)) for name in fields})
 
 
 def require_at_least(config: Any, lowest: dict[str, float]) -> None:

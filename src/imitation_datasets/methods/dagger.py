@@ -77,6 +77,8 @@ class DAggerConfig(MethodConfig):
     initial_epochs: int = 50
     epochs_per_iteration: int = 10
 
+    budget_fields: ClassVar[tuple[str, ...]] = ("iterations",)
+
     def __post_init__(self) -> None:
         super().__post_init__()
         require_at_least(self, {"iterations": 1, "episodes_per_iteration": 1,

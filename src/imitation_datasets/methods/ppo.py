@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import gymnasium as gym
 import numpy as np
@@ -95,6 +95,8 @@ class PPOConfig(MethodConfig):
     max_grad_norm: float = 0.5
     init_log_std: float = 0.0
     normalise_rewards: bool = False
+
+    budget_fields: ClassVar[tuple[str, ...]] = ("total_steps",)
 
     def __post_init__(self) -> None:
         super().__post_init__()

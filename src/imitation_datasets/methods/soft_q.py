@@ -75,6 +75,8 @@ class SoftQConfig(MethodConfig):
     learning_starts: int = 1_000
     train_every: int = 1
 
+    budget_fields: ClassVar[tuple[str, ...]] = ("steps",)
+
     def __post_init__(self) -> None:
         super().__post_init__()
         require_at_least(self, dict.fromkeys(
