@@ -47,7 +47,12 @@ from imitation_datasets.core.errors import DatasetFormatError
 from imitation_datasets.core.safe_read import require_regular
 from imitation_datasets.data.arrays import DatasetArrays, conform_to_spaces
 from imitation_datasets.data.arrow import arrow_numpy, flat_array, nested_array
-from imitation_datasets.data.images import ImageColumn, is_image_column
+from imitation_datasets.data.images import (
+    HF_IMAGE_SCHEMA,
+    ImageColumn,
+    encode_png,
+    is_image_column,
+)
 from imitation_datasets.data.mapped import release_pages
 from imitation_datasets.data.original import arrays_from_columns, canonical_columns
 from imitation_datasets.data.schema import metadata_spaces
@@ -96,8 +101,8 @@ def dense(array: pa.Array | pa.ChunkedArray, name: str, origin: str) -> np.ndarr
     return arrow_numpy(array).reshape((rows, *shape))
 
 
-def _final_obs(array: pa.Array | pa.ChunkedArray, arrays_last: np.ndarray, origin: str
-               ) -> np.ndarray | None:
+def _final_rows(array: pa.Array | pa.ChunkedArray, arrays_last: np.ndarray, origin: str
+                ) -> pa.Array | None:
     """``final_obs`` rows (set on each episode's last step) or None when the column is empty."""
     array = _storage(array)
     present = ~arrow_numpy(array.is_null())
@@ -109,7 +114,17 @@ def _final_obs(array: pa.Array | pa.ChunkedArray, arrays_last: np.ndarray, origi
             f"{origin}: final_obs must be set on exactly the last step of every episode "
             f"({len(where)} rows set for {len(arrays_last)} episodes)"
         )
-    return dense(array.filter(pa.array(present)), "final_obs", origin)
+    return array.filter(pa.array(present))
+
+
+def _decoded_frames(frames: ImageColumn, shape: tuple[int, ...], origin: str) -> np.ndarray:
+    """Every image of ``frames`` decoded, each shaped ``shape`` (the observations' frames)."""
+    decoded = [frames[i] for i in range(len(frames))]
+    for episode, frame in enumerate(decoded):
+        if frame.shape != shape:
+            raise DatasetFormatError(f"{origin}: final_obs of episode {episode} is an image "
+                                     f"shaped {frame.shape}, the observations {shape}")
+    return np.stack(decoded)
 
 
 def _final_from_next(next_obs: np.ndarray, obs: np.ndarray, last: np.ndarray, origin: str
@@ -158,18 +173,21 @@ def columns_from_table(table: pa.Table, origin: str, base_dir: Path | None = Non
         if key in found:
             columns[key] = dense(table.column(found[key]), found[key], origin)
     names = table.column_names
-    if ("next_obs" in names or "final_obs" in found) and isinstance(columns["obs"], np.ndarray):
+    image = isinstance(columns["obs"], ImageColumn)
+    if "final_obs" in found if image else ("next_obs" in names or "final_obs" in found):
         starts = columns["episode_starts"].astype(bool).reshape(-1)
         if len(starts) == len(columns["obs"]) and len(starts) and starts[0]:
             last = np.append(np.flatnonzero(starts)[1:], len(starts)) - 1
-            final: np.ndarray | None
-            if "next_obs" in names:
+            final: np.ndarray | None = None
+            if "next_obs" in names and not image:
                 next_obs = dense(table.column("next_obs"), "next_obs", origin)
                 if next_obs.size == columns["obs"].size:  # scalar observations, as obs
                     next_obs = next_obs.reshape(columns["obs"].shape)
                 final = _final_from_next(next_obs, columns["obs"], last, origin)
-            else:
-                final = _final_obs(table.column("final_obs"), last, origin)
+            elif (rows := _final_rows(table.column("final_obs"), last, origin)) is not None:
+                final = _decoded_frames(ImageColumn(rows, base_dir, origin),
+                                        columns["obs"][0].shape, origin) if image else \
+                    dense(rows, "final_obs", origin)
             if final is not None:
                 columns["final_obs"] = final.reshape((len(final), *columns["obs"].shape[1:]))
     return columns
@@ -244,19 +262,36 @@ def next_observations(arrays: DatasetArrays) -> np.ndarray | None:
     return next_obs
 
 
+IMAGE_TYPE = HF_IMAGE_SCHEMA.field(0).type
+"""Arrow type of HuggingFace's ``Image`` feature: ``struct<bytes: binary, path: string>``."""
 BATCH_BYTES = 32 << 20
 """Uncompressed bytes of one record batch an export builds at a time (its memory bound)."""
 SHARD_BYTES = 512 << 20
 """Uncompressed bytes of one Parquet shard of a hub folder (hub files of ~0.5 GB)."""
-IMAGE_FEATURES = {"obs": {"_type": "Image"}}
-"""HuggingFace features of an image ``obs`` column (Arrow schema metadata under
-``huggingface``): ``datasets`` decodes the column as PIL images, without this library."""
+IMAGE_FEATURE = {"_type": "Image"}
+"""HuggingFace's ``Image`` feature: a column of this type written with it in the Arrow schema's
+``huggingface`` metadata is decoded by ``datasets`` as PIL images, without this library."""
 
 
-def _image_obs(arrays: DatasetArrays) -> bool:
-    """Whether ``obs`` holds HuggingFace ``Image`` structs (``{bytes, path}``)."""
-    return isinstance(arrays.obs, ImageColumn) and arrays.obs.values.type == pa.struct(
-        [("bytes", pa.binary()), ("path", pa.string())])
+def _image_features(schema: pa.Schema) -> dict[str, bytes]:
+    """``huggingface`` schema metadata naming every ``Image``-struct column (empty if none)."""
+    images = {field.name: IMAGE_FEATURE for field in schema if field.type == IMAGE_TYPE}
+    return {"huggingface": json.dumps({"info": {"features": images}}).encode()} if images else {}
+
+
+def _final_frames(arrays: DatasetArrays, last: np.ndarray, ends: np.ndarray, start: int,
+                  stop: int) -> pa.Array:
+    """``final_obs`` of image observations on rows ``[start, stop)`` (``Image`` structs).
+
+    Each episode's final frame, PNG-encoded, on its last row; null elsewhere.
+    """
+    assert arrays.final_obs is not None
+    encoded: list[bytes | None] = [None] * (stop - start)
+    for episode in last:
+        encoded[int(ends[episode]) - start] = encode_png(arrays.final_obs[episode])
+    present = pa.array(encoded, pa.binary())
+    return pa.StructArray.from_arrays([present, pa.nulls(stop - start, pa.string())],
+                                      fields=list(IMAGE_TYPE), mask=present.is_null())
 
 
 def row_bytes(arrays: DatasetArrays) -> int:
@@ -296,14 +331,18 @@ def _row_range(arrays: DatasetArrays, start: int, stop: int) -> dict[str, pa.Arr
         "episode_index": flat_array(episode.astype(np.int32)),
         "step": flat_array((rows - starts[episode]).astype(np.int32)),
     }
-    if arrays.final_obs is not None and isinstance(arrays.obs, np.ndarray):
-        following = np.empty((stop - start, *arrays.obs.shape[1:]), dtype=arrays.obs.dtype)
-        inside = min(stop + 1, arrays.n_steps) - (start + 1)
-        following[:inside] = arrays.obs[start + 1:start + 1 + inside]
-        ends = starts + arrays.lengths - 1
-        last = np.flatnonzero((ends >= start) & (ends < stop))
-        following[ends[last] - start] = arrays.final_obs[last]
-        columns["next_obs"] = nested_array(following)
+    if arrays.final_obs is None:
+        return columns
+    ends = starts + arrays.lengths - 1
+    last = np.flatnonzero((ends >= start) & (ends < stop))
+    if isinstance(arrays.obs, ImageColumn):  # frames: the final one on each last row
+        columns["final_obs"] = _final_frames(arrays, last, ends, start, stop)
+        return columns
+    following = np.empty((stop - start, *arrays.obs.shape[1:]), dtype=arrays.obs.dtype)
+    inside = min(stop + 1, arrays.n_steps) - (start + 1)
+    following[:inside] = arrays.obs[start + 1:start + 1 + inside]
+    following[ends[last] - start] = arrays.final_obs[last]
+    columns["next_obs"] = nested_array(following)
     return columns
 
 
@@ -314,17 +353,14 @@ def hub_batches(arrays: DatasetArrays, start: int = 0, stop: int | None = None,
     Each batch holds about ``batch_bytes`` (at least one row), built from the arrays' rows
     only: a memory-mapped dataset's pages are released after each batch, so an export holds
     one batch at a time whatever the dataset's size. The schema carries the ``Image`` feature
-    (:data:`IMAGE_FEATURES`) when the observations are encoded images.
+    (:data:`IMAGE_FEATURE`) on the columns of encoded images.
     """
     stop = arrays.n_steps if stop is None else stop
     step = max(1, batch_bytes // row_bytes(arrays))
-    image = _image_obs(arrays)
     for first in range(start, stop, step) or [start]:  # an empty dataset: one empty batch
         columns = _row_range(arrays, first, min(first + step, stop))
         batch = pa.RecordBatch.from_arrays(list(columns.values()), names=list(columns))
-        if image:
-            batch = batch.replace_schema_metadata(
-                {"huggingface": json.dumps({"info": {"features": IMAGE_FEATURES}})})
+        batch = batch.replace_schema_metadata(_image_features(batch.schema) or None)
         yield batch
         del columns, batch  # not alive while the next batch is built
         release_pages(arrays.obs, arrays.actions, arrays.rewards, arrays.terminated,
@@ -435,11 +471,10 @@ def write_hub_shards(arrays: DatasetArrays, folder: str | Path, split: str,
     folder.mkdir(parents=True, exist_ok=True)
     total = arrays.n_steps
     count = max(1, min(total, -(-total * row_bytes(arrays) // shard_bytes)))
-    per_shard = -(-total // count)
-    count = -(-total // per_shard)
+    bounds = [total * i // count for i in range(count + 1)]  # sizes differ by one row at most
     paths = [folder / shard_name(split, i, count) for i in range(count)]
     for i, path in enumerate(paths):
-        _write_parquet(arrays, path, i * per_shard, min(total, (i + 1) * per_shard))
+        _write_parquet(arrays, path, bounds[i], bounds[i + 1])
     pattern = re.compile(re.escape(split) + r"-\d{5}-of-\d{5}\.parquet")
     for stale in folder.glob(f"{split}-*-of-*.parquet"):
         if pattern.fullmatch(stale.name) and stale not in paths:
