@@ -108,7 +108,8 @@ train = BaselineDataset("<this folder>", n_episodes=100)
 HUB_BODY = """
 Made with [imitation_datasets](https://github.com/NathanGavenski/IL-Datasets) (IL-Datasets
 layout: one row per step; `obs`, `actions`, `rewards`, `episode_starts`, plus `terminated`,
-`truncated`, `episode_index`, `step` and `next_obs`, the observation after the step).
+`truncated`, `episode_index`, `step` and `next_obs`, the observation after the step; image
+observations have `final_obs` instead, each episode's final frame on its last row).
 Provenance is in `metadata.json`.
 
 {summary}
@@ -149,7 +150,8 @@ def hub_card(metadata: dict[str, Any] | None, split: str = "train") -> str:
 REPO_BODY = """
 Made with [imitation_datasets](https://github.com/NathanGavenski/IL-Datasets) (IL-Datasets
 layout: one row per step; `obs`, `actions`, `rewards`, `episode_starts`, plus `terminated`,
-`truncated`, `episode_index`, `step` and `next_obs`, the observation after the step).
+`truncated`, `episode_index`, `step` and `next_obs`, the observation after the step; image
+observations have `final_obs` instead, each episode's final frame on its last row).
 Splits: {splits}. Each split's provenance is in `metadata/<split>/metadata.json`.
 
 {summaries}
