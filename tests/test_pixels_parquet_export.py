@@ -135,3 +135,14 @@ def test_a_final_frame_off_an_episode_end_is_refused(pixels, exported, tmp_path)
                                     moved), damaged / "data" / path.name)
     with pytest.raises(DatasetFormatError, match="final_obs must be set on exactly the last"):
         BaselineDataset(damaged)
+
+
+def test_final_frames_past_the_decoded_size_limit_are_refused(pixels, exported, monkeypatch):
+    from imitation_datasets.core.errors import DatasetFormatError
+    from imitation_datasets.data import hub_layout
+
+    monkeypatch.setattr(hub_layout, "MAX_FINAL_FRAME_BYTES", 2 * 48 * 64 * 3)  # 2 of 3 frames
+    with pytest.raises(DatasetFormatError, match="3 final frames .*MAX_FINAL_FRAME_BYTES"):
+        BaselineDataset(exported)
+    monkeypatch.setattr(hub_layout, "MAX_FINAL_FRAME_BYTES", 3 * 48 * 64 * 3)
+    assert len(BaselineDataset(exported)) == len(BaselineDataset(pixels))

@@ -57,6 +57,11 @@ from imitation_datasets.data.mapped import release_pages
 from imitation_datasets.data.original import arrays_from_columns, canonical_columns
 from imitation_datasets.data.schema import metadata_spaces
 
+MAX_FINAL_FRAME_BYTES = 1 << 30
+"""Largest size of the final frames a hub file's ``final_obs`` image column decodes to (they are
+held decoded, one per episode: 50,000 episodes of 84x84 RGB frames). A module constant a user
+may raise."""
+
 
 # ---------------------------------------------------------------------------- reading
 def _storage(array: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -118,13 +123,26 @@ def _final_rows(array: pa.Array | pa.ChunkedArray, arrays_last: np.ndarray, orig
 
 
 def _decoded_frames(frames: ImageColumn, shape: tuple[int, ...], origin: str) -> np.ndarray:
-    """Every image of ``frames`` decoded, each shaped ``shape`` (the observations' frames)."""
-    decoded = [frames[i] for i in range(len(frames))]
-    for episode, frame in enumerate(decoded):
+    """Every image of ``frames`` decoded, each shaped ``shape`` (the observations' frames).
+
+    Raises:
+        DatasetFormatError: a frame of another shape, or more than
+            :data:`MAX_FINAL_FRAME_BYTES` of decoded frames (checked before decoding: a few
+            bytes of PNG can declare a large image).
+    """
+    size = len(frames) * int(np.prod(shape))
+    if size > MAX_FINAL_FRAME_BYTES:
+        raise DatasetFormatError(
+            f"{origin}: {len(frames)} final frames of {shape} decode to {size:,} bytes, more "
+            f"than the {MAX_FINAL_FRAME_BYTES:,}-byte limit (hub_layout.MAX_FINAL_FRAME_BYTES)")
+    out = np.empty((len(frames), *shape), dtype=np.uint8)
+    for episode in range(len(frames)):
+        frame = frames[episode]
         if frame.shape != shape:
             raise DatasetFormatError(f"{origin}: final_obs of episode {episode} is an image "
                                      f"shaped {frame.shape}, the observations {shape}")
-    return np.stack(decoded)
+        out[episode] = frame
+    return out
 
 
 def _final_from_next(next_obs: np.ndarray, obs: np.ndarray, last: np.ndarray, origin: str
