@@ -70,7 +70,8 @@ def write_hub_folder(source: Source, folder: str | Path, *,
                      metadata: dict[str, Any] | None = None, split: str = "train") -> Path:
     """Write the folder :func:`push_to_hub` uploads.
 
-    Layout: ``data/<split>-00000-of-00001.parquet`` (hub layout), ``metadata.json`` (when the
+    Layout: ``data/<split>-0000i-of-0000N.parquet`` (hub layout; one shard below ~512 MB of
+    rows, written a batch at a time), ``metadata.json`` (when the
     dataset has metadata) and ``README.md`` (dataset card with ``configs``).
     ``BaselineDataset(folder)`` and ``datasets.load_dataset(folder)`` both read it.
     """
