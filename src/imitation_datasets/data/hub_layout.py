@@ -15,13 +15,22 @@ column             content
                    ``obs`` inside an episode, the final observation on its last row);
                    shaped and typed as ``obs``, so HuggingFace's numpy/torch formatting
                    and ``DataLoader`` batch every column
+``final_obs``      ours, image observations only (instead of ``next_obs``, which would hold
+                   every frame twice): each episode's final frame (PNG, an ``Image`` struct)
+                   on its last row, null elsewhere
 =================  ==========================================================================
 
 The original's files (JSONL on the hub) have only the first four columns; ours add the rest,
 which the original's readers ignore. Files written before ``next_obs`` existed carry
 ``final_obs`` instead (set only on each episode's last row, null elsewhere: HuggingFace's
 numpy/torch formatters cannot batch it); both are read. Per-episode seeds, attempts and
-provenance travel in ``metadata.json`` beside the data files.
+provenance travel in ``metadata.json`` beside the data files. ``Image``-struct columns are
+named as HuggingFace ``Image`` features in the Arrow schema's ``huggingface`` metadata, so
+``datasets`` decodes them as PIL images.
+
+Writing streams: :func:`hub_batches` builds the rows a bounded batch at a time, which the
+Parquet (:func:`write_hub_shards`, :func:`write_hub_parquet`) and Arrow IPC
+(:func:`write_hub_stream`) writers consume one by one.
 
 This module converts between such Arrow tables (or Parquet/JSONL files) and
 :class:`~imitation_datasets.data.arrays.DatasetArrays`, validating as it goes: missing columns,
