@@ -8,12 +8,14 @@ import pytest
 from imitation_datasets.benchmark.report import markdown, summarise
 
 ROOT = Path(__file__).parent.parent
-PUBLISHED = [ROOT / name for name in ("results", "results_mujoco", "results_box2d")
-             if (ROOT / name / "benchmark_results.json").is_file()]
-"""The published results folders: the classic grid's and the continuous families'."""
+PUBLISHED = [*(ROOT / name for name in ("results", "results_mujoco", "results_box2d")
+               if (ROOT / name / "benchmark_results.json").is_file()),
+             *sorted(path.parent for path in ROOT.glob("results_probes/*/benchmark_results.json"))]
+"""The published results folders: the classic grid's, the continuous families' and the budget
+probes' (``il-datasets benchmark --budget-scale``)."""
 
 
-@pytest.fixture(scope="module", params=PUBLISHED, ids=lambda p: p.name)
+@pytest.fixture(scope="module", params=PUBLISHED, ids=lambda p: str(p.relative_to(ROOT)))
 def published(request):
     return request.param, json.loads((request.param / "benchmark_results.json").read_text())
 
