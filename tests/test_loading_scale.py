@@ -272,11 +272,39 @@ base = status("VmRSS")
 PEAK_CHILD = r"""
 import sys, torch
 torch.set_num_threads(1)
+from torch.utils.data import DataLoader, default_collate
 from imitation_datasets.data.torch_dataset import BaselineDataset
 """ + RSS_PRELUDE + r"""dataset = BaselineDataset(sys.argv[1])
-seen = sum(len(batch[0]) for batch in dataset.batches(256, seed=0, window=int(sys.argv[2])))
+window, reader = int(sys.argv[2]), sys.argv[3]
+worker_base = None
+
+
+def reset_worker_peak(_):
+    global worker_base
+    open("/proc/self/clear_refs", "w").write("5")
+    worker_base = status("VmRSS")
+
+
+def collate_with_worker_peak(batch):  # runs in the worker: its peak so far rides on the batch
+    return default_collate(batch), status("VmHWM") - worker_base
+
+
+if reader == "batches":
+    epoch = dataset.batches(256, seed=0, window=window)
+elif reader == "dataloader":
+    epoch = DataLoader(dataset, batch_sampler=dataset.batch_sampler(256, seed=0, window=window))
+else:  # "workers": one worker process reads the batches; its peak is reported
+    epoch = DataLoader(dataset, batch_sampler=dataset.batch_sampler(256, seed=0, window=window),
+                       num_workers=1, worker_init_fn=reset_worker_peak,
+                       collate_fn=collate_with_worker_peak)
+seen, peak = 0, 0
+for batch in epoch:
+    if reader == "workers":
+        batch, worker_peak = batch
+        peak = max(peak, worker_peak)
+    seen += len(batch[0])
 assert seen == len(dataset)
-print(status("VmHWM") - base)
+print(peak if reader == "workers" else status("VmHWM") - base)
 """
 
 
@@ -305,13 +333,18 @@ def write_synthetic_mapped(directory, episodes: int, steps: int = 1000, frames: 
     return directory
 
 
-def peak_of_an_epoch(path, window: int = 1 << 15) -> int:
-    """Peak RSS (bytes above the interpreter) of loading ``path`` and one windowed epoch."""
+def peak_of_an_epoch(path, window: int = 1 << 15, reader: str = "batches") -> int:
+    """Peak RSS (bytes above the interpreter) of loading ``path`` and one windowed epoch.
+
+    ``reader``: ``"batches"`` (``dataset.batches``), ``"dataloader"`` (``DataLoader`` with
+    ``dataset.batch_sampler``, ``num_workers=0``) or ``"workers"`` (the same with one worker
+    process: the worker's peak above its RSS when it started).
+    """
     import subprocess
     import sys
 
-    out = subprocess.run([sys.executable, "-c", PEAK_CHILD, str(path), str(window)], check=True,
-                         capture_output=True, text=True).stdout
+    out = subprocess.run([sys.executable, "-c", PEAK_CHILD, str(path), str(window), reader],
+                         check=True, capture_output=True, text=True).stdout
     return int(out.split()[-1])
 
 

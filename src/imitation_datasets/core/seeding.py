@@ -52,3 +52,19 @@ def episode_seed(dataset_seed: int, episode_index: int, attempt: int = 0) -> int
 def expert_eval_seeds(episodes: int = 100) -> list[int]:
     """Seeds on which expert cards report their returns."""
     return [EXPERT_EVAL_SEED_START + k for k in range(episodes)]
+
+
+def loader_epoch_seed(seed: int, epoch: int) -> int:
+    """Return the seed of epoch ``epoch`` of a loader seeded with ``seed``.
+
+    Epoch 0 is ``seed`` itself (so a loader's first epoch is ``batches(seed=seed)``'s order);
+    epoch ``n > 0`` a ``uint64`` derived from ``(seed, n)`` alone, so any epoch can be replayed
+    without the ones before it.
+    """
+    for name, value in (("seed", seed), ("epoch", epoch)):
+        if int(value) < 0:
+            raise ValueError(f"{name} must be >= 0, got {value}")
+    if int(epoch) == 0:
+        return int(seed)
+    sequence = np.random.SeedSequence(int(seed), spawn_key=(int(epoch),))
+    return int(sequence.generate_state(1, dtype=np.uint64)[0])

@@ -4,8 +4,13 @@
 one permutation per epoch from an explicitly seeded ``torch.Generator`` and gathers each batch
 with a few tensor indexing operations. :class:`TransitionBatchSampler` yields the index tensors
 only, for ``DataLoader(dataset, sampler=..., batch_size=None)`` (worker processes, pinning).
+:class:`WindowedBatchSampler` (``BaselineDataset.batch_sampler``) is the ``batch_sampler`` of a
+``DataLoader`` that reads ``batches()``'s order, epoch by epoch (``set_epoch``), and releases a
+memory-mapped dataset's pages window by window in the process that reads them.
 
-The same seed gives the same batches, epoch after epoch, run after run.
+The same seed gives the same batches, epoch after epoch, run after run. There is one
+implementation of the order, :meth:`TransitionBatchSampler.batches_by_window`; the loader and
+both samplers read it.
 
 ``DataLoader(dataset, batch_size=B)`` itself (the paper's path) is batched too: torch's fetcher
 calls ``dataset.__getitems__(indices)``, which returns a :class:`GatheredBatch` (one gather; it
@@ -20,9 +25,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol, overload
 
+import numpy as np
 import torch
 from torch.utils.data import Sampler
 from torch.utils.data._utils.collate import collate, default_collate_fn_map
+
+from imitation_datasets.core.errors import ConfigError
+from imitation_datasets.core.seeding import loader_epoch_seed
 
 
 class Gatherable(Protocol):
@@ -42,8 +51,27 @@ def seeded_generator(seed: int | None, generator: torch.Generator | None) -> tor
     if generator is not None:
         return generator
     if seed is None:
-        raise ValueError("pass a seed (int) or a torch.Generator: shuffling is always seeded")
+        raise ConfigError("pass a seed (int) or a torch.Generator: shuffling is always seeded")
     return torch.Generator().manual_seed(int(seed))
+
+
+def whole_number(name: str, value: Any, minimum: int) -> int:
+    """``value`` as an int, or a :class:`ConfigError` naming argument ``name``.
+
+    Refuses bools, floats and strings (``batch_size=2.5`` is a mistake, not 2).
+    """
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if int(value) < minimum:
+        raise ConfigError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def flag(name: str, value: Any) -> bool:
+    """``value`` if it is a bool (NumPy's included), else a :class:`ConfigError` naming ``name``."""
+    if not isinstance(value, bool | np.bool_):
+        raise ConfigError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
 
 
 BLOCK_ROWS = 1 << 14
@@ -73,15 +101,12 @@ class TransitionBatchSampler(Sampler[torch.Tensor]):
     def __init__(self, length: int, batch_size: int = 1024, *, shuffle: bool = True,
                  seed: int | None = 0, generator: torch.Generator | None = None,
                  drop_last: bool = False, window: int | None = None) -> None:
-        if int(batch_size) < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        if window is not None and int(window) < 1:
-            raise ValueError(f"window must be >= 1 row (or None), got {window}")
-        self.length = int(length)
-        self.batch_size = int(batch_size)
-        self.shuffle = shuffle
-        self.drop_last = drop_last
-        self.window = None if window is None else int(window)
+        self.length = whole_number("length", length, 0)
+        self.batch_size = whole_number("batch_size", batch_size, 1)
+        self.shuffle = flag("shuffle", shuffle)
+        self.drop_last = flag("drop_last", drop_last)
+        self.window = None if window is None else whole_number("window (rows, or None)",
+                                                                 window, 1)
         self.generator = seeded_generator(seed, generator) if shuffle else None
 
     def __iter__(self) -> Iterator[torch.Tensor]:
@@ -89,7 +114,11 @@ class TransitionBatchSampler(Sampler[torch.Tensor]):
             yield batch
 
     def batches_by_window(self) -> Iterator[tuple[torch.Tensor, bool]]:
-        """``(indices, last_of_its_window)`` for each batch of an epoch."""
+        """``(indices, last_of_its_window)`` for each batch of an epoch.
+
+        A batch never holds more than the rows of its window and of the one before it (the
+        rows left over when a window's rows are not a whole number of batches).
+        """
         carry = torch.zeros(0, dtype=torch.int64)
         size = self.batch_size
         for order in self._window_orders():
@@ -166,6 +195,144 @@ class TransitionLoader:
         sampler: Any = self.sampler
         return (f"TransitionLoader({len(self.dataset)} items, batch_size={sampler.batch_size}, "
                 f"shuffle={sampler.shuffle}, drop_last={sampler.drop_last})")
+
+
+class WindowBatch(Sequence[int]):
+    """The indices of one batch of a :class:`WindowedBatchSampler`, tagged with their window.
+
+    A sequence of ints (what a ``batch_sampler`` yields for any map-style dataset) that is also
+    an array (``np.asarray``). ``BaselineDataset.__getitems__`` reads :attr:`window`: when it
+    changes, the process that gathers the batch releases the pages it mapped for the windows
+    before, in the main process as in each worker.
+
+    Args:
+        indices: the batch's indices (1-D int64).
+        window: ``(sampler id, run, window)``, distinct for every window of every epoch.
+    """
+
+    __slots__ = ("indices", "window")
+
+    def __init__(self, indices: np.ndarray, window: tuple[int, int, int]) -> None:
+        self.indices = indices
+        self.window = window
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    @overload
+    def __getitem__(self, position: int) -> int: ...
+
+    @overload
+    def __getitem__(self, position: slice) -> Sequence[int]: ...
+
+    def __getitem__(self, position: int | slice) -> Any:
+        if isinstance(position, slice):
+            return self.indices[position].tolist()
+        return int(self.indices[position])
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.indices.tolist())
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        out = self.indices if dtype is None else self.indices.astype(dtype, copy=False)
+        return out.copy() if copy else out
+
+    def __repr__(self) -> str:
+        return f"WindowBatch({len(self)} indices, window {self.window[2]})"
+
+
+class WindowedBatchSampler(Sampler[WindowBatch]):
+    """``DataLoader(dataset, batch_sampler=...)`` in ``dataset.batches()``'s order, epoch by epoch.
+
+    Each epoch yields the batches of indices of :class:`TransitionBatchSampler` ``(length,
+    batch_size, shuffle=shuffle, seed=epoch_seed(epoch), drop_last=drop_last, window=window)``:
+    epoch 0 is exactly the order of ``dataset.batches(batch_size, shuffle=shuffle, seed=seed,
+    drop_last=drop_last, window=window)``, so ``DataLoader(dataset, batch_sampler=sampler)``
+    gives the same batches, item for item, as ``batches()`` (with ``dataset.batch_sampler``).
+
+    Epochs: every ``iter()`` (each ``for batch in loader``) reads the next epoch, ``0, 1, 2, ...``,
+    each shuffled anew from ``(seed, epoch)`` alone (:func:`~imitation_datasets.core.seeding.
+    loader_epoch_seed`): reproducible, and independent of how much of the epochs before was
+    read. :meth:`set_epoch` chooses the epoch the next ``iter()`` reads (to resume a run, or to
+    repeat an epoch), as ``DistributedSampler.set_epoch`` does; a loop that calls it every epoch
+    and one that never does read the same orders.
+
+    Memory: with ``window`` (rows), a memory-mapped dataset stays resident at about one window in
+    the process that reads it. Each batch carries its window (:class:`WindowBatch`); when the
+    window changes, the dataset (``BaselineDataset.__getitems__``) releases the pages it had
+    mapped, and ``release`` runs when an epoch ends. With ``num_workers=0`` that process is the
+    main one. With ``num_workers=N`` each worker maps the pages of the batches it reads and
+    releases them when its next batch starts a new window, so each worker stays at about one
+    window (``benchmarks/loading_scale.py`` measures the workers' peak RSS): at most ``N``
+    windows of mapped pages in all, which are the kernel's page cache, shared, counted in each
+    worker's RSS. A persistent worker keeps the last window of an epoch mapped until its first
+    batch of the next one.
+
+    Args:
+        length: number of items.
+        batch_size: items per batch.
+        shuffle: shuffle (blocks, then rows inside windows); ``False`` reads ``0, 1, 2, ...``.
+        seed: seed of epoch 0 (later epochs derive theirs from it).
+        drop_last: drop each epoch's last batch when it is smaller than ``batch_size``.
+        window: rows per window (see :class:`TransitionBatchSampler`); ``None``: one permutation
+            of all items (the whole dataset is one window).
+        release: called when an epoch has been read (the dataset's ``release_pages``).
+
+    Raises:
+        ConfigError: an argument is not an integer/bool or is out of range (its name given).
+    """
+
+    def __init__(self, length: int, batch_size: int = 1024, *, shuffle: bool = True,
+                 seed: int = 0, drop_last: bool = False, window: int | None = None,
+                 release: Callable[[], None] | None = None) -> None:
+        self.seed = whole_number("seed", seed, 0)
+        self.order = TransitionBatchSampler(length, batch_size, shuffle=shuffle, seed=seed,
+                                            drop_last=drop_last, window=window)
+        self.release = release
+        self._epoch = 0
+        self._runs = 0
+
+    @property
+    def epoch(self) -> int:
+        """The epoch the next ``iter()`` reads."""
+        return self._epoch
+
+    def set_epoch(self, epoch: int) -> None:
+        """Read epoch ``epoch`` next (then ``epoch + 1``, ...)."""
+        self._epoch = whole_number("epoch", epoch, 0)
+
+    def epoch_seed(self, epoch: int) -> int:
+        """The seed of epoch ``epoch``'s order (``seed`` for epoch 0)."""
+        return loader_epoch_seed(self.seed, whole_number("epoch", epoch, 0))
+
+    def epoch_order(self, epoch: int) -> TransitionBatchSampler:
+        """The batches of epoch ``epoch``, as index tensors."""
+        order = self.order
+        return TransitionBatchSampler(order.length, order.batch_size, shuffle=order.shuffle,
+                                      seed=self.epoch_seed(epoch), drop_last=order.drop_last,
+                                      window=order.window)
+
+    def __iter__(self) -> Iterator[WindowBatch]:
+        # A generator: the epoch is taken when the first batch is asked for, so iterators that
+        # are made and never read (DataLoader makes two per epoch with workers) take none.
+        epoch, self._epoch = self._epoch, self._epoch + 1
+        self._runs += 1
+        window = 0
+        for index, window_end in self.epoch_order(epoch).batches_by_window():
+            yield WindowBatch(index.numpy(), (id(self), self._runs, window))
+            window += window_end
+        if self.release is not None:
+            self.release()
+
+    def __len__(self) -> int:
+        """Batches per epoch."""
+        return len(self.order)
+
+    def __repr__(self) -> str:
+        order = self.order
+        return (f"WindowedBatchSampler({order.length} items, batch_size={order.batch_size}, "
+                f"shuffle={order.shuffle}, seed={self.seed}, window={order.window}, "
+                f"drop_last={order.drop_last}, next epoch {self._epoch})")
 
 
 class BatchItem(tuple):

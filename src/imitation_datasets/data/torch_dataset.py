@@ -23,7 +23,12 @@ from torch.utils.data import Dataset
 
 from imitation_datasets.data import huggingface, minari_export
 from imitation_datasets.data.arrays import DatasetArrays
-from imitation_datasets.data.batches import GatheredBatch, TransitionLoader
+from imitation_datasets.data.batches import (
+    GatheredBatch,
+    TransitionLoader,
+    WindowBatch,
+    WindowedBatchSampler,
+)
 from imitation_datasets.data.images import ImageColumn
 from imitation_datasets.data.loaded import LoadedData, validate_loaded
 from imitation_datasets.data.mapped import is_mapped, map_states, release_pages
@@ -82,7 +87,19 @@ class BaselineDataset(Dataset):
     its observations and actions is refused when a batch or item reads them, and
     ``batches(..., window=W)`` keeps an epoch resident at about ``W`` rows
     (:meth:`release_pages`). ``DataLoader(dataset, batch_size=B)`` gathers each batch at once
-    (:meth:`__getitems__`).
+    (:meth:`__getitems__`), but ``shuffle=True`` is one permutation of the whole dataset, which
+    maps every page of it. For the ``DataLoader`` API (workers, ``pin_memory``, your loop)
+    within about one window of memory, use the windowed order as its batch sampler::
+
+        sampler = dataset.batch_sampler(1024, window=2**20, seed=0)
+        loader = DataLoader(dataset, batch_sampler=sampler, num_workers=0)
+        for epoch in range(epochs):  # each pass reads the next epoch (sampler.set_epoch(n))
+            for states, actions, next_states in loader:
+                ...
+
+    It yields the same batches as ``batches(1024, window=2**20, seed=0)``, item for item, and
+    the pages of each finished window are released by the process that read them
+    (:meth:`batch_sampler`).
 
     Raises:
         ValueError: a bad split (see :func:`episode_range`) or source.
@@ -143,6 +160,7 @@ class BaselineDataset(Dataset):
         self.final_env_states = None if kept is None else \
             kept[1][self.episodes.start:self.episodes.stop]
         """The state after each episode's last step, with :attr:`env_states`."""
+        self._window: object = None  # the window of the last WindowBatch read (this process)
         self.release_pages()  # what the load's checks read of a memory-mapped dataset
 
     @classmethod
@@ -206,7 +224,15 @@ class BaselineDataset(Dataset):
         default collate returns the gathered tensors (see :mod:`~imitation_datasets.data.
         batches`): the same values as stacking ``dataset[i]`` for each index, without ``B``
         per-item calls.
+
+        The batches of :meth:`batch_sampler` carry their window: the first batch of a new window
+        releases the pages this process mapped before (:meth:`release_pages`).
         """
+        if isinstance(indices, WindowBatch):
+            if indices.window != self._window:
+                self._window = indices.window
+                self.release_pages()
+            indices = indices.indices
         return GatheredBatch(self.gather(indices))
 
     def item(self, index: int) -> tuple[torch.Tensor, ...]:
@@ -243,6 +269,27 @@ class BaselineDataset(Dataset):
         """
         return TransitionLoader(self, batch_size, shuffle=shuffle, seed=seed,
                                 generator=generator, drop_last=drop_last, window=window)
+
+    def batch_sampler(self, batch_size: int = 1024, *, shuffle: bool = True, seed: int = 0,
+                      drop_last: bool = False, window: int | None = None
+                      ) -> WindowedBatchSampler:
+        """The ``batch_sampler`` of a ``DataLoader`` that reads :meth:`batches`'s order.
+
+        ``DataLoader(dataset, batch_sampler=dataset.batch_sampler(B, window=W, seed=s))`` yields,
+        in its first epoch, the batches of ``dataset.batches(B, window=W, seed=s)`` item for
+        item; each later ``for`` over the loader reads the next epoch, shuffled from ``(seed,
+        epoch)`` (``set_epoch(n)`` to choose it). With ``window`` (rows), a memory-mapped
+        dataset stays resident at about one window per reading process: ``num_workers=0`` keeps
+        it in the main process (every finished window released there); with ``num_workers=N``
+        each worker releases the pages of its windows as it moves on (about one window each;
+        see :class:`~imitation_datasets.data.batches.WindowedBatchSampler`).
+
+        Raises:
+            ConfigError: a bad ``batch_size``, ``seed``, ``window``, ``shuffle`` or ``drop_last``.
+        """
+        return WindowedBatchSampler(len(self), batch_size, shuffle=shuffle, seed=seed,
+                                    drop_last=drop_last, window=window,
+                                    release=self.release_pages)
 
     def release_pages(self) -> None:
         """Unmap the pages of a memory-mapped dataset read so far (a no-op in memory).
