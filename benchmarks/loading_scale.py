@@ -15,12 +15,16 @@ fresh interpreter (``torch.set_num_threads(1)``):
   every page of the file: the kernel's page cache, counted in RSS while mapped);
 * ``dataset.batches(B, window=W)``: a full epoch shuffled by windows of ``W`` rows, releasing the
   mapped pages after each window: throughput and peak RSS (bounded by the window, whatever the
-  dataset's size).
+  dataset's size);
+* ``DataLoader(dataset, batch_sampler=dataset.batch_sampler(B, window=W))``: the same order
+  through torch's DataLoader, a full epoch with ``num_workers=0`` (throughput, peak RSS) and with
+  ``--workers N`` worker processes (throughput, the main process's peak RSS and the largest
+  worker's peak above its RSS when it started, reported by the worker with each batch).
 
 Usage::
 
     python benchmarks/loading_scale.py [--sizes 1,10,20] [--parquet-sizes 1,10] [--dir DIR]
-        [--keep]
+        [--keep] [--workers 2]
 
 Needs about 3.4 GB of disk per 20M steps (``df -h``); the datasets are deleted at the end unless
 ``--keep``.
@@ -45,11 +49,11 @@ CHILD = r"""
 import json, sys, time
 import torch
 torch.set_num_threads(1)
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, default_collate
 from imitation_datasets.data.torch_dataset import BaselineDataset
 
 path, mode = sys.argv[1], sys.argv[3]
-batch, limit, window = int(sys.argv[2]), int(sys.argv[4]), int(sys.argv[5])
+batch, limit, window, workers = (int(sys.argv[i]) for i in (2, 4, 5, 6))
 
 
 def status(key):
@@ -67,13 +71,28 @@ class PerItem(BaselineDataset):
     __getitems__ = None  # torch's fetcher then calls dataset[i] for each index (the old path)
 
 
+worker_peaks = [0]
+
+
 def rate(iterable, limit):
     start, seen = time.perf_counter(), 0
     for batch in iterable:
+        if mode == "sampler-workers":  # (batch, the worker's peak so far)
+            batch, worker_peak = batch
+            worker_peaks.append(worker_peak)
         seen += len(batch[0])
         if seen >= limit:
             break
     return seen / (time.perf_counter() - start)
+
+
+def worker_start(_):  # in each worker: its peak counts from its RSS now
+    global worker_base
+    worker_base = reset_peak()
+
+
+def collate_with_peak(items):  # in the worker: the batch and the worker's peak above its start
+    return default_collate(items), status("VmHWM") - worker_base
 
 
 base = interpreter = reset_peak()
@@ -96,6 +115,15 @@ elif mode == "batches":
 elif mode == "window":
     out["rate"] = rate(dataset.batches(batch, seed=0, window=window), len(dataset))
     out["peak_mb"] = (status("VmHWM") - interpreter) / 2**20
+elif mode.startswith("sampler"):
+    sampler = dataset.batch_sampler(batch, seed=0, window=window)
+    many = mode == "sampler-workers"
+    loader = DataLoader(dataset, batch_sampler=sampler, num_workers=workers if many else 0,
+                        worker_init_fn=worker_start if many else None,
+                        collate_fn=collate_with_peak if many else None)
+    out["rate"] = rate(loader, len(dataset))
+    out["peak_mb"] = (status("VmHWM") - interpreter) / 2**20
+    out["worker_peak_mb"] = max(worker_peaks) / 2**20
 print(json.dumps(out))
 """
 
@@ -148,9 +176,11 @@ def build_parquet(directory: Path, millions: int) -> None:
     write_parquet(directory, arrays, synthetic_metadata(arrays))
 
 
-def measure(path: Path, batch: int, mode: str, limit: int, window: int) -> dict:
+def measure(path: Path, batch: int, mode: str, limit: int, window: int, workers: int = 0
+            ) -> dict:
     result = subprocess.run([sys.executable, "-c", CHILD, str(path), str(batch), mode,
-                             str(limit), str(window)], check=True, capture_output=True, text=True)
+                             str(limit), str(window), str(workers)], check=True,
+                            capture_output=True, text=True)
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
@@ -162,6 +192,9 @@ def main() -> None:
     parser.add_argument("--window", type=int, default=1 << 20, help="rows per window")
     parser.add_argument("--limit", type=int, default=2_000_000,
                         help="transitions timed per throughput figure")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="DataLoader worker processes of the windowed sampler's second run "
+                             "(0: skip it)")
     parser.add_argument("--dir", type=Path, default=None)
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
@@ -197,6 +230,9 @@ def report(path: Path, kind: str, millions: int, args: argparse.Namespace) -> No
     loader = measure(path, batch, "dataloader", limit, window)
     batches = measure(path, batch, "batches", limit, window)["rate"]
     windowed = measure(path, batch, "window", limit, window)
+    sampler = measure(path, batch, "sampler", limit, window)
+    parallel = measure(path, batch, "sampler-workers", limit, window, args.workers) \
+        if args.workers > 0 else None
     print(f"{kind} {millions}M steps: load {best:.3f} s (best of 3), peak RSS above the "
           f"interpreter {peak:.0f} MiB")
     print(f"  DataLoader(batch_size={batch}, shuffle=True): {loader['rate'] / 1e6:.2f} M/s, "
@@ -205,7 +241,14 @@ def report(path: Path, kind: str, millions: int, args: argparse.Namespace) -> No
     print(f"  full shuffled DataLoader pass: {loader['full_pass_rate'] / 1e6:.2f} M/s, peak RSS "
           f"{loader['full_pass_peak_mb']:.0f} MiB (mapped pages of a global permutation)")
     print(f"  batches(window={window}) epoch: {windowed['rate'] / 1e6:.2f} M/s, peak RSS "
-          f"{windowed['peak_mb']:.0f} MiB", flush=True)
+          f"{windowed['peak_mb']:.0f} MiB")
+    print(f"  DataLoader(batch_sampler=batch_sampler({batch}, window={window})) epoch: "
+          f"{sampler['rate'] / 1e6:.2f} M/s, peak RSS {sampler['peak_mb']:.0f} MiB")
+    if parallel is not None:
+        print(f"  the same, num_workers={args.workers}: {parallel['rate'] / 1e6:.2f} M/s, main "
+              f"process peak RSS {parallel['peak_mb']:.0f} MiB, largest worker peak "
+              f"{parallel['worker_peak_mb']:.0f} MiB above its start")
+    print(flush=True)
 
 
 if __name__ == "__main__":
