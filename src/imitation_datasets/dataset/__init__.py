@@ -12,7 +12,11 @@ original's module names; see ``docs/compat.md``).
 """
 
 from imitation_datasets.core.errors import DatasetFormatError
-from imitation_datasets.data.batches import TransitionBatchSampler, TransitionLoader
+from imitation_datasets.data.batches import (
+    TransitionBatchSampler,
+    TransitionLoader,
+    WindowedBatchSampler,
+)
 from imitation_datasets.data.huggingface import (
     from_hf_dataset,
     push_to_hub,
@@ -45,6 +49,7 @@ __all__ = [
     "SequenceDataset",
     "TransitionBatchSampler",
     "TransitionLoader",
+    "WindowedBatchSampler",
     "baseline_to_huggingface",
     "convert_baseline_dataset_to_dict",
     "from_hf_dataset",
