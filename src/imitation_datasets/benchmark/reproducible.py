@@ -3,8 +3,10 @@
 Training a method on CPU goes through MKL's GEMM and ATen's vectorised kernels, and both pick
 code paths by instruction set: the same cell trained with AVX-512 kernels and with SSE4.2 kernels
 gave Pendulum BC returns that differ from the 9th digit on (and chaotic envs amplify such
-differences). Two switches make the arithmetic the same on every x86-64 CPU, at no measured cost
-for the benchmark's small networks:
+differences). Two switches make the arithmetic the same on every x86-64 CPU, at a cost
+(``python benchmarks/cpu_kernels.py``: an Adam step of the classic grid's 64-wide networks takes
+about 1.5 x, of the continuous grid's 256-wide ones about 2.2 x the time of torch's own kernels;
+an AVX2 floor would be as fast, but only for CPUs with AVX2, and would change every cell):
 
 * ``MKL_CBWR=COMPATIBLE``: MKL's conditional numerical reproducibility mode, the same results
   whatever instructions the CPU has;
