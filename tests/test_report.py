@@ -96,7 +96,8 @@ def test_sample_efficiency_curves_come_from_cells_on_other_demo_counts():
     curve = results["sample_efficiency"]["a"]["bc"]
     assert [p["demos"] for p in curve] == [1, 10, 100]
     assert [p["performance"]["mean"] for p in curve] == pytest.approx([0.3, 0.8, 0.99])
-    assert results["cost"]["bc"] == {"cells": 6, "cell_seconds": 18.0, "env_steps": 0}
+    assert results["cost"]["bc"] == {"cells": 6, "cell_seconds": 18.0, "env_steps": 0,
+                                     "cpu_cells": 0, "cpu_seconds": 0.0}
     text = markdown(results)
     assert "Sample efficiency on A-v0" in text and "| BC | 0.300 [" in text
     # cells written before demos was recorded belong to the table

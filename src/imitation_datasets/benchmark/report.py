@@ -226,15 +226,22 @@ def _env_steps(cell: dict[str, Any]) -> int:
 
 
 def cost(cells: Sequence[dict[str, Any]], order: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """What each method's cells cost: their count, cell time (train + test) and env steps."""
+    """What each method's cells cost: count, cell time (train + test, wall) and env steps.
+
+    Also the CPU seconds (train + test) of the cells that recorded them, and their count.
+    """
     table = {}
     for method in order:
         runs = [c for c in cells if c["method"] == method]
+        timed = [c for c in runs if "train_cpu_seconds" in c]
         table[method] = {
             "cells": len(runs),
             "cell_seconds": float(sum(c["train_seconds"] + c.get("test_seconds", 0.0)
                                       for c in runs)),
             "env_steps": sum(_env_steps(c) for c in runs),
+            "cpu_cells": len(timed),
+            "cpu_seconds": float(sum(c["train_cpu_seconds"] + c["test_cpu_seconds"]
+                                     for c in timed)),
         }
     return table
 
@@ -440,10 +447,11 @@ def _cost_table(results: dict[str, Any]) -> list[str]:
              "`torch.set_num_threads(1)`; wall time depends on the machine and its load) and "
              "mean environment steps of training (online methods interact; offline ones read "
              "only the datasets); the last columns sum every cell in this folder, curves "
-             "included:", "",
+             "included (CPU time: what the cells cost a free core, summed over the cells that "
+             "recorded it, whose count is in brackets):", "",
              "| Method | " + " | ".join(results["envs"][e]["env_id"] for e in envs)
-             + " | Cells | Cell time (min) | Env steps |",
-             "|---|" + "---|" * (len(envs) + 3)]
+             + " | Cells | Cell time (min) | CPU time (min) | Env steps |",
+             "|---|" + "---|" * (len(envs) + 4)]
     for method, c in cost.items():
         row = []
         for env in envs:
@@ -451,7 +459,10 @@ def _cost_table(results: dict[str, Any]) -> list[str]:
             row.append(f"{s['train_seconds']:.0f} s / {s['env_steps'] / 1e3:.0f}k" if s
                        else "not run")
         lines.append(f"| {method.upper()} | " + " | ".join(row)
-                     + f" | {c['cells']} | {c['cell_seconds'] / 60:.1f} | {c['env_steps']:,} |")
+                     + f" | {c['cells']} | {c['cell_seconds'] / 60:.1f} | "
+                     + (f"{c['cpu_seconds'] / 60:.1f} ({c['cpu_cells']})"
+                        if c.get("cpu_cells") else "–")
+                     + f" | {c['env_steps']:,} |")
     return lines
 
 
