@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -51,8 +50,8 @@ def main() -> None:
     parser.add_argument("--results", default="results_mujoco",
                         help="results folder holding the environment's facts (envs/ENV.json)")
     args = parser.parse_args()
-    from imitation_datasets.benchmark.runner import cell_pool
     from imitation_datasets.benchmark.reproducible import cell_environment
+    from imitation_datasets.benchmark.runner import cell_pool
 
     for floor in args.floors:
         with cell_environment(), cell_pool(1) as pool:
