@@ -228,8 +228,9 @@ def run_benchmark(methods: Sequence[str | type], envs: Sequence[str], seeds: int
     specs = list(dict.fromkeys(dataclasses.replace(method_spec(m), budget_scale=budget_scale)
                                for m in methods))  # bad ones fail before work
     envs = list(dict.fromkeys(env_key(env) for env in expand_families(envs)))  # unknown: fail
-    for spec in specs:
-        spec.config(env_protocol(envs[0]).env_id)  # a budget scale it cannot take fails too
+    if budget_scale != 1:  # a budget scale a method cannot take fails before any work
+        for spec in specs:
+            spec.config(env_protocol(envs[0]).env_id)
     facts = {}
     for env in envs:
         splits = prepare(env, data_dir, workers=workers)

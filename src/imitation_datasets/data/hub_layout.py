@@ -276,16 +276,22 @@ def read_hub_files(files: Sequence[Path], origin: str, base_dir: Path | None,
 
 
 # ---------------------------------------------------------------------------- writing
-def next_observations(arrays: DatasetArrays) -> np.ndarray | None:
-    """``(T, *obs_shape)`` observation after each step (``None`` without final observations).
+def next_observations(arrays: DatasetArrays, start: int = 0, stop: int | None = None
+                      ) -> np.ndarray | None:
+    """The observation after each step of rows ``[start, stop)`` (default: every row).
 
-    The next row's ``obs`` inside an episode, the episode's final observation on its last row.
+    Shaped ``(stop - start, *obs_shape)``: the next row's ``obs`` inside an episode, the
+    episode's final observation on its last row; ``None`` without final observations.
     """
     if arrays.final_obs is None or not isinstance(arrays.obs, np.ndarray):
         return None
-    next_obs = np.empty_like(arrays.obs)
-    next_obs[:-1] = arrays.obs[1:]
-    next_obs[arrays.starts + arrays.lengths - 1] = arrays.final_obs
+    stop = arrays.n_steps if stop is None else stop
+    next_obs = np.empty((stop - start, *arrays.obs.shape[1:]), dtype=arrays.obs.dtype)
+    inside = max(0, min(stop + 1, arrays.n_steps) - (start + 1))
+    next_obs[:inside] = arrays.obs[start + 1:start + 1 + inside]
+    ends = arrays.starts + arrays.lengths - 1
+    last = np.flatnonzero((ends >= start) & (ends < stop))
+    next_obs[ends[last] - start] = arrays.final_obs[last]
     return next_obs
 
 
@@ -360,15 +366,13 @@ def _row_range(arrays: DatasetArrays, start: int, stop: int) -> dict[str, pa.Arr
     }
     if arrays.final_obs is None:
         return columns
-    ends = starts + arrays.lengths - 1
-    last = np.flatnonzero((ends >= start) & (ends < stop))
     if isinstance(arrays.obs, ImageColumn):  # frames: the final one on each last row
+        ends = starts + arrays.lengths - 1
+        last = np.flatnonzero((ends >= start) & (ends < stop))
         columns["final_obs"] = _final_frames(arrays, last, ends, start, stop)
         return columns
-    following = np.empty((stop - start, *arrays.obs.shape[1:]), dtype=arrays.obs.dtype)
-    inside = min(stop + 1, arrays.n_steps) - (start + 1)
-    following[:inside] = arrays.obs[start + 1:start + 1 + inside]
-    following[ends[last] - start] = arrays.final_obs[last]
+    following = next_observations(arrays, start, stop)
+    assert following is not None  # final observations, array observations
     columns["next_obs"] = nested_array(following)
     return columns
 
