@@ -10,7 +10,7 @@ from imitation_datasets.benchmark.report import markdown, summarise
 ROOT = Path(__file__).parent.parent
 PUBLISHED = [*(ROOT / name for name in ("results", "results_mujoco", "results_box2d")
                if (ROOT / name / "benchmark_results.json").is_file()),
-             *sorted(path.parent for path in ROOT.glob("results_probes/*/benchmark_results.json"))]
+             *sorted(path.parent for path in ROOT.glob("results*/probes/*/benchmark_results.json"))]
 """The published results folders: the classic grid's, the continuous families' and the budget
 probes' (``il-datasets benchmark --budget-scale``)."""
 
@@ -27,6 +27,13 @@ def test_published_cells_are_the_committed_cell_files(published):
     committed = [json.loads(path.read_text()) for path in cell_files(folder)]
     key = lambda c: (c["env"], c["method"], c.get("demos") or 0, c["seed"])  # noqa: E731
     assert sorted(committed, key=key) == sorted(results["cells"], key=key)
+
+
+def test_published_probes_are_the_committed_probe_folders(published):
+    from imitation_datasets.benchmark.targets import probe_records
+
+    folder, results = published
+    assert results.get("probes", []) == probe_records(folder)
 
 
 def test_published_aggregates_are_recomputed_from_the_cells(published):

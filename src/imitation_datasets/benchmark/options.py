@@ -49,7 +49,8 @@ class BenchmarkOptions:
     budget_scale: float = option(
         1.0, "a budget probe, not the protocol: every method's training budget (epochs, "
         "iterations or environment steps: its config's budget_fields) times this; use its own "
-        "--out (the cells record it)")
+        "--out, RESULTS/probes/NAME for the report of RESULTS to read it against the targets "
+        "(the cells record it)")
     overwrite: bool = option(
         False, "rerun finished cells made with another config of their method (without it "
         "such cells stop the run)")

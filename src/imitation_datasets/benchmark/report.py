@@ -26,6 +26,7 @@ from imitation_datasets.benchmark.plan import progress, progress_lines
 from imitation_datasets.benchmark.plots import plots
 from imitation_datasets.benchmark.protocol import LeakageError, cell_demos_count, table_cells
 from imitation_datasets.benchmark.provenance import provenance
+from imitation_datasets.benchmark.targets import probe_records, target_lines, targets
 from imitation_datasets.core.atomic import atomic_write_text
 from imitation_datasets.core.errors import OneLineError
 from imitation_datasets.core.json_values import is_int, is_number
@@ -41,7 +42,7 @@ log = logging.getLogger(__name__)
 
 RESULTS_JSON = "benchmark_results.json"
 RECOMPUTED = ("envs", "summary", "aggregates", "improvement", "sample_efficiency", "cost",
-              "anchors", "progress", "provenance", "cells")
+              "anchors", "targets", "progress", "provenance", "cells")
 """Keys of a results file that :func:`report_from_json` recomputes from its cells."""
 RESULTS_MD = "benchmark_results.md"
 
@@ -85,6 +86,9 @@ RESULTS_STRUCTURE: dict[str, Any] = {
     "runs": _Optional(_Each({"cells_run": int, "cells_total": int, "wall_seconds": _Number,
                              "command": _Optional(str)},
                             mapping=False)),
+    "probes": _Optional(_Each({"env": str, "method": str, "demos": int, "seed": int,
+                               "budget_scale": _Number, "performance": _Number, "probe": str},
+                              mapping=False)),
 }
 """What :func:`summarise`, :func:`markdown`, :func:`plots` and :func:`write_report` read from a
 results file (the keys in :data:`RECOMPUTED` are recomputed from ``cells``)."""
@@ -153,6 +157,8 @@ def summarise(cells: Sequence[dict[str, Any]], envs: dict[str, dict[str, Any]],
 
     ``aggregates[method]["performance"]`` holds rliable's IQM, mean and optimality gap over the
     method's runs on every environment, each with a stratified-bootstrap 95 % CI (seeded).
+    The issues' targets are judged with the budget probes in ``extra["probes"]`` (the records
+    of :func:`~imitation_datasets.benchmark.targets.probe_records`), if any.
     """
     every = list(cells)
     cells = table_cells(every, envs)
@@ -192,6 +198,7 @@ def summarise(cells: Sequence[dict[str, Any]], envs: dict[str, dict[str, Any]],
             "improvement": improvements(cells, envs, order),
             "sample_efficiency": sample_efficiency(every, envs, order),
             "cost": cost(every, order), "anchors": anchors(every, envs),
+            "targets": targets(every, envs, (extra or {}).get("probes") or []),
             "progress": progress(every, envs),
             "provenance": provenance(envs), "cells": every,
             **(extra or {})}
@@ -311,7 +318,8 @@ def markdown(results: dict[str, Any]) -> str:
                   + (f": `{run['command']}`" if run.get("command") else "")
                   for i, run in enumerate(results.get("runs", []), 1)]
         lines += [""]
-    lines += _compared_lines(results) + _matrix_lines(results) + progress_lines(results)
+    lines += (_compared_lines(results) + _matrix_lines(results) + progress_lines(results)
+              + target_lines(results) + [""])
     lines += ["| Environment | Method | AER | Performance | IQM | 95 % CI | Accuracy | "
               "Expert | Random | Seeds |",
               "|---|---|---|---|---|---|---|---|---|---|"]
@@ -543,7 +551,8 @@ def report_from_json(path: str | Path, out: str | Path | None = None) -> Path:
 
         cells, facts = finished_results(path)
         old = read_json(path / RESULTS_JSON) if (path / RESULTS_JSON).is_file() else {}
-        results = {**(old if isinstance(old, dict) else {}), "cells": cells, "envs": facts}
+        results = {**(old if isinstance(old, dict) else {}), "cells": cells, "envs": facts,
+                   "probes": probe_records(path)}
         path = path / RESULTS_JSON
     else:
         results = read_json(path)

@@ -33,6 +33,7 @@ def run_benchmark(options: BenchmarkOptions, argv: Sequence[str] = ()) -> int:
     from imitation_datasets.benchmark.report import previous_runs, summarise, write_report
     from imitation_datasets.benchmark.runner import cell_files, finished_results
     from imitation_datasets.benchmark.runner import run_benchmark as run_grid
+    from imitation_datasets.benchmark.targets import probe_records
     from imitation_datasets.collect.controller import CollectionError
 
     out = options.out
@@ -48,6 +49,7 @@ def run_benchmark(options: BenchmarkOptions, argv: Sequence[str] = ()) -> int:
         cells, facts = finished_results(out)
         results = summarise(cells, facts, {
             "command": command,
+            "probes": probe_records(out),
             "runs": previous_runs(out) + [{
                 "command": command,
                 "wall_seconds": time.perf_counter() - started,
