@@ -378,18 +378,26 @@ def _demos_note(entry: dict[str, Any], facts: dict[str, Any]) -> str:
 
 
 def _matrix_lines(results: dict[str, Any]) -> list[str]:
-    """Markdown lines of the headline matrix: performance per method (rows) and env (columns).
+    """Markdown lines of the headline matrix (:func:`matrix_table`, mean ± std) and caption."""
+    table = matrix_table(results)
+    if not table:
+        return []
+    return ["Performance by method and environment (mean ± std over training seeds, (n) "
+            "seeds; details below):", "", *table, ""]
 
-    Each entry is the mean ± std over training seeds, with the number of seeds; an entry on
-    another number of demonstrations than the protocol's says so.
+
+def matrix_table(results: dict[str, Any], statistic: str = "mean") -> list[str]:
+    """The headline matrix: performance per method (rows) and env (columns), as table lines.
+
+    Each entry is the mean ± std (``statistic="mean"``) or the IQM with its 95 % bootstrap CI
+    (``"iqm"``) over training seeds, with the number of seeds; an entry on another number of
+    demonstrations than the protocol's says so; a pair with no cell reads "not run".
     """
     envs = [env for env, methods in results["summary"].items() if methods]
     methods = list(dict.fromkeys(m for env in envs for m in results["summary"][env]))
     if not methods:
         return []
-    lines = ["Performance by method and environment (mean ± std over training seeds, (n) "
-             "seeds; details below):", "",
-             "| Method | " + " | ".join(results["envs"][e]["env_id"] for e in envs) + " |",
+    lines = ["| Method | " + " | ".join(results["envs"][e]["env_id"] for e in envs) + " |",
              "|---|" + "---|" * len(envs)]
     for method in methods:
         row = []
@@ -399,10 +407,12 @@ def _matrix_lines(results: dict[str, Any]) -> list[str]:
                 row.append("not run")
                 continue
             perf = entry["performance"]
-            row.append(f"{perf['mean']:.3f} ± {perf['std']:.3f} ({len(entry['seeds'])})"
+            value = (f"{perf['mean']:.3f} ± {perf['std']:.3f}" if statistic == "mean" else
+                     f"{perf['iqm']:.3f} [{perf['ci_low']:.3f}, {perf['ci_high']:.3f}]")
+            row.append(f"{value} ({len(entry['seeds'])})"
                        + _demos_note(entry, results["envs"][env]))
         lines.append(f"| {method.upper()} | " + " | ".join(row) + " |")
-    return lines + [""]
+    return lines
 
 
 def _compared_lines(results: dict[str, Any]) -> list[str]:

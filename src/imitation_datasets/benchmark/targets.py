@@ -268,8 +268,7 @@ def target_lines(results: dict[str, Any]) -> list[str]:
                   "| Method | Environment | Goal | Ours (seeds) | Verdict | Curve | Budget |",
                   "|---|---|---|---|---|---|---|"]
         for row in target["rows"]:
-            env_id = (results["envs"][row["env"]]["env_id"] if row["env"] in results["envs"]
-                      else env_protocol(row["env"]).env_id)
+            env_id = _env_id(results, row["env"])
             goal = "–" if row["goal"] is None else f"{row['goal']:.3f}"
             ours = "–" if row["mean"] is None else f"{row['mean']:.3f} ({row['seeds']})"
             curve = " · ".join(f"{p['demos']}: {p['mean']:.3f} ({p['seeds']})"
@@ -277,3 +276,33 @@ def target_lines(results: dict[str, Any]) -> list[str]:
             lines.append(f"| {row['method'].upper()} | {env_id} | {goal} | {ours} | "
                          f"{row['verdict']} | {curve} | {_budget_note(row)} |")
     return lines
+
+
+def target_summary_lines(results: dict[str, Any]) -> list[str]:
+    """A short list of the targets: verdict counts, the rows missed and those below so far.
+
+    The README's view of the report's targets section (:func:`target_lines` has the curves
+    and budgets).
+    """
+    lines = []
+    for target in results.get("targets") or []:
+        counts = ", ".join(f"{n} {v}" for v, n in target["verdicts"].items() if n)
+        parts = []
+        for label, rows in (
+                ("missed", [r for r in target["rows"] if r["verdict"] == "missed"]),
+                ("below so far", [r for r in target["rows"] if r["verdict"] == "pending"
+                                  and r["goal"] is not None and r["mean"] < r["goal"]])):
+            if rows:
+                parts.append(f"{label}: " + ", ".join(
+                    f"{r['method'].upper()} on {_env_id(results, r['env'])} {r['mean']:.3f} "
+                    f"({r['seeds']})" for r in rows))
+        detail = "; ".join(parts)
+        lines.append(f"- {target['text']} (issue {target['issue']}, ≥ "
+                     f"{target['seeds_needed']} seeds): {counts}" + (f". {detail}" if detail
+                                                                    else ""))
+    return lines
+
+
+def _env_id(results: dict[str, Any], env: str) -> str:
+    return (results["envs"][env]["env_id"] if env in results["envs"]
+            else env_protocol(env).env_id)

@@ -1,0 +1,71 @@
+"""README blocks made from a results folder's JSON, so that no published number is typed by hand.
+
+A block is the text between ``<!-- results FOLDER KIND -->`` and ``<!-- end results -->``; its
+content is regenerated from ``FOLDER/benchmark_results.json`` (a folder next to the README):
+
+* ``matrix``: performance per method and env, mean ± std (n seeds);
+* ``iqm``: the same with the IQM and its 95 % bootstrap CI;
+* ``targets``: the issues' targets, verdict counts and the rows missed or below so far.
+
+``python benchmarks/readme_results.py`` rewrites the blocks; ``--check`` (and the test suite)
+fails when a block differs from what the committed JSON gives.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from imitation_datasets.benchmark.report import RESULTS_JSON, matrix_table, validate_results
+from imitation_datasets.benchmark.targets import target_summary_lines
+from imitation_datasets.core.errors import OneLineError
+from imitation_datasets.core.safe_read import read_json
+
+BLOCK = re.compile(r"(<!-- results (?P<folder>[A-Za-z0-9_.-]+) (?P<kind>[a-z]+) -->\n)"
+                   r"(?P<body>.*?)(<!-- end results -->)", re.S)
+KINDS = ("matrix", "iqm", "targets")
+
+
+class ReadmeBlockError(OneLineError, ValueError):
+    """A README block names an unknown kind or a folder without results."""
+
+
+def block_lines(results: dict[str, Any], kind: str) -> list[str]:
+    """The lines of one block kind made from a results file's content."""
+    if kind == "matrix":
+        return matrix_table(results)
+    if kind == "iqm":
+        return matrix_table(results, statistic="iqm")
+    return target_summary_lines(results)
+
+
+def render_blocks(text: str, root: Path) -> str:
+    """``text`` with every block regenerated from the results folders under ``root``.
+
+    Raises:
+        ReadmeBlockError: an unknown kind, or a folder that is not a plain folder of ``root``
+            holding a results file.
+        ReportFormatError: a results file without the structure a report reads.
+    """
+    cache: dict[str, dict[str, Any]] = {}
+
+    def results_of(folder: str) -> dict[str, Any]:
+        if folder not in cache:
+            path = root / folder / RESULTS_JSON
+            if folder.startswith(".") or not path.is_file():
+                raise ReadmeBlockError(f"README block: no {RESULTS_JSON} in folder {folder!r}")
+            results = read_json(path)
+            validate_results(results, str(path))
+            cache[folder] = results
+        return cache[folder]
+
+    def replace(match: re.Match[str]) -> str:
+        kind = match["kind"]
+        if kind not in KINDS:
+            raise ReadmeBlockError(f"README block: unknown kind {kind!r} (known: "
+                                   f"{', '.join(KINDS)})")
+        body = "\n".join(block_lines(results_of(match["folder"]), kind))
+        return f"{match.group(1)}{body}\n{match.group(5)}"
+
+    return BLOCK.sub(replace, text)

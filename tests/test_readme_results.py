@@ -1,0 +1,47 @@
+"""The README's results blocks are what the committed results JSON gives (no typed numbers)."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from imitation_datasets.benchmark.readme_blocks import ReadmeBlockError, render_blocks
+from imitation_datasets.benchmark.report import ReportFormatError
+
+ROOT = Path(__file__).parent.parent
+
+
+def test_the_readme_blocks_match_the_committed_results():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert text.count("<!-- results ") >= 4  # the classic and MuJoCo tables and targets
+    assert render_blocks(text, ROOT) == text, \
+        "README results blocks are stale: run python benchmarks/readme_results.py"
+
+
+def test_a_block_is_regenerated_from_its_folder(tmp_path):
+    shutil.copytree(ROOT / "results_mujoco", tmp_path / "res",
+                    ignore=shutil.ignore_patterns("cells", "probes", "*.png", "*.html"))
+    text = "intro\n<!-- results res iqm -->\nold numbers\n<!-- end results -->\nafter\n"
+    fresh = render_blocks(text, tmp_path)
+    assert "old numbers" not in fresh and fresh.startswith("intro\n") and \
+        fresh.endswith("<!-- end results -->\nafter\n")
+    assert "| Method | Hopper-v5 |" in fresh
+    assert render_blocks(fresh, tmp_path) == fresh
+    results = json.loads((tmp_path / "res" / "benchmark_results.json").read_text())
+    gail = results["summary"]["hopper"]["gail"]["performance"]
+    assert f"{gail['iqm']:.3f} [{gail['ci_low']:.3f}, {gail['ci_high']:.3f}]" in fresh
+    del results["cells"]
+    (tmp_path / "res" / "benchmark_results.json").write_text(json.dumps(results))
+    with pytest.raises(ReportFormatError, match="results.cells: missing"):
+        render_blocks(text, tmp_path)
+
+
+@pytest.mark.parametrize("block, message", [
+    ("<!-- results results pie -->\n<!-- end results -->", "unknown kind 'pie'"),
+    ("<!-- results .. matrix -->\n<!-- end results -->", "no benchmark_results.json"),
+    ("<!-- results nowhere matrix -->\n<!-- end results -->", "folder 'nowhere'"),
+])
+def test_bad_blocks_get_one_line_errors(block, message):
+    with pytest.raises(ReadmeBlockError, match=message):
+        render_blocks(block, ROOT)
