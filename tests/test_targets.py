@@ -158,6 +158,8 @@ def test_probe_folders_feed_the_report_and_its_json_alone(tmp_path):
     report_from_json(out)
     text = (out / "benchmark_results.md").read_text()
     assert "reaches the goal at ×2 the budget (×2: 0.950 (1))" in text
+    page = (out / "index.html").read_text()
+    assert "<h2>Targets of the issues</h2>" in page and "<td>missed</td>" in page
     # the JSON alone gives the same report (the probes travel in it)
     again = tmp_path / "again"
     report_from_json(out / "benchmark_results.json", again)

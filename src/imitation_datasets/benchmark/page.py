@@ -169,6 +169,13 @@ def results_page(results: dict[str, Any], out: Path) -> Path:
                 for p in pairs]
         parts += ["<h2>Probability of improvement P(X &gt; Y)</h2>",
                   _table(["X", "Y", "P(X > Y)", "95 % CI", "Environments"], rows)]
+    target_rows = [[r["env"], r["method"].upper(), f"{t['text']} (issue {t['issue']})",
+                    r["goal"], r["mean"], r["seeds"], r["verdict"], r.get("expert")]
+                   for t in results.get("targets") or [] for r in t["rows"]]
+    if target_rows:
+        parts += ["<h2>Targets of the issues</h2>", _table(
+            ["Environment", "Method", "Target", "Goal", "Ours", "Seeds", "Verdict",
+             "Expert itself"], target_rows)]
     curve_rows = _curve_rows(results)
     if curve_rows:
         parts += ["<h2>Sample efficiency</h2>", _table(

@@ -38,7 +38,7 @@ from imitation_datasets.benchmark.protocol import (
 )
 from imitation_datasets.core.config import from_mapping, read_yaml
 from imitation_datasets.core.errors import ConfigError
-from imitation_datasets.core.metrics import Aggregate
+from imitation_datasets.core.metrics import Aggregate, performance
 
 TARGETS_FILE = Path(__file__).with_name("targets.yaml")
 VERDICTS = ("met", "missed", "pending", "not run")
@@ -167,8 +167,13 @@ def _row(target: Target, method: str, env: str, scores: list[float], goal: float
     else:
         reach = Aggregate.of(scores).ci_high if target.versus else statistics.fmean(scores)
         verdict = "met" if reach >= goal else "missed"
+    facts = envs.get(env, {})
+    expert = (performance(facts["expert_test_return"], facts["random_return"],
+                          facts["expert_return"])
+              if facts.get("expert_test_return") is not None else None)
     row: dict[str, Any] = {"method": method, "env": env, "demos": demos, "goal": goal,
-                           "mean": mean, "seeds": len(scores), "verdict": verdict}
+                           "mean": mean, "seeds": len(scores), "verdict": verdict,
+                           "expert": expert}
     if verdict != "met" and env in envs:
         row["curve"] = _curve(cells, envs, method, env)
         if mean is not None and (goal is None or mean < goal):
@@ -260,21 +265,23 @@ def target_lines(results: dict[str, Any]) -> list[str]:
              "performance (seeds) by demonstration episodes) and, where it falls short, the "
              "budget it would need from the budget probes in `probes/` (`--budget-scale K`: K "
              "times the method's training budget, nothing else changed; `DIR` in a command is this "
-             "results folder)."]
+             "results folder). \"Expert itself\" is the curated expert's performance on the same "
+             "test seeds: a goal above it asks a clone to beat its teacher."]
     for target in found:
         counts = ", ".join(f"{n} {v}" for v, n in target["verdicts"].items() if n)
         lines += ["", f"**{target['text']}** (issue {target['issue']}, ≥ "
                   f"{target['seeds_needed']} seeds): {counts}.", "",
-                  "| Method | Environment | Goal | Ours (seeds) | Verdict | Curve | Budget |",
-                  "|---|---|---|---|---|---|---|"]
+                  "| Method | Environment | Goal | Ours (seeds) | Verdict | Expert itself | "
+                  "Curve | Budget |", "|---|---|---|---|---|---|---|---|"]
         for row in target["rows"]:
             env_id = _env_id(results, row["env"])
             goal = "–" if row["goal"] is None else f"{row['goal']:.3f}"
             ours = "–" if row["mean"] is None else f"{row['mean']:.3f} ({row['seeds']})"
             curve = " · ".join(f"{p['demos']}: {p['mean']:.3f} ({p['seeds']})"
                                for p in row.get("curve", [])) or "–"
+            expert = "–" if row.get("expert") is None else f"{row['expert']:.3f}"
             lines.append(f"| {row['method'].upper()} | {env_id} | {goal} | {ours} | "
-                         f"{row['verdict']} | {curve} | {_budget_note(row)} |")
+                         f"{row['verdict']} | {expert} | {curve} | {_budget_note(row)} |")
     return lines
 
 
