@@ -1,19 +1,25 @@
 """A planned grid's cost: cells x minutes per method, from the cells measured so far.
 
 Usage: ``python benchmarks/grid_plan.py [FAMILY ...] [--results DIR ...]`` (default: the
-classic family from ``results``; ``mujoco box2d --results results_continuous`` for issue 15's
-grid). The grids are those of :mod:`imitation_datasets.benchmark.plan`. For every (env,
-method) it takes the median cell time (train + test, one core) of the finished cells at each
-demonstration count (or, for a count not yet run, of that pair's cells at any count: the
-online methods' cost depends on their step budget; the offline ones' epochs repeat fewer
-demonstrations to the full set's gradient steps), multiplies by the planned cells, and prints
-the total per method, what is done, and the projected wall time on N cores (cells are
-single-threaded and independent). Pairs with no measured cell are listed as unmeasured and
-left out of the totals. A cell's time is its CPU seconds (``train_cpu_seconds`` +
-``test_cpu_seconds``, what it costs a free core) where the cell recorded them, and its wall
-seconds otherwise (cells made before CPU time was recorded); wall times measured while other
-jobs shared the cores overstate what a free core needs. Where a pair has CPU-timed cells, only
-those are used; the last line says how many cells were timed each way.
+classic family from ``results``; ``mujoco box2d --results results_mujoco results_box2d`` for
+issue 15's grid). The grids are those of :mod:`imitation_datasets.benchmark.plan`. Each planned
+cell costs the median time (train + test, one core) of the finished cells that best stand for
+it, in this order:
+
+1. CPU seconds (``train_cpu_seconds`` + ``test_cpu_seconds``, what the cell costs a free core)
+   of the same (env, method, demonstration count);
+2. CPU seconds of the same (env, method) at another count: the largest of those counts'
+   medians. A cell's cost hardly depends on the count (the online methods spend their step
+   budget, the offline ones repeat fewer demonstrations to the full set's gradient steps); the
+   largest keeps the estimate on the safe side (100-demonstration cells cost up to about 1.3 x
+   1-demonstration ones);
+3. wall seconds of the same (env, method, count), from cells made before CPU time was recorded
+   (measured while other jobs shared the cores: an overstatement);
+4. wall seconds of the same (env, method) at another count (the largest median).
+
+Pairs with no measured cell are listed as unmeasured and left out of the totals. It prints the
+total per method, what is done, the projected wall time on N cores (cells are single-threaded
+and independent), and how many planned cells were costed each way.
 """
 
 from __future__ import annotations
@@ -27,14 +33,14 @@ from pathlib import Path
 from imitation_datasets.benchmark.plan import grids, planned_cells
 from imitation_datasets.benchmark.protocol import env_protocol
 
+Timings = dict[tuple[str, str, int], list[float]]
+SOURCES = ("cpu", "cpu, other count", "wall", "wall, other count")
 
-def measured(folders: list[Path]) -> tuple[dict[tuple[str, str, int], list[float]],
-                                            set[tuple[str, str, int, int]], dict[str, int]]:
-    """Cell seconds (train + test; CPU seconds where a pair has CPU-timed cells, wall seconds
-    otherwise) by (env, method, demos), the finished cells ``(env, method, demos, seed)``, and
-    how many cells were timed by CPU and by wall seconds, over every cell file in ``folders``."""
-    timed: dict[str, dict[tuple[str, str, int], list[float]]] = {
-        "cpu": defaultdict(list), "wall": defaultdict(list)}
+
+def measured(folders: list[Path]) -> tuple[dict[str, Timings], set[tuple[str, str, int, int]]]:
+    """Cell seconds by (env, method, demos), CPU-timed and wall-timed, and the finished cells
+    ``(env, method, demos, seed)``, over every cell file in ``folders``."""
+    timed: dict[str, Timings] = {"cpu": defaultdict(list), "wall": defaultdict(list)}
     done = set()
     for folder in folders:
         for path in (folder / "cells").rglob("seed*.json"):
@@ -43,13 +49,24 @@ def measured(folders: list[Path]) -> tuple[dict[tuple[str, str, int], list[float
             key = (cell["env"], cell["method"], demos)
             if "train_cpu_seconds" in cell:
                 timed["cpu"][key].append(cell["train_cpu_seconds"] + cell["test_cpu_seconds"])
-            timed["wall"][key].append(cell["train_seconds"] + cell["test_seconds"])
+            else:
+                timed["wall"][key].append(cell["train_seconds"] + cell["test_seconds"])
             done.add((cell["env"], cell["method"], demos, int(cell["seed"])))
-    seconds = {key: timed["cpu"].get(key) or wall for key, wall in timed["wall"].items()}
-    counts = {"cpu": sum(map(len, timed["cpu"].values())),
-              "wall": sum(len(wall) for key, wall in timed["wall"].items()
-                          if key not in timed["cpu"])}
-    return seconds, done, counts
+    return timed, done
+
+
+def estimate(timed: dict[str, Timings], env: str, method: str, demos: int
+             ) -> tuple[float, str] | None:
+    """A planned cell's seconds and which source gave them (module docstring); ``None``: no
+    cell of the pair has run."""
+    for kind in ("cpu", "wall"):
+        if timed[kind].get((env, method, demos)):
+            return statistics.median(timed[kind][(env, method, demos)]), kind
+        others = [statistics.median(ts) for (e, m, _), ts in timed[kind].items()
+                  if (e, m) == (env, method) and ts]
+        if others:
+            return max(others), f"{kind}, other count"
+    return None
 
 
 def main() -> None:
@@ -61,9 +78,10 @@ def main() -> None:
     unknown = [f for f in args.families if f not in grids()]
     if unknown:
         parser.error(f"unknown family {unknown[0]!r}; known: {', '.join(grids())}")
-    seconds, done, counts = measured(args.results)
+    timed, done = measured(args.results)
     print(f"{'method':18} {'cells':>6} {'done':>6} {'cell-min':>9} {'left-min':>9}  unmeasured")
     total = left = 0.0
+    sources: dict[str, int] = dict.fromkeys(SOURCES, 0)
     by_method: dict[str, list[tuple[str, str, int, int]]] = defaultdict(list)
     for cell in planned_cells(args.families):
         by_method[cell[0]].append(cell)
@@ -72,12 +90,12 @@ def main() -> None:
         finished = 0
         unmeasured: set[str] = set()
         for _, env, demos, seed in cells:
-            times = seconds.get((env, method, demos)) or [
-                t for (e, m, _), ts in seconds.items() if (e, m) == (env, method) for t in ts]
-            if not times:
+            found = estimate(timed, env, method, demos)
+            if found is None:
                 unmeasured.add(env)
                 continue
-            cell_min = statistics.median(times) / 60
+            cell_min = found[0] / 60
+            sources[found[1]] += 1
             minutes += cell_min
             if (env, method, demos, seed) in done:
                 finished += 1
@@ -91,8 +109,8 @@ def main() -> None:
     for cores in (2, 16):
         print(f"projected wall time on {cores} free cores: measured part of the grid "
               f"{total / cores / 60:.1f} h, what is left of it {left / cores / 60:.1f} h")
-    print(f"cell times from {counts['cpu']} cells' CPU seconds and {counts['wall']} cells' wall "
-          "seconds (measured under load: an overstatement)")
+    print("planned cells costed from: " + ", ".join(f"{sources[k]} {k}" for k in SOURCES)
+          + " (wall seconds were measured under load: an overstatement)")
 
 
 if __name__ == "__main__":
