@@ -11,9 +11,11 @@
 #   2. GAIL at 25 and 1 demonstrations, seeds 0-2, on Hopper, HalfCheetah and Walker2d (the
 #      issue's online targets; an adversarial cell is 5-8 min of one core at its 1M environment
 #      steps)
-#   3. GAIL's seeds 3-4 there (the issue: 5 seeds where compute allows), BC and DAgger at 25
-#      demonstrations, seed 0, on the Box2D envs, then 5 seeds on the five envs of phase 1 (the
-#      issue's BC/DAgger targets need the protocol's seeds), then GAIL on Ant, seeds 0-2
+#   3. BC and DAgger at 25 demonstrations, seed 0, on the Box2D envs (results_box2d's first
+#      cells), GAIL's seeds 3-4 on Hopper, HalfCheetah and Walker2d (the issue: 5 seeds where
+#      compute allows), BC and DAgger on Humanoid (seed 0), then on 5 seeds on the five envs of
+#      phase 1 (the issue's BC/DAgger targets need the protocol's seeds), then GAIL on Ant,
+#      seeds 0-2
 #   3b. the offline methods at 25 demonstrations, seed 0, on every env
 #   4. the adversarial methods (GAIL, GAIfO, AIRL) at 1 and 25 demonstrations, seed 0, on every
 #      online env
@@ -38,8 +40,9 @@ run() {
 }
 run results_mujoco --methods bc,dagger --envs hopper,cheetah,walker,ant,swimmer --demos 25 --seeds 1
 run results_mujoco --methods gail --envs hopper,cheetah,walker --demos 25,1 --seeds 3
-run results_mujoco --methods gail --envs hopper,cheetah,walker --demos 25,1 --seeds 5
 run results_box2d --methods bc,dagger --envs box2d --demos 25 --seeds 1
+run results_mujoco --methods gail --envs hopper,cheetah,walker --demos 25,1 --seeds 5
+run results_mujoco --methods bc,dagger --envs humanoid --demos 25 --seeds 1
 run results_mujoco --methods bc,dagger --envs hopper,cheetah,walker,ant,swimmer --demos 25 --seeds 5
 run results_mujoco --methods gail --envs ant --demos 25,1 --seeds 3
 run results_mujoco --methods "$offline" --envs mujoco --demos 25 --seeds 1
