@@ -97,6 +97,12 @@ def test_best_of_judges_the_best_method_with_the_seeds_needed():
              cell("sqil", 0, 0.99, demos=1)]  # sqil is higher but has one seed
     rows = judge(table, cells)["t"]["rows"]
     assert len(rows) == 1 and (rows[0]["method"], rows[0]["verdict"]) == ("gail", "met")
+    # a best method that misses is not final while another, short of seeds, scores higher
+    low = [cell("gail", s, 0.5, demos=1) for s in range(2)]
+    row = judge(table, [*low, cell("sqil", 0, 0.99, demos=1)])["t"]["rows"][0]
+    assert (row["method"], row["verdict"]) == ("sqil", "pending")
+    row = judge(table, [*low, cell("sqil", 0, 0.4, demos=1)])["t"]["rows"][0]
+    assert (row["method"], row["verdict"]) == ("gail", "missed")
 
 
 def test_anchor_goals_and_families_not_held_by_the_report():

@@ -227,15 +227,22 @@ def targets(cells: Sequence[dict[str, Any]], envs: dict[str, dict[str, Any]],
 
 
 def _best(rows: list[dict[str, Any]], seeds: int) -> dict[str, Any]:
-    """The row of the best method.
+    """The row that decides a best-of target.
 
-    The highest mean among those with the seeds needed, else among those that ran at all
-    (pending), else the first (not run).
+    The best method (highest mean) among those with the seeds needed when it meets the goal;
+    otherwise a method still short of its seeds whose mean so far is higher (the verdict is not
+    final: pending); otherwise that best method (missed), or the best pending one, or the first
+    (not run).
     """
-    for pool in ([r for r in rows if r["seeds"] >= seeds], [r for r in rows if r["seeds"]]):
-        if pool:
-            return max(pool, key=lambda r: r["mean"])
-    return rows[0]
+    full = [r for r in rows if r["seeds"] >= seeds]
+    partial = [r for r in rows if 0 < r["seeds"] < seeds]
+    best = max(full, key=lambda r: r["mean"]) if full else None
+    if best is not None and best["verdict"] == "met":
+        return best
+    rising = max(partial, key=lambda r: r["mean"]) if partial else None
+    if rising is not None and (best is None or rising["mean"] > best["mean"]):
+        return rising
+    return best or rows[0]
 
 
 def _budget_note(row: dict[str, Any]) -> str:
