@@ -111,3 +111,14 @@ def test_sample_efficiency_curves_come_from_cells_on_other_demo_counts():
     old = [{k: v for k, v in c.items() if k != "demos"} for c in cells if c["demos"] == 100]
     assert summarise(old, {"a": facts})["summary"]["a"]["bc"]["performance"]["mean"] == \
         pytest.approx(0.99)
+
+
+def test_every_method_has_its_own_look_in_every_plot():
+    from imitation_datasets.benchmark.options import METHODS
+    from imitation_datasets.benchmark.plots import method_styles
+
+    styles = method_styles(list(METHODS))
+    looks = {(s["color"], s["linestyle"]) for s in styles.values()}
+    assert len(METHODS) > 10 and len(looks) == len(METHODS)  # the eleventh is not the first
+    # a method keeps its look whatever else is plotted beside it
+    assert method_styles(["bc", "gail"])["gail"] == method_styles(["bc", "gail", "x"])["gail"]

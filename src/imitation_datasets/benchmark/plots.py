@@ -12,6 +12,7 @@ Every plot but the last one is of the cells on the protocol's own number of demo
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,24 @@ def save(plt: Any, fig: Any, path: Path) -> Path:
     return path
 
 
+LINESTYLES = ("-", "--", ":", "-.")
+
+
+def method_styles(methods: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """One colour and line style per method, the same in every plot and panel.
+
+    Ten colours (matplotlib's ``tab10``), then the same colours dashed, dotted, and so on: an
+    eleventh method does not share the first one's look.
+    """
+    return {m: {"color": f"C{i % 10}", "linestyle": LINESTYLES[i // 10 % len(LINESTYLES)]}
+            for i, m in enumerate(methods)}
+
+
+def _methods(results: dict[str, Any]) -> list[str]:
+    """Every method of the results, in the order of their cells."""
+    return list(dict.fromkeys(c["method"] for c in results["cells"]))
+
+
 def plots(results: dict[str, Any], out: Path) -> list[Path]:
     """Draw the three plots into ``out``; return their paths."""
     import matplotlib
@@ -66,6 +85,7 @@ def table_plots(plt: Any, results: dict[str, Any], summary: dict[str, Any],
     """The plots of the published table: bars, performance profile, learning curves."""
     envs = list(summary)
     methods = list(dict.fromkeys(m for env in envs for m in summary[env]))
+    style = method_styles(_methods(results))
     fig, ax = plt.subplots(figsize=(1.8 * len(envs) + 2, 4))
     width = 0.8 / max(len(methods), 1)
     for i, method in enumerate(methods):
@@ -77,7 +97,9 @@ def table_plots(plt: Any, results: dict[str, Any], summary: dict[str, Any],
                 ys.append(perf["mean"])
                 lo.append(perf["mean"] - perf["ci_low"])
                 hi.append(perf["ci_high"] - perf["mean"])
-        ax.bar(xs, ys, width, yerr=[lo, hi], capsize=3, label=method.upper())
+        ax.bar(xs, ys, width, yerr=[lo, hi], capsize=3, label=method.upper(),
+               color=style[method]["color"],
+               hatch="//" if style[method]["linestyle"] != "-" else None)
     ax.axhline(1.0, color="black", linewidth=0.8, linestyle="--")
     ax.set_xticks([j + width * (len(methods) - 1) / 2 for j in range(len(envs))])
     ax.set_xticklabels([results["envs"][e]["env_id"] for e in envs], rotation=15)
@@ -91,7 +113,7 @@ def table_plots(plt: Any, results: dict[str, Any], summary: dict[str, Any],
         scores = [c["performance"] for c in table if c["method"] == method]
         if scores:
             ax.step(taus, performance_profile(np.asarray(scores), taus), where="post",
-                    label=method.upper())
+                    label=method.upper(), **style[method])
     ax.set_xlabel("performance threshold τ")
     ax.set_ylabel("fraction of runs with performance > τ")
     ax.set_ylim(0, 1.02)
@@ -109,11 +131,11 @@ def table_plots(plt: Any, results: dict[str, Any], summary: dict[str, Any],
             x = [r["epoch"] for r in curves[0][:length]]
             y = np.mean([[r["validation_performance"] for r in c[:length]] for c in curves],
                         axis=0)
-            ax.plot(x, y, label=method.upper())
+            ax.plot(x, y, label=method.upper(), **style[method])
         ax.set_title(results["envs"][env]["env_id"], fontsize=9)
         ax.set_xlabel("epoch")
     axes[0][0].set_ylabel("validation performance")
-    axes[0][-1].legend(fontsize=7)
+    _legend(fig, axes[0])
     curves_path = save(plt, fig, out / "learning_curves.png")
     return [bars, profile, curves_path]
 
@@ -121,19 +143,31 @@ def table_plots(plt: Any, results: dict[str, Any], summary: dict[str, Any],
 def sample_efficiency_plot(plt: Any, results: dict[str, Any], out: Path) -> Path:
     """Performance against demonstration episodes (log axis), one panel per environment."""
     curves = results["sample_efficiency"]
+    style = method_styles(_methods(results))
     fig, axes = plt.subplots(1, len(curves), figsize=(3.4 * len(curves), 3.2), squeeze=False)
     for ax, (env, methods) in zip(axes[0], curves.items()):
         for method, points in methods.items():
             x = [p["demos"] for p in points]
             perf = [p["performance"] for p in points]
-            line, = ax.plot(x, [p["mean"] for p in perf], marker="o", markersize=3,
-                            label=method.upper())
+            ax.plot(x, [p["mean"] for p in perf], marker="o", markersize=3,
+                    label=method.upper(), **style[method])
             ax.fill_between(x, [p["ci_low"] for p in perf], [p["ci_high"] for p in perf],
-                            color=line.get_color(), alpha=0.15, linewidth=0)
+                            color=style[method]["color"], alpha=0.15, linewidth=0)
         ax.axhline(1.0, color="black", linewidth=0.8, linestyle="--")
         ax.set_xscale("log")
         ax.set_title(results["envs"][env]["env_id"], fontsize=9)
         ax.set_xlabel("demonstration episodes")
     axes[0][0].set_ylabel("performance (95 % CI)")
-    axes[0][-1].legend(fontsize=6)
+    _legend(fig, axes[0])
     return save(plt, fig, out / "sample_efficiency.png")
+
+
+def _legend(fig: Any, axes: Sequence[Any]) -> None:
+    """One legend for every method of a row of panels (a panel may lack some), on the right."""
+    entries: dict[str, Any] = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            entries.setdefault(label, handle)
+    if entries:
+        axes[-1].legend(list(entries.values()), list(entries), fontsize=6,
+                        loc="center left", bbox_to_anchor=(1.02, 0.5))
