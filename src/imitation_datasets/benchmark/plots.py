@@ -59,8 +59,14 @@ def method_styles(methods: Sequence[str]) -> dict[str, dict[str, Any]]:
 
 
 def _methods(results: dict[str, Any]) -> list[str]:
-    """Every method of the results, in the order of their cells."""
-    return list(dict.fromkeys(c["method"] for c in results["cells"]))
+    """The shipped methods in their fixed order, then the results' other methods.
+
+    A shipped method therefore looks the same in every report.
+    """
+    from imitation_datasets.benchmark.options import METHODS
+
+    return [*METHODS, *dict.fromkeys(c["method"] for c in results["cells"]
+                                     if c["method"] not in METHODS)]
 
 
 def plots(results: dict[str, Any], out: Path) -> list[Path]:
