@@ -8,8 +8,11 @@ Usage: ``python benchmarks/rerun_identity.py RERUN_DIR [REFERENCE_DIR]`` (defaul
 
 Every cell of ``RERUN_DIR`` is compared field by field with the same cell of the reference:
 every number, list and string must be equal, except times (``train_seconds``,
-``test_seconds``, their ``_cpu_`` twins and the log's ``wall_seconds``). Prints one line per
-cell; exit status 1 if a cell differs.
+``test_seconds``, their ``_cpu_`` twins and the log's ``wall_seconds``). A field only the rerun
+has was recorded after the reference cell was made (``demos``, ``env_steps``, a config option
+added later with a default that keeps the old behaviour): it is listed, and is not a
+difference; a field only the reference has is one. Prints one line per cell and a count;
+exit status 1 if a cell differs.
 """
 
 from __future__ import annotations
@@ -30,8 +33,10 @@ def differences(a: Any, b: Any, where: str = "") -> list[str]:
         for key in sorted(set(a) | set(b)):
             if key in TIMES:
                 continue
-            if key not in a or key not in b:
-                found.append(f"{where}.{key} (only in one)")
+            if key not in b:
+                found.append(f"{where}.{key} (only in the rerun)")
+            elif key not in a:
+                found.append(f"{where}.{key} (only in the reference)")
             else:
                 found += differences(a[key], b[key], f"{where}.{key}")
         return found
@@ -45,16 +50,21 @@ def differences(a: Any, b: Any, where: str = "") -> list[str]:
 def main() -> None:
     rerun = Path(sys.argv[1])
     reference = Path(sys.argv[2]) if len(sys.argv) > 2 else Path("results")
-    failed = 0
+    failed = compared = 0
     for path in sorted((rerun / "cells").rglob("seed*.json")):
         other = reference / path.relative_to(rerun)
         if not other.exists():
             print(f"{path.relative_to(rerun)}: not in {reference}")
             continue
+        compared += 1
         found = differences(json.loads(path.read_text()), json.loads(other.read_text()))
+        newer = [f.split(" (")[0] for f in found if f.endswith("(only in the rerun)")]
+        found = [f for f in found if not f.endswith("(only in the rerun)")]
         failed += bool(found)
-        print(f"{path.relative_to(rerun)}: " + ("identical" if not found else
-                                               f"DIFFERS at {found[0]} ({len(found)} fields)"))
+        print(f"{path.relative_to(rerun)}: " + (
+            f"DIFFERS at {found[0]} ({len(found)} fields)" if found else "identical"
+            + (f" (recorded since: {', '.join(newer)})" if newer else "")))
+    print(f"{compared - failed} of {compared} cells identical")
     sys.exit(1 if failed else 0)
 
 
