@@ -47,6 +47,10 @@ def test_same_seeds_give_identical_numbers_and_finished_cells_are_not_rerun(tmp_
     stamp = cell.stat().st_mtime_ns
     again = run_benchmark(["bc"], ["cartpole"], 2, tmp_path / "a", data_dir, progress=False)
     assert cell.stat().st_mtime_ns == stamp and _numbers(again) == _numbers(first)
+    # one seed alone (--first-seed 1 --seeds 1) is the same cell as within the grid
+    alone = run_benchmark(["bc"], ["cartpole"], 1, tmp_path / "c", data_dir, progress=False,
+                          first_seed=1)
+    assert [c["seed"] for c in alone] == [1] and _numbers(alone) == _numbers(first[1:])
 
     facts = {"cartpole": json.loads((tmp_path / "a" / "envs" / "cartpole.json").read_text())}
     assert facts["cartpole"]["leakage"]["passed"]

@@ -39,7 +39,10 @@ class BenchmarkOptions:
     envs: tuple[str, ...] = option(
         ENVS, "environments, comma-separated, by expert key or Gymnasium id, or families of "
         "envs.yaml (classic, mujoco, box2d)")
-    seeds: int = option(5, "training seeds 0..N-1")
+    seeds: int = option(5, "training seeds 0..N-1 (from --first-seed on)")
+    first_seed: int = option(
+        0, "first training seed: seeds FIRST..FIRST+N-1 (--first-seed 2 --seeds 1: seed 2 "
+        "alone, e.g. a budget probe of the one seed that missed)")
     demos: tuple[int, ...] = option(
         (), "demonstration episodes to train on, comma-separated, e.g. 1,5,10,25,100 for "
         "sample-efficiency curves (default: the protocol's train_episodes, 100)")
@@ -71,6 +74,8 @@ class BenchmarkOptions:
             raise ConfigError("envs must name at least one environment")
         if self.seeds < 1:
             raise ConfigError(f"seeds must be >= 1, got {self.seeds!r}")
+        if self.first_seed < 0:
+            raise ConfigError(f"first_seed must be >= 0, got {self.first_seed!r}")
         if any(n < 1 for n in self.demos):
             raise ConfigError(f"demos must be >= 1 each, got {list(self.demos)!r}")
         if not self.budget_scale > 0:

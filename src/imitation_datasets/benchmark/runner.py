@@ -203,7 +203,8 @@ def run_benchmark(methods: Sequence[str | type], envs: Sequence[str], seeds: int
                   data_dir: str | Path, workers: int = 2, backend: str = "local",
                   address: str | None = None, progress: bool = True, *,
                   demos: Sequence[int] = (), overwrite: bool = False,
-                  jobs: int | None = None, budget_scale: float = 1.0) -> list[dict[str, Any]]:
+                  jobs: int | None = None, budget_scale: float = 1.0,
+                  first_seed: int = 0) -> list[dict[str, Any]]:
     """Run every missing cell of the grid; return all cell results (old and new).
 
     ``methods`` are shipped names, ``"package.module:Class"`` strings or classes (a user's own
@@ -212,7 +213,9 @@ def run_benchmark(methods: Sequence[str | type], envs: Sequence[str], seeds: int
     expert key (:func:`~imitation_datasets.benchmark.protocol.env_key`), so either spelling
     resumes the same grid. ``workers`` cells run in parallel (``jobs`` is its old name).
     ``demos`` lists demonstration-episode counts (default: the protocol's ``train_episodes``).
-    Cells run seed by seed, so a stopped run leaves whole seeds of the grid behind.
+    Cells run seed by seed, so a stopped run leaves whole seeds of the grid behind. The seeds
+    are ``first_seed`` to ``first_seed + seeds - 1``; a cell's numbers depend on its seed, not
+    on the other seeds run with it.
     ``budget_scale`` other than 1 is a budget probe (not the protocol): every method's
     ``budget_fields`` (epochs, iterations, environment steps) times it; its cells record it and
     belong in their own ``out`` (finished protocol cells there are stale for it, and the
@@ -254,7 +257,8 @@ def run_benchmark(methods: Sequence[str | type], envs: Sequence[str], seeds: int
                                f"{facts[env]['leakage']}")
     counts: list[int | None] = list(dict.fromkeys(demos)) or [None]
     cells = list(dict.fromkeys(Cell(m.name, e, s, cell_demos(e, d), m.target, m.budget_scale)
-                               for s in range(seeds) for d in counts for e in envs
+                               for s in range(first_seed, first_seed + seeds)
+                               for d in counts for e in envs
                                for m in specs))
     stale = stale_cells(cells, out)
     if stale and not overwrite:

@@ -45,7 +45,7 @@ def run_benchmark(options: BenchmarkOptions, argv: Sequence[str] = ()) -> int:
                         workers=options.workers, backend=options.backend,
                         address=options.ray_address, progress=options.progress,
                         demos=options.demos, overwrite=options.overwrite,
-                        budget_scale=options.budget_scale)
+                        budget_scale=options.budget_scale, first_seed=options.first_seed)
         cells, facts = finished_results(out)
         results = summarise(cells, facts, {
             "command": command,
