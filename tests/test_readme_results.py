@@ -31,6 +31,14 @@ def test_a_block_is_regenerated_from_its_folder(tmp_path):
     results = json.loads((tmp_path / "res" / "benchmark_results.json").read_text())
     gail = results["summary"]["hopper"]["gail"]["performance"]
     assert f"{gail['iqm']:.3f} [{gail['ci_low']:.3f}, {gail['ci_high']:.3f}]" in fresh
+    seeds = render_blocks("<!-- results res seeds-gail -->\n<!-- end results -->", tmp_path)
+    hopper = sorted((c for c in results["cells"] if c["method"] == "gail"
+                     and c["env"] == "hopper" and c.get("demos") == 25), key=lambda c: c["seed"])
+    assert "| 25 demonstrations | " + (
+        f"{sum(c['performance'] for c in hopper) / len(hopper):.3f} ("
+        + ", ".join(f"{c['performance']:.3f}" for c in hopper) + ")") in seeds
+    with pytest.raises(ReadmeBlockError, match="no 'sqil' cells"):
+        render_blocks("<!-- results res seeds-sqil -->\n<!-- end results -->", tmp_path)
     del results["cells"]
     (tmp_path / "res" / "benchmark_results.json").write_text(json.dumps(results))
     with pytest.raises(ReportFormatError, match="results.cells: missing"):

@@ -5,7 +5,9 @@ content is regenerated from ``FOLDER/benchmark_results.json`` (a folder next to 
 
 * ``matrix``: performance per method and env, mean ± std (n seeds);
 * ``iqm``: the same with the IQM and its 95 % bootstrap CI;
-* ``targets``: the issues' targets, verdict counts and the rows missed or below so far.
+* ``targets``: the issues' targets, verdict counts and the rows missed or below so far;
+* ``seeds-METHOD``: that method's mean performance with every seed's score, one row per number
+  of demonstrations, one column per env it ran.
 
 ``python benchmarks/readme_results.py`` rewrites the blocks; ``--check`` (and the test suite)
 fails when a block differs from what the committed JSON gives.
@@ -17,14 +19,15 @@ import re
 from pathlib import Path
 from typing import Any
 
+from imitation_datasets.benchmark.protocol import cell_demos_count
 from imitation_datasets.benchmark.report import RESULTS_JSON, matrix_table, validate_results
 from imitation_datasets.benchmark.targets import target_summary_lines
 from imitation_datasets.core.errors import OneLineError
 from imitation_datasets.core.safe_read import read_json
 
-BLOCK = re.compile(r"(<!-- results (?P<folder>[A-Za-z0-9_.-]+) (?P<kind>[a-z]+) -->\n)"
+BLOCK = re.compile(r"(<!-- results (?P<folder>[A-Za-z0-9_.-]+) (?P<kind>[a-z_-]+) -->\n)"
                    r"(?P<body>.*?)(<!-- end results -->)", re.S)
-KINDS = ("matrix", "iqm", "targets")
+KINDS = ("matrix", "iqm", "targets", "seeds-METHOD")
 
 
 class ReadmeBlockError(OneLineError, ValueError):
@@ -37,7 +40,32 @@ def block_lines(results: dict[str, Any], kind: str) -> list[str]:
         return matrix_table(results)
     if kind == "iqm":
         return matrix_table(results, statistic="iqm")
-    return target_summary_lines(results)
+    if kind == "targets":
+        return target_summary_lines(results)
+    return seed_table(results, kind.removeprefix("seeds-"))
+
+
+def seed_table(results: dict[str, Any], method: str) -> list[str]:
+    """``method``'s mean performance and each seed's, by demonstrations (rows) and env."""
+    cells = [c for c in results["cells"] if c["method"] == method]
+    envs = [e for e in results["envs"] if any(c["env"] == e for c in cells)]
+    if not envs:
+        raise ReadmeBlockError(f"README block: no {method!r} cells in the results")
+    counts = sorted({cell_demos_count(c, results["envs"][c["env"]]) for c in cells},
+                    reverse=True)
+    lines = [f"| {method.upper()} | " + " | ".join(results["envs"][e]["env_id"] for e in envs)
+             + " |", "|---|" + "---|" * len(envs)]
+    for n in counts:
+        row = []
+        for env in envs:
+            runs = sorted((c for c in cells if c["env"] == env
+                           and cell_demos_count(c, results["envs"][env]) == n),
+                          key=lambda c: c["seed"])
+            row.append("not run" if not runs else
+                       f"{sum(c['performance'] for c in runs) / len(runs):.3f} ("
+                       + ", ".join(f"{c['performance']:.3f}" for c in runs) + ")")
+        lines.append(f"| {n} demonstration{'s' * (n != 1)} | " + " | ".join(row) + " |")
+    return lines
 
 
 def render_blocks(text: str, root: Path) -> str:
@@ -62,7 +90,7 @@ def render_blocks(text: str, root: Path) -> str:
 
     def replace(match: re.Match[str]) -> str:
         kind = match["kind"]
-        if kind not in KINDS:
+        if kind not in KINDS[:-1] and not kind.startswith("seeds-"):
             raise ReadmeBlockError(f"README block: unknown kind {kind!r} (known: "
                                    f"{', '.join(KINDS)})")
         body = "\n".join(block_lines(results_of(match["folder"]), kind))
