@@ -37,8 +37,8 @@ def test_a_block_is_regenerated_from_its_folder(tmp_path):
     assert "| 25 demonstrations | " + (
         f"{sum(c['performance'] for c in hopper) / len(hopper):.3f} ("
         + ", ".join(f"{c['performance']:.3f}" for c in hopper) + ")") in seeds
-    with pytest.raises(ReadmeBlockError, match="no 'sqil' cells"):
-        render_blocks("<!-- results res seeds-sqil -->\n<!-- end results -->", tmp_path)
+    with pytest.raises(ReadmeBlockError, match="no 'nomethod' cells"):
+        render_blocks("<!-- results res seeds-nomethod -->\n<!-- end results -->", tmp_path)
     del results["cells"]
     (tmp_path / "res" / "benchmark_results.json").write_text(json.dumps(results))
     with pytest.raises(ReportFormatError, match="results.cells: missing"):
