@@ -73,7 +73,7 @@ def test_the_budget_it_would_need_comes_from_the_probes():
     results["targets"] = list(judge(table, cells, [probe(2, 0.7), probe(2, 0.8, 1)]).values())
     assert "not a budget shortfall up to ×2 (×2: 0.750 (2))" in "\n".join(target_lines(results))
     results["targets"] = list(judge(table, cells).values())
-    assert ("--methods gail --envs cartpole --demos 10 --seeds 1 --budget-scale 2"
+    assert ("--methods gail --envs cartpole --demos 10 --seeds 1 --budget-scale 2"  # its seeds
             in "\n".join(target_lines(results)))
 
 

@@ -245,8 +245,11 @@ def _best(rows: list[dict[str, Any]], seeds: int) -> dict[str, Any]:
     return best or rows[0]
 
 
-def _budget_note(row: dict[str, Any]) -> str:
-    """What the budget probes say, or the command that would make one."""
+def _budget_note(row: dict[str, Any], seeds: int) -> str:
+    """What the budget probes say, or the command that would make one.
+
+    The command probes the ``seeds`` training seeds the target's mean is over.
+    """
     budget = row.get("budget")
     if budget is None:
         return "–"
@@ -257,7 +260,7 @@ def _budget_note(row: dict[str, Any]) -> str:
     if budget["probes"]:
         return f"not a budget shortfall up to ×{budget['probes'][-1]['scale']:g} ({shown})"
     return (f"no probe yet: `il-datasets benchmark --methods {row['method']} --envs "
-            f"{row['env']} --demos {row['demos']} --seeds 1 --budget-scale 2 --out "
+            f"{row['env']} --demos {row['demos']} --seeds {seeds} --budget-scale 2 --out "
             "DIR/probes/x2`")
 
 
@@ -287,8 +290,9 @@ def target_lines(results: dict[str, Any]) -> list[str]:
             curve = " · ".join(f"{p['demos']}: {p['mean']:.3f} ({p['seeds']})"
                                for p in row.get("curve", [])) or "–"
             expert = "–" if row.get("expert") is None else f"{row['expert']:.3f}"
+            budget = _budget_note(row, target["seeds_needed"])
             lines.append(f"| {row['method'].upper()} | {env_id} | {goal} | {ours} | "
-                         f"{row['verdict']} | {expert} | {curve} | {_budget_note(row)} |")
+                         f"{row['verdict']} | {expert} | {curve} | {budget} |")
     return lines
 
 
