@@ -12,6 +12,7 @@ from imitation_datasets.benchmark.report import (
     summarise,
 )
 from imitation_datasets.benchmark.targets import (
+    ProbeFormatError,
     Target,
     probe_records,
     target_table,
@@ -175,6 +176,13 @@ def test_probe_folders_feed_the_report_and_its_json_alone(tmp_path):
     results = json.loads((out / "benchmark_results.json").read_text())
     assert markdown(summarise(results["cells"], results["envs"],
                               {"probes": results["probes"]})).count("×2: 0.950") == 1
+    bad_cell = out / "probes" / "x2" / "cells" / "cartpole" / "gail" / "demos10" / "seed0.json"
+    saved = bad_cell.read_text()
+    bad_cell.write_text(json.dumps({**json.loads(saved), "budget_scale": "big"}))
+    with pytest.raises(ProbeFormatError, match="probes/x2: a cell has no valid") as err:
+        probe_records(out)
+    assert "\n" not in str(err.value)
+    bad_cell.write_text(saved)
     results["probes"][0]["performance"] = "high"
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(results))

@@ -37,11 +37,16 @@ from imitation_datasets.benchmark.protocol import (
     expand_families,
 )
 from imitation_datasets.core.config import from_mapping, read_yaml
-from imitation_datasets.core.errors import ConfigError
+from imitation_datasets.core.errors import ConfigError, OneLineError
+from imitation_datasets.core.json_values import is_finite_number, is_int, is_number, short_repr
 from imitation_datasets.core.metrics import Aggregate, performance
 
 TARGETS_FILE = Path(__file__).with_name("targets.yaml")
 VERDICTS = ("met", "missed", "pending", "not run")
+
+
+class ProbeFormatError(OneLineError, ValueError):
+    """A cell of a budget-probe folder lacks what the targets read from it."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +111,9 @@ def probe_records(out: str | Path) -> list[dict[str, Any]]:
     A probe folder is an ``il-datasets benchmark --budget-scale K --out OUT/probes/NAME`` run;
     its cells record their ``budget_scale``. Cells there without one (the protocol's budget) are
     not probes and are left out.
+
+    Raises:
+        ProbeFormatError: a cell without a valid env, method, seed, scale or performance.
     """
     from imitation_datasets.benchmark.runner import finished_results
 
@@ -115,11 +123,19 @@ def probe_records(out: str | Path) -> list[dict[str, Any]]:
     records = []
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and (p / "cells").is_dir()):
         cells, facts = finished_results(folder)
-        records += [{"env": c["env"], "method": c["method"],
-                     "demos": cell_demos_count(c, facts[c["env"]]), "seed": c["seed"],
-                     "budget_scale": float(c["budget_scale"]),
-                     "performance": float(c["performance"]), "probe": folder.name}
-                    for c in cells if c.get("budget_scale", 1) != 1]
+        for c in cells:
+            fields = {k: c.get(k) for k in ("env", "method", "seed", "budget_scale",
+                                             "performance")}
+            if not (isinstance(c.get("env"), str) and isinstance(c.get("method"), str)
+                    and is_int(c.get("seed")) and is_number(c.get("budget_scale", 1))
+                    and is_finite_number(c.get("performance"))):
+                raise ProbeFormatError(f"{folder}: a cell has no valid env, method, seed, "
+                                       f"budget_scale or performance: {short_repr(fields)}")
+            if c.get("budget_scale", 1) != 1:
+                records.append({"env": c["env"], "method": c["method"],
+                                "demos": cell_demos_count(c, facts[c["env"]]), "seed": c["seed"],
+                                "budget_scale": float(c["budget_scale"]),
+                                "performance": float(c["performance"]), "probe": folder.name})
     return records
 
 
