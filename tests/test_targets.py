@@ -98,6 +98,14 @@ def test_best_of_judges_the_best_method_with_the_seeds_needed():
              cell("sqil", 0, 0.99, demos=1)]  # sqil is higher but has one seed
     rows = judge(table, cells)["t"]["rows"]
     assert len(rows) == 1 and (rows[0]["method"], rows[0]["verdict"]) == ("gail", "met")
+    assert rows[0]["not_run"] == []
+    row = judge(table, cells[:2])["t"]["rows"][0]
+    assert row["not_run"] == ["sqil"]  # the verdict is of the methods that ran, and says so
+    from imitation_datasets.benchmark.targets import target_lines
+
+    text = "\n".join(target_lines({"targets": list(judge(table, cells[:2]).values()),
+                                     "envs": {"cartpole": FACTS}}))
+    assert "| GAIL (not run: SQIL) | CartPole-v1 |" in text
     # a best method that misses is not final while another, short of seeds, scores higher
     low = [cell("gail", s, 0.5, demos=1) for s in range(2)]
     row = judge(table, [*low, cell("sqil", 0, 0.99, demos=1)])["t"]["rows"][0]

@@ -11,6 +11,9 @@ the target is met by the best of its methods — gets one verdict from the finis
 * ``pending``: fewer seeds than it needs have run (the mean so far is shown, not judged);
 * ``not run``: no cell.
 
+A best-of row names the methods of the target that never ran on that env: its verdict is the
+best of those that did.
+
 Where a verdict is not ``met``, the row carries what the issue asks to see: the method's
 sample-efficiency curve on that env and the budget it would need, read from the folder's budget
 probes (``OUT/probes/*``: cells trained with ``--budget-scale K``, see :func:`probe_records`).
@@ -234,7 +237,9 @@ def targets(cells: Sequence[dict[str, Any]], envs: dict[str, dict[str, Any]],
                      _goal(target, m, env, cells, envs), cells, envs, probes)
                 for m in target.methods]
             if target.best_of:
-                candidates = [_best(candidates, target.seeds)]
+                best = _best(candidates, target.seeds)
+                unrun = [r["method"] for r in candidates if not r["seeds"]]
+                candidates = [{**best, "not_run": [m for m in unrun if m != best["method"]]}]
             rows += candidates
         found.append({"target": key, "issue": target.issue, "text": target.text,
                       "seeds_needed": target.seeds, "rows": rows,
@@ -307,7 +312,7 @@ def target_lines(results: dict[str, Any]) -> list[str]:
                                for p in row.get("curve", [])) or "–"
             expert = "–" if row.get("expert") is None else f"{row['expert']:.3f}"
             budget = _budget_note(row, target["seeds_needed"])
-            lines.append(f"| {row['method'].upper()} | {env_id} | {goal} | {ours} | "
+            lines.append(f"| {_method_label(row)} | {env_id} | {goal} | {ours} | "
                          f"{row['verdict']} | {expert} | {curve} | {budget} |")
     return lines
 
@@ -328,13 +333,20 @@ def target_summary_lines(results: dict[str, Any]) -> list[str]:
                                   and r["goal"] is not None and r["mean"] < r["goal"]])):
             if rows:
                 parts.append(f"{label}: " + ", ".join(
-                    f"{r['method'].upper()} on {_env_id(results, r['env'])} {r['mean']:.3f} "
+                    f"{_method_label(r)} on {_env_id(results, r['env'])} {r['mean']:.3f} "
                     f"({r['seeds']})" for r in rows))
         detail = "; ".join(parts)
         lines.append(f"- {target['text']} (issue {target['issue']}, ≥ "
                      f"{target['seeds_needed']} seeds): {counts}" + (f". {detail}" if detail
                                                                     else ""))
     return lines
+
+
+def _method_label(row: dict[str, Any]) -> str:
+    """The row's method, and for a best-of row the listed methods that never ran."""
+    others = row.get("not_run") or []
+    return row["method"].upper() + (f" (not run: {', '.join(m.upper() for m in others)})"
+                                    if others else "")
 
 
 def _env_id(results: dict[str, Any], env: str) -> str:
