@@ -25,9 +25,11 @@ from imitation_datasets.benchmark.targets import target_summary_lines
 from imitation_datasets.core.errors import OneLineError
 from imitation_datasets.core.safe_read import read_json
 
-BLOCK = re.compile(r"(<!-- results (?P<folder>[A-Za-z0-9_.-]+) (?P<kind>[a-z_-]+) -->\n)"
-                   r"(?P<body>.*?)(<!-- end results -->)", re.S)
-KINDS = ("matrix", "iqm", "targets", "seeds-METHOD")
+BLOCK = re.compile(r"(?P<start><!-- results (?P<folder>[A-Za-z0-9_.-]+) (?P<kind>[a-z_-]+) -->\n)"
+                   r"(?P<body>.*?)(?P<end><!-- end results -->)", re.S)
+KINDS = ("matrix", "iqm", "targets")
+SEEDS = "seeds-"
+"""The prefix of the per-seed kind: ``seeds-METHOD``."""
 
 
 class ReadmeBlockError(OneLineError, ValueError):
@@ -42,7 +44,7 @@ def block_lines(results: dict[str, Any], kind: str) -> list[str]:
         return matrix_table(results, statistic="iqm")
     if kind == "targets":
         return target_summary_lines(results)
-    return seed_table(results, kind.removeprefix("seeds-"))
+    return seed_table(results, kind.removeprefix(SEEDS))
 
 
 def seed_table(results: dict[str, Any], method: str) -> list[str]:
@@ -90,10 +92,10 @@ def render_blocks(text: str, root: Path) -> str:
 
     def replace(match: re.Match[str]) -> str:
         kind = match["kind"]
-        if kind not in KINDS[:-1] and not kind.startswith("seeds-"):
+        if kind not in KINDS and not kind.startswith(SEEDS):
             raise ReadmeBlockError(f"README block: unknown kind {kind!r} (known: "
-                                   f"{', '.join(KINDS)})")
+                                   f"{', '.join(KINDS)}, {SEEDS}METHOD)")
         body = "\n".join(block_lines(results_of(match["folder"]), kind))
-        return f"{match.group(1)}{body}\n{match.group(5)}"
+        return f"{match['start']}{body}\n{match['end']}"
 
     return BLOCK.sub(replace, text)

@@ -319,7 +319,7 @@ def markdown(results: dict[str, Any]) -> str:
                   for i, run in enumerate(results.get("runs", []), 1)]
         lines += [""]
     lines += (_compared_lines(results) + _matrix_lines(results) + progress_lines(results)
-              + target_lines(results) + [""])
+              + target_lines(results))
     lines += ["| Environment | Method | AER | Performance | IQM | 95 % CI | Accuracy | "
               "Expert | Random | Seeds |",
               "|---|---|---|---|---|---|---|---|---|---|"]

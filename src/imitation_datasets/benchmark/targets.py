@@ -299,7 +299,7 @@ def target_lines(results: dict[str, Any]) -> list[str]:
              "results folder). \"Expert itself\" is the curated expert's performance on the same "
              "test seeds: a goal above it asks a clone to beat its teacher."]
     for target in found:
-        counts = ", ".join(f"{n} {v}" for v, n in target["verdicts"].items() if n)
+        counts = _counts(target)
         lines += ["", f"**{target['text']}** (issue {target['issue']}, ≥ "
                   f"{target['seeds_needed']} seeds): {counts}.", "",
                   "| Method | Environment | Goal | Ours (seeds) | Verdict | Expert itself | "
@@ -314,7 +314,7 @@ def target_lines(results: dict[str, Any]) -> list[str]:
             budget = _budget_note(row, target["seeds_needed"])
             lines.append(f"| {_method_label(row)} | {env_id} | {goal} | {ours} | "
                          f"{row['verdict']} | {expert} | {curve} | {budget} |")
-    return lines
+    return lines + [""]
 
 
 def target_summary_lines(results: dict[str, Any]) -> list[str]:
@@ -325,7 +325,7 @@ def target_summary_lines(results: dict[str, Any]) -> list[str]:
     """
     lines = []
     for target in results.get("targets") or []:
-        counts = ", ".join(f"{n} {v}" for v, n in target["verdicts"].items() if n)
+        counts = _counts(target)
         parts = []
         for label, rows in (
                 ("missed", [r for r in target["rows"] if r["verdict"] == "missed"]),
@@ -340,6 +340,11 @@ def target_summary_lines(results: dict[str, Any]) -> list[str]:
                      f"{target['seeds_needed']} seeds): {counts}" + (f". {detail}" if detail
                                                                     else ""))
     return lines
+
+
+def _counts(target: dict[str, Any]) -> str:
+    """``"3 met, 1 missed"``: how many rows of a target got each verdict."""
+    return ", ".join(f"{n} {v}" for v, n in target["verdicts"].items() if n)
 
 
 def _method_label(row: dict[str, Any]) -> str:
