@@ -20,7 +20,7 @@ import torch
 
 from imitation_datasets.benchmark.method_specs import MethodSpec
 from imitation_datasets.benchmark.protocol import Splits, prepare
-from imitation_datasets.benchmark.reproducible import check_cell_process
+from imitation_datasets.benchmark.reproducible import check_cell_process, torch_version
 from imitation_datasets.core.atomic import atomic_write_text
 from imitation_datasets.core.evaluation import evaluate_policy
 from imitation_datasets.core.metrics import accuracy, performance
@@ -120,6 +120,7 @@ def run_cell(cell: Cell, data_dir: str, out_dir: str, facts: dict[str, Any]) -> 
         "train_cpu_seconds": cpu_trained - cpu_started,
         "test_cpu_seconds": time.process_time() - cpu_trained,
         "config": cell.spec.config_mapping(p.env_id),
+        "torch_version": torch_version(),
         "log": log_record,
     }
     path = cell.path(Path(out_dir))

@@ -33,22 +33,27 @@ from imitation_datasets.benchmark.protocol import (
 )
 from imitation_datasets.benchmark.provenance import digest
 from imitation_datasets.benchmark.ray_runner import run_cells_on_ray
-from imitation_datasets.benchmark.reproducible import cell_environment
+from imitation_datasets.benchmark.reproducible import cell_environment, torch_version
 from imitation_datasets.core.atomic import atomic_write_text
-from imitation_datasets.core.errors import OneLineError
+from imitation_datasets.core.errors import ConfigError, OneLineError
 from imitation_datasets.core.evaluation import evaluate_policy
 from imitation_datasets.core.processes import die_with_parent
 from imitation_datasets.core.safe_read import read_json
 from imitation_datasets.data.parquet import read_parquet
 
-__all__ = ["StaleCellError", "cell_files", "env_facts", "expert_on_test_seeds", "facts_path",
-           "finished_results", "run_benchmark", "stale_cells"]
+__all__ = ["DataMismatchError", "GridPlan", "StaleCellError", "cell_files", "env_facts",
+           "expert_on_test_seeds", "facts_path", "finished_results", "plan_grid",
+           "run_benchmark", "run_cells", "stale_cells"]
 
 log = logging.getLogger(__name__)
 
 
 class StaleCellError(OneLineError, RuntimeError):
     """A finished cell was made with another config of its method than the current one."""
+
+
+class DataMismatchError(OneLineError, RuntimeError):
+    """A results folder's cells were made from other datasets than the ones in the data folder."""
 
 
 def cell_files(out: str | Path) -> list[Path]:
@@ -96,9 +101,12 @@ def stale_cells(cells: Sequence[Cell], out: Path) -> list[tuple[Path, str]]:
     ``demo_repeats`` was made before that rule and is stale too.
     A field missing from a recorded config (added to the method later) counts as its dataclass
     default: a new option whose default keeps the old behaviour leaves older cells valid
-    (``benchmarks/rerun_identity.py`` is how such a claim is checked).
+    (``benchmarks/rerun_identity.py`` is how such a claim is checked). A cell trained under
+    another torch release is stale too (its Adam steps round differently); one that records
+    none predates the record and was made with the release the set-up paths install.
     """
     stale = []
+    torch_now = torch_version()
     for cell in cells:
         path = cell.path(out)
         if not path.exists():
@@ -108,7 +116,10 @@ def stale_cells(cells: Sequence[Cell], out: Path) -> list[tuple[Path, str]]:
         cell_result = read_json(path)
         recorded = {**{k: v for k, v in defaults.items() if k in current},
                     **(cell_result.get("config") or {})}
-        if (cell.demos is not None and "demo_repeats" not in cell_result
+        if cell_result.get("torch_version", torch_now) != torch_now:
+            stale.append((path, f"made with torch {cell_result['torch_version']}, now "
+                          f"{torch_now} (their arithmetic differs)"))
+        elif (cell.demos is not None and "demo_repeats" not in cell_result
                 and getattr(cell.spec.method_class(), "repeats_demos", False)):
             stale.append((path, f"made before {cell.method}'s epochs repeated fewer "
                           "demonstrations to the full set's gradient steps (demo_repeats)"))
@@ -227,6 +238,40 @@ def run_benchmark(methods: Sequence[str | type], envs: Sequence[str], seeds: int
             ``overwrite`` is false (nothing is run).
     """
     workers = workers if jobs is None else jobs
+    plan = plan_grid(methods, envs, seeds, out, data_dir, workers, demos=demos,
+                     overwrite=overwrite, budget_scale=budget_scale, first_seed=first_seed)
+    run_cells(plan, out, data_dir, workers, backend, address, progress)
+    return [json.loads(c.path(Path(out)).read_text()) for c in plan.cells]
+
+
+@dataclasses.dataclass
+class GridPlan:
+    """What a grid holds (``cells``), what of it is left to run (``todo``), and its envs' facts."""
+
+    cells: list[Cell]
+    todo: list[Cell]
+    facts: dict[str, dict[str, Any]]
+
+    def __add__(self, other: GridPlan) -> GridPlan:
+        """Both grids, this one's cells first (a cell named by both is run once)."""
+        return GridPlan(list(dict.fromkeys(self.cells + other.cells)),
+                        list(dict.fromkeys(self.todo + other.todo)),
+                        {**self.facts, **other.facts})
+
+
+def plan_grid(methods: Sequence[str | type], envs: Sequence[str], seeds: int, out: str | Path,
+              data_dir: str | Path, workers: int = 2, *, demos: Sequence[int] = (),
+              overwrite: bool = False, budget_scale: float = 1.0,
+              first_seed: int = 0) -> GridPlan:
+    """Create the grid's datasets and env facts, check them, and list its cells left to run.
+
+    Arguments as :func:`run_benchmark`'s; ``workers`` processes create the datasets.
+
+    Raises:
+        LeakageError: an environment's leakage check failed.
+        StaleCellError: a finished cell was made with another config of its method and
+            ``overwrite`` is false.
+    """
     out, data_dir = Path(out), Path(data_dir)
     specs = list(dict.fromkeys(dataclasses.replace(method_spec(m), budget_scale=budget_scale)
                                for m in methods))  # bad ones fail before work
@@ -234,27 +279,7 @@ def run_benchmark(methods: Sequence[str | type], envs: Sequence[str], seeds: int
     if budget_scale != 1:  # a budget scale a method cannot take fails before any work
         for spec in specs:
             spec.config(env_protocol(envs[0]).env_id)
-    facts = {}
-    for env in envs:
-        splits = prepare(env, data_dir, workers=workers)
-        path = facts_path(out, env)
-        if path.exists():
-            facts[env] = json.loads(path.read_text())
-            upgrades = [(key, add) for key, add in (("expert_test_return", expert_on_test_seeds),
-                                                    ("random_fingerprint", data_fingerprints))
-                        if key not in facts[env]]  # facts written by an older version
-            for _, add in upgrades:
-                facts[env].update(add(splits))
-            if upgrades:
-                atomic_write_text(path, json.dumps(facts[env], indent=1))
-        else:
-            log.info("%s: reference returns and leakage check on the test seeds", env)
-            facts[env] = env_facts(splits)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(path, json.dumps(facts[env], indent=1))
-        if not facts[env]["leakage"]["passed"]:
-            raise LeakageError(f"{env}: test start states overlap the training data: "
-                               f"{facts[env]['leakage']}")
+    facts = {env: env_facts_of(env, out, data_dir, workers) for env in envs}
     counts: list[int | None] = list(dict.fromkeys(demos)) or [None]
     cells = list(dict.fromkeys(Cell(m.name, e, s, cell_demos(e, d), m.target, m.budget_scale)
                                for s in range(first_seed, first_seed + seeds)
@@ -269,22 +294,94 @@ def run_benchmark(methods: Sequence[str | type], envs: Sequence[str], seeds: int
     todo = [c for c in cells if not c.path(out).exists() or c.path(out) in rerun]
     log.info("%d of %d cells to run (%d finished earlier)", len(todo), len(cells),
              len(cells) - len(todo))
+    return GridPlan(cells, todo, facts)
+
+
+def env_facts_of(env: str, out: Path, data_dir: Path, workers: int) -> dict[str, Any]:
+    """``env``'s facts under ``out``: read (upgraded if written by an older version) or made.
+
+    Its datasets are created first if ``data_dir`` lacks them.
+
+    Raises:
+        LeakageError: the env's test start states overlap its training data.
+    """
+    splits = prepare(env, data_dir, workers=workers)
+    path = facts_path(out, env)
+    if path.exists():
+        facts = json.loads(path.read_text())
+        made = {"dataset_fingerprint": splits.dataset[1]["collection"]["fingerprint"],
+                **data_fingerprints(splits)}
+        for key, value in made.items():
+            if facts.get(key, value) != value:
+                raise DataMismatchError(
+                    f"{env}: the data in {data_dir} differ from those the cells in {out} were "
+                    f"made from ({key} {value[:12]}, recorded {str(facts[key])[:12]}); use "
+                    "another --out, or the data and library versions they were made with")
+        upgrades = [add for key, add in (("expert_test_return", expert_on_test_seeds),
+                                         ("random_fingerprint", data_fingerprints))
+                    if key not in facts]  # facts written by an older version
+        for add in upgrades:
+            facts.update(add(splits))
+        if upgrades:
+            atomic_write_text(path, json.dumps(facts, indent=1))
+    else:
+        log.info("%s: reference returns and leakage check on the test seeds", env)
+        facts = env_facts(splits)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, json.dumps(facts, indent=1))
+    if not facts["leakage"]["passed"]:
+        raise LeakageError(f"{env}: test start states overlap the training data: "
+                           f"{facts['leakage']}")
+    return facts
+
+
+def run_cells(plan: GridPlan, out: str | Path, data_dir: str | Path, workers: int = 2,
+              backend: str = "local", address: str | None = None,
+              progress: bool = True, stop_after: float | None = None) -> int:
+    """Run the cells ``plan`` has left, in its order, ``workers`` at a time (or on Ray).
+
+    ``stop_after`` (seconds, local backend only) ends the run then: cells not finished by that
+    time are dropped unwritten (the running ones stopped), so the run can end inside a time
+    limit with every finished cell kept. Returns how many cells were left unfinished.
+    """
+    if stop_after is not None and backend == "ray":
+        raise ConfigError("stop_after works with the local backend only")
     bar = None
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=len(cells), initial=len(cells) - len(todo), unit="cell",
+        bar = tqdm(total=len(plan.cells), initial=len(plan.cells) - len(plan.todo), unit="cell",
                    desc="benchmark", dynamic_ncols=True)
+    left = 0
     if backend == "ray":
-        run_cells_on_ray(todo, str(data_dir), str(out), facts, address, bar)
-    elif todo:
+        run_cells_on_ray(plan.todo, str(data_dir), str(out), plan.facts, address, bar)
+    elif plan.todo:
         with cell_environment(), cell_pool(workers) as pool:
-            futures = [pool.submit(run_cell, c, str(data_dir), str(out), facts[c.env])
-                       for c in todo]
-            for future in as_completed(futures):
-                future.result()
-                if bar is not None:
-                    bar.update(1)
+            futures = [pool.submit(run_cell, c, str(data_dir), str(out), plan.facts[c.env])
+                       for c in plan.todo]
+            try:
+                for future in as_completed(futures, timeout=stop_after):
+                    future.result()
+                    if bar is not None:
+                        bar.update(1)
+            except TimeoutError:
+                left = sum(1 for f in futures if not f.done())
+                log.warning("stopped after %.0f s: %d cell(s) left unfinished", stop_after, left)
+                stop_workers(pool)
     if bar is not None:
         bar.close()
-    return [json.loads(c.path(out).read_text()) for c in cells]
+    return left
+
+
+def stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Cancel ``pool``'s queued cells and end its running ones (their files are not written)."""
+    terminate = getattr(pool, "terminate_workers", None)  # Python >= 3.14
+    if terminate is not None:
+        terminate()
+        return
+    processes = list((pool._processes or {}).values())  # no public way before 3.14
+    pool.shutdown(wait=False, cancel_futures=True)  # (this forgets the processes)
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join()

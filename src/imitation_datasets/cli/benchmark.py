@@ -29,46 +29,59 @@ class ReportOptions:
 def run_benchmark(options: BenchmarkOptions, argv: Sequence[str] = ()) -> int:
     """Run the benchmark grid and write the report; exit status 1 if a leakage check fails."""
     from imitation_datasets.benchmark.protocol import LeakageError
-    from imitation_datasets.benchmark.provenance import run_record
-    from imitation_datasets.benchmark.report import previous_runs, summarise, write_report
-    from imitation_datasets.benchmark.runner import cell_files, finished_results
+    from imitation_datasets.benchmark.runner import cell_files
     from imitation_datasets.benchmark.runner import run_benchmark as run_grid
-    from imitation_datasets.benchmark.targets import probe_records
     from imitation_datasets.collect.controller import CollectionError
 
     out = options.out
     before = {path: path.stat().st_mtime_ns for path in cell_files(out)}
     started = time.perf_counter()
-    command = "il-datasets " + " ".join(shlex.quote(a) for a in argv)
     try:
         grid = run_grid(options.methods, options.envs, options.seeds, out, options.data,
                         workers=options.workers, backend=options.backend,
                         address=options.ray_address, progress=options.progress,
                         demos=options.demos, overwrite=options.overwrite,
                         budget_scale=options.budget_scale, first_seed=options.first_seed)
-        cells, facts = finished_results(out)
-        results = summarise(cells, facts, {
-            "command": command,
-            "probes": probe_records(out),
-            "runs": previous_runs(out) + [{
-                "command": command,
-                "wall_seconds": time.perf_counter() - started,
-                "cells_run": sum(1 for path in cell_files(out)
-                                 if before.get(path) != path.stat().st_mtime_ns),
-                "cells_total": len(grid),
-                "workers": options.workers,
-                "backend": options.backend,
-                **run_record(),
-            }],
-            "cell_seconds": sum(c["train_seconds"] + c["test_seconds"] for c in cells),
-        })
-        path = write_report(results, out)
+        path = write_run_report(out, "il-datasets " + " ".join(shlex.quote(a) for a in argv),
+                                started, before, len(grid), options.workers, options.backend)
     except LeakageError as exc:
         return fail(exc, 1, kind="")
     except CollectionError as exc:
         return fail(exc, 1, kind="collection stopped: ")
     print(f"report written to {path}")
     return 0
+
+
+def write_run_report(out: Path, command: str, started: float, before: dict[Path, int],
+                     cells_total: int, workers: int, backend: str = "local") -> Path:
+    """Rewrite ``out``'s report from all its cells, recording one more invocation in it.
+
+    ``started`` is the invocation's ``time.perf_counter()`` at its start, ``before`` the
+    modification times of the cell files then (a cell written since counts as run by it).
+    Returns the Markdown report's path.
+    """
+    from imitation_datasets.benchmark.provenance import run_record
+    from imitation_datasets.benchmark.report import previous_runs, summarise, write_report
+    from imitation_datasets.benchmark.runner import cell_files, finished_results
+    from imitation_datasets.benchmark.targets import probe_records
+
+    cells, facts = finished_results(out)
+    results = summarise(cells, facts, {
+        "command": command,
+        "probes": probe_records(out),
+        "runs": previous_runs(out) + [{
+            "command": command,
+            "wall_seconds": time.perf_counter() - started,
+            "cells_run": sum(1 for path in cell_files(out)
+                             if before.get(path) != path.stat().st_mtime_ns),
+            "cells_total": cells_total,
+            "workers": workers,
+            "backend": backend,
+            **run_record(),
+        }],
+        "cell_seconds": sum(c["train_seconds"] + c["test_seconds"] for c in cells),
+    })
+    return write_report(results, out)
 
 
 def run_report(options: ReportOptions, argv: Sequence[str] = ()) -> int:

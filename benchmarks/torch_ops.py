@@ -1,0 +1,92 @@
+"""Digests of each arithmetic step a benchmark cell takes: compare two machines or torch versions.
+
+A cell trains in torch's CPU-independent mode (`benchmark/reproducible.py`). Whether two
+machines give the same cells comes down to the ops below giving the same bits: run this script
+on both and compare the lines (`diff`). It prints the machine (CPU model, C library), the float
+functions of the C maths library (which ATen's non-vectorised kernels call), then, in a process
+started with the cells' environment, torch's version and one digest per op: linear layers and
+matrix products (MKL), element-wise functions, reductions, the random streams, a layer's
+initialisation, a gradient and Adam steps.
+
+Measured 2026-11-29: an AMD EPYC (AVX-512, glibc 2.36, torch 2.13.0) and an Intel Xeon with AMX
+(glibc 2.39, torch 2.11.0) agreed on every line except `adam` (torch's Adam changed between
+the two releases), which is why cells record their torch release.
+
+    python benchmarks/torch_ops.py
+"""
+
+import ctypes
+import hashlib
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+
+def digest(array: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()[:16]
+
+
+def machine() -> None:
+    lines = Path("/proc/cpuinfo").read_text().splitlines()
+    model = next((line.split(":", 1)[1].strip() for line in lines
+                  if line.startswith("model name")), platform.processor())
+    print("cpu", model)
+    print("libc", *platform.libc_ver())
+    libm = ctypes.CDLL("libm.so.6")
+    x = (np.random.default_rng(0).standard_normal(100_000) * 4).astype(np.float32)
+    for name in ("tanhf", "expf", "logf", "log1pf", "expm1f", "sinf"):
+        function = getattr(libm, name)
+        function.restype, function.argtypes = ctypes.c_float, [ctypes.c_float]
+        args = np.abs(x) + 1e-3 if name == "logf" else x
+        print("libm", name, digest(np.array([function(float(v)) for v in args], np.float32)))
+
+
+def torch_ops() -> None:
+    import torch
+
+    torch.set_num_threads(1)
+    print("torch", torch.__version__, torch.backends.cpu.get_cpu_capability())
+    rng = np.random.default_rng(1)
+    a = torch.from_numpy(rng.standard_normal((256, 105)).astype(np.float32))
+    w = torch.from_numpy(rng.standard_normal((256, 105)).astype(np.float32))
+    b = torch.from_numpy(rng.standard_normal(256).astype(np.float32))
+    print("op linear", digest(torch.nn.functional.linear(a, w, b).numpy()))
+    print("op matmul", digest((a @ w.T).numpy()))
+    big = torch.from_numpy(rng.standard_normal(100_000).astype(np.float32) * 4)
+    for name in ("tanh", "exp", "sigmoid", "sin"):
+        print("op", name, digest(getattr(torch, name)(big).numpy()))
+    print("op log", digest(torch.log(big.abs() + 1e-3).numpy()))
+    print("op log_softmax", digest(torch.log_softmax(big.reshape(1000, 100), -1).numpy()))
+    print("op softplus", digest(torch.nn.functional.softplus(big).numpy()))
+    print("op sum", digest(big.reshape(1000, 100).sum(-1).numpy()), digest(big.sum().numpy()))
+    torch.manual_seed(0)
+    print("op randn", digest(torch.randn(10_000).numpy()))
+    print("op rand", digest(torch.rand(10_000).numpy()))
+    print("op init", digest(torch.nn.Linear(105, 256).weight.detach().numpy()))
+    x = a.clone().requires_grad_(True)
+    torch.tanh(torch.nn.functional.linear(x, w, b)).sum().backward()
+    print("op grad", digest(x.grad.numpy()))
+    p = torch.nn.Parameter(w.clone())
+    optimizer = torch.optim.Adam([p], lr=1e-3)
+    for _ in range(10):
+        optimizer.zero_grad()
+        (p * p).sum().backward()
+        optimizer.step()
+    print("op adam", digest(p.detach().numpy()))
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--ops"]:
+        torch_ops()
+        sys.exit()
+    from imitation_datasets.benchmark.reproducible import CELL_ENVIRONMENT
+
+    machine()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MKL_", "ONEDNN_", "ATEN_"))}
+    sys.stdout.flush()
+    subprocess.run([sys.executable, __file__, "--ops"], env={**env, **CELL_ENVIRONMENT},
+                   check=True)

@@ -1,0 +1,115 @@
+"""benchmarks/cell_queue.py: several grids on one pool, stopped in time, same cells as the CLI."""
+
+import json
+import subprocess
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+import pytest
+
+from imitation_datasets.benchmark.cells import Cell
+from imitation_datasets.benchmark.runner import (
+    DataMismatchError,
+    GridPlan,
+    plan_grid,
+    run_benchmark,
+    stale_cells,
+    stop_workers,
+)
+
+SCRIPT = Path(__file__).parent.parent / "benchmarks" / "cell_queue.py"
+NUMBERS = ("test_returns", "aer", "performance", "accuracy")
+
+
+def queue(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True,
+                          check=False)
+
+
+def test_two_grids_run_as_one_queue_and_give_the_cli_cells(tmp_path, bench_data_dir):
+    out = tmp_path / "q"
+    done = queue("bc/cartpole/2/0", "bc/cartpole/3,2/0", "--out", str(out), "--data",
+                 str(bench_data_dir), "--workers", "2")
+    assert done.returncode == 0, done.stderr
+    assert "2 of 2 cells to run" in done.stdout  # demos 2 named twice: one cell
+    assert "2 cells run, 0 left unfinished" in done.stdout
+    alone = run_benchmark(["bc"], ["cartpole"], 1, tmp_path / "cli", bench_data_dir,
+                          workers=1, progress=False, demos=[3])
+    cell = json.loads(Cell("bc", "cartpole", 0, 3).path(out).read_text())
+    assert {k: cell[k] for k in NUMBERS} == {k: alone[0][k] for k in NUMBERS}
+    results = json.loads((out / "benchmark_results.json").read_text())
+    assert results["runs"][-1]["command"].startswith("python benchmarks/cell_queue.py")
+    assert results["runs"][-1]["cells_run"] == 2 and len(results["cells"]) == 2
+
+    # a time limit drops what has not finished (nothing written) and still writes the report
+    stopped = queue("bc/cartpole/4/0-1", "--out", str(out), "--data", str(bench_data_dir),
+                    "--workers", "1", "--stop-after", "1")
+    assert stopped.returncode == 0, stopped.stderr
+    assert "0 cells run, 2 left unfinished" in stopped.stdout
+    assert not (out / "cells" / "cartpole" / "bc" / "demos4").exists()
+    assert len(json.loads((out / "benchmark_results.json").read_text())["runs"]) == 2
+
+
+@pytest.mark.parametrize("grid, message", [
+    ("bc/cartpole/2", "expected METHODS/ENVS/DEMOS/SEEDS"),
+    ("bc/cartpole/two/0", "DEMOS must be integers or -"),
+    ("bc/cartpole/-/3-1", "seeds 3-1 run backwards"),
+])
+def test_bad_grids_are_one_line_errors(grid, message):
+    done = queue(grid, "--out", "unused")
+    assert done.returncode == 2 and message in done.stderr
+
+
+def test_cells_are_never_made_from_other_data_than_the_folders_cells(tmp_path, bench_data_dir):
+    run_benchmark(["bc"], ["cartpole"], 1, tmp_path, bench_data_dir, workers=1,
+                  progress=False, demos=[2])
+    facts = tmp_path / "envs" / "cartpole.json"
+    recorded = json.loads(facts.read_text())
+    facts.write_text(json.dumps({**recorded, "dataset_fingerprint": "0" * 64}))
+    with pytest.raises(DataMismatchError, match=r"cartpole: the data in .* differ from those "
+                       r"the cells in .* were made from \(dataset_fingerprint"):
+        plan_grid(["bc"], ["cartpole"], 1, tmp_path, bench_data_dir, demos=[2])
+    done = queue("bc/cartpole/2/0", "--out", str(tmp_path), "--data", str(bench_data_dir))
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[-1].startswith("cell_queue.py: cartpole: the data in")
+    assert "Traceback" not in done.stderr
+    facts.write_text(json.dumps(recorded))
+    # a cell made under another torch release is stale (Adam rounds differently there)
+    plan = plan_grid(["bc"], ["cartpole"], 1, tmp_path, bench_data_dir, demos=[2])
+    assert plan.todo == [] and len(plan.cells) == 1
+    path = plan.cells[0].path(tmp_path)
+    cell = json.loads(path.read_text())
+    assert cell["torch_version"].count(".") == 2 and "+" not in cell["torch_version"]
+    path.write_text(json.dumps({**cell, "torch_version": "2.11.0"}))
+    reason = stale_cells(plan.cells, tmp_path)[0][1]
+    assert reason.startswith("made with torch 2.11.0, now ")
+    # one that records none predates the record: kept
+    path.write_text(json.dumps({k: v for k, v in cell.items() if k != "torch_version"}))
+    assert stale_cells(plan.cells, tmp_path) == []
+
+
+def test_grids_add_up_in_order_without_repeating_a_cell():
+    a, b, c = (Cell("bc", "cartpole", s) for s in range(3))
+    both = GridPlan([a, b], [b], {"cartpole": {}}) + GridPlan([b, c], [b, c], {"acrobot": {}})
+    assert both.cells == [a, b, c] and both.todo == [b, c]
+    assert list(both.facts) == ["cartpole", "acrobot"]
+
+
+def test_stopped_workers_end_at_once_and_leave_nothing_running():
+    import multiprocessing as mp
+
+    started = time.perf_counter()
+    with ProcessPoolExecutor(2, mp_context=mp.get_context("spawn")) as pool:
+        futures = [pool.submit(time.sleep, t) for t in (0.01, 60, 60, 60)]
+        finished = []
+        with pytest.raises(TimeoutError):
+            for future in as_completed(futures, timeout=5):
+                finished.append(future.result())
+        processes = list(pool._processes.values())
+        stop_workers(pool)
+    assert finished == [None]
+    assert time.perf_counter() - started < 30
+    assert not any(p.is_alive() for p in processes)
+    assert all(f.cancelled() or f.done() for f in futures)
