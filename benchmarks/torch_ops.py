@@ -8,9 +8,11 @@ started with the cells' environment, torch's version and one digest per op: line
 matrix products (MKL), element-wise functions, reductions, the random streams, a layer's
 initialisation, a gradient and Adam steps.
 
-Measured 2026-11-29: an AMD EPYC (AVX-512, glibc 2.36, torch 2.13.0) and an Intel Xeon with AMX
-(glibc 2.39, torch 2.11.0) agreed on every line except `adam` (torch's Adam changed between
-the two releases), which is why cells record their torch release.
+Measured 2026-11-29: on this AMD EPYC (AVX-512, glibc 2.36) torch 2.13.0 (CPU build) and 2.11.0
+(CUDA 13 build) print the same lines; a lent Intel Xeon with AMX (glibc 2.39, the same torch
+2.11.0 build) agreed on every line the script then had except `adam` (ten Adam steps), so
+cells trained there differ. The lines from `lerp` to `pow_scalar`, the element-wise steps of an
+Adam step one by one, were added afterwards to find which one it is on the next such machine.
 
     python benchmarks/torch_ops.py
 """
@@ -70,6 +72,15 @@ def torch_ops() -> None:
     x = a.clone().requires_grad_(True)
     torch.tanh(torch.nn.functional.linear(x, w, b)).sum().backward()
     print("op grad", digest(x.grad.numpy()))
+    # the element-wise steps of torch's Adam (single-tensor path), one by one
+    g, m, v = (torch.from_numpy(rng.standard_normal(100_000).astype(np.float32)) for _ in "gmv")
+    v = v.abs()
+    print("op lerp", digest(m.clone().lerp_(g, 0.1).numpy()))
+    print("op mul_addcmul", digest(v.clone().mul_(0.999).addcmul_(g, g, value=0.001).numpy()))
+    print("op sqrt", digest(v.sqrt().numpy()))
+    print("op div_add", digest((v.sqrt() / 0.0316).add_(1e-8).numpy()))
+    print("op addcdiv", digest(m.clone().addcdiv_(g, v + 1e-3, value=-0.00123).numpy()))
+    print("op pow_scalar", digest(torch.tensor([0.999 ** s for s in range(1, 50)]).numpy()))
     p = torch.nn.Parameter(w.clone())
     optimizer = torch.optim.Adam([p], lr=1e-3)
     for _ in range(10):

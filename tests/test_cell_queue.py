@@ -76,7 +76,7 @@ def test_cells_are_never_made_from_other_data_than_the_folders_cells(tmp_path, b
     assert done.stderr.splitlines()[-1].startswith("cell_queue.py: cartpole: the data in")
     assert "Traceback" not in done.stderr
     facts.write_text(json.dumps(recorded))
-    # a cell made under another torch release is stale (Adam rounds differently there)
+    # a cell made under another torch release is stale (a release may change a kernel)
     plan = plan_grid(["bc"], ["cartpole"], 1, tmp_path, bench_data_dir, demos=[2])
     assert plan.todo == [] and len(plan.cells) == 1
     path = plan.cells[0].path(tmp_path)

@@ -16,13 +16,14 @@ Both are read when torch loads, so they cannot be switched on in a process that 
 torch already. The runner therefore plays every cell in a spawned worker process started with
 :data:`CELL_ENVIRONMENT` (Ray tasks get it as their ``runtime_env``), and :func:`check_cell_process`
 refuses to train a cell in a process started otherwise. Not covered: CPUs other than x86-64
-(torch there does not use MKL) and other torch versions: torch 2.11 and 2.13 gave the same bits
-for every op a cell uses (linear layers, their gradients, tanh, exp, log, softmax, the random
-streams, initialisation) except an Adam step, on an Intel Xeon with AMX and glibc 2.39 as on an
-AMD EPYC with glibc 2.36, so cells trained under 2.11 differ from the 9th digit on
-(``benchmarks/torch_ops.py`` prints the per-op digests to compare). Each cell therefore records
-:func:`torch_version`, and a results folder never mixes cells of two torch versions (the runner
-treats a finished cell of another version as stale).
+(torch there does not use MKL), and not every x86-64 machine: on a lent Intel Xeon with AMX
+(glibc 2.39, torch 2.11.0) every op a cell uses gave the bits it gives here (linear layers and
+their gradients, tanh, exp, log, softmax, the random streams, initialisation) except an Adam
+step, so cells trained there differ from the 9th digit on; which element-wise step of Adam
+rounds differently there is not yet known (``benchmarks/torch_ops.py`` prints per-op digests to
+compare two machines). Here torch 2.11.0 and 2.13.0 give the same bits. Each cell records
+:func:`torch_version`, and a results folder never mixes cells of two torch releases (the runner
+treats a finished cell of another release as stale): a release may change a kernel.
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ def check_cell_process() -> None:
 def torch_version() -> str:
     """The installed torch's release, without its build tag (``2.13.0`` for ``2.13.0+cpu``).
 
-    Cells' numbers depend on it (see the module docstring); the CPU and CUDA builds of one
-    release share their CPU kernels.
+    Cells record it (see the module docstring); the CPU and CUDA builds of one release share
+    their CPU kernels (2.11.0's CUDA build and 2.13.0's CPU build gave the same bits here).
     """
     return importlib.metadata.version("torch").split("+")[0]

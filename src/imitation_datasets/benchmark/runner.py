@@ -102,8 +102,8 @@ def stale_cells(cells: Sequence[Cell], out: Path) -> list[tuple[Path, str]]:
     A field missing from a recorded config (added to the method later) counts as its dataclass
     default: a new option whose default keeps the old behaviour leaves older cells valid
     (``benchmarks/rerun_identity.py`` is how such a claim is checked). A cell trained under
-    another torch release is stale too (its Adam steps round differently); one that records
-    none predates the record and was made with the release the set-up paths install.
+    another torch release is stale too (a release may change a kernel); one that records none
+    predates the record and was made with the release the set-up paths install.
     """
     stale = []
     torch_now = torch_version()
@@ -118,7 +118,7 @@ def stale_cells(cells: Sequence[Cell], out: Path) -> list[tuple[Path, str]]:
                     **(cell_result.get("config") or {})}
         if cell_result.get("torch_version", torch_now) != torch_now:
             stale.append((path, f"made with torch {cell_result['torch_version']}, now "
-                          f"{torch_now} (their arithmetic differs)"))
+                          f"{torch_now} (a release may round differently)"))
         elif (cell.demos is not None and "demo_repeats" not in cell_result
                 and getattr(cell.spec.method_class(), "repeats_demos", False)):
             stale.append((path, f"made before {cell.method}'s epochs repeated fewer "
