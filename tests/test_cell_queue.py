@@ -113,3 +113,22 @@ def test_stopped_workers_end_at_once_and_leave_nothing_running():
     assert time.perf_counter() - started < 30
     assert not any(p.is_alive() for p in processes)
     assert all(f.cancelled() or f.done() for f in futures)
+
+
+def test_the_cli_stops_in_time_and_a_rerun_continues(tmp_path, bench_data_dir, capsys):
+    from imitation_datasets.cli import main
+
+    args = ["benchmark", "--methods", "bc", "--envs", "cartpole", "--seeds", "1", "--demos",
+            "2", "--out", str(tmp_path), "--data", str(bench_data_dir), "--workers", "1",
+            "--quiet"]
+    assert main([*args, "--stop-after", "0.5"]) == 0
+    assert "1 cell(s) not finished, dropped (rerun to continue)" in capsys.readouterr().err
+    results = json.loads((tmp_path / "benchmark_results.json").read_text())
+    assert results["cells"] == [] and results["runs"][-1]["cells_total"] == 1
+    assert main(args) == 0  # the rerun runs the dropped cell
+    results = json.loads((tmp_path / "benchmark_results.json").read_text())
+    assert len(results["cells"]) == 1 and results["runs"][-1]["cells_run"] == 1
+    with pytest.raises(SystemExit) as exited:
+        main([*args, "--stop-after", "0"])
+    assert exited.value.code == 2
+    assert "argument --stop-after: stop_after must be > 0 seconds" in capsys.readouterr().err

@@ -66,6 +66,9 @@ class BenchmarkOptions:
     ray_address: str | None = option(
         None, "Ray cluster address (e.g. auto or HOST:6379; default: a local Ray)")
     progress: bool = option(True, "show a progress bar")
+    stop_after: float | None = option(
+        None, "stop after this many seconds (local backend): cells not finished by then are "
+        "dropped unwritten and the report covers the finished ones; rerun to continue")
 
     def __post_init__(self) -> None:
         if not self.methods:
@@ -80,5 +83,9 @@ class BenchmarkOptions:
             raise ConfigError(f"demos must be >= 1 each, got {list(self.demos)!r}")
         if not self.budget_scale > 0:
             raise ConfigError(f"budget_scale must be > 0, got {self.budget_scale!r}")
+        if self.stop_after is not None and not self.stop_after > 0:
+            raise ConfigError(f"stop_after must be > 0 seconds, got {self.stop_after!r}")
+        if self.stop_after is not None and self.backend == "ray":
+            raise ConfigError("stop_after works with the local backend only")
         if self.workers < 1:
             raise ConfigError(f"workers must be >= 1, got {self.workers!r}")

@@ -215,7 +215,7 @@ def run_benchmark(methods: Sequence[str | type], envs: Sequence[str], seeds: int
                   address: str | None = None, progress: bool = True, *,
                   demos: Sequence[int] = (), overwrite: bool = False,
                   jobs: int | None = None, budget_scale: float = 1.0,
-                  first_seed: int = 0) -> list[dict[str, Any]]:
+                  first_seed: int = 0, stop_after: float | None = None) -> list[dict[str, Any]]:
     """Run every missing cell of the grid; return all cell results (old and new).
 
     ``methods`` are shipped names, ``"package.module:Class"`` strings or classes (a user's own
@@ -226,7 +226,8 @@ def run_benchmark(methods: Sequence[str | type], envs: Sequence[str], seeds: int
     ``demos`` lists demonstration-episode counts (default: the protocol's ``train_episodes``).
     Cells run seed by seed, so a stopped run leaves whole seeds of the grid behind. The seeds
     are ``first_seed`` to ``first_seed + seeds - 1``; a cell's numbers depend on its seed, not
-    on the other seeds run with it.
+    on the other seeds run with it. ``stop_after`` (seconds) ends the run then, cells not
+    finished dropped (:func:`run_cells`); only finished cells are returned.
     ``budget_scale`` other than 1 is a budget probe (not the protocol): every method's
     ``budget_fields`` (epochs, iterations, environment steps) times it; its cells record it and
     belong in their own ``out`` (finished protocol cells there are stale for it, and the
@@ -240,8 +241,9 @@ def run_benchmark(methods: Sequence[str | type], envs: Sequence[str], seeds: int
     workers = workers if jobs is None else jobs
     plan = plan_grid(methods, envs, seeds, out, data_dir, workers, demos=demos,
                      overwrite=overwrite, budget_scale=budget_scale, first_seed=first_seed)
-    run_cells(plan, out, data_dir, workers, backend, address, progress)
-    return [json.loads(c.path(Path(out)).read_text()) for c in plan.cells]
+    run_cells(plan, out, data_dir, workers, backend, address, progress, stop_after)
+    return [json.loads(c.path(Path(out)).read_text()) for c in plan.cells
+            if c.path(Path(out)).exists()]
 
 
 @dataclasses.dataclass
@@ -366,7 +368,8 @@ def run_cells(plan: GridPlan, out: str | Path, data_dir: str | Path, workers: in
                         bar.update(1)
             except TimeoutError:
                 left = sum(1 for f in futures if not f.done())
-                log.warning("stopped after %.0f s: %d cell(s) left unfinished", stop_after, left)
+                log.warning("stopped after %.0f s: %d cell(s) not finished, dropped (rerun to "
+                            "continue)", stop_after, left)
                 stop_workers(pool)
     if bar is not None:
         bar.close()
