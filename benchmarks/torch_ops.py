@@ -13,6 +13,10 @@ Measured 2026-11-29: on this AMD EPYC (AVX-512, glibc 2.36) torch 2.13.0 (CPU bu
 2.11.0 build) agreed on every line the script then had except `adam` (ten Adam steps), so
 cells trained there differ. The lines from `lerp` to `pow_scalar`, the element-wise steps of an
 Adam step one by one, were added afterwards to find which one it is on the next such machine.
+The prime suspect is the square root: torch's float32 `sqrt` on CPU is not the correctly rounded
+one (`sqrt_not_correctly_rounded`: the fraction of results that differ from it, 0.17 here), so
+its result depends on the implementation that computes it, while every other step of Adam is
+plain IEEE arithmetic.
 
     python benchmarks/torch_ops.py
 """
@@ -78,6 +82,8 @@ def torch_ops() -> None:
     print("op lerp", digest(m.clone().lerp_(g, 0.1).numpy()))
     print("op mul_addcmul", digest(v.clone().mul_(0.999).addcmul_(g, g, value=0.001).numpy()))
     print("op sqrt", digest(v.sqrt().numpy()))
+    exact = np.sqrt(v.numpy().astype(np.float64)).astype(np.float32)  # correctly rounded
+    print("op sqrt_not_correctly_rounded", f"{np.mean(v.sqrt().numpy() != exact):.4f}")
     print("op div_add", digest((v.sqrt() / 0.0316).add_(1e-8).numpy()))
     print("op addcdiv", digest(m.clone().addcdiv_(g, v + 1e-3, value=-0.00123).numpy()))
     print("op pow_scalar", digest(torch.tensor([0.999 ** s for s in range(1, 50)]).numpy()))

@@ -19,9 +19,13 @@ refuses to train a cell in a process started otherwise. Not covered: CPUs other 
 (torch there does not use MKL), and not every x86-64 machine: on a lent Intel Xeon with AMX
 (glibc 2.39, torch 2.11.0) every op a cell uses gave the bits it gives here (linear layers and
 their gradients, tanh, exp, log, softmax, the random streams, initialisation) except an Adam
-step, so cells trained there differ from the 9th digit on; which element-wise step of Adam
-rounds differently there is not yet known (``benchmarks/torch_ops.py`` prints per-op digests to
-compare two machines). Here torch 2.11.0 and 2.13.0 give the same bits. Each cell records
+step, so cells trained there differ from the 9th digit on. The prime suspect is Adam's square
+root: torch's float32 ``sqrt`` on CPU is not the correctly rounded one (17 % of results differ
+from it here), so its bits depend on an implementation that picks its code by CPU, while every
+other step of Adam is plain IEEE arithmetic in one binary (``benchmarks/torch_ops.py`` prints
+per-op digests, to confirm it on such a machine). An Adam with a correctly rounded square root
+would remove it, but changes every cell (a new protocol, every grid rerun), so it is not done.
+Here torch 2.11.0 and 2.13.0 give the same bits. Each cell records
 :func:`torch_version`, and a results folder never mixes cells of two torch releases (the runner
 treats a finished cell of another release as stale): a release may change a kernel.
 """
