@@ -74,10 +74,11 @@ def main(argv: list[str]) -> int:
         return 2
     print(f"{len(plan.todo)} of {len(plan.cells)} cells to run on {args.workers} workers",
           flush=True)
-    budget = None if args.stop_after is None else args.stop_after - (time.perf_counter()
-                                                                      - started)
+    stop_after = None  # the time limit counts from the start, data and planning included
+    if args.stop_after is not None:
+        stop_after = max(args.stop_after - (time.perf_counter() - started), 1.0)
     left = run_cells(plan, args.out, args.data, args.workers, progress=False,
-                     stop_after=budget if budget is None else max(budget, 1.0))
+                     stop_after=stop_after)
     command = "python benchmarks/cell_queue.py " + " ".join(shlex.quote(a) for a in argv)
     path = write_run_report(args.out, command, started, before, len(plan.cells), args.workers)
     print(f"{len(plan.todo) - left} cells run, {left} left unfinished; report written to {path}")

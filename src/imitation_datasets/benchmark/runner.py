@@ -311,20 +311,22 @@ def env_facts_of(env: str, out: Path, data_dir: Path, workers: int) -> dict[str,
     path = facts_path(out, env)
     if path.exists():
         facts = json.loads(path.read_text())
+        fingerprints = data_fingerprints(splits)
         made = {"dataset_fingerprint": splits.dataset[1]["collection"]["fingerprint"],
-                **data_fingerprints(splits)}
+                **fingerprints}
         for key, value in made.items():
             if facts.get(key, value) != value:
                 raise DataMismatchError(
                     f"{env}: the data in {data_dir} differ from those the cells in {out} were "
                     f"made from ({key} {value[:12]}, recorded {str(facts[key])[:12]}); use "
                     "another --out, or the data and library versions they were made with")
-        upgrades = [add for key, add in (("expert_test_return", expert_on_test_seeds),
-                                         ("random_fingerprint", data_fingerprints))
-                    if key not in facts]  # facts written by an older version
-        for add in upgrades:
-            facts.update(add(splits))
+        upgrades: dict[str, Any] = {}  # what facts written by an older version lack
+        if "expert_test_return" not in facts:
+            upgrades.update(expert_on_test_seeds(splits))
+        if "random_fingerprint" not in facts:
+            upgrades.update(fingerprints)
         if upgrades:
+            facts.update(upgrades)
             atomic_write_text(path, json.dumps(facts, indent=1))
     else:
         log.info("%s: reference returns and leakage check on the test seeds", env)

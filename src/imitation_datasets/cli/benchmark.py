@@ -40,7 +40,7 @@ def run_benchmark(options: BenchmarkOptions, argv: Sequence[str] = ()) -> int:
                          options.workers, demos=options.demos, overwrite=options.overwrite,
                          budget_scale=options.budget_scale, first_seed=options.first_seed)
         run_cells(plan, out, options.data, options.workers, options.backend,
-                         options.ray_address, options.progress, options.stop_after)
+                  options.ray_address, options.progress, options.stop_after)
         path = write_run_report(out, "il-datasets " + " ".join(shlex.quote(a) for a in argv),
                                 started, before, len(plan.cells), options.workers,
                                 options.backend)
