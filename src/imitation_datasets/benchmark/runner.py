@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict
@@ -390,3 +391,8 @@ def stop_workers(pool: ProcessPoolExecutor) -> None:
         process.terminate()
     for process in processes:
         process.join()
+    # The pool's manager thread reaps the same children: a join that loses that race returns
+    # before the Process object has seen the exit status, so wait until each one has.
+    deadline = time.monotonic() + 30
+    while any(process.is_alive() for process in processes) and time.monotonic() < deadline:
+        time.sleep(0.02)
