@@ -26,6 +26,7 @@ import sys
 import time
 from pathlib import Path
 
+from imitation_datasets.benchmark.results_lock import results_writer
 from imitation_datasets.benchmark.runner import GridPlan, cell_files, plan_grid, run_cells
 from imitation_datasets.cli.benchmark import write_run_report
 from imitation_datasets.core.errors import ImitationDatasetsError
@@ -62,16 +63,21 @@ def main(argv: list[str]) -> int:
                         help="seconds after which unfinished cells are dropped (default: none)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    try:
+        with results_writer(args.out):
+            return run_queue(args, argv)
+    except ImitationDatasetsError as exc:  # busy folder, a stale cell, data that differ...
+        print(f"cell_queue.py: {exc}", file=sys.stderr)
+        return 2
+
+
+def run_queue(args: argparse.Namespace, argv: list[str]) -> int:
+    """Plan every grid, run the cells left within the time limit, rewrite the report."""
     started = time.perf_counter()
     before = {path: path.stat().st_mtime_ns for path in cell_files(args.out)}
     plan = GridPlan([], [], {})
-    try:
-        for grid in args.grids:
-            plan = plan + plan_grid(out=args.out, data_dir=args.data, workers=args.workers,
-                                    **grid)
-    except ImitationDatasetsError as exc:  # a stale cell, data that differ, a bad name...
-        print(f"cell_queue.py: {exc}", file=sys.stderr)
-        return 2
+    for grid in args.grids:
+        plan = plan + plan_grid(out=args.out, data_dir=args.data, workers=args.workers, **grid)
     print(f"{len(plan.todo)} of {len(plan.cells)} cells to run on {args.workers} workers",
           flush=True)
     stop_after = None  # the time limit counts from the start, data and planning included

@@ -132,3 +132,42 @@ def test_the_cli_stops_in_time_and_a_rerun_continues(tmp_path, bench_data_dir, c
         main([*args, "--stop-after", "0"])
     assert exited.value.code == 2
     assert "argument --stop-after: stop_after must be > 0 seconds" in capsys.readouterr().err
+
+
+def test_one_benchmark_run_per_results_folder(tmp_path, bench_data_dir, capsys):
+    """A second run into a folder that a live run writes stops at once, naming the holder;
+    the lock goes with the holder's process, even a killed one."""
+    from imitation_datasets.benchmark.results_lock import ResultsBusyError, results_writer
+    from imitation_datasets.cli import main
+
+    out = tmp_path / "busy"
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time\nfrom imitation_datasets.benchmark.results_lock import results_writer\n"
+         f"with results_writer({str(out)!r}):\n    print('held', flush=True)\n    time.sleep(600)"],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(ResultsBusyError, match=rf"{out}: another benchmark run is writing "
+                                                   rf"this results folder \(pid {holder.pid}\)"):
+            run_benchmark(["bc"], ["cartpole"], 1, out, bench_data_dir, workers=1,
+                          progress=False, demos=[2])
+        args = ["benchmark", "--methods", "bc", "--envs", "cartpole", "--seeds", "1", "--demos",
+                "2", "--out", str(out), "--data", str(bench_data_dir), "--quiet"]
+        assert main(args) == 2
+        err = capsys.readouterr().err
+        assert "another benchmark run is writing this results folder" in err
+        assert len(err.strip().splitlines()) == 1
+        busy = queue("bc/cartpole/2/0", "--out", str(out), "--data", str(bench_data_dir))
+        assert busy.returncode == 2 and "another benchmark run" in busy.stderr
+        assert not list(out.glob("cells/**/*.json"))  # nothing was run by the refused ones
+    finally:
+        holder.kill()
+        holder.wait()
+    # the killed holder's lock is gone; this thread holds it now
+    with results_writer(out), pytest.raises(ResultsBusyError, match="this process"):
+        run_benchmark(["bc"], ["cartpole"], 1, out, bench_data_dir, workers=1, progress=False,
+                      demos=[2])
+    run_benchmark(["bc"], ["cartpole"], 1, out, bench_data_dir, workers=1, progress=False,
+                  demos=[2])
+    assert len(list(out.glob("cells/**/*.json"))) == 1

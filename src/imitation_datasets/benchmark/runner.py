@@ -35,6 +35,7 @@ from imitation_datasets.benchmark.protocol import (
 from imitation_datasets.benchmark.provenance import digest
 from imitation_datasets.benchmark.ray_runner import run_cells_on_ray
 from imitation_datasets.benchmark.reproducible import cell_environment, torch_version
+from imitation_datasets.benchmark.results_lock import results_writer
 from imitation_datasets.core.atomic import atomic_write_text
 from imitation_datasets.core.errors import ConfigError, OneLineError
 from imitation_datasets.core.evaluation import evaluate_policy
@@ -238,11 +239,13 @@ def run_benchmark(methods: Sequence[str | type], envs: Sequence[str], seeds: int
         LeakageError: an environment's leakage check failed (nothing is run for it).
         StaleCellError: a finished cell was made with another config of its method and
             ``overwrite`` is false (nothing is run).
+        ResultsBusyError: another run is writing ``out`` (:mod:`.results_lock`).
     """
     workers = workers if jobs is None else jobs
-    plan = plan_grid(methods, envs, seeds, out, data_dir, workers, demos=demos,
-                     overwrite=overwrite, budget_scale=budget_scale, first_seed=first_seed)
-    run_cells(plan, out, data_dir, workers, backend, address, progress, stop_after)
+    with results_writer(out):
+        plan = plan_grid(methods, envs, seeds, out, data_dir, workers, demos=demos,
+                         overwrite=overwrite, budget_scale=budget_scale, first_seed=first_seed)
+        run_cells(plan, out, data_dir, workers, backend, address, progress, stop_after)
     return [json.loads(c.path(Path(out)).read_text()) for c in plan.cells
             if c.path(Path(out)).exists()]
 

@@ -29,6 +29,7 @@ class ReportOptions:
 def run_benchmark(options: BenchmarkOptions, argv: Sequence[str] = ()) -> int:
     """Run the benchmark grid and write the report; exit status 1 if a leakage check fails."""
     from imitation_datasets.benchmark.protocol import LeakageError
+    from imitation_datasets.benchmark.results_lock import results_writer
     from imitation_datasets.benchmark.runner import cell_files, plan_grid, run_cells
     from imitation_datasets.collect.controller import CollectionError
 
@@ -36,14 +37,16 @@ def run_benchmark(options: BenchmarkOptions, argv: Sequence[str] = ()) -> int:
     before = {path: path.stat().st_mtime_ns for path in cell_files(out)}
     started = time.perf_counter()
     try:
-        plan = plan_grid(options.methods, options.envs, options.seeds, out, options.data,
-                         options.workers, demos=options.demos, overwrite=options.overwrite,
-                         budget_scale=options.budget_scale, first_seed=options.first_seed)
-        run_cells(plan, out, options.data, options.workers, options.backend,
-                  options.ray_address, options.progress, options.stop_after)
-        path = write_run_report(out, "il-datasets " + " ".join(shlex.quote(a) for a in argv),
-                                started, before, len(plan.cells), options.workers,
-                                options.backend)
+        with results_writer(out):
+            plan = plan_grid(options.methods, options.envs, options.seeds, out, options.data,
+                             options.workers, demos=options.demos,
+                             overwrite=options.overwrite, budget_scale=options.budget_scale,
+                             first_seed=options.first_seed)
+            run_cells(plan, out, options.data, options.workers, options.backend,
+                      options.ray_address, options.progress, options.stop_after)
+            path = write_run_report(
+                out, "il-datasets " + " ".join(shlex.quote(a) for a in argv), started, before,
+                len(plan.cells), options.workers, options.backend)
     except LeakageError as exc:
         return fail(exc, 1, kind="")
     except CollectionError as exc:

@@ -2,10 +2,9 @@
 
 A collection into ``<parent>/<name>`` uses three names beside the folder:
 
-* ``.<name>.lock``: held (``fcntl.lockf``) by the one process writing the folder; a second writer
-  gets :class:`FolderBusyError` naming the folder and the holder's pid. The lock belongs to the
-  process, not to its forked workers, and the OS drops it when the process dies. The file stays
-  (removing lock files races with the next writer); it holds only the last holder's pid.
+* ``.<name>.lock``: held by the one process writing the folder
+  (:mod:`imitation_datasets.core.writer_lock`); a second writer gets :class:`FolderBusyError`
+  naming the folder and the holder's pid.
 * ``.<name>.new``: the next version of the dataset, written completely before it replaces the
   folder;
 * ``.<name>.old``: the previous version during the swap.
@@ -26,29 +25,20 @@ import json
 import os
 import re
 import shutil
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from imitation_datasets.core.errors import ImitationDatasetsError
+from imitation_datasets.core.writer_lock import hold_writer_lock
 from imitation_datasets.data.dataset_card import CARD_FILE
 from imitation_datasets.data.mapped import STEPS_DIR
 from imitation_datasets.data.schema import EPISODES_FILE, METADATA_FILE, NPZ_FILE, STEPS_FILE
-
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - Windows: no lock, as before
-    fcntl = None  # type: ignore[assignment]
 
 DATA_FILES = (STEPS_FILE, EPISODES_FILE, METADATA_FILE, NPZ_FILE, CARD_FILE, STEPS_DIR)
 STAGING_PREFIX = ".staging-"
 TEMP_PATTERN = re.compile(r"^\..+\.(\d+)\.tmp$")
 """Temporary files of atomic writes: ``.<name>.<pid>.tmp``."""
-
-_HELD: set[str] = set()
-"""Lock files this process holds (POSIX locks do not exclude two threads of one process)."""
-_HELD_GUARD = threading.Lock()
 
 
 class OutFolderError(ImitationDatasetsError, ValueError):
@@ -115,33 +105,9 @@ class DatasetFolder:
         Raises:
             FolderBusyError: another process or thread holds it.
         """
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        key = str(self.lock_path.resolve())
-        with _HELD_GUARD:
-            if key in _HELD:  # never open the file then: closing it would drop our POSIX lock
-                raise FolderBusyError(self._busy_message(f"pid {os.getpid()}, this process"))
-            _HELD.add(key)
-        try:
-            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-            try:
-                if fcntl is not None:
-                    try:
-                        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    except OSError:
-                        raise FolderBusyError(self._busy_message(self._holder(fd))) from None
-                os.ftruncate(fd, 0)
-                os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-                yield
-            finally:
-                os.close(fd)  # releases the lock
-        finally:
-            with _HELD_GUARD:
-                _HELD.discard(key)
-
-    @staticmethod
-    def _holder(fd: int) -> str | None:
-        text = os.pread(fd, 32, 0).decode(errors="replace").strip()
-        return f"pid {text}" if text.isdigit() else None
+        with hold_writer_lock(self.lock_path,
+                              lambda holder: FolderBusyError(self._busy_message(holder))):
+            yield
 
     def _busy_message(self, holder: str | None) -> str:
         who = f" ({holder})" if holder else ""
