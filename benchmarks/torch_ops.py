@@ -16,7 +16,12 @@ Adam step one by one, were added afterwards to find which one it is on the next 
 The prime suspect is the square root: torch's float32 `sqrt` on CPU is not the correctly rounded
 one (`sqrt_not_correctly_rounded`: the fraction of results that differ from it, 0.17 here), so
 its result depends on the implementation that computes it, while every other step of Adam is
-plain IEEE arithmetic.
+plain IEEE arithmetic. Checked 2026-11-30 (calling MKL through torch's library with ctypes):
+torch's float32 `sqrt`, `exp`, `tanh` and `log` are MKL's vector-maths (VML) functions, bit for
+bit, and MKL reports this AMD EPYC as a generic "Intel(R) Architecture processor": the `sqrt`
+bits are the same under every `MKL_CBWR` branch and every VML accuracy mode here. `exp`, `tanh`
+and `log` agreed with the Intel machine, so VML does not differ there wholesale; whether its
+`sqrt` does is what the `sqrt` line on the next such machine will tell.
 
     python benchmarks/torch_ops.py
 """

@@ -23,8 +23,10 @@ step, so cells trained there differ from the 9th digit on. The prime suspect is 
 root: torch's float32 ``sqrt`` on CPU is not the correctly rounded one (17 % of results differ
 from it here), so its bits depend on an implementation that picks its code by CPU, while every
 other step of Adam is plain IEEE arithmetic in one binary (``benchmarks/torch_ops.py`` prints
-per-op digests, to confirm it on such a machine). An Adam with a correctly rounded square root
-would remove it, but changes every cell (a new protocol, every grid rerun), so it is not done.
+per-op digests, to confirm it on such a machine; that ``sqrt`` is MKL's vector-maths function,
+like ``exp``, ``tanh`` and ``log``, which did agree there). An Adam with a correctly rounded
+square root would remove it, but changes every cell (a new protocol, every grid rerun), so it
+is not done.
 Here torch 2.11.0 and 2.13.0 give the same bits. Each cell records
 :func:`torch_version`, and a results folder never mixes cells of two torch releases (the runner
 treats a finished cell of another release as stale): a release may change a kernel.
