@@ -21,7 +21,9 @@ torch's float32 `sqrt`, `exp`, `tanh` and `log` are MKL's vector-maths (VML) fun
 bit, and MKL reports this AMD EPYC as a generic "Intel(R) Architecture processor": the `sqrt`
 bits are the same under every `MKL_CBWR` branch and every VML accuracy mode here. `exp`, `tanh`
 and `log` agreed with the Intel machine, so VML does not differ there wholesale; whether its
-`sqrt` does is what the `sqrt` line on the next such machine will tell.
+`sqrt` does is what the `sqrt` line on the next such machine will tell, and `adam_exact_sqrt`
+(the same ten steps written out, with IEEE's correctly rounded square root; `adam_written_out`,
+with torch's, prints the `adam` digest) whether that square root alone removes the difference.
 
     python benchmarks/torch_ops.py
 """
@@ -99,6 +101,28 @@ def torch_ops() -> None:
         (p * p).sum().backward()
         optimizer.step()
     print("op adam", digest(p.detach().numpy()))
+    # the same ten steps written out (torch's single-tensor Adam), once with torch's sqrt (must
+    # print the `adam` digest) and once with the correctly rounded one (numpy's float32 sqrt is
+    # IEEE's): if only `adam` and `sqrt` differ on a machine, `adam_exact_sqrt` tells whether a
+    # correctly rounded square root removes the difference
+    for name, sqrt in (("adam_written_out", torch.sqrt),
+                       ("adam_exact_sqrt", lambda t: torch.from_numpy(np.sqrt(t.numpy())))):
+        print("op", name, digest(adam_steps(w.clone(), sqrt).numpy()))
+
+
+def adam_steps(p, sqrt, steps: int = 10, lr: float = 1e-3, betas=(0.9, 0.999), eps=1e-8):
+    """``steps`` steps of torch's single-tensor Adam on ``sum(p * p)``, its square root ``sqrt``."""
+    import torch
+
+    m, v = torch.zeros_like(p), torch.zeros_like(p)
+    for step in range(1, steps + 1):
+        grad = 2 * p  # the gradient of sum(p * p), as autograd computes it (p + p)
+        m.lerp_(grad, 1 - betas[0])
+        v.mul_(betas[1]).addcmul_(grad, grad, value=1 - betas[1])
+        step_size = lr / (1 - betas[0] ** step)
+        denom = (sqrt(v) / (1 - betas[1] ** step) ** 0.5).add_(eps)
+        p.addcdiv_(m, denom, value=-step_size)
+    return p
 
 
 if __name__ == "__main__":
