@@ -35,6 +35,7 @@ def test_two_grids_run_as_one_queue_and_give_the_cli_cells(tmp_path, bench_data_
     assert done.returncode == 0, done.stderr
     assert "2 of 2 cells to run" in done.stdout  # demos 2 named twice: one cell
     assert "2 cells run, 0 left unfinished" in done.stdout
+    assert "cell cells/cartpole/bc/demos2/seed0.json done (" in done.stderr  # one line a cell
     alone = run_benchmark(["bc"], ["cartpole"], 1, tmp_path / "cli", bench_data_dir,
                           workers=1, progress=False, demos=[3])
     cell = json.loads(Cell("bc", "cartpole", 0, 3).path(out).read_text())

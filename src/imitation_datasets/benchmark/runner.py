@@ -365,13 +365,18 @@ def run_cells(plan: GridPlan, out: str | Path, data_dir: str | Path, workers: in
         run_cells_on_ray(plan.todo, str(data_dir), str(out), plan.facts, address, bar)
     elif plan.todo:
         with cell_environment(), cell_pool(workers) as pool:
-            futures = [pool.submit(run_cell, c, str(data_dir), str(out), plan.facts[c.env])
-                       for c in plan.todo]
+            futures = {pool.submit(run_cell, c, str(data_dir), str(out), plan.facts[c.env]): c
+                       for c in plan.todo}
             try:
-                for future in as_completed(futures, timeout=stop_after):
-                    future.result()
+                for done, future in enumerate(as_completed(futures, timeout=stop_after), 1):
+                    result = future.result()
                     if bar is not None:
                         bar.update(1)
+                    else:  # a long run in the background: one line per finished cell
+                        log.info("cell %s done (%d of %d): performance %.3f, %.1f min",
+                                 futures[future].path(Path(".")).as_posix(), done,
+                                 len(futures), result["performance"],
+                                 result["train_seconds"] / 60)
             except TimeoutError:
                 left = sum(1 for f in futures if not f.done())
                 log.warning("stopped after %.0f s: %d cell(s) not finished, dropped (rerun to "
