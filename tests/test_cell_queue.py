@@ -172,3 +172,18 @@ def test_one_benchmark_run_per_results_folder(tmp_path, bench_data_dir, capsys):
     run_benchmark(["bc"], ["cartpole"], 1, out, bench_data_dir, workers=1, progress=False,
                   demos=[2])
     assert len(list(out.glob("cells/**/*.json"))) == 1
+
+
+def test_a_results_folder_whose_lock_file_is_a_link_is_refused(tmp_path, capsys):
+    from imitation_datasets.cli import main
+
+    out = tmp_path / "hostile"
+    out.mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    (out / ".writer.lock").symlink_to(victim)
+    assert main(["benchmark", "--methods", "bc", "--envs", "cartpole", "--seeds", "1",
+                 "--out", str(out), "--data", str(tmp_path / "data"), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "lock file" in err and "plain file" in err
+    assert victim.read_text() == "keep me" and not (tmp_path / "data").exists()

@@ -75,6 +75,23 @@ def test_one_process_cannot_hold_a_folder_twice(tmp_path):
         pass
 
 
+@pytest.mark.parametrize("kind", ["symlink", "folder", "fifo"])
+def test_a_lock_file_name_taken_by_a_link_folder_or_fifo_is_refused_not_followed(tmp_path, kind):
+    """A hostile folder cannot make the lock truncate the file a link points to, nor hang it."""
+    from imitation_datasets.core.writer_lock import LockFileError
+
+    folder = DatasetFolder(tmp_path / "d")
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    {"symlink": lambda p: p.symlink_to(victim), "folder": lambda p: p.mkdir(),
+     "fifo": lambda p: os.mkfifo(p)}[kind](folder.lock_path)
+    with pytest.raises(LockFileError, match=rf"{folder.lock_path}: .*plain file") as info, \
+            folder.lock():
+        pass
+    assert "\n" not in str(info.value)
+    assert victim.read_text() == "keep me"
+
+
 def test_a_complete_dataset_needs_no_lock_to_be_found_complete(tmp_path):
     """Parallel benchmark cells all find their prepared dataset complete, without contention."""
     out = collect(tmp_path)

@@ -6,21 +6,30 @@ is ``fcntl.lockf`` on a lock file: it belongs to the process, not to its forked 
 workers, and the OS drops it when the process dies, so a crash never leaves a folder locked. The
 file stays (removing lock files races with the next writer); it holds only the last holder's
 pid, which the error names. POSIX locks do not exclude two threads of one process, so a
-process-wide set refuses a second holder in the same process too.
+process-wide set refuses a second holder in the same process too. A lock file name taken by a
+link, a folder or a FIFO is refused (:class:`LockFileError`), never followed or waited on.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+
+from imitation_datasets.core.errors import OneLineError
 
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows: no lock
     fcntl = None  # type: ignore[assignment]
+
+
+class LockFileError(OneLineError, ValueError):
+    """The lock file's name is taken by something else than a plain file (a link, a folder)."""
+
 
 _HELD: set[str] = set()
 """Lock files this process holds."""
@@ -42,7 +51,7 @@ def hold_writer_lock(lock_path: Path, busy: Callable[[str | None], Exception]) -
             raise busy(f"pid {os.getpid()}, this process")
         _HELD.add(key)
     try:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = _open_lock_file(lock_path)
         try:
             if fcntl is not None:
                 try:
@@ -57,6 +66,24 @@ def hold_writer_lock(lock_path: Path, busy: Callable[[str | None], Exception]) -
     finally:
         with _HELD_GUARD:
             _HELD.discard(key)
+
+
+def _open_lock_file(lock_path: Path) -> int:
+    """Open (or create) the lock file; never through a link, never anything but a plain file.
+
+    The lock file lies in a folder the user may have been handed: a symbolic link there must
+    not make us truncate the file it points to, and a FIFO or device must not block us.
+    """
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(lock_path, flags, 0o644)
+    except OSError as exc:
+        raise LockFileError(f"{lock_path}: cannot open the lock file ({exc.strerror}); it must "
+                            "be a plain file, not a link or a folder") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise LockFileError(f"{lock_path}: the lock file is not a plain file; remove it")
+    return fd
 
 
 def _holder(fd: int) -> str | None:
