@@ -92,6 +92,21 @@ def test_a_lock_file_name_taken_by_a_link_folder_or_fifo_is_refused_not_followed
     assert victim.read_text() == "keep me"
 
 
+@pytest.mark.parametrize("side", ["build_path", "old_path"])
+def test_a_link_beside_the_folder_is_refused_not_followed(tmp_path, side, capsys):
+    """A link named like our staging names (``.<name>.new``/``.old``) is never deleted through."""
+    out = tmp_path / "d"
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "keep.txt").write_text("keep me")
+    getattr(DatasetFolder(out), side).symlink_to(victim)
+    assert main(["collect", "cartpole", "--episodes", "2", "--workers", "1", "--out", str(out),
+                 "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "is a link or not a folder" in err
+    assert (victim / "keep.txt").read_text() == "keep me" and not out.exists()
+
+
 def test_a_complete_dataset_needs_no_lock_to_be_found_complete(tmp_path):
     """Parallel benchmark cells all find their prepared dataset complete, without contention."""
     out = collect(tmp_path)

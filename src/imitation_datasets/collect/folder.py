@@ -116,7 +116,16 @@ class DatasetFolder:
 
     # ------------------------------------------------------------------ crash recovery
     def recover(self) -> None:
-        """Repair what a crash left (call under :meth:`lock`); see the module docstring."""
+        """Repair what a crash left (call under :meth:`lock`); see the module docstring.
+
+        Raises:
+            OutFolderError: a name beside the folder that we would move or delete is a link or
+                not a folder (never followed: it may point anywhere).
+        """
+        for side in (self.old_path, self.build_path):
+            if side.is_symlink() or (side.exists() and not side.is_dir()):
+                raise OutFolderError(f"{side}: is a link or not a folder, so il-datasets did not "
+                                     f"make it; remove it before writing {self.path}")
         if self.old_path.exists():
             if not self.path.exists():
                 os.replace(self.old_path, self.path)
