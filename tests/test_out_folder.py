@@ -107,6 +107,19 @@ def test_a_link_beside_the_folder_is_refused_not_followed(tmp_path, side, capsys
     assert (victim / "keep.txt").read_text() == "keep me" and not out.exists()
 
 
+def test_a_link_inside_the_folder_counts_as_a_foreign_file(tmp_path, capsys):
+    """Even named like a staging folder, a link is not ours: refused, nothing done through it."""
+    out = collect(tmp_path)
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / ".x.99999999.tmp").write_text("keep me")  # named like a stale temp file
+    (out / ".staging-0123456789abcdef").symlink_to(victim)
+    assert main(["collect", "cartpole", "--episodes", "2", "--workers", "1", "--seed", "1",
+                 "--out", str(out), "--overwrite", "--quiet"]) == 2
+    assert "did not write ('.staging-0123456789abcdef')" in capsys.readouterr().err
+    assert (victim / ".x.99999999.tmp").read_text() == "keep me"
+
+
 def test_a_complete_dataset_needs_no_lock_to_be_found_complete(tmp_path):
     """Parallel benchmark cells all find their prepared dataset complete, without contention."""
     out = collect(tmp_path)

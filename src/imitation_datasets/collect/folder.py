@@ -150,7 +150,7 @@ class DatasetFolder:
         if not self.path.is_dir():
             return []
         return sorted(p for p in self.path.iterdir()
-                      if p.name.startswith(STAGING_PREFIX) and p.is_dir())
+                      if p.name.startswith(STAGING_PREFIX) and p.is_dir() and not p.is_symlink())
 
     # ------------------------------------------------------------------ what is there
     def check_contents(self) -> None:
@@ -163,8 +163,9 @@ class DatasetFolder:
         if not self.path.is_dir():
             raise OutFolderError(f"{self.path}: exists and is not a folder")
         foreign = sorted(name for name in os.listdir(self.path)
-                         if name not in DATA_FILES and not name.startswith(STAGING_PREFIX)
-                         and not TEMP_PATTERN.match(name))
+                         if (name not in DATA_FILES and not name.startswith(STAGING_PREFIX)
+                             and not TEMP_PATTERN.match(name))
+                         or (self.path / name).is_symlink())  # we never write a link
         if foreign:
             shown = ", ".join(repr(n) for n in foreign[:3]) + (" ..." if len(foreign) > 3 else "")
             raise OutFolderError(
