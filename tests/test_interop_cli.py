@@ -63,6 +63,11 @@ def test_export_refuses_in_one_line(random_cartpole, tmp_path, capsys):
     status, _, err = run(capsys, "export", "hf", source, "--out", source, "--overwrite")
     assert status == 2 and "not a folder 'export hf' wrote" in err
     assert (source / "steps.parquet").is_file()  # never deleted
+    (tmp_path / "link-hf").symlink_to(tmp_path / "cp-hf")  # an export's folder, through a link
+    status, _, err = run(capsys, "export", "hf", source, "--out", tmp_path / "link-hf",
+                         "--overwrite")
+    assert status == 2 and "link-hf: is a link; refusing to replace" in err
+    assert (tmp_path / "cp-hf").is_dir()
     status, _, err = run(capsys, "export", "minari", source)
     assert status == 2 and "needs --id" in err
     status, _, err = run(capsys, "export", "zip", source)

@@ -176,6 +176,9 @@ def _clear_output(options: ExportAnyOptions, out: Path) -> None:
         return
     if not options.overwrite:
         raise ConfigError(f"{out}: exists; pass --overwrite to replace it")
+    if out.is_symlink():
+        raise ConfigError(f"{out}: is a link; refusing to replace what it points to, choose "
+                          "another --out")
     if out.is_dir():
         if not all((out / name).exists() for name in OUTPUT_MARKERS[options.format]):
             raise ConfigError(f"{out}: not a folder 'export {options.format}' wrote; "
