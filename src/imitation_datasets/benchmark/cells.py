@@ -2,7 +2,11 @@
 
 A cell trains one method on one environment's training episodes with one seed, selects its
 model on validation seeds, and is tested on the protocol's test seeds; :func:`run_cell` writes
-the result to ``<out>/cells/`` and returns it. Both the local runner
+the result to ``<out>/cells/`` and returns it. A resumable method (the soft-Q family) saves its
+run to ``<out>/.resume/`` every few minutes as it trains (:mod:`imitation_datasets.methods.resume`),
+so a cell that was stopped (a killed worker, ``--stop-after``, a session that ended) goes on
+from there when it runs again, with the same result as an uninterrupted run; the state is
+removed once the cell's result is written. Both the local runner
 (:mod:`imitation_datasets.benchmark.runner`) and the Ray runner
 (:mod:`imitation_datasets.benchmark.ray_runner`) call it, so both give the same results.
 """
@@ -10,6 +14,7 @@ the result to ``<out>/cells/`` and returns it. Both the local runner
 from __future__ import annotations
 
 import json
+import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,11 +27,20 @@ from imitation_datasets.benchmark.method_specs import MethodSpec
 from imitation_datasets.benchmark.protocol import Splits, prepare
 from imitation_datasets.benchmark.reproducible import check_cell_process, torch_version
 from imitation_datasets.core.atomic import atomic_write_text
+from imitation_datasets.core.errors import OneLineError
 from imitation_datasets.core.evaluation import evaluate_policy
 from imitation_datasets.core.metrics import accuracy, performance
 from imitation_datasets.core.rollout import make_env
+from imitation_datasets.core.safe_paths import check_inside
 from imitation_datasets.experts.registry import Experts
-from imitation_datasets.methods import TrainingTask
+from imitation_datasets.methods import Method, TrainingTask
+from imitation_datasets.methods.training_state import TrainingStateError
+
+logger = logging.getLogger(__name__)
+
+
+class ResultsFolderError(OneLineError, ValueError):
+    """A results folder's own sub-folders lead elsewhere (a symlink)."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +71,32 @@ class Cell:
             folder = folder / f"demos{self.demos}"
         return folder / f"seed{self.seed}.json"
 
+    def state_path(self, out: Path) -> Path:
+        """Where a resumable method's run is saved while the cell trains."""
+        relative = self.path(out).relative_to(out / "cells").with_suffix(".safetensors")
+        return out / ".resume" / relative
+
+
+def checked_folder(path: Path, out: Path) -> Path:
+    """``path``, its folder made if needed; refused if a link takes that folder outside ``out``.
+
+    Raises:
+        ResultsFolderError: a folder on the way (``cells/``, ``.resume/``, an env's folder) is
+            a link that leads outside ``out``.
+    """
+    check_folders([path], out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    check_folders([path], out)
+    return path
+
+
+def check_folders(paths: list[Path], out: Path) -> None:
+    """Refuse paths whose nearest existing folder (links followed) lies outside ``out``."""
+    for path in dict.fromkeys(p.parent for p in paths):
+        existing = next(f for f in (path, *path.parents) if f.exists() or f == out
+                        or not f.parts)
+        check_inside(existing, out, source=f"results folder {out}", error=ResultsFolderError)
+
 
 def run_cell(cell: Cell, data_dir: str, out_dir: str, facts: dict[str, Any]) -> dict[str, Any]:
     """Train, select and test one cell; write and return its result (runs in a worker).
@@ -69,9 +109,9 @@ def run_cell(cell: Cell, data_dir: str, out_dir: str, facts: dict[str, Any]) -> 
     splits = prepare(cell.env, data_dir)
     p = splits.protocol
     space_env = make_env(p.env_id, p.env_kwargs)
-    method = cell.spec.build(space_env.observation_space, space_env.action_space, p.env_id,
-                             cell.seed)
+    spaces = space_env.observation_space, space_env.action_space
     space_env.close()
+    method = cell.spec.build(*spaces, p.env_id, cell.seed)
     expert = splits.training(cell.demos)
     task = TrainingTask(
         env_id=p.env_id,
@@ -87,9 +127,22 @@ def run_cell(cell: Cell, data_dir: str, out_dir: str, facts: dict[str, Any]) -> 
         interaction_seed=1_000 + cell.seed,
         expert_policy=Experts.get_expert(p.expert),  # queried by DAgger only
     )
+    out = Path(out_dir)
+    path = checked_folder(cell.path(out), out)
+    state = checked_folder(cell.state_path(out), out) \
+        if isinstance(method, Method) and method.resumable else None
     started, cpu_started = time.perf_counter(), time.process_time()
-    log = method.fit(task)
+    try:
+        log = method.fit(task) if state is None else method.fit(task, resume=state)
+    except TrainingStateError as exc:  # a state this cell cannot use: start it afresh
+        assert state is not None
+        logger.warning("%s; the cell starts afresh", exc)
+        state.unlink(missing_ok=True)
+        method = cell.spec.build(*spaces, p.env_id, cell.seed)
+        log = method.fit(task, resume=state)
     trained, cpu_trained = time.perf_counter(), time.process_time()
+    resumed = method.resumed if isinstance(method, Method) else None
+    before = resumed or {"wall_seconds": 0.0, "cpu_seconds": 0.0}
     log_record = log.to_dict() if callable(getattr(log, "to_dict", None)) else {}
     returns = evaluate_policy(method, p.env_id, splits.test_seeds, p.env_kwargs)
     held_out = splits.held_out
@@ -113,19 +166,20 @@ def run_cell(cell: Cell, data_dir: str, out_dir: str, facts: dict[str, Any]) -> 
         "action_mse": None if discrete else float(np.mean(
             (method.predict(held_out.obs) - held_out.actions) ** 2)),
         "env_steps": int(log_record.get("env_steps") or 0),
-        "train_seconds": trained - started,
+        "train_seconds": before["wall_seconds"] + trained - started,
         "test_seconds": time.perf_counter() - trained,
         # CPU seconds of this single-threaded process: what the cell costs a free core, unlike
         # wall time, which grows with whatever else shares the cores
-        "train_cpu_seconds": cpu_trained - cpu_started,
+        "train_cpu_seconds": before["cpu_seconds"] + cpu_trained - cpu_started,
         "test_cpu_seconds": time.process_time() - cpu_trained,
         "config": cell.spec.config_mapping(p.env_id),
         "torch_version": torch_version(),
+        **({"resumed": resumed["times"]} if resumed else {}),
         "log": log_record,
     }
-    path = cell.path(Path(out_dir))
-    path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, json.dumps(result, indent=1))
+    if state is not None:
+        state.unlink(missing_ok=True)
     return result
 
 

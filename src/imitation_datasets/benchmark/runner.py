@@ -18,7 +18,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from imitation_datasets.benchmark.cells import Cell, run_cell
+from imitation_datasets.benchmark.cells import Cell, check_folders, run_cell
 from imitation_datasets.benchmark.method_specs import method_spec
 from imitation_datasets.benchmark.options import METHODS
 from imitation_datasets.benchmark.protocol import (
@@ -296,6 +296,7 @@ def plan_grid(methods: Sequence[str | type], envs: Sequence[str], seeds: int, ou
         path, reason = stale[0]
         raise StaleCellError(f"{path}: {reason}; {len(stale)} such cell(s) in {out} (rerun "
                              "them with --overwrite, or use another --out)")
+    check_folders([p for c in cells for p in (c.path(out), c.state_path(out))], out)
     rerun = {path for path, _ in stale}
     todo = [c for c in cells if not c.path(out).exists() or c.path(out) in rerun]
     log.info("%d of %d cells to run (%d finished earlier)", len(todo), len(cells),

@@ -10,7 +10,9 @@ module each:
 * :mod:`.selection` — model selection on validation seeds, a callback of :meth:`Method.fit`;
 * :mod:`.interaction` — environment play during training, with an explicit ``deterministic``;
 * :mod:`.inverse_dynamics` — the inverse dynamics model of the BCO family;
-* :mod:`.checkpoint` — safetensors weights plus JSON (no pickle anywhere).
+* :mod:`.checkpoint` — safetensors weights plus JSON (no pickle anywhere);
+* :mod:`.resume` — saving a run's whole state at epoch ends and resuming it bit for bit
+  (methods with ``resumable = True``).
 
 Seeding: networks are initialised under ``torch.manual_seed(seed)`` (the global RNG state is
 restored afterwards); shuffling and sampling draw from ``self.generator`` (a ``torch.Generator``
@@ -53,6 +55,7 @@ from imitation_datasets.methods.configuration import MethodConfig, resolve
 from imitation_datasets.methods.interaction import Interaction
 from imitation_datasets.methods.networks import ActionModel, BodyFactory, mlp, most_likely
 from imitation_datasets.methods.records import TaskError, TrainingLog, TrainingTask
+from imitation_datasets.methods.resume import Resume
 from imitation_datasets.methods.selection import EpochMetrics, ModelSelection
 
 C = TypeVar("C", bound=MethodConfig)
@@ -79,6 +82,11 @@ class Method(ABC, Generic[C]):
     repeats_demos: ClassVar[bool] = False
     """Whether its epochs over the demonstrations go through :meth:`demo_passes` (then its
     results on fewer demonstrations depend on ``task.demo_repeats``)."""
+    resumable: ClassVar[bool] = False
+    """Whether ``fit(task, resume=path)`` can save the run and resume it (see :mod:`.resume`);
+    such a method implements :meth:`run_state` and restores it in ``train``."""
+    save_every_seconds: ClassVar[float] = 300.0
+    """Least time between two saves of a resumable run's state."""
 
     # Set by fit for the training loop: the task, model selection and the expert's transitions
     # (s, a, s'), observations flattened to float32 rows.
@@ -109,6 +117,9 @@ class Method(ABC, Generic[C]):
         self.epoch = 0
         self.iteration = 0
         self._interaction: Interaction | None = None
+        self._resume: Resume | None = None
+        self.restored_run: dict[str, Any] | None = None
+        """The method's own saved state when ``fit`` resumes a run, for ``train`` to restore."""
 
     # ------------------------------------------------------------------ what a method writes
     def build_networks(self) -> dict[str, ActionModel]:
@@ -167,13 +178,28 @@ class Method(ABC, Generic[C]):
         return 0 if self._interaction is None else self._interaction.env_steps
 
     # ------------------------------------------------------------------ the fit template
-    def fit(self, task: TrainingTask) -> TrainingLog:
+    def fit(self, task: TrainingTask,
+            resume: str | os.PathLike[str] | None = None) -> TrainingLog:
         """Train on ``task``; keep the weights that model selection picks.
+
+        Args:
+            task: the training task.
+            resume: a resumable method's state file (see :mod:`.resume`): restored when it
+                exists, written at epoch ends, left in place at the end. ``None``: no saving.
 
         Returns:
             The learning curve; also kept as ``self.log``.
+
+        Raises:
+            TaskError: the task does not fit the method.
+            TrainingStateError: ``resume`` is unreadable or belongs to another run.
+            TypeError: ``resume`` given to a method that is not resumable.
         """
         self._check_task(task)
+        if resume is not None and not self.resumable:
+            raise TypeError(f"{self.name}: this method cannot resume a run (resume={resume})")
+        self._resume = None if resume is None else Resume(Path(resume), self.save_every_seconds)
+        self.restored_run = None
         started = time.perf_counter()
         self.task = task
         self.epoch = 0
@@ -186,12 +212,35 @@ class Method(ABC, Generic[C]):
         self._interaction = Interaction(task.env_id, task.env_kwargs, task.interaction_seed,
                                         empty=(s[:0], a[:0], s_next[:0]))
         self.policy.normaliser.fit(s)
+        if self._resume is not None:
+            self.restored_run = self._resume.restore(self)
         self.train(task)
         self.selection.on_fit_end(self)
+        assert self.log is not None
         self.log.epochs = self.epoch
         self.log.env_steps = self.env_steps
-        self.log.wall_seconds = time.perf_counter() - started
+        self.log.wall_seconds = time.perf_counter() - started if self._resume is None \
+            else self._resume.wall_seconds
         return self.log
+
+    @property
+    def resumed(self) -> dict[str, Any] | None:
+        """How the last ``fit`` resumed a saved run, or ``None`` when it did not.
+
+        A dict: ``times`` resumed, and the wall and CPU seconds its earlier parts took.
+        """
+        if self._resume is None or not self._resume.before["times"]:
+            return None
+        return dict(self._resume.before)
+
+    def run_state(self) -> dict[str, Any]:
+        """What a resumable method's loop holds at an epoch end.
+
+        Optimisers, buffers, the environment, as nested dicts, lists, tensors and JSON
+        scalars; ``train`` restores it from :attr:`restored_run`. Only resumable methods
+        implement it.
+        """
+        raise NotImplementedError(f"{self.name} is not resumable")
 
     def end_epoch(self, train_loss: float, idm_loss: float | None = None,
                   idm_accuracy: float | None = None, **info: float) -> bool:
@@ -202,6 +251,8 @@ class Method(ABC, Generic[C]):
         """
         self.epoch += 1
         self.selection.on_epoch_end(self, EpochMetrics(train_loss, idm_loss, idm_accuracy, info))
+        if self._resume is not None:
+            self._resume.save_if_due(self)
         return self.task.max_epochs is not None and self.epoch >= self.task.max_epochs
 
     def demo_passes(self, *rows: torch.Tensor) -> tuple[torch.Tensor, ...]:

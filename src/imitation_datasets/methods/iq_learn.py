@@ -66,7 +66,7 @@ from typing import ClassVar, Literal
 import torch
 
 from imitation_datasets.methods.records import TrainingTask
-from imitation_datasets.methods.replay import EnvLoop, ReplayBuffer, balanced_batch
+from imitation_datasets.methods.replay import balanced_batch
 from imitation_datasets.methods.soft_q import (
     SoftQConfig,
     SoftQLearner,
@@ -160,11 +160,12 @@ class IQLearnOffline(_IQLearn):
     def train(self, task: TrainingTask) -> None:
         """Algorithm 1 on minibatches of the expert's transitions (``steps`` gradient steps)."""
         cfg = self.config
-        learner = self.learner()                                             # 1.
+        run = self.start_run(online=False)                                   # 1.
+        learner = run.learner
         demo = self.expert_buffer()
         is_expert = torch.ones(cfg.batch_size, dtype=torch.bool)
         losses: list[float] = []
-        for step in range(1, cfg.steps + 1):                                 # 2.
+        for step in run.steps():                                             # 2.
             batch = demo.sample(cfg.batch_size, self.generator)
             loss, terms = self.iq_update(learner, batch, is_expert)          # 3-4.
             losses.append(loss)
@@ -183,26 +184,25 @@ class IQLearnOnline(_IQLearn):
     def train(self, task: TrainingTask) -> None:
         """Algorithm 1 with one environment step of the current policy before each update."""
         cfg = self.config
-        learner = self.learner()                                             # 1.
+        run = self.start_run(online=True)                                    # 1.
+        learner, samp, env = run.learner, run.samp, run.env
+        assert samp is not None and env is not None
         demo = self.expert_buffer()
-        samp = ReplayBuffer(cfg.buffer_size, self.obs_dim, self.policy.action_dim, self.discrete)
         half = max(cfg.batch_size // 2, 1)
         is_expert = torch.cat([torch.ones(half, dtype=torch.bool),
                                torch.zeros(half, dtype=torch.bool)])
-        env = EnvLoop(self.interaction, self.policy)
         losses: list[float] = []
-        terms: dict[str, float] = {}
         try:
-            for step in range(1, cfg.steps + 1):                             # 2.
+            for step in run.steps():                                         # 2.
                 self.agent_step(env, learner, samp, step)
                 if step > cfg.learning_starts and step % cfg.train_every == 0:
                     batch = balanced_batch(demo, samp, cfg.batch_size, self.generator)
-                    loss, terms = self.iq_update(learner, batch, is_expert)  # 3-4.
+                    loss, run.info = self.iq_update(learner, batch, is_expert)  # 3-4.
                     losses.append(loss)
                 if self.epoch_due(step):
                     mean = sum(losses) / len(losses) if losses else 0.0
                     losses = []
-                    if self.end_epoch(mean, **terms):
+                    if self.end_epoch(mean, **run.info):
                         return
         finally:
             env.close()

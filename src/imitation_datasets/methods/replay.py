@@ -12,6 +12,10 @@
   completely is re-made for every episode (as :mod:`imitation_datasets.core.rollout` does).
 
 ``done`` is Gymnasium's ``terminated`` only: a time-limit truncation bootstraps.
+
+Both can be saved and restored for a resumed run (:mod:`.resume`): the buffer as its rows, the
+environment as its episode's index and the actions played since its reset, replayed on restore
+(the observation reached must be the saved one, bit for bit, or the restore is refused).
 """
 
 from __future__ import annotations
@@ -27,6 +31,11 @@ from imitation_datasets.core.seeding import episode_seed
 from imitation_datasets.data.arrays import DatasetArrays
 from imitation_datasets.methods.interaction import Interaction
 from imitation_datasets.methods.networks import ActionModel
+from imitation_datasets.methods.training_state import (
+    TrainingStateError,
+    expect,
+    expect_tensor,
+)
 
 
 class ReplayBuffer:
@@ -76,6 +85,26 @@ class ReplayBuffer:
         return (self.obs[index], self.actions[index], self.rewards[index],
                 self.next_obs[index], self.dones[index])
 
+    _COLUMNS = ("obs", "actions", "rewards", "next_obs", "dones")
+
+    def state(self) -> dict[str, Any]:
+        """The rows held and the write position (for a resumed run)."""
+        rows = {name: getattr(self, name)[:self.size] for name in self._COLUMNS}
+        return {**rows, "size": self.size, "position": self.position}
+
+    def restore(self, state: dict[str, Any], where: str) -> None:
+        """Load :meth:`state`'s rows (checked against this buffer's capacity and widths)."""
+        size = expect(state, "size", int, where)
+        position = expect(state, "position", int, where)
+        if not 0 <= size <= self.capacity or not 0 <= position < self.capacity \
+                or (size < self.capacity and position != size):
+            raise TrainingStateError(f"{where}: replay buffer of {size} rows at position "
+                                     f"{position} does not fit its capacity {self.capacity}")
+        for name in self._COLUMNS:
+            column = getattr(self, name)
+            column[:size] = expect_tensor(state, name, column[:size], where)
+        self.size, self.position = size, position
+
 
 def balanced_batch(demo: ReplayBuffer, samp: ReplayBuffer, batch_size: int,
                    generator: torch.Generator) -> tuple[torch.Tensor, ...]:
@@ -106,6 +135,7 @@ class EnvLoop:
         self.obs: np.ndarray | None = None
         self.episode_return = 0.0
         self.returns: list[float] = []
+        self.episode_actions: list[Any] = []  # played since the last reset, as the env got them
 
     def _reset(self) -> np.ndarray:
         service = self.interaction
@@ -117,6 +147,7 @@ class EnvLoop:
         service.episodes_played += 1
         obs, _ = self.env.reset(seed=seed)
         self.episode_return = 0.0
+        self.episode_actions = []
         return np.asarray(obs, np.float32).reshape(-1)
 
     def step(self, act: Any) -> tuple[torch.Tensor, ...]:
@@ -133,6 +164,7 @@ class EnvLoop:
         if self.actor.discrete:
             env_action = int(env_action)
         obs, reward, terminated, truncated, _ = self.env.step(env_action)
+        self.episode_actions.append(env_action)
         self.interaction.count(1)
         self.episode_return += float(reward)
         next_obs = np.asarray(obs, np.float32).reshape(-1)
@@ -143,6 +175,45 @@ class EnvLoop:
         else:
             self.obs = next_obs
         return s, a, s_next, torch.tensor([float(terminated)])
+
+    def state(self) -> dict[str, Any]:
+        """The episode in progress (its actions so far) and the finished episodes' returns."""
+        actions = torch.from_numpy(np.asarray(self.episode_actions)) if self.episode_actions \
+            else None
+        return {"obs": None if self.obs is None else torch.from_numpy(self.obs.copy()),
+                "actions": actions, "episode_return": self.episode_return,
+                "returns": list(self.returns)}
+
+    def restore(self, state: dict[str, Any], where: str) -> None:
+        """Re-play the saved episode's actions from its reset; the observation must match."""
+        self.close()
+        self.returns = [float(r) for r in expect(state, "returns", list, where)]
+        saved_obs = state.get("obs")
+        if saved_obs is None:  # the last episode had just ended: the next step resets
+            self.obs = None
+            return
+        actions = expect(state, "actions", torch.Tensor, where)
+        service = self.interaction
+        if service.episodes_played < 1:
+            raise TrainingStateError(f"{where}: an episode in progress but none was started")
+        service.episodes_played -= 1  # _reset counts the episode again
+        self.obs = self._reset()
+        for action in actions:
+            env_action: Any = action.numpy()
+            if self.actor.discrete:
+                env_action = int(env_action)
+            assert self.env is not None
+            obs, reward, terminated, truncated, _ = self.env.step(env_action)
+            self.episode_actions.append(env_action)
+            self.episode_return += float(reward)
+            self.obs = np.asarray(obs, np.float32).reshape(-1)
+            if terminated or truncated:
+                raise TrainingStateError(f"{where}: the saved episode ended while re-playing it")
+        expected = expect_tensor(state, "obs", torch.from_numpy(self.obs), where)
+        if not torch.equal(expected, torch.from_numpy(self.obs)) or \
+                self.episode_return != expect(state, "episode_return", float, where):
+            raise TrainingStateError(f"{where}: re-playing the saved episode reached another "
+                                     f"state (the environment is not the one that was saved)")
 
     def close(self) -> None:
         """Close the environment."""

@@ -14,6 +14,8 @@ What lives here (each method file writes its own loop over these pieces):
   ``V(s) = alpha log sum_a exp(Q(s, a) / alpha)`` (discrete) or
   ``E_{a~pi}[min_i Q_i(s, a) - alpha log pi(a|s)]`` (continuous, one sample), the soft Bellman
   update, the SAC actor and temperature updates, and the behaviour policy for env play;
+* :class:`SoftQRun` — what a method's loop holds (the learner, the agent's replay buffer, the
+  environment, the step reached), saved and restored for a resumed run (:mod:`.resume`);
 * the replay buffer and the step-by-step environment loop of the off-policy methods are in
   :mod:`.replay`.
 
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
@@ -38,6 +41,12 @@ from imitation_datasets.methods.base import Method
 from imitation_datasets.methods.configuration import MethodConfig, require_at_least
 from imitation_datasets.methods.networks import LOG_STD_MAX, LOG_STD_MIN, ActionModel, mlp
 from imitation_datasets.methods.replay import EnvLoop, ReplayBuffer, expert_dones
+from imitation_datasets.methods.training_state import (
+    TrainingStateError,
+    expect,
+    expect_tensor,
+    load_module_state,
+)
 
 LOG_2PI = math.log(2 * math.pi)
 
@@ -130,6 +139,8 @@ class SoftQMethod(Method[C]):
     """Networks and acting of the soft-Q family (see the module docstring)."""
 
     name: ClassVar[str] = "soft_q"
+    resumable: ClassVar[bool] = True
+    _run: SoftQRun | None = None
 
     def build_networks(self) -> dict[str, ActionModel]:
         """Discrete: ``Q(s, .)``; continuous: a Gaussian actor and twin critics ``Q(s, a)``."""
@@ -169,6 +180,29 @@ class SoftQMethod(Method[C]):
             critic.normaliser.mean.copy_(torch.cat([obs_stats.mean, torch.zeros(act_dim)]))
             critic.normaliser.std.copy_(torch.cat([obs_stats.std, torch.ones(act_dim)]))
         return SoftQLearner(self.networks, self.config, self.generator, self.make_optimizer)
+
+    def start_run(self, online: bool) -> SoftQRun:
+        """The loop's state, new or (when ``fit`` resumes a run) the saved one.
+
+        A learner and, online, ``D_samp`` and the environment.
+        """
+        learner = self.learner()
+        samp = env = None
+        if online:
+            samp = ReplayBuffer(self.config.buffer_size, self.obs_dim, self.policy.action_dim,
+                                self.discrete)
+            env = EnvLoop(self.interaction, self.policy)
+        self._run = SoftQRun(learner, self.config.steps, samp, env)
+        if self.restored_run is not None:
+            where = str(self._resume.path) if self._resume is not None else self.name
+            self._run.restore(self.restored_run, where)
+        return self._run
+
+    def run_state(self) -> dict[str, Any]:
+        """The loop's state (:meth:`SoftQRun.state`)."""
+        if self._run is None:
+            raise RuntimeError(f"{self.name}: no run in progress")
+        return self._run.state()
 
     def expert_buffer(self, reward: float = 0.0) -> ReplayBuffer:
         """The expert's transitions as a buffer (reward ``reward``, actions as the learner's)."""
@@ -296,8 +330,78 @@ class SoftQLearner:
             return boltzmann(self.q_net(obs), self.alpha, self.generator)
         return squashed_sample(self.actor, obs, self.generator)[0]
 
+    def state(self) -> dict[str, Any]:
+        """Target network, optimisers, temperature and update count (for a resumed run)."""
+        optimizers = {"q": self.q_optimizer, "actor": self.actor_optimizer,
+                      "alpha": self.alpha_optimizer}
+        return {"target": self.target.state_dict(),
+                "optimizers": {k: o.state_dict() for k, o in optimizers.items() if o is not None},
+                "log_alpha": self.log_alpha.detach(), "updates": self.updates}
+
+    def restore(self, state: dict[str, Any], where: str) -> None:
+        """Load :meth:`state` (every part must fit this learner)."""
+        load_module_state(self.target, state.get("target"), "target", where)
+        saved = expect(state, "optimizers", dict, where)
+        optimizers = {"q": self.q_optimizer, "actor": self.actor_optimizer,
+                      "alpha": self.alpha_optimizer}
+        if set(saved) != {k for k, o in optimizers.items() if o is not None}:
+            raise TrainingStateError(f"{where}: the saved optimisers are not this learner's")
+        for key, optimizer in optimizers.items():
+            if optimizer is not None:
+                load_module_state(optimizer, saved[key], f"{key} optimiser", where)
+        with torch.no_grad():
+            self.log_alpha.copy_(expect_tensor(state, "log_alpha", self.log_alpha.detach(),
+                                               where))
+        self.updates = expect(state, "updates", int, where)
+
     def random_actions(self, n: int) -> torch.Tensor:
         """``n`` uniformly random actions (learner units), from the generator."""
         if self.discrete:
             return torch.randint(0, self.q_net.n_actions, (n,), generator=self.generator)
         return torch.rand((n, self.actor.action_dim), generator=self.generator) * 2 - 1
+
+
+class SoftQRun:
+    """What the loop of a soft-Q method holds between two steps (see the module docstring).
+
+    Args:
+        learner: the learner.
+        total: the step budget (``steps``).
+        samp: the agent's replay buffer (online methods).
+        env: the environment (online methods).
+    """
+
+    def __init__(self, learner: SoftQLearner, total: int, samp: ReplayBuffer | None = None,
+                 env: EnvLoop | None = None) -> None:
+        self.learner = learner
+        self.total = total
+        self.samp = samp
+        self.env = env
+        self.step = 0
+        self.info: dict[str, float] = {}
+        """The latest update's extra figures, reported at the next epoch end."""
+
+    def steps(self) -> Iterator[int]:
+        """The steps still to run, from 1 (or the one after a restored state) to ``total``."""
+        for step in range(self.step + 1, self.total + 1):
+            self.step = step
+            yield step
+
+    def state(self) -> dict[str, Any]:
+        """The learner, the replay buffer, the environment and the step reached."""
+        return {"step": self.step, "info": dict(self.info), "learner": self.learner.state(),
+                "samp": None if self.samp is None else self.samp.state(),
+                "env": None if self.env is None else self.env.state()}
+
+    def restore(self, state: dict[str, Any], where: str) -> None:
+        """Load :meth:`state` into this run's learner, buffer and environment."""
+        step = expect(state, "step", int, where)
+        if not 0 <= step <= self.total:
+            raise TrainingStateError(f"{where}: step {step} is outside the budget {self.total}")
+        info = expect(state, "info", dict, where)
+        self.info = {str(k): float(v) for k, v in info.items()}
+        self.learner.restore(expect(state, "learner", dict, where), where)
+        for part, name in ((self.samp, "samp"), (self.env, "env")):
+            if part is not None:
+                part.restore(expect(state, name, dict, where), where)
+        self.step = step

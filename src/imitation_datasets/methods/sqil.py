@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from imitation_datasets.methods.records import TrainingTask
-from imitation_datasets.methods.replay import EnvLoop, ReplayBuffer, balanced_batch
+from imitation_datasets.methods.replay import balanced_batch
 from imitation_datasets.methods.soft_q import (
     SoftQConfig,
     SoftQMethod,
@@ -67,14 +67,14 @@ class SQIL(SoftQMethod[SQILConfig]):
     def train(self, task: TrainingTask) -> None:
         """The SQIL loop above."""
         cfg = self.config
-        learner = self.learner()
         # 1. D_demo: the demonstrations with reward 1; D_samp: the agent's, reward 0.
         demo = self.expert_buffer(reward=EXPERT_REWARD)
-        samp = ReplayBuffer(cfg.buffer_size, self.obs_dim, self.policy.action_dim, self.discrete)
-        env = EnvLoop(self.interaction, self.policy)
+        run = self.start_run(online=True)  # D_samp, the learner, the environment
+        learner, samp, env = run.learner, run.samp, run.env
+        assert samp is not None and env is not None
         losses: list[float] = []
         try:
-            for step in range(1, cfg.steps + 1):
+            for step in run.steps():
                 # 4-5. One step of the imitation policy (random at first) into D_samp, r = 0.
                 self.agent_step(env, learner, samp, step, reward=AGENT_REWARD)
                 # 3. A gradient step on the squared soft Bellman errors of a balanced batch.
