@@ -27,8 +27,9 @@
 #      min of one core per cell (`python benchmarks/online_pilot.py --env hopper`): about 60 h
 #      on 2 cores, 8 h on 16. Uncomment on a bigger machine; the report counts them as not run.
 #      On 2026-11-30 the pilot gave online IQ-Learn on HalfCheetah 12 s per 1000 steps (60 min
-#      for 300k, `--env cheetah --methods iq_learn_online --steps 8000`). A cell does not resume
-#      mid-training: it must finish within one session, so start such cells early and alone.
+#      for 300k, `--env cheetah --methods iq_learn_online --steps 8000`). Cells resume
+#      mid-training (saved to <out>/.resume every 5 min), so a session that ends loses at most
+#      those minutes; the cost, not the session length, keeps them commented out here.
 #
 # Usage: benchmarks/continuous_grid.sh [WORKERS]   (default 2; data cached in ./benchmark_data)
 set -euo pipefail

@@ -26,11 +26,14 @@ from imitation_datasets.methods.training_state import (
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
-NAMES = ("sqil", "iq_learn_offline", "iq_learn_online")
-# 4 epochs of 150 steps; learning from step 100, so a stop after epoch 2 is mid-learning and,
-# online, mid-episode (Pendulum's episodes are 200 steps; CartPole's vary).
-BUDGET = {"steps": 600, "steps_per_epoch": 150, "learning_starts": 100, "batch_size": 32,
+NAMES = ("sqil", "iq_learn_offline", "iq_learn_online", "gail", "gaifo", "airl")
+# 4 epochs of 150 steps (adversarial: 4 iterations of 2 envs x 150 steps); soft-Q learns from
+# step 100, so a stop after epoch 2 is mid-learning and, online, mid-episode (Pendulum's
+# episodes are 200 steps; CartPole's vary).
+SOFT_Q = {"steps": 600, "steps_per_epoch": 150, "learning_starts": 100, "batch_size": 32,
           "eval_episodes": 2}
+ADVERSARIAL = {"total_steps": 1200, "n_envs": 2, "n_steps": 150, "ppo_epochs": 2,
+               "eval_every": 1, "eval_episodes": 2, "normalise_rewards": True}
 
 
 class Stop(Exception):
@@ -49,7 +52,8 @@ def tasks() -> dict[str, TrainingTask]:
 
 def make(name: str, task: TrainingTask, seed: int = 0, **overrides: object) -> Method:
     env = make_env(task.env_id)
-    config = with_overrides(load_config(name, task.env_id), {**BUDGET, **overrides}, "test")
+    budget = SOFT_Q if get_method(name).__name__.startswith(("SQIL", "IQ")) else ADVERSARIAL
+    config = with_overrides(load_config(name, task.env_id), {**budget, **overrides}, "test")
     method = get_method(name)(env.observation_space, env.action_space, config, seed=seed)
     env.close()
     method.save_every_seconds = 0.0  # type: ignore[misc]  # save after every epoch
@@ -158,7 +162,10 @@ def test_tampered_states_are_refused_in_one_line(tasks, tmp_path) -> None:
 
     original = path.read_bytes()
     cases = [
-        (lambda s: s["run"]["env"].__setitem__("obs", s["run"]["env"]["obs"] + 1), "re-playing"),
+        (lambda s: s["run"]["env"]["episode"].__setitem__(
+            "obs", s["run"]["env"]["episode"]["obs"] + 1), "re-playing"),
+        (lambda s: s["run"]["env"]["episode"].__setitem__(
+            "actions", s["run"]["env"]["episode"]["actions"][:-1]), "re-playing"),
         (lambda s: s["run"]["samp"].__setitem__("obs", s["run"]["samp"]["obs"][:, :2]),
          "'obs'"),
         (lambda s: s["run"]["samp"].__setitem__("size", 10 ** 9), "capacity"),
@@ -185,7 +192,7 @@ def test_only_resumable_methods_take_a_state_file(tasks, tmp_path) -> None:
     bc = get_method("bc")(env.observation_space, env.action_space, {"epochs": 1})
     with pytest.raises(TypeError, match="cannot resume"):
         bc.fit(task, resume=tmp_path / "state.safetensors")
-    assert get_method("iq_learn_online").resumable and not get_method("gail").resumable
+    assert get_method("gail").resumable and not get_method("dagger").resumable
 
 
 # ------------------------------------------------------------------------- in the benchmark
@@ -262,3 +269,27 @@ def test_results_sub_folders_that_lead_elsewhere_are_refused(tmp_path, bench_dat
                       progress=False, demos=[2])
     assert "\n" not in str(info.value)
     assert list(elsewhere.iterdir()) == []
+
+
+def test_tampered_adversarial_states_are_refused_in_one_line(tasks, tmp_path) -> None:
+    task = tasks["pendulum"]
+    path, _ = saved_state(task, tmp_path, "gail")
+    original = path.read_bytes()
+
+    def envs(s):
+        return s["run"]["ppo"]["envs"]
+
+    cases = [
+        (lambda s: envs(s)[1].__setitem__("obs", envs(s)[1]["obs"] * 2), "re-playing"),
+        (lambda s: envs(s)[0].__setitem__("length", 7), "does not fit its actions"),
+        (lambda s: envs(s).pop(), "1 environments saved"),
+        (lambda s: s["run"]["ppo"]["return_scale"].__setitem__("count", "x"), "'count'"),
+        (lambda s: s["run"].__setitem__("iteration", 99), "outside the budget"),
+        (lambda s: s["run"]["disc"].pop("body.0.weight"), "'discriminator' does not fit"),
+    ]
+    for change, match in cases:
+        path.write_bytes(original)
+        state = read_training_state(path)
+        change(state)
+        write_training_state(path, state)
+        one_line_refusal("gail", task, path, match)

@@ -233,6 +233,11 @@ class Method(ABC, Generic[C]):
             return None
         return dict(self._resume.before)
 
+    @property
+    def state_source(self) -> str:
+        """The state file being restored, for error messages."""
+        return str(self._resume.path) if self._resume is not None else self.name
+
     def run_state(self) -> dict[str, Any]:
         """What a resumable method's loop holds at an epoch end.
 

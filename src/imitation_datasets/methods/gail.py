@@ -49,7 +49,7 @@ not). GAIfO and AIRL run this same loop with their own discriminator
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import torch
 from torch import nn
@@ -70,6 +70,11 @@ from imitation_datasets.methods.discriminator import (
 from imitation_datasets.methods.networks import ActionModel
 from imitation_datasets.methods.ppo import PPO, Rollout, policy_network
 from imitation_datasets.methods.records import TrainingTask
+from imitation_datasets.methods.training_state import (
+    TrainingStateError,
+    expect,
+    load_module_state,
+)
 
 CRITIC_SEED, DISCRIMINATOR_SEED = 1, 2
 """Indices of the seeds (``episode_seed(method seed, index)``) that initialise V and D."""
@@ -94,6 +99,8 @@ class GAIL(Method[GAILConfig]):
     name: ClassVar[str] = "gail"
     config_class: ClassVar[type[GAILConfig]] = GAILConfig
     pair: ClassVar[Literal["state-action", "state-state"]] = "state-action"
+    resumable: ClassVar[bool] = True
+    _parts: tuple[PPO, nn.Module, torch.optim.Optimizer]
 
     def build_networks(self) -> dict[str, ActionModel]:
         """The policy (:func:`~.ppo.policy_network`); V and D live only during ``fit``."""
@@ -145,12 +152,14 @@ class GAIL(Method[GAILConfig]):
             torch.manual_seed(episode_seed(self.seed, DISCRIMINATOR_SEED))
             disc = self.make_discriminator()
         disc_optimizer = torch.optim.Adam(self.discriminator_parameters(disc), lr=cfg.disc_lr)
+        self._parts = ppo, disc, disc_optimizer
+        first = 0 if self.restored_run is None else self.restore_run(self.restored_run) + 1
         expert = self.expert_batch()
         if cfg.absorbing:
             expert = with_absorbing(expert)
         flat = Rollout.flat
         try:
-            for iteration in range(cfg.iterations):
+            for iteration in range(first, cfg.iterations):
                 self.iteration = iteration
                 # 1. Sample trajectories with the current policy (N envs x T steps).
                 rollout = ppo.collect()
@@ -173,3 +182,25 @@ class GAIL(Method[GAILConfig]):
                     return
         finally:
             ppo.close()
+
+    # ------------------------------------------------------------------ resuming a run
+    def run_state(self) -> dict[str, Any]:
+        """The finished iteration, PPO's state, the discriminator and its optimiser."""
+        ppo, disc, disc_optimizer = self._parts
+        return {"iteration": self.iteration, "ppo": ppo.state(), "disc": disc.state_dict(),
+                "disc_optimizer": disc_optimizer.state_dict()}
+
+    def restore_run(self, state: dict[str, Any]) -> int:
+        """Load :meth:`run_state` into this run's parts; returns the finished iteration."""
+        ppo, disc, disc_optimizer = self._parts
+        where = self.state_source
+        iteration = expect(state, "iteration", int, where)
+        if not 0 <= iteration < self.config.iterations:
+            raise TrainingStateError(f"{where}: iteration {iteration} is outside the budget "
+                                     f"{self.config.iterations}")
+        load_module_state(disc, state.get("disc"), "discriminator", where)
+        load_module_state(disc_optimizer, state.get("disc_optimizer"),
+                          "discriminator optimiser", where)
+        ppo.restore(expect(state, "ppo", dict, where), where)
+        self.iteration = iteration
+        return iteration

@@ -46,6 +46,7 @@ from imitation_datasets.core.rollout import fast_step, make_env, resets_complete
 from imitation_datasets.core.seeding import episode_seed
 from imitation_datasets.methods._data import minibatches
 from imitation_datasets.methods.configuration import MethodConfig, require_at_least
+from imitation_datasets.methods.episode_tape import EpisodeTape, replay_episode
 from imitation_datasets.methods.interaction import Interaction
 from imitation_datasets.methods.networks import (
     LOG_STD_MAX,
@@ -53,6 +54,12 @@ from imitation_datasets.methods.networks import (
     ActionModel,
     Normaliser,
     mlp,
+)
+from imitation_datasets.methods.training_state import (
+    TrainingStateError,
+    expect,
+    expect_tensor,
+    load_module_state,
 )
 
 HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
@@ -233,6 +240,16 @@ class ReturnScale:
         self.mean, self.var, self.count = self.mean + delta * n / total, m2 / total, total
         return (rewards.double() / math.sqrt(self.var + 1e-8)).to(rewards.dtype)
 
+    def state(self) -> dict[str, Any]:
+        """The running returns and moments (for a resumed run)."""
+        return {"returns": self.returns, "count": self.count, "mean": self.mean, "var": self.var}
+
+    def restore(self, state: dict[str, Any], where: str) -> None:
+        """Load :meth:`state`."""
+        self.returns = expect_tensor(state, "returns", self.returns, where).clone()
+        self.count, self.mean, self.var = (float(expect(state, k, float, where))
+                                           for k in ("count", "mean", "var"))
+
 
 class Critic(nn.Module):
     """``V(s)``: the policy's input normalisation and an MLP."""
@@ -300,6 +317,7 @@ class PPO:
         self.lengths = np.zeros(config.n_envs, np.int64)
         self.returns = np.zeros(config.n_envs)
         self.obs = np.zeros((config.n_envs, obs_dim), np.float32)
+        self.tapes = [EpisodeTape() for _ in range(config.n_envs)]
         self.return_scale = ReturnScale(config.n_envs, config.gamma)
 
     # ------------------------------------------------------------------ environments
@@ -315,6 +333,7 @@ class PPO:
             self.envs[i] = make_env(itx.env_id, itx.env_kwargs)
         self.steps[i], self.limits[i] = fast_step(self.envs[i])
         seed = episode_seed(itx.interaction_seed, itx.episodes_played, 0)
+        self.tapes[i].start(itx.episodes_played)
         itx.episodes_played += 1
         obs, _ = self.envs[i].reset(seed=seed)
         self.obs[i] = np.asarray(obs, np.float32).reshape(-1)
@@ -325,6 +344,47 @@ class PPO:
         for env in self.envs:
             env.close()
         self.envs = []
+
+    # ------------------------------------------------------------------ resuming a run
+    def state(self) -> dict[str, Any]:
+        """Critic, optimiser, reward scale and each environment's episode in progress."""
+        envs = [{**self.tapes[i].state(self.obs[i]), "length": int(self.lengths[i]),
+                 "return": float(self.returns[i])} for i in range(len(self.envs))]
+        return {"critic": self.critic.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "return_scale": self.return_scale.state(), "envs": envs}
+
+    def restore(self, state: dict[str, Any], where: str) -> None:
+        """Load :meth:`state`; each environment re-plays its episode (:mod:`.episode_tape`)."""
+        load_module_state(self.critic, state.get("critic"), "critic", where)
+        load_module_state(self.optimizer, state.get("optimizer"), "PPO optimiser", where)
+        self.return_scale.restore(expect(state, "return_scale", dict, where), where)
+        envs = expect(state, "envs", list, where)
+        if len(envs) not in (0, self.config.n_envs):
+            raise TrainingStateError(f"{where}: {len(envs)} environments saved, the run has "
+                                     f"{self.config.n_envs}")
+        self.close()
+        itx = self.interaction
+        for i, saved in enumerate(envs):
+            if not isinstance(saved, dict):
+                raise TrainingStateError(f"{where}: environment {i}'s episode is malformed")
+            env = make_env(itx.env_id, itx.env_kwargs)
+            self.envs.append(env)
+            self.steps.append(None)
+            self.limits.append(None)
+            self.steps[i], self.limits[i] = fast_step(env)
+            length = expect(saved, "length", int, where)
+            limit = self.limits[i]
+            actions = saved.get("actions")
+            if length != (0 if actions is None else len(actions)) or \
+                    (limit is not None and length >= limit):
+                raise TrainingStateError(f"{where}: environment {i}'s episode length {length} "
+                                         f"does not fit its actions or time limit")
+            obs, total = replay_episode(saved, env, self.steps[i], itx.interaction_seed,
+                                        self.policy.discrete, self.tapes[i], where)
+            self.obs[i], self.lengths[i], self.returns[i] = obs, length, total
+            if total != expect(saved, "return", float, where):
+                raise TrainingStateError(f"{where}: re-playing environment {i}'s episode gave "
+                                         f"another return")
 
     # ------------------------------------------------------------------ the two phases
     @torch.no_grad()
@@ -349,6 +409,7 @@ class PPO:
             for i in range(cfg.n_envs):
                 action = int(env_actions[i]) if policy.discrete else env_actions[i]
                 obs, reward, term, trunc, _ = self.steps[i](action)
+                self.tapes[i].record(action)
                 self.lengths[i] += 1
                 self.returns[i] += float(reward)
                 limit = self.limits[i]

@@ -29,6 +29,7 @@ import torch
 from imitation_datasets.core.rollout import make_env, resets_completely
 from imitation_datasets.core.seeding import episode_seed
 from imitation_datasets.data.arrays import DatasetArrays
+from imitation_datasets.methods.episode_tape import EpisodeTape, replay_episode
 from imitation_datasets.methods.interaction import Interaction
 from imitation_datasets.methods.networks import ActionModel
 from imitation_datasets.methods.training_state import (
@@ -135,7 +136,7 @@ class EnvLoop:
         self.obs: np.ndarray | None = None
         self.episode_return = 0.0
         self.returns: list[float] = []
-        self.episode_actions: list[Any] = []  # played since the last reset, as the env got them
+        self.tape = EpisodeTape()
 
     def _reset(self) -> np.ndarray:
         service = self.interaction
@@ -144,10 +145,10 @@ class EnvLoop:
                 self.env.close()
             self.env = make_env(service.env_id, service.env_kwargs)
         seed = episode_seed(service.interaction_seed, service.episodes_played, 0)
+        self.tape.start(service.episodes_played)
         service.episodes_played += 1
         obs, _ = self.env.reset(seed=seed)
         self.episode_return = 0.0
-        self.episode_actions = []
         return np.asarray(obs, np.float32).reshape(-1)
 
     def step(self, act: Any) -> tuple[torch.Tensor, ...]:
@@ -164,7 +165,7 @@ class EnvLoop:
         if self.actor.discrete:
             env_action = int(env_action)
         obs, reward, terminated, truncated, _ = self.env.step(env_action)
-        self.episode_actions.append(env_action)
+        self.tape.record(env_action)
         self.interaction.count(1)
         self.episode_return += float(reward)
         next_obs = np.asarray(obs, np.float32).reshape(-1)
@@ -177,43 +178,29 @@ class EnvLoop:
         return s, a, s_next, torch.tensor([float(terminated)])
 
     def state(self) -> dict[str, Any]:
-        """The episode in progress (its actions so far) and the finished episodes' returns."""
-        actions = torch.from_numpy(np.asarray(self.episode_actions)) if self.episode_actions \
-            else None
-        return {"obs": None if self.obs is None else torch.from_numpy(self.obs.copy()),
-                "actions": actions, "episode_return": self.episode_return,
+        """The episode in progress (:mod:`.episode_tape`) and the finished episodes' returns."""
+        episode = None if self.obs is None else self.tape.state(self.obs)
+        return {"episode": episode, "episode_return": self.episode_return,
                 "returns": list(self.returns)}
 
     def restore(self, state: dict[str, Any], where: str) -> None:
         """Re-play the saved episode's actions from its reset; the observation must match."""
         self.close()
         self.returns = [float(r) for r in expect(state, "returns", list, where)]
-        saved_obs = state.get("obs")
-        if saved_obs is None:  # the last episode had just ended: the next step resets
-            self.obs = None
+        episode = state.get("episode")
+        self.obs = None
+        if episode is None:  # the last episode had just ended: the next step resets
             return
-        actions = expect(state, "actions", torch.Tensor, where)
+        if not isinstance(episode, dict):
+            raise TrainingStateError(f"{where}: the episode in progress is malformed")
         service = self.interaction
-        if service.episodes_played < 1:
-            raise TrainingStateError(f"{where}: an episode in progress but none was started")
-        service.episodes_played -= 1  # _reset counts the episode again
-        self.obs = self._reset()
-        for action in actions:
-            env_action: Any = action.numpy()
-            if self.actor.discrete:
-                env_action = int(env_action)
-            assert self.env is not None
-            obs, reward, terminated, truncated, _ = self.env.step(env_action)
-            self.episode_actions.append(env_action)
-            self.episode_return += float(reward)
-            self.obs = np.asarray(obs, np.float32).reshape(-1)
-            if terminated or truncated:
-                raise TrainingStateError(f"{where}: the saved episode ended while re-playing it")
-        expected = expect_tensor(state, "obs", torch.from_numpy(self.obs), where)
-        if not torch.equal(expected, torch.from_numpy(self.obs)) or \
-                self.episode_return != expect(state, "episode_return", float, where):
-            raise TrainingStateError(f"{where}: re-playing the saved episode reached another "
-                                     f"state (the environment is not the one that was saved)")
+        self.env = make_env(service.env_id, service.env_kwargs)
+        self.obs, self.episode_return = replay_episode(
+            episode, self.env, self.env.step, service.interaction_seed, self.actor.discrete,
+            self.tape, where)
+        if self.episode_return != expect(state, "episode_return", float, where):
+            raise TrainingStateError(f"{where}: re-playing the saved episode gave another "
+                                     f"return (the environment is not the one that was saved)")
 
     def close(self) -> None:
         """Close the environment."""

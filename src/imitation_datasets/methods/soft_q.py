@@ -194,8 +194,7 @@ class SoftQMethod(Method[C]):
             env = EnvLoop(self.interaction, self.policy)
         self._run = SoftQRun(learner, self.config.steps, samp, env)
         if self.restored_run is not None:
-            where = str(self._resume.path) if self._resume is not None else self.name
-            self._run.restore(self.restored_run, where)
+            self._run.restore(self.restored_run, self.state_source)
         return self._run
 
     def run_state(self) -> dict[str, Any]:
