@@ -17,6 +17,7 @@ from imitation_datasets.core.config import with_overrides
 from imitation_datasets.core.rollout import make_env
 from imitation_datasets.experts.registry import Experts
 from imitation_datasets.methods import Method, TrainingTask, get_method, load_config
+from imitation_datasets.methods import resume as resume_module
 from imitation_datasets.methods.iq_learn import IQLearnConfig, IQLearnOnline
 from imitation_datasets.methods.training_state import (
     TrainingStateError,
@@ -293,3 +294,10 @@ def test_tampered_adversarial_states_are_refused_in_one_line(tasks, tmp_path) ->
         change(state)
         write_training_state(path, state)
         one_line_refusal("gail", task, path, match)
+
+
+def test_a_state_saved_by_other_code_is_refused(tasks, tmp_path, monkeypatch) -> None:
+    task = tasks["cartpole"]
+    path, _ = saved_state(task, tmp_path, "sqil")
+    monkeypatch.setattr(resume_module, "code_digest", lambda: "0" * 64)
+    one_line_refusal("sqil", task, path, "another run")

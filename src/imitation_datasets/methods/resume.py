@@ -12,13 +12,15 @@ from the next step; the result is the same, bit for bit, as if the run had never
 result does not depend on when (or whether) the run stopped.
 
 The file records which run it belongs to (method, configuration, seed, environment,
-demonstrations, seeds); restoring it into another run is refused with
+demonstrations, seeds, the torch release and a digest of the methods' source code); restoring
+it into another run, or with other code, is refused with
 :class:`~.training_state.TrainingStateError`, as is a file that does not fit the networks. The
 file is left in place when ``fit`` returns; the caller removes it once the result is safe.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import time
 from dataclasses import asdict
@@ -70,6 +72,16 @@ class Resumable(Protocol):
         """The method's own part of the state."""
 
 
+@functools.cache
+def code_digest() -> str:
+    """SHA-256 of this package's method sources: a state saved by other code is not restored."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.rglob("*.py")):
+        digest.update(path.relative_to(Path(__file__).parent).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def run_identity(method: Resumable) -> dict[str, Any]:
     """What a saved state must match to be restored into ``method``'s current ``fit``."""
     task = method.task
@@ -89,6 +101,7 @@ def run_identity(method: Resumable) -> dict[str, Any]:
         "demo_repeats": int(task.demo_repeats),
         "expert_sha256": digest.hexdigest(),
         "torch": torch.__version__,
+        "code": code_digest(),
     }
 
 
@@ -130,7 +143,7 @@ class Resume:
         state = read_training_state(self.path)
         if state.get("identity") != run_identity(method):
             raise TrainingStateError(f"{where}: the saved training state belongs to another run "
-                                     f"(method, configuration, seeds or data differ)")
+                                     f"(method, configuration, seeds, data or code differ)")
         before = expect(state, "before", dict, where)
         self.before = {"times": int(expect(before, "times", int, where)) + 1,
                        "wall_seconds": float(expect(before, "wall_seconds", float, where)),
