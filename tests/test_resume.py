@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -229,7 +230,8 @@ def curve(cell: dict) -> list:
     return [{k: v for k, v in r.items() if k != "wall_seconds"} for r in cell["log"]["records"]]
 
 
-def test_a_killed_cell_resumes_in_the_next_run(tmp_path, bench_data_dir, monkeypatch) -> None:
+def test_a_killed_cell_resumes_in_the_next_run(tmp_path, bench_data_dir, monkeypatch,
+                                               caplog) -> None:
     def run(out):
         return run_benchmark([TinyIQ], ["cartpole"], 1, tmp_path / out, bench_data_dir,
                              workers=1, progress=False, demos=[2])
@@ -243,7 +245,10 @@ def test_a_killed_cell_resumes_in_the_next_run(tmp_path, bench_data_dir, monkeyp
         run("killed")
     assert state.is_file() and not cell.path(tmp_path / "killed").exists()
     monkeypatch.delenv("TINY_IQ_DIES_AFTER")
+    caplog.set_level(logging.INFO, logger="imitation_datasets.benchmark.runner")
     (resumed,) = run("killed")
+    assert "demos2/seed0.json done (1 of 1)" in caplog.text
+    assert ", resumed 1 time(s)" in caplog.text
     assert {k: resumed[k] for k in NUMBERS} == {k: straight[k] for k in NUMBERS}
     assert curve(resumed) == curve(straight) and resumed["resumed"] == 1
     assert not state.exists()  # removed once the result was written

@@ -374,10 +374,12 @@ def run_cells(plan: GridPlan, out: str | Path, data_dir: str | Path, workers: in
                     if bar is not None:
                         bar.update(1)
                     else:  # a long run in the background: one line per finished cell
-                        log.info("cell %s done (%d of %d): performance %.3f, %.1f min",
+                        log.info("cell %s done (%d of %d): performance %.3f, %.1f min%s",
                                  futures[future].path(Path(".")).as_posix(), done,
                                  len(futures), result["performance"],
-                                 result["train_seconds"] / 60)
+                                 result["train_seconds"] / 60,
+                                 f", resumed {result['resumed']} time(s)"
+                                 if result.get("resumed") else "")
             except TimeoutError:
                 left = sum(1 for f in futures if not f.done())
                 log.warning("stopped after %.0f s: %d cell(s) not finished, dropped (rerun to "

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import logging
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -42,6 +43,8 @@ from imitation_datasets.methods.training_state import (
     read_training_state,
     write_training_state,
 )
+
+logger = logging.getLogger(__name__)
 
 
 class Resumable(Protocol):
@@ -161,6 +164,8 @@ class Resume:
         service.episodes_played = int(expect(interaction, "episodes_played", int, where))
         method.log = restore_selection(method, expect(state, "selection", dict, where), where,
                                        self.before["wall_seconds"])
+        logger.info("%s: resuming %s (seed %d) after epoch %d, %d environment steps", where,
+                    method.name, method.seed, method.epoch, service.env_steps)
         return expect(state, "run", dict, where)
 
     def save_if_due(self, method: Resumable) -> None:
