@@ -112,6 +112,22 @@ def test_stopped_run_resumes_to_the_same_bytes(name: str, env: str, tasks, tmp_p
     assert straight.resumed is None and len(resumed.log.records) == 4
 
 
+@pytest.mark.parametrize("name", ["iq_learn_online", "gail"])
+def test_a_mujoco_run_resumes_mid_episode_to_the_same_bytes(name: str, tmp_path) -> None:
+    task = task_of("hopper", 1)
+    straight = make(name, task)
+    straight.fit(task)
+    path = tmp_path / "state.safetensors"
+    with pytest.raises(Stop):
+        stopping_after(make(name, task), 2).fit(task, resume=path)
+    episodes = read_training_state(path)["run"]
+    tapes = [episodes["env"]["episode"]] if "env" in episodes else episodes["ppo"]["envs"]
+    assert any(t is not None and t["actions"] is not None for t in tapes)  # mid-episode
+    resumed = make(name, task)
+    resumed.fit(task, resume=path)
+    assert_same(outcome(resumed, task), outcome(straight, task))
+
+
 def test_stopped_twice_and_a_finished_state_is_harmless(tasks, tmp_path) -> None:
     task = tasks["pendulum"]
     straight = make("iq_learn_online", task)
