@@ -23,13 +23,13 @@
 #   6. the adversarial methods at 1 and 25 demonstrations, 5 seeds
 #   7. the soft-Q methods (SQIL, IQ-Learn online) at 1 and 25 demonstrations, 5 seeds: written
 #      out but NOT ENABLED on this 2-core machine. Their continuous-grid config sections (SAC at
-#      300k environment steps, like every online section fixed before any cell ran) cost 40-60
-#      min of one core per cell (`python benchmarks/online_pilot.py --env hopper`): about 60 h
-#      on 2 cores, 8 h on 16. Uncomment on a bigger machine; the report counts them as not run.
-#      On 2026-11-30 the pilot gave online IQ-Learn on HalfCheetah 12 s per 1000 steps (60 min
-#      for 300k, `--env cheetah --methods iq_learn_online --steps 8000`). Cells resume
-#      mid-training (saved to <out>/.resume every 5 min), so a session that ends loses at most
-#      those minutes; the cost, not the session length, keeps them commented out here.
+#      300k environment steps, like every online section fixed before any cell ran) cost 2-4 h
+#      of one core per cell with the cells' CPU-independent kernels (the corrected
+#      `python benchmarks/online_pilot.py --env hopper --steps 8000` gave 34.5 / 52.1 s per 1000
+#      steps for SQIL / online IQ-Learn at load 2.2 on 2 cores; see the README): hundreds of
+#      hours on 2 cores. Uncomment on a bigger machine; the report counts them as not run.
+#      Cells resume mid-training (saved to <out>/.resume every 5 min), so a session that ends
+#      loses at most those minutes; the cost, not the session length, keeps them commented out.
 #
 # Usage: benchmarks/continuous_grid.sh [WORKERS]   (default 2; data cached in ./benchmark_data)
 set -euo pipefail

@@ -2,13 +2,16 @@
 
 Usage: ``python benchmarks/online_pilot.py [--env hopper] [--steps 20000] [--methods ...]``.
 Each method trains with its continuous-grid config for ``--steps`` environment steps only (the
-rest of its config unchanged except: validation off, off-policy learning from a quarter of the
-pilot's steps on) on the protocol's 25-demonstration task, one
+rest of its config unchanged except: validation off, off-policy learning after the same share
+of random steps as the cell's) on the protocol's 25-demonstration task, one
 thread; the script prints training seconds per 1000 environment steps and the minutes a full
 cell's budget would take at that rate (validation and test episodes not included, so a full
-cell costs somewhat more). The pilot's numbers are not benchmark results and are not written
-anywhere. On a shared machine the rates overstate what a free core needs (the load average is
-printed).
+cell costs somewhat more). The pilot runs with the kernels cells train with (it restarts
+itself with :data:`~imitation_datasets.benchmark.reproducible.CELL_ENVIRONMENT` when started
+without it): before 2026-11-30 it ran with torch's own kernels, which made the soft-Q methods'
+256-wide updates look about 2 x cheaper than a cell's. The pilot's numbers are not benchmark
+results and are not written anywhere. On a shared machine the rates overstate what a free core
+needs (the load average is printed).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import sys
 import time
 
 import torch
@@ -23,6 +27,7 @@ import torch
 from imitation_datasets.benchmark.cells import dataset_threshold
 from imitation_datasets.benchmark.method_specs import method_spec
 from imitation_datasets.benchmark.protocol import prepare
+from imitation_datasets.benchmark.reproducible import CELL_ENVIRONMENT, check_cell_process
 from imitation_datasets.core.rollout import make_env
 from imitation_datasets.core.seeding import BENCHMARK_VALIDATION_SEED_START
 from imitation_datasets.experts.registry import Experts
@@ -38,6 +43,10 @@ def main() -> None:
     parser.add_argument("--methods", default="gail,gaifo,airl,sqil,iq_learn_online")
     parser.add_argument("--data", default="benchmark_data")
     args = parser.parse_args()
+    if any(os.environ.get(k) != v for k, v in CELL_ENVIRONMENT.items()):
+        # the kernels are chosen when torch loads: start again with the cells' environment
+        os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, **CELL_ENVIRONMENT})
+    check_cell_process()
     torch.set_num_threads(1)
     splits = prepare(args.env, args.data, workers=1)
     p = splits.protocol
@@ -54,8 +63,8 @@ def main() -> None:
         budget_field = next(f for f in BUDGET_FIELDS if hasattr(full, f))
         budget = getattr(full, budget_field)
         changes = {budget_field: args.steps, "eval_every": 10**6}
-        if hasattr(full, "learning_starts"):  # gradient steps must happen within the pilot
-            changes["learning_starts"] = min(full.learning_starts, args.steps // 4)
+        if hasattr(full, "learning_starts"):  # the cell's share of random steps (cheap ones)
+            changes["learning_starts"] = max(1, round(full.learning_starts * args.steps / budget))
         pilot = dataclasses.replace(full, **changes)
         method = method_spec(name).method_class()(env.observation_space, env.action_space,
                                                   config=pilot, seed=0)
