@@ -260,6 +260,8 @@ def test_a_killed_cell_resumes_in_the_next_run(tmp_path, bench_data_dir, monkeyp
     with pytest.raises(BrokenProcessPool):
         run("killed")
     assert state.is_file() and not cell.path(tmp_path / "killed").exists()
+    partial = state.with_name(f".{state.name}.12345.tmp")  # a save that was killed midway
+    partial.write_bytes(b"half a state")
     monkeypatch.delenv("TINY_IQ_DIES_AFTER")
     caplog.set_level(logging.INFO, logger="imitation_datasets.benchmark.runner")
     (resumed,) = run("killed")
@@ -267,7 +269,7 @@ def test_a_killed_cell_resumes_in_the_next_run(tmp_path, bench_data_dir, monkeyp
     assert ", resumed 1 time(s)" in caplog.text
     assert {k: resumed[k] for k in NUMBERS} == {k: straight[k] for k in NUMBERS}
     assert curve(resumed) == curve(straight) and resumed["resumed"] == 1
-    assert not state.exists()  # removed once the result was written
+    assert not state.exists() and not partial.exists()  # removed once the result was written
     assert resumed["train_seconds"] > resumed["log"]["records"][1]["wall_seconds"]
 
     # a state the cell cannot use (here: garbage) is dropped and the cell starts afresh

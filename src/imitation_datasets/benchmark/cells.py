@@ -131,6 +131,9 @@ def run_cell(cell: Cell, data_dir: str, out_dir: str, facts: dict[str, Any]) -> 
     path = checked_folder(cell.path(out), out)
     state = checked_folder(cell.state_path(out), out) \
         if isinstance(method, Method) and method.resumable else None
+    if state is not None:  # a save the last run was killed in the middle of (one cell, one writer)
+        for partial in state.parent.glob(f".{state.name}.*.tmp"):
+            partial.unlink(missing_ok=True)
     started, cpu_started = time.perf_counter(), time.process_time()
     try:
         log = method.fit(task) if state is None else method.fit(task, resume=state)
