@@ -112,9 +112,12 @@ def test_stopped_run_resumes_to_the_same_bytes(name: str, env: str, tasks, tmp_p
     assert straight.resumed is None and len(resumed.log.records) == 4
 
 
+@pytest.mark.parametrize("key", ["hopper", "lunarlandercontinuous"])
 @pytest.mark.parametrize("name", ["iq_learn_online", "gail"])
-def test_a_mujoco_run_resumes_mid_episode_to_the_same_bytes(name: str, tmp_path) -> None:
-    task = task_of("hopper", 1)
+def test_mujoco_and_box2d_runs_resume_mid_episode_to_the_same_bytes(name: str, key: str,
+                                                                    tmp_path) -> None:
+    """MuJoCo resets completely (one env per run); Box2D is re-made for every episode."""
+    task = task_of(key, 1)
     straight = make(name, task)
     straight.fit(task)
     path = tmp_path / "state.safetensors"
