@@ -84,9 +84,8 @@ def checked_folder(path: Path, out: Path) -> Path:
         ResultsFolderError: a folder on the way (``cells/``, ``.resume/``, an env's folder) is
             a link that leads outside ``out``.
     """
-    check_folders([path], out)
+    check_folders([path], out)  # then every folder mkdir makes lies inside ``out``
     path.parent.mkdir(parents=True, exist_ok=True)
-    check_folders([path], out)
     return path
 
 
