@@ -77,20 +77,13 @@ class Cell:
         return out / ".resume" / relative
 
 
-def checked_folder(path: Path, out: Path) -> Path:
-    """``path``, its folder made if needed; refused if a link takes that folder outside ``out``.
+def check_folders(paths: list[Path], out: Path) -> None:
+    """Refuse paths whose nearest existing folder (links followed) lies outside ``out``.
 
     Raises:
         ResultsFolderError: a folder on the way (``cells/``, ``.resume/``, an env's folder) is
             a link that leads outside ``out``.
     """
-    check_folders([path], out)  # then every folder mkdir makes lies inside ``out``
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def check_folders(paths: list[Path], out: Path) -> None:
-    """Refuse paths whose nearest existing folder (links followed) lies outside ``out``."""
     for path in dict.fromkeys(p.parent for p in paths):
         existing = next(f for f in (path, *path.parents) if f.exists() or f == out
                         or not f.parts)
@@ -127,9 +120,9 @@ def run_cell(cell: Cell, data_dir: str, out_dir: str, facts: dict[str, Any]) -> 
         expert_policy=Experts.get_expert(p.expert),  # queried by DAgger only
     )
     out = Path(out_dir)
-    path = checked_folder(cell.path(out), out)
-    state = checked_folder(cell.state_path(out), out) \
-        if isinstance(method, Method) and method.resumable else None
+    path = cell.path(out)
+    state = cell.state_path(out) if isinstance(method, Method) and method.resumable else None
+    check_folders([path] if state is None else [path, state], out)  # folders made later: inside
     if state is not None:  # a save the last run was killed in the middle of (one cell, one writer)
         for partial in state.parent.glob(f".{state.name}.*.tmp"):
             partial.unlink(missing_ok=True)
@@ -179,6 +172,7 @@ def run_cell(cell: Cell, data_dir: str, out_dir: str, facts: dict[str, Any]) -> 
         **({"resumed": resumed["times"]} if resumed else {}),
         "log": log_record,
     }
+    path.parent.mkdir(parents=True, exist_ok=True)  # only now: a stopped cell leaves nothing
     atomic_write_text(path, json.dumps(result, indent=1))
     if state is not None:
         state.unlink(missing_ok=True)
