@@ -39,6 +39,17 @@ def test_a_block_is_regenerated_from_its_folder(tmp_path):
         + ", ".join(f"{c['performance']:.3f}" for c in hopper) + ")") in seeds
     with pytest.raises(ReadmeBlockError, match="no 'nomethod' cells"):
         render_blocks("<!-- results res seeds-nomethod -->\n<!-- end results -->", tmp_path)
+    demos = render_blocks("<!-- results res demos-hopper -->\n<!-- end results -->", tmp_path)
+    assert "| Method | 1 | 25 |" in demos
+    one = [c["performance"] for c in results["cells"] if c["method"] == "gail"
+           and c["env"] == "hopper" and c.get("demos") == 1]
+    assert f"| GAIL | {sum(one) / len(one):.3f} [" in demos and f"({len(one)}) |" in demos
+    with pytest.raises(ReadmeBlockError, match="no sample-efficiency curve for env 'mars'"):
+        render_blocks("<!-- results res demos-mars -->\n<!-- end results -->", tmp_path)
+    # the derived keys are recomputed from the cells: stale or hostile ones change nothing
+    (tmp_path / "res" / "benchmark_results.json").write_text(json.dumps(
+        {**results, "summary": "garbage", "sample_efficiency": {"hopper": 3}}))
+    assert render_blocks(fresh + demos, tmp_path) == fresh + demos
     del results["cells"]
     (tmp_path / "res" / "benchmark_results.json").write_text(json.dumps(results))
     with pytest.raises(ReportFormatError, match="results.cells: missing"):

@@ -7,7 +7,9 @@ content is regenerated from ``FOLDER/benchmark_results.json`` (a folder next to 
 * ``iqm``: the same with the IQM and its 95 % bootstrap CI;
 * ``targets``: the issues' targets, verdict counts and the rows missed or below so far;
 * ``seeds-METHOD``: that method's mean performance with every seed's score, one row per number
-  of demonstrations, one column per env it ran.
+  of demonstrations, one column per env it ran;
+* ``demos-ENV``: that env's sample efficiency, mean [95 % bootstrap CI] (n seeds) per method
+  (rows) and number of demonstrations (columns), for the methods run on two counts or more.
 
 ``python benchmarks/readme_results.py`` rewrites the blocks; ``--check`` (and the test suite)
 fails when a block differs from what the committed JSON gives.
@@ -20,7 +22,14 @@ from pathlib import Path
 from typing import Any
 
 from imitation_datasets.benchmark.protocol import cell_demos_count
-from imitation_datasets.benchmark.report import RESULTS_JSON, matrix_table, validate_results
+from imitation_datasets.benchmark.report import (
+    RECOMPUTED,
+    RESULTS_JSON,
+    matrix_table,
+    sample_efficiency_table,
+    summarise,
+    validate_results,
+)
 from imitation_datasets.benchmark.targets import target_summary_lines
 from imitation_datasets.core.errors import OneLineError
 from imitation_datasets.core.safe_read import read_json
@@ -30,6 +39,8 @@ BLOCK = re.compile(r"(?P<start><!-- results (?P<folder>[A-Za-z0-9_.-]+) (?P<kind
 KINDS = ("matrix", "iqm", "targets")
 SEEDS = "seeds-"
 """The prefix of the per-seed kind: ``seeds-METHOD``."""
+DEMOS = "demos-"
+"""The prefix of the sample-efficiency kind: ``demos-ENV``."""
 
 
 class ReadmeBlockError(OneLineError, ValueError):
@@ -44,6 +55,12 @@ def block_lines(results: dict[str, Any], kind: str) -> list[str]:
         return matrix_table(results, statistic="iqm")
     if kind == "targets":
         return target_summary_lines(results)
+    if kind.startswith(DEMOS):
+        env = kind.removeprefix(DEMOS)
+        if env not in (results.get("sample_efficiency") or {}):
+            raise ReadmeBlockError(f"README block: no sample-efficiency curve for env {env!r} "
+                                   "(no method ran it on two demonstration counts)")
+        return sample_efficiency_table(results, env) + ["", "(n) = training seeds at that count."]
     return seed_table(results, kind.removeprefix(SEEDS))
 
 
@@ -87,14 +104,16 @@ def render_blocks(text: str, root: Path) -> str:
                 raise ReadmeBlockError(f"README block: no {RESULTS_JSON} in folder {folder!r}")
             results = read_json(path)
             validate_results(results, str(path))
-            cache[folder] = results
+            # the derived keys are recomputed from the (checked) cells, as a report does
+            rest = {k: v for k, v in results.items() if k not in RECOMPUTED}
+            cache[folder] = summarise(results["cells"], results["envs"], rest)
         return cache[folder]
 
     def replace(match: re.Match[str]) -> str:
         kind = match["kind"]
-        if kind not in KINDS and not kind.startswith(SEEDS):
+        if kind not in KINDS and not kind.startswith((SEEDS, DEMOS)):
             raise ReadmeBlockError(f"README block: unknown kind {kind!r} (known: "
-                                   f"{', '.join(KINDS)}, {SEEDS}METHOD)")
+                                   f"{', '.join(KINDS)}, {SEEDS}METHOD, {DEMOS}ENV)")
         body = "\n".join(block_lines(results_of(match["folder"]), kind))
         return f"{match['start']}{body}\n{match['end']}"
 

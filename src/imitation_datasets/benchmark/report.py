@@ -430,22 +430,31 @@ def _compared_lines(results: dict[str, Any]) -> list[str]:
 
 def _sample_efficiency_tables(results: dict[str, Any]) -> list[str]:
     """Markdown lines of performance against the number of demonstrations, one table per env."""
-    curves = results.get("sample_efficiency") or {}
     lines: list[str] = []
-    for env, methods in curves.items():
-        counts = sorted({p["demos"] for points in methods.values() for p in points})
+    for env in results.get("sample_efficiency") or {}:
         lines += ["", f"Sample efficiency on {results['envs'][env]['env_id']}: performance "
                   "(mean over training seeds [95 % bootstrap CI]) by demonstration episodes; "
-                  "fewer episodes are the first ones of the same training data:", "",
-                  "| Method | " + " | ".join(str(n) for n in counts) + " |",
-                  "|---|" + "---|" * len(counts)]
-        for method, points in methods.items():
-            by_count = {p["demos"]: p for p in points}
-            lines.append(f"| {method.upper()} | " + " | ".join(
-                _curve_point(by_count[n]) if n in by_count else "not run" for n in counts)
-                + " |")
+                  "fewer episodes are the first ones of the same training data:", ""]
+        lines += sample_efficiency_table(results, env)
     if lines:
         lines += ["", "(n) = training seeds at that count."]
+    return lines
+
+
+def sample_efficiency_table(results: dict[str, Any], env: str) -> list[str]:
+    """One env's Markdown table: methods (rows) by demonstration episodes (columns).
+
+    Raises:
+        KeyError: ``env`` has no sample-efficiency curve in ``results``.
+    """
+    methods = (results.get("sample_efficiency") or {})[env]
+    counts = sorted({p["demos"] for points in methods.values() for p in points})
+    lines = ["| Method | " + " | ".join(str(n) for n in counts) + " |",
+             "|---|" + "---|" * len(counts)]
+    for method, points in methods.items():
+        by_count = {p["demos"]: p for p in points}
+        lines.append(f"| {method.upper()} | " + " | ".join(
+            _curve_point(by_count[n]) if n in by_count else "not run" for n in counts) + " |")
     return lines
 
 
