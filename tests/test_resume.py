@@ -327,3 +327,19 @@ def test_a_state_saved_by_other_code_is_refused(tasks, tmp_path, monkeypatch) ->
     path, _ = saved_state(task, tmp_path, "sqil")
     monkeypatch.setattr(resume_module, "code_digest", lambda: "0" * 64)
     one_line_refusal("sqil", task, path, "another run")
+
+
+def test_the_code_digest_covers_the_modules_a_run_executes(tmp_path) -> None:
+    files = {p.as_posix() for p in resume_module.code_files()}
+    # the methods, and the shared modules a run steps through (a change there changes numbers)
+    assert {"methods/gail.py", "methods/resume.py", "core/rollout.py", "core/evaluation.py",
+            "core/seeding.py", "core/__init__.py", "data/arrays.py"} <= files
+    assert not any(f.startswith(("cli/", "benchmark/")) for f in files)  # the runner is not
+    source = tmp_path / "m.py"
+    source.write_text("import os\nimport imitation_datasets.core.names\n"
+                      "from imitation_datasets.core import rollout\n"
+                      "def f():\n    from imitation_datasets.data.npz import load\n")
+    assert resume_module._package_imports(source) == [
+        "imitation_datasets.core.names", "imitation_datasets.core",
+        "imitation_datasets.core.rollout", "imitation_datasets.data.npz",
+        "imitation_datasets.data.npz.load"]

@@ -12,7 +12,8 @@ from the next step; the result is the same, bit for bit, as if the run had never
 result does not depend on when (or whether) the run stopped.
 
 The file records which run it belongs to (method, configuration, seed, environment,
-demonstrations, seeds, the torch release and a digest of the methods' source code); restoring
+demonstrations, seeds, the torch release and a digest of the source code a run can
+execute: the methods and the package modules they import); restoring
 it into another run, or with other code, is refused with
 :class:`~.training_state.TrainingStateError`, as is a file that does not fit the networks. The
 file is left in place when ``fit`` returns; the caller removes it once the result is safe.
@@ -20,6 +21,7 @@ file is left in place when ``fit`` returns; the caller removes it once the resul
 
 from __future__ import annotations
 
+import ast
 import functools
 import hashlib
 import logging
@@ -75,13 +77,56 @@ class Resumable(Protocol):
         """The method's own part of the state."""
 
 
+PACKAGE = "imitation_datasets"
+
+
+def code_files() -> list[Path]:
+    """The package's sources a training run can execute, relative to the package folder.
+
+    The methods' modules and every package module they import, directly or through another
+    (imports read from the sources with :mod:`ast`, including those inside functions), so a
+    change in a shared module (rollout, evaluation, datasets) invalidates saved states too.
+    """
+    root = Path(__file__).resolve().parent.parent
+    todo = sorted(Path(__file__).resolve().parent.rglob("*.py"))
+    seen: set[Path] = set()
+    while todo:
+        path = todo.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        for name in _package_imports(path):
+            parts = name.split(".")[1:]
+            for end in range(1, len(parts) + 1):  # a module's packages run their __init__
+                for candidate in (root.joinpath(*parts[:end]).with_suffix(".py"),
+                                  root.joinpath(*parts[:end], "__init__.py")):
+                    if candidate.is_file() and candidate not in seen:
+                        todo.append(candidate)
+    return sorted(p.relative_to(root) for p in seen)
+
+
+def _package_imports(path: Path) -> list[str]:
+    """Dotted names of this package that ``path`` imports.
+
+    ``from a.b import c`` gives both ``a.b`` and ``a.b.c`` (``c`` may be a module).
+    """
+    names = []
+    for node in ast.walk(ast.parse(path.read_bytes(), str(path))):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names += [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+    return [n for n in names if n == PACKAGE or n.startswith(PACKAGE + ".")]
+
+
 @functools.cache
 def code_digest() -> str:
-    """SHA-256 of this package's method sources: a state saved by other code is not restored."""
+    """SHA-256 of :func:`code_files`: a state saved by other code is not restored."""
+    root = Path(__file__).resolve().parent.parent
     digest = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.rglob("*.py")):
-        digest.update(path.relative_to(Path(__file__).parent).as_posix().encode())
-        digest.update(path.read_bytes())
+    for path in code_files():
+        digest.update(path.as_posix().encode())
+        digest.update((root / path).read_bytes())
     return digest.hexdigest()
 
 
