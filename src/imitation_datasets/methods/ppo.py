@@ -324,20 +324,27 @@ class PPO:
     def _reset(self, i: int) -> None:
         """Start env ``i``'s next episode with the next training episode seed."""
         itx = self.interaction
-        if i == len(self.envs):
-            self.envs.append(make_env(itx.env_id, itx.env_kwargs))
-            self.steps.append(None)
-            self.limits.append(None)
-        elif not resets_completely(self.envs[i]):  # an episode never depends on the last one
-            self.envs[i].close()
-            self.envs[i] = make_env(itx.env_id, itx.env_kwargs)
-        self.steps[i], self.limits[i] = fast_step(self.envs[i])
+        if i == len(self.envs) or not resets_completely(self.envs[i]):
+            self._open_env(i)  # an episode never depends on the last one
         seed = episode_seed(itx.interaction_seed, itx.episodes_played, 0)
         self.tapes[i].start(itx.episodes_played)
         itx.episodes_played += 1
         obs, _ = self.envs[i].reset(seed=seed)
         self.obs[i] = np.asarray(obs, np.float32).reshape(-1)
         self.lengths[i], self.returns[i] = 0, 0.0
+
+    def _open_env(self, i: int) -> gym.Env:
+        """A fresh environment in slot ``i`` (a new slot when ``i == len(self.envs)``)."""
+        env = make_env(self.interaction.env_id, self.interaction.env_kwargs)
+        if i == len(self.envs):
+            self.envs.append(env)
+            self.steps.append(None)
+            self.limits.append(None)
+        else:
+            self.envs[i].close()
+            self.envs[i] = env
+        self.steps[i], self.limits[i] = fast_step(env)
+        return env
 
     def close(self) -> None:
         """Close the environments."""
@@ -367,11 +374,7 @@ class PPO:
         for i, saved in enumerate(envs):
             if not isinstance(saved, dict):
                 raise TrainingStateError(f"{where}: environment {i}'s episode is malformed")
-            env = make_env(itx.env_id, itx.env_kwargs)
-            self.envs.append(env)
-            self.steps.append(None)
-            self.limits.append(None)
-            self.steps[i], self.limits[i] = fast_step(env)
+            env = self._open_env(i)
             length = expect(saved, "length", int, where)
             limit = self.limits[i]
             actions = saved.get("actions")
