@@ -283,6 +283,11 @@ def test_a_killed_cell_resumes_in_the_next_run(tmp_path, bench_data_dir, monkeyp
     assert {k: afresh[k] for k in NUMBERS} == {k: straight[k] for k in NUMBERS}
     assert "resumed" not in afresh and not broken.exists()
 
+    # a finished cell's state left behind (killed between its result and the clean-up) goes
+    broken.write_bytes(b"a stale state")
+    (cell_again,) = run("broken")
+    assert cell_again == afresh and not broken.exists()
+
 
 @pytest.mark.parametrize("link", ["cells", ".resume", "cells/cartpole"])
 def test_results_sub_folders_that_lead_elsewhere_are_refused(tmp_path, bench_data_dir,

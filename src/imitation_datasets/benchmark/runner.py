@@ -299,6 +299,8 @@ def plan_grid(methods: Sequence[str | type], envs: Sequence[str], seeds: int, ou
     check_folders([p for c in cells for p in (c.path(out), c.state_path(out))], out)
     rerun = {path for path, _ in stale}
     todo = [c for c in cells if not c.path(out).exists() or c.path(out) in rerun]
+    for cell in set(cells) - set(todo):  # a run killed between writing the result and this
+        cell.state_path(out).unlink(missing_ok=True)
     log.info("%d of %d cells to run (%d finished earlier)", len(todo), len(cells),
              len(cells) - len(todo))
     return GridPlan(cells, todo, facts)
