@@ -58,11 +58,12 @@ class Cell:
     demos: int | None = None
     target: str | None = None  # a user's method: "module:Class" (see method_specs)
     budget_scale: float = 1.0  # 1: the protocol; else a budget probe (MethodSpec.budget_scale)
+    overrides: str = ""  # "": the protocol; else a config probe (MethodSpec.overrides)
 
     @property
     def spec(self) -> MethodSpec:
         """The cell's method."""
-        return MethodSpec(self.method, self.target, self.budget_scale)
+        return MethodSpec(self.method, self.target, self.budget_scale, self.overrides)
 
     def path(self, out: Path) -> Path:
         """Where the cell's result is stored."""
@@ -151,6 +152,7 @@ def run_cell(cell: Cell, data_dir: str, out_dir: str, facts: dict[str, Any]) -> 
         "demos": p.training_episodes(cell.demos),
         "demo_repeats": task.demo_repeats,
         **({"budget_scale": cell.budget_scale} if cell.budget_scale != 1 else {}),
+        **({"config_overrides": json.loads(cell.overrides)} if cell.overrides else {}),
         "test_returns": returns.tolist(),
         "aer": float(returns.mean()),
         "aer_std": float(returns.std()),

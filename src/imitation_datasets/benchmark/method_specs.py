@@ -16,13 +16,15 @@ Method` subclass also gets ``config=`` its config class's defaults); ``fit(task)
 from __future__ import annotations
 
 import importlib
+import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, is_dataclass
 from typing import Any
 
 import gymnasium as gym
 
-from imitation_datasets.core.config import to_mapping
+from imitation_datasets.core.config import to_mapping, with_overrides
 from imitation_datasets.core.errors import ConfigError, OneLineError
 from imitation_datasets.methods import METHODS, Method, get_method, load_config
 from imitation_datasets.methods.configuration import scale_budget
@@ -46,11 +48,15 @@ class MethodSpec:
             ``None`` for a shipped method.
         budget_scale: 1 for the protocol; otherwise a budget probe: the config's
             ``budget_fields`` (epochs, iterations, environment steps) times this.
+        overrides: ``""`` for the protocol; otherwise a config probe: a JSON object (keys
+            sorted, :func:`overrides_text`) of config fields set over the method's config for
+            the env, before any budget scaling.
     """
 
     name: str
     target: str | None = None
     budget_scale: float = 1.0
+    overrides: str = ""
 
     def method_class(self) -> type:
         """The class (imported from ``target`` for a user's method)."""
@@ -60,13 +66,18 @@ class MethodSpec:
         """The config the method is built with on ``env_id`` (``None``: it takes none).
 
         Raises:
-            ConfigError: a budget scale other than 1 for a method without budget fields.
+            ConfigError: a budget scale other than 1 for a method without budget fields;
+                overrides for a method without a config, or that its config does not take.
         """
         config = None
         if self.target is None:
             config = load_config(self.name, env_id)
         elif issubclass(cls := self.method_class(), Method):
             config = cls.config_class()
+        if self.overrides:
+            if config is None:
+                raise ConfigError(f"--set: {self.name} has no config whose fields could be set")
+            config = with_overrides(config, json.loads(self.overrides), f"--set for {self.name}")
         if self.budget_scale == 1:
             return config
         if config is None:
@@ -131,6 +142,22 @@ def check_contract(obj: Any, label: str) -> None:
     if missing:
         raise MethodSpecError(f"{label}: {obj.__name__} has no {' or '.join(missing)} method "
                               "(the contract: fit(task) and predict(obs, deterministic=True))")
+
+
+def overrides_text(overrides: Mapping[str, Any] | None) -> str:
+    """``overrides`` as :attr:`MethodSpec.overrides` holds them: JSON, keys sorted (``""``: none).
+
+    Raises:
+        ConfigError: not a mapping of field names, or a value JSON cannot hold.
+    """
+    if not overrides:
+        return ""
+    if not isinstance(overrides, Mapping) or not all(isinstance(k, str) for k in overrides):
+        raise ConfigError(f"--set: expected an object of config fields, got {overrides!r:.80}")
+    try:
+        return json.dumps(dict(overrides), sort_keys=True, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"--set: {exc}") from None
 
 
 def method_spec(method: str | type) -> MethodSpec:

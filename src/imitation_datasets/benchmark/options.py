@@ -7,9 +7,10 @@ This module imports nothing heavy, so ``--help`` does not load the benchmark cod
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from imitation_datasets.core.config import option
 from imitation_datasets.core.errors import ConfigError
@@ -21,7 +22,7 @@ SAMPLE_EFFICIENCY_DEMOS = (1, 5, 10, 25, 100)
 """Demonstration counts of the published sample-efficiency curves."""
 ENVS = ("cartpole", "acrobot", "mountaincar", "lunarlander", "pendulum", "mountaincarcontinuous")
 """The benchmark environments, in ``envs.yaml`` order."""
-CLI_FLAGS = {"ray_address": "--address", "progress": "--quiet"}
+CLI_FLAGS = {"ray_address": "--address", "progress": "--quiet", "overrides": "--set"}
 """Fields whose ``il-datasets benchmark`` flag is not ``--<field-name>``."""
 CLI_ALIASES = {"workers": ("--jobs",)}
 """Old flag spellings still accepted (``--jobs`` is in the command of published reports)."""
@@ -54,6 +55,10 @@ class BenchmarkOptions:
         "iterations or environment steps: its config's budget_fields) times this; use its own "
         "--out, RESULTS/probes/NAME for the report of RESULTS to read it against the targets "
         "(the cells record it)")
+    overrides: str | None = option(
+        None, "a config probe, not the protocol: config fields set for every method, as a JSON "
+        "object, e.g. '{\"absorbing\": true}' (an ablation or a sweep point); use its own --out "
+        "(the cells record it; a folder holds one config per method and env)")
     overwrite: bool = option(
         False, "rerun finished cells made with another config of their method (without it "
         "such cells stop the run)")
@@ -83,9 +88,28 @@ class BenchmarkOptions:
             raise ConfigError(f"demos must be >= 1 each, got {list(self.demos)!r}")
         if not self.budget_scale > 0:
             raise ConfigError(f"budget_scale must be > 0, got {self.budget_scale!r}")
+        if self.overrides is not None:
+            self.config_overrides()  # a malformed one fails here, before any work
         if self.stop_after is not None and not self.stop_after > 0:
             raise ConfigError(f"stop_after must be > 0 seconds, got {self.stop_after!r}")
         if self.stop_after is not None and self.backend == "ray":
             raise ConfigError("stop_after works with the local backend only")
         if self.workers < 1:
             raise ConfigError(f"workers must be >= 1, got {self.workers!r}")
+
+    def config_overrides(self) -> dict[str, Any] | None:
+        """``--set`` parsed: the config fields it sets (``None``: the protocol's config).
+
+        Raises:
+            ConfigError: not a JSON object.
+        """
+        if self.overrides is None:
+            return None
+        try:
+            fields = json.loads(self.overrides)
+        except ValueError as exc:
+            raise ConfigError(f"not JSON ({exc})") from None
+        if not isinstance(fields, dict) or not fields:
+            raise ConfigError(f"expected a JSON object of config fields, got "
+                              f"{self.overrides!r:.80}")
+        return fields

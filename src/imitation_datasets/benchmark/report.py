@@ -310,6 +310,12 @@ def markdown(results: dict[str, Any]) -> str:
                   "(the config's `budget_fields`: epochs, iterations or environment steps; "
                   "`il-datasets benchmark --budget-scale`). Every other setting is the "
                   "protocol's.", ""]
+    overrides = sorted({json.dumps(c["config_overrides"], sort_keys=True)[:200]
+                        for c in results["cells"] if c.get("config_overrides")})
+    if overrides:
+        lines += ["**A config probe, not the protocol:** cells trained with these config fields "
+                  f"set over their method's config: {'; '.join(f'`{o}`' for o in overrides)} "
+                  "(`il-datasets benchmark --set`); no target is judged here.", ""]
     if results.get("command"):
         lines += [f"Produced by `{results['command']}`."]
         lines += [f"- run {i}: {run['cells_run']} of {run['cells_total']} cells in "

@@ -11,15 +11,16 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import re
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from imitation_datasets.benchmark.cells import Cell, check_folders, run_cell
-from imitation_datasets.benchmark.method_specs import method_spec
+from imitation_datasets.benchmark.method_specs import method_spec, overrides_text
 from imitation_datasets.benchmark.options import METHODS
 from imitation_datasets.benchmark.protocol import (
     LeakageError,
@@ -217,7 +218,8 @@ def run_benchmark(methods: Sequence[str | type], envs: Sequence[str], seeds: int
                   address: str | None = None, progress: bool = True, *,
                   demos: Sequence[int] = (), overwrite: bool = False,
                   jobs: int | None = None, budget_scale: float = 1.0,
-                  first_seed: int = 0, stop_after: float | None = None) -> list[dict[str, Any]]:
+                  first_seed: int = 0, stop_after: float | None = None,
+                  overrides: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
     """Run every missing cell of the grid; return all cell results (old and new).
 
     ``methods`` are shipped names, ``"package.module:Class"`` strings or classes (a user's own
@@ -233,7 +235,10 @@ def run_benchmark(methods: Sequence[str | type], envs: Sequence[str], seeds: int
     ``budget_scale`` other than 1 is a budget probe (not the protocol): every method's
     ``budget_fields`` (epochs, iterations, environment steps) times it; its cells record it and
     belong in their own ``out`` (finished protocol cells there are stale for it, and the
-    other way round).
+    other way round). ``overrides`` (config fields set for every method, e.g.
+    ``{"absorbing": True}``) is a config probe, likewise recorded and kept apart. A folder holds
+    one config per method and env: a grid whose config differs from the folder's finished
+    cells of that method and env stops before any work, whichever cells it names.
 
     Raises:
         LeakageError: an environment's leakage check failed (nothing is run for it).
@@ -244,7 +249,8 @@ def run_benchmark(methods: Sequence[str | type], envs: Sequence[str], seeds: int
     workers = workers if jobs is None else jobs
     with results_writer(out):
         plan = plan_grid(methods, envs, seeds, out, data_dir, workers, demos=demos,
-                         overwrite=overwrite, budget_scale=budget_scale, first_seed=first_seed)
+                         overwrite=overwrite, budget_scale=budget_scale, first_seed=first_seed,
+                         overrides=overrides)
         run_cells(plan, out, data_dir, workers, backend, address, progress, stop_after)
     return [json.loads(c.path(Path(out)).read_text()) for c in plan.cells
             if c.path(Path(out)).exists()]
@@ -268,7 +274,7 @@ class GridPlan:
 def plan_grid(methods: Sequence[str | type], envs: Sequence[str], seeds: int, out: str | Path,
               data_dir: str | Path, workers: int = 2, *, demos: Sequence[int] = (),
               overwrite: bool = False, budget_scale: float = 1.0,
-              first_seed: int = 0) -> GridPlan:
+              first_seed: int = 0, overrides: Mapping[str, Any] | None = None) -> GridPlan:
     """Create the grid's datasets and env facts, check them, and list its cells left to run.
 
     Arguments as :func:`run_benchmark`'s; ``workers`` processes create the datasets.
@@ -276,18 +282,23 @@ def plan_grid(methods: Sequence[str | type], envs: Sequence[str], seeds: int, ou
     Raises:
         LeakageError: an environment's leakage check failed.
         StaleCellError: a finished cell was made with another config of its method and
-            ``overwrite`` is false.
+            ``overwrite`` is false, or a finished cell outside the grid was (a folder holds
+            one config per method and env).
+        ConfigError: ``overrides`` that a method's config does not take.
     """
     out, data_dir = Path(out), Path(data_dir)
-    specs = list(dict.fromkeys(dataclasses.replace(method_spec(m), budget_scale=budget_scale)
+    text = overrides_text(overrides)
+    specs = list(dict.fromkeys(dataclasses.replace(method_spec(m), budget_scale=budget_scale,
+                                                   overrides=text)
                                for m in methods))  # bad ones fail before work
     envs = list(dict.fromkeys(env_key(env) for env in expand_families(envs)))  # unknown: fail
-    if budget_scale != 1:  # a budget scale a method cannot take fails before any work
+    for env in envs if budget_scale != 1 or text else ():  # what a config cannot take: now
         for spec in specs:
-            spec.config(env_protocol(envs[0]).env_id)
+            spec.config(env_protocol(env).env_id)
     facts = {env: env_facts_of(env, out, data_dir, workers) for env in envs}
     counts: list[int | None] = list(dict.fromkeys(demos)) or [None]
-    cells = list(dict.fromkeys(Cell(m.name, e, s, cell_demos(e, d), m.target, m.budget_scale)
+    cells = list(dict.fromkeys(Cell(m.name, e, s, cell_demos(e, d), m.target, m.budget_scale,
+                                    m.overrides)
                                for s in range(first_seed, first_seed + seeds)
                                for d in counts for e in envs
                                for m in specs))
@@ -297,6 +308,13 @@ def plan_grid(methods: Sequence[str | type], envs: Sequence[str], seeds: int, ou
         raise StaleCellError(f"{path}: {reason}; {len(stale)} such cell(s) in {out} (rerun "
                              "them with --overwrite, or use another --out)")
     check_folders([p for c in cells for p in (c.path(out), c.state_path(out))], out)
+    grid = set(cells)
+    others = stale_cells([c for c in folder_siblings(cells, out) if c not in grid], out)
+    if others:
+        path, reason = others[0]
+        raise StaleCellError(f"{path}: {reason}; a results folder holds one config per method "
+                             f"and env ({len(others)} such cell(s) outside this grid): use "
+                             "another --out")
     rerun = {path for path, _ in stale}
     todo = [c for c in cells if not c.path(out).exists() or c.path(out) in rerun]
     for cell in set(cells) - set(todo):  # a run killed between writing the result and this
@@ -304,6 +322,28 @@ def plan_grid(methods: Sequence[str | type], envs: Sequence[str], seeds: int, ou
     log.info("%d of %d cells to run (%d finished earlier)", len(todo), len(cells),
              len(cells) - len(todo))
     return GridPlan(cells, todo, facts)
+
+
+SEED_FILE = re.compile(r"seed([0-9]{1,9})\.json")
+DEMOS_FOLDER = re.compile(r"demos([0-9]{1,9})")
+
+
+def folder_siblings(cells: Sequence[Cell], out: Path) -> list[Cell]:
+    """The finished cells in ``out`` of the grid's methods and envs, on any seed and count.
+
+    Each is made with its grid cell's method (same spec), so :func:`stale_cells` tells
+    whether the grid's config is the one they were made with.
+    """
+    siblings: list[Cell] = []
+    for cell in dict.fromkeys(dataclasses.replace(c, seed=0, demos=None) for c in cells):
+        folder = out / "cells" / cell.env / cell.method
+        for path in sorted(folder.glob("seed*.json")) + sorted(folder.glob("demos*/seed*.json")):
+            seed = SEED_FILE.fullmatch(path.name)
+            demos = DEMOS_FOLDER.fullmatch(path.parent.name) if path.parent != folder else None
+            if seed and (demos or path.parent == folder):
+                siblings.append(dataclasses.replace(
+                    cell, seed=int(seed[1]), demos=int(demos[1]) if demos else None))
+    return siblings
 
 
 def env_facts_of(env: str, out: Path, data_dir: Path, workers: int) -> dict[str, Any]:

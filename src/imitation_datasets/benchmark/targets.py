@@ -112,8 +112,8 @@ def probe_records(out: str | Path) -> list[dict[str, Any]]:
     """The budget probes of a results folder: every cell under ``out/probes/*/`` in brief.
 
     A probe folder is an ``il-datasets benchmark --budget-scale K --out OUT/probes/NAME`` run;
-    its cells record their ``budget_scale``. Cells there without one (the protocol's budget) are
-    not probes and are left out.
+    its cells record their ``budget_scale``. Cells there without one (the protocol's budget), and
+    config probes (``--set``: another config, not only another budget), are left out.
 
     Raises:
         ProbeFormatError: a cell without a valid env, method, seed, scale or performance.
@@ -134,7 +134,7 @@ def probe_records(out: str | Path) -> list[dict[str, Any]]:
                     and is_finite_number(c.get("performance"))):
                 raise ProbeFormatError(f"{folder}: a cell has no valid env, method, seed, "
                                        f"budget_scale or performance: {short_repr(fields)}")
-            if c.get("budget_scale", 1) != 1:
+            if c.get("budget_scale", 1) != 1 and not c.get("config_overrides"):  # a budget alone
                 records.append({"env": c["env"], "method": c["method"],
                                 "demos": cell_demos_count(c, facts[c["env"]]), "seed": c["seed"],
                                 "budget_scale": float(c["budget_scale"]),
@@ -217,10 +217,11 @@ def targets(cells: Sequence[dict[str, Any]], envs: dict[str, dict[str, Any]],
             ) -> list[dict[str, Any]]:
     """The verdict of every target row on the families ``envs`` holds (module docstring).
 
-    ``table``: the targets to judge (default: :func:`target_table`'s). A budget probe's
-    folder (cells with a ``budget_scale``) is not the protocol and judges no target.
+    ``table``: the targets to judge (default: :func:`target_table`'s). A probe's folder
+    (cells with a ``budget_scale`` or ``config_overrides``) is not the protocol and judges no
+    target.
     """
-    if any(c.get("budget_scale", 1) != 1 for c in cells):
+    if any(c.get("budget_scale", 1) != 1 or c.get("config_overrides") for c in cells):
         return []
     held = {env for members in env_families().values() if set(members) & set(envs)
             for env in members}

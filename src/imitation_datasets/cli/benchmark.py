@@ -41,7 +41,8 @@ def run_benchmark(options: BenchmarkOptions, argv: Sequence[str] = ()) -> int:
             plan = plan_grid(options.methods, options.envs, options.seeds, out, options.data,
                              options.workers, demos=options.demos,
                              overwrite=options.overwrite, budget_scale=options.budget_scale,
-                             first_seed=options.first_seed)
+                             first_seed=options.first_seed,
+                             overrides=options.config_overrides())
             run_cells(plan, out, options.data, options.workers, options.backend,
                       options.ray_address, options.progress, options.stop_after)
             path = write_run_report(
