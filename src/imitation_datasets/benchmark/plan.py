@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from imitation_datasets.benchmark.options import METHODS
-from imitation_datasets.benchmark.protocol import cell_demos_count, env_families
+from imitation_datasets.benchmark.protocol import cell_demos_count, env_families, is_probe
 
 OFFLINE = ("bc", "dagger", "bco", "abco", "iupe", "iq_learn_offline")
 """Methods that learn from the datasets (and, for DAgger, the expert's labels), or whose
@@ -82,8 +82,10 @@ def progress(cells: Sequence[dict[str, Any]], envs: dict[str, dict[str, Any]]
 
     The families are those with an environment among ``envs``. Returns the families, the
     planned and finished counts, and per (method, demos) the finished and planned cells.
+    A probe's folder (:func:`~.protocol.is_probe`) plans nothing.
     """
-    families = [f for f, members in env_families().items() if set(members) & set(envs)]
+    families = [f for f, members in env_families().items()
+                if set(members) & set(envs)] if not is_probe(cells) else []
     done = {(c["method"], c["env"], cell_demos_count(c, envs[c["env"]]), c["seed"])
             for c in cells}
     table: dict[str, dict[str, list[int]]] = {}

@@ -162,6 +162,14 @@ def cell_demos_count(cell: dict[str, Any], facts: dict[str, Any]) -> int:
     return int(cell.get("demos") or default)
 
 
+def is_probe(cells: Sequence[dict[str, Any]]) -> bool:
+    """Whether a folder's cells are a probe (another budget or config), not the protocol.
+
+    A probe's report judges no target and counts no planned grid.
+    """
+    return any(c.get("budget_scale", 1) != 1 or c.get("config_overrides") for c in cells)
+
+
 def table_cells(cells: list[dict[str, Any]], envs: dict[str, dict[str, Any]]
                 ) -> list[dict[str, Any]]:
     """The cells of the results table, per (env, method).

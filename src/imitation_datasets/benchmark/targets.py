@@ -38,6 +38,7 @@ from imitation_datasets.benchmark.protocol import (
     env_families,
     env_protocol,
     expand_families,
+    is_probe,
 )
 from imitation_datasets.core.config import from_mapping, read_yaml
 from imitation_datasets.core.errors import ConfigError, OneLineError
@@ -221,7 +222,7 @@ def targets(cells: Sequence[dict[str, Any]], envs: dict[str, dict[str, Any]],
     (cells with a ``budget_scale`` or ``config_overrides``) is not the protocol and judges no
     target.
     """
-    if any(c.get("budget_scale", 1) != 1 or c.get("config_overrides") for c in cells):
+    if is_probe(cells):
         return []
     held = {env for members in env_families().values() if set(members) & set(envs)
             for env in members}
