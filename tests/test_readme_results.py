@@ -60,7 +60,15 @@ def test_a_block_is_regenerated_from_its_folder(tmp_path):
     ("<!-- results results pie -->\n<!-- end results -->", "unknown kind 'pie'"),
     ("<!-- results .. matrix -->\n<!-- end results -->", "no benchmark_results.json"),
     ("<!-- results nowhere matrix -->\n<!-- end results -->", "folder 'nowhere'"),
+    ("<!-- results results/../results matrix -->\n<!-- end results -->", "no benchmark_"),
+    ("<!-- results results//probes/x2 matrix -->\n<!-- end results -->", "no benchmark_"),
 ])
 def test_bad_blocks_get_one_line_errors(block, message):
     with pytest.raises(ReadmeBlockError, match=message):
         render_blocks(block, ROOT)
+
+
+def test_a_block_may_read_a_folder_under_a_results_folder():
+    block = render_blocks("<!-- results results_mujoco/probes/x2 seeds-gail -->\n"
+                          "<!-- end results -->", ROOT)
+    assert block.startswith("<!-- results results_mujoco/probes/x2 seeds-gail -->\n| GAIL |")

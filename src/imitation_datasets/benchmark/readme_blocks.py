@@ -1,7 +1,8 @@
 """README blocks made from a results folder's JSON, so that no published number is typed by hand.
 
 A block is the text between ``<!-- results FOLDER KIND -->`` and ``<!-- end results -->``; its
-content is regenerated from ``FOLDER/benchmark_results.json`` (a folder next to the README):
+content is regenerated from ``FOLDER/benchmark_results.json`` (a folder next to the README or
+under one, like ``results_mujoco/probes/x2``; no part of it hidden or empty):
 
 * ``matrix``: performance per method and env, mean ± std (n seeds);
 * ``iqm``: the same with the IQM and its 95 % bootstrap CI;
@@ -34,7 +35,7 @@ from imitation_datasets.benchmark.targets import target_summary_lines
 from imitation_datasets.core.errors import OneLineError
 from imitation_datasets.core.safe_read import read_json
 
-BLOCK = re.compile(r"(?P<start><!-- results (?P<folder>[A-Za-z0-9_.-]+) (?P<kind>[a-z_-]+) -->\n)"
+BLOCK = re.compile(r"(?P<start><!-- results (?P<folder>[A-Za-z0-9_./-]+) (?P<kind>[a-z_-]+) -->\n)"
                    r"(?P<body>.*?)(?P<end><!-- end results -->)", re.S)
 KINDS = ("matrix", "iqm", "targets")
 SEEDS = "seeds-"
@@ -100,7 +101,8 @@ def render_blocks(text: str, root: Path) -> str:
     def results_of(folder: str) -> dict[str, Any]:
         if folder not in cache:
             path = root / folder / RESULTS_JSON
-            if folder.startswith(".") or not path.is_file():
+            hidden = any(part.startswith(".") or not part for part in folder.split("/"))
+            if hidden or not path.is_file():
                 raise ReadmeBlockError(f"README block: no {RESULTS_JSON} in folder {folder!r}")
             results = read_json(path)
             validate_results(results, str(path))
