@@ -24,6 +24,7 @@ from typing import Any
 
 from imitation_datasets.benchmark.protocol import cell_demos_count
 from imitation_datasets.benchmark.report import (
+    CURVE_FOOTNOTE,
     RECOMPUTED,
     RESULTS_JSON,
     matrix_table,
@@ -61,7 +62,7 @@ def block_lines(results: dict[str, Any], kind: str) -> list[str]:
         if env not in (results.get("sample_efficiency") or {}):
             raise ReadmeBlockError(f"README block: no sample-efficiency curve for env {env!r} "
                                    "(no method ran it on two demonstration counts)")
-        return sample_efficiency_table(results, env) + ["", "(n) = training seeds at that count."]
+        return sample_efficiency_table(results, env) + ["", CURVE_FOOTNOTE]
     return seed_table(results, kind.removeprefix(SEEDS))
 
 

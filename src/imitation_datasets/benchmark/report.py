@@ -45,6 +45,8 @@ RECOMPUTED = ("envs", "summary", "aggregates", "improvement", "sample_efficiency
               "anchors", "targets", "progress", "provenance", "cells")
 """Keys of a results file that :func:`report_from_json` recomputes from its cells."""
 RESULTS_MD = "benchmark_results.md"
+CURVE_FOOTNOTE = "(n) = training seeds at that count."
+"""The line under sample-efficiency tables."""
 
 
 class ReportFormatError(OneLineError, ValueError):
@@ -443,7 +445,7 @@ def _sample_efficiency_tables(results: dict[str, Any]) -> list[str]:
                   "fewer episodes are the first ones of the same training data:", ""]
         lines += sample_efficiency_table(results, env)
     if lines:
-        lines += ["", "(n) = training seeds at that count."]
+        lines += ["", CURVE_FOOTNOTE]
     return lines
 
 

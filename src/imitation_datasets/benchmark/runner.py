@@ -317,7 +317,7 @@ def plan_grid(methods: Sequence[str | type], envs: Sequence[str], seeds: int, ou
                              "another --out")
     rerun = {path for path, _ in stale}
     todo = [c for c in cells if not c.path(out).exists() or c.path(out) in rerun]
-    for cell in set(cells) - set(todo):  # a run killed between writing the result and this
+    for cell in grid - set(todo):  # a run killed between writing the result and this
         cell.state_path(out).unlink(missing_ok=True)
     log.info("%d of %d cells to run (%d finished earlier)", len(todo), len(cells),
              len(cells) - len(todo))
