@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 from imitation_datasets.benchmark.results_lock import results_writer
-from imitation_datasets.benchmark.runner import GridPlan, cell_files, plan_grid, run_cells
+from imitation_datasets.benchmark.runner import GridPlan, plan_grid, run_cells
 from imitation_datasets.cli.benchmark import write_run_report
 from imitation_datasets.core.errors import ImitationDatasetsError
 
@@ -74,7 +74,6 @@ def main(argv: list[str]) -> int:
 def run_queue(args: argparse.Namespace, argv: list[str]) -> int:
     """Plan every grid, run the cells left within the time limit, rewrite the report."""
     started = time.perf_counter()
-    before = {path: path.stat().st_mtime_ns for path in cell_files(args.out)}
     plan = GridPlan([], [], {})
     for grid in args.grids:
         plan = plan + plan_grid(out=args.out, data_dir=args.data, workers=args.workers, **grid)
@@ -86,7 +85,8 @@ def run_queue(args: argparse.Namespace, argv: list[str]) -> int:
     left = run_cells(plan, args.out, args.data, args.workers, progress=False,
                      stop_after=stop_after)
     command = "python benchmarks/cell_queue.py " + " ".join(shlex.quote(a) for a in argv)
-    path = write_run_report(args.out, command, started, before, len(plan.cells), args.workers)
+    path = write_run_report(args.out, command, started, len(plan.todo) - left, len(plan.cells),
+                            args.workers)
     print(f"{len(plan.todo) - left} cells run, {left} left unfinished; report written to {path}")
     return 0
 

@@ -1,6 +1,7 @@
 """The benchmark runner: reproducible numbers, resume, report from JSON, clear errors."""
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -8,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from imitation_datasets.benchmark import runner
 from imitation_datasets.benchmark.cells import Cell
 from imitation_datasets.benchmark.options import METHODS
 from imitation_datasets.benchmark.report import (
@@ -16,7 +18,7 @@ from imitation_datasets.benchmark.report import (
     summarise,
     write_report,
 )
-from imitation_datasets.benchmark.runner import run_benchmark
+from imitation_datasets.benchmark.runner import run_benchmark, run_cells
 from imitation_datasets.cli import main
 from imitation_datasets.core.config import to_mapping
 from imitation_datasets.core.names import UnknownNameError
@@ -33,7 +35,8 @@ def _numbers(cells):
     return [{k: c[k] for k in KEYS} for c in cells]
 
 
-def test_same_seeds_give_identical_numbers_and_finished_cells_are_not_rerun(tmp_path, data_dir):
+def test_same_seeds_give_identical_numbers_and_finished_cells_are_not_rerun(tmp_path, data_dir,
+                                                                            monkeypatch):
     first = run_benchmark(["bc"], ["cartpole"], 2, tmp_path / "a", data_dir, workers=2,
                           progress=False)
     assert [c["seed"] for c in first] == [0, 1]
@@ -68,7 +71,15 @@ def test_same_seeds_give_identical_numbers_and_finished_cells_are_not_rerun(tmp_
     assert (tmp_path / "a" / "performance_profile.png").stat().st_size > 0
 
     # the CLI with the Gymnasium id resumes the same cells (none is run) and finds their facts
-    # (it used to train cells under "CartPole-v1", then look for envs/CartPole-v1.json)
+    # (it used to train cells under "CartPole-v1", then look for envs/CartPole-v1.json);
+    # a cell file touched during the run (a git checkout) is not counted as run by it
+    other = next(p for p in (tmp_path / "a" / "cells").rglob("*.json") if p != cell)
+
+    def touching(*args, **kwargs):
+        os.utime(other, ns=(other.stat().st_atime_ns, other.stat().st_mtime_ns + 10**9))
+        return run_cells(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "run_cells", touching)
     assert main(["benchmark", "--methods", "bc", "--envs", "CartPole-v1", "--seeds", "2",
                  "--out", str(tmp_path / "a"), "--data", str(data_dir), "--workers", "1",
                  "--quiet"]) == 0
@@ -91,7 +102,10 @@ def test_resumed_runs_keep_the_history_of_earlier_invocations(tmp_path):
     text = markdown({"envs": {}, "summary": {}, "cells": [], "command": "il-datasets benchmark",
                      "runs": [first, resumed]})
     assert "- run 1: 4 of 4 cells in 20.0 min" in text
-    assert "- run 2: 0 of 4 cells in 0.1 min" in text
+    assert "- run 2: no cell finished (0.1 min in all" in text
+    text = markdown({"envs": {}, "summary": {}, "cells": [], "command": "il-datasets benchmark",
+                     "runs": [first, resumed, resumed, first]})
+    assert "- run 4: 4 of 4 cells" in text and "- runs 2, 3: no cell finished (0.2 min" in text
 
 
 def test_report_refuses_to_publish_a_leaky_benchmark(tmp_path, data_dir):

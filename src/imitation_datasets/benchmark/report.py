@@ -319,13 +319,8 @@ def markdown(results: dict[str, Any]) -> str:
                   f"set over their method's config: {'; '.join(f'`{o}`' for o in overrides)} "
                   "(`il-datasets benchmark --set`); no target is judged here.", ""]
     if results.get("command"):
-        lines += [f"Produced by `{results['command']}`."]
-        lines += [f"- run {i}: {run['cells_run']} of {run['cells_total']} cells in "
-                  f"{run['wall_seconds'] / 60:.1f} min ({_workers(run)} workers, "
-                  f"{run.get('backend', 'local')} backend)"
-                  + (f": `{run['command']}`" if run.get("command") else "")
-                  for i, run in enumerate(results.get("runs", []), 1)]
-        lines += [""]
+        lines += [f"Produced by `{results['command']}`.", *_run_lines(results.get("runs", [])),
+                  ""]
     lines += (_compared_lines(results) + _matrix_lines(results) + progress_lines(results)
               + target_lines(results))
     lines += ["| Environment | Method | AER | Performance | IQM | 95 % CI | Accuracy | "
@@ -498,6 +493,25 @@ def _cost_table(results: dict[str, Any]) -> list[str]:
                      + (f"{c['cpu_seconds'] / 60:.1f} ({c['cpu_cells']})"
                         if c.get("cpu_cells") else "–")
                      + f" | {c['env_steps']:,} |")
+    return lines
+
+
+def _run_lines(runs: list[dict[str, Any]]) -> list[str]:
+    """One line per recorded invocation that finished a cell; those that finished none, folded.
+
+    An invocation that found its grid finished (or stopped before a cell ended) still counts.
+    """
+    lines = [f"- run {i}: {run['cells_run']} of {run['cells_total']} cells in "
+             f"{run['wall_seconds'] / 60:.1f} min ({_workers(run)} workers, "
+             f"{run.get('backend', 'local')} backend)"
+             + (f": `{run['command']}`" if run.get("command") else "")
+             for i, run in enumerate(runs, 1) if run["cells_run"]]
+    idle = [i for i, run in enumerate(runs, 1) if not run["cells_run"]]
+    if idle:
+        minutes = sum(runs[i - 1]["wall_seconds"] for i in idle) / 60
+        lines.append(f"- run{'s' if len(idle) > 1 else ''} {', '.join(map(str, idle))}: no "
+                     f"cell finished ({minutes:.1f} min in all: every cell of the grid had "
+                     "run before, or the run stopped before one ended)")
     return lines
 
 

@@ -30,11 +30,10 @@ def run_benchmark(options: BenchmarkOptions, argv: Sequence[str] = ()) -> int:
     """Run the benchmark grid and write the report; exit status 1 if a leakage check fails."""
     from imitation_datasets.benchmark.protocol import LeakageError
     from imitation_datasets.benchmark.results_lock import results_writer
-    from imitation_datasets.benchmark.runner import cell_files, plan_grid, run_cells
+    from imitation_datasets.benchmark.runner import plan_grid, run_cells
     from imitation_datasets.collect.controller import CollectionError
 
     out = options.out
-    before = {path: path.stat().st_mtime_ns for path in cell_files(out)}
     started = time.perf_counter()
     try:
         with results_writer(out):
@@ -43,11 +42,11 @@ def run_benchmark(options: BenchmarkOptions, argv: Sequence[str] = ()) -> int:
                              overwrite=options.overwrite, budget_scale=options.budget_scale,
                              first_seed=options.first_seed,
                              overrides=options.config_overrides())
-            run_cells(plan, out, options.data, options.workers, options.backend,
-                      options.ray_address, options.progress, options.stop_after)
+            left = run_cells(plan, out, options.data, options.workers, options.backend,
+                             options.ray_address, options.progress, options.stop_after)
             path = write_run_report(
-                out, "il-datasets " + " ".join(shlex.quote(a) for a in argv), started, before,
-                len(plan.cells), options.workers, options.backend)
+                out, "il-datasets " + " ".join(shlex.quote(a) for a in argv), started,
+                len(plan.todo) - left, len(plan.cells), options.workers, options.backend)
     except LeakageError as exc:
         return fail(exc, 1, kind="")
     except CollectionError as exc:
@@ -56,17 +55,17 @@ def run_benchmark(options: BenchmarkOptions, argv: Sequence[str] = ()) -> int:
     return 0
 
 
-def write_run_report(out: Path, command: str, started: float, before: dict[Path, int],
+def write_run_report(out: Path, command: str, started: float, cells_run: int,
                      cells_total: int, workers: int, backend: str = "local") -> Path:
     """Rewrite ``out``'s report from all its cells, recording one more invocation in it.
 
-    ``started`` is the invocation's ``time.perf_counter()`` at its start, ``before`` the
-    modification times of the cell files then (a cell written since counts as run by it).
-    Returns the Markdown report's path.
+    ``started`` is the invocation's ``time.perf_counter()`` at its start; ``cells_run`` the
+    cells it finished (its plan's cells left to run less those left unfinished), of
+    ``cells_total`` in its grid. Returns the Markdown report's path.
     """
     from imitation_datasets.benchmark.provenance import run_record
     from imitation_datasets.benchmark.report import previous_runs, summarise, write_report
-    from imitation_datasets.benchmark.runner import cell_files, finished_results
+    from imitation_datasets.benchmark.runner import finished_results
     from imitation_datasets.benchmark.targets import probe_records
 
     cells, facts = finished_results(out)
@@ -76,8 +75,7 @@ def write_run_report(out: Path, command: str, started: float, before: dict[Path,
         "runs": previous_runs(out) + [{
             "command": command,
             "wall_seconds": time.perf_counter() - started,
-            "cells_run": sum(1 for path in cell_files(out)
-                             if before.get(path) != path.stat().st_mtime_ns),
+            "cells_run": cells_run,
             "cells_total": cells_total,
             "workers": workers,
             "backend": backend,
