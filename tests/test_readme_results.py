@@ -44,6 +44,13 @@ def test_a_block_is_regenerated_from_its_folder(tmp_path):
     one = [c["performance"] for c in results["cells"] if c["method"] == "gail"
            and c["env"] == "hopper" and c.get("demos") == 1]
     assert f"| GAIL | {sum(one) / len(one):.3f} [" in demos and f"({len(one)}) |" in demos
+    plan = render_blocks("<!-- results res plan -->\n<!-- end results -->", tmp_path)
+    progress = results["progress"]
+    assert f"{progress['finished']} of {progress['planned']} cells finished" in plan
+    gail_counts = progress["by_method"]["gail"]
+    assert "| GAIL | " + " | ".join(
+        f"{gail_counts[n][0]} / {gail_counts[n][1]}" if n in gail_counts else "–"
+        for n in ("1", "5", "25", "100")) + " |" in plan
     with pytest.raises(ReadmeBlockError, match="no sample-efficiency curve for env 'mars'"):
         render_blocks("<!-- results res demos-mars -->\n<!-- end results -->", tmp_path)
     # the derived keys are recomputed from the cells: stale or hostile ones change nothing
@@ -62,6 +69,7 @@ def test_a_block_is_regenerated_from_its_folder(tmp_path):
     ("<!-- results nowhere matrix -->\n<!-- end results -->", "folder 'nowhere'"),
     ("<!-- results results/../results matrix -->\n<!-- end results -->", "no benchmark_"),
     ("<!-- results results//probes/x2 matrix -->\n<!-- end results -->", "no benchmark_"),
+    ("<!-- results results_mujoco/probes/x2 plan -->\n<!-- end results -->", "no planned grid"),
 ])
 def test_bad_blocks_get_one_line_errors(block, message):
     with pytest.raises(ReadmeBlockError, match=message):

@@ -8,6 +8,7 @@ This module imports nothing heavy, so ``--help`` does not load the benchmark cod
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -18,6 +19,20 @@ from imitation_datasets.core.errors import ConfigError
 METHODS = ("bc", "bco", "abco", "iupe", "dagger", "gail", "gaifo", "airl", "sqil",
            "iq_learn_offline", "iq_learn_online")
 """Every shipped method, in the report's order (a test keeps it equal to the registry)."""
+
+
+def method_rank(name: str) -> int:
+    """A method's place in the report's order: its index in ``METHODS``, others after them."""
+    return METHODS.index(name) if name in METHODS else len(METHODS)
+
+
+def method_order(names: Iterable[str]) -> list[str]:
+    """``names`` without repeats in the report's order: ``METHODS``' first, others after as given.
+
+    A report's rows keep this order whichever cells ran first, so a table does not reshuffle as
+    a grid fills in.
+    """
+    return sorted(dict.fromkeys(names), key=method_rank)
 SAMPLE_EFFICIENCY_DEMOS = (1, 5, 10, 25, 100)
 """Demonstration counts of the published sample-efficiency curves."""
 ENVS = ("cartpole", "acrobot", "mountaincar", "lunarlander", "pendulum", "mountaincarcontinuous")

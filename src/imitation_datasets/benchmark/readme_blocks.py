@@ -7,6 +7,8 @@ under one, like ``results_mujoco/probes/x2``; no part of it hidden or empty):
 * ``matrix``: performance per method and env, mean ± std (n seeds);
 * ``iqm``: the same with the IQM and its 95 % bootstrap CI;
 * ``targets``: the issues' targets, verdict counts and the rows missed or below so far;
+* ``plan``: how much of the planned grid of the folder's env families has run, finished /
+  planned cells per method and number of demonstrations (nothing that has not run is hidden);
 * ``seeds-METHOD``: that method's mean performance with every seed's score, one row per number
   of demonstrations, one column per env it ran;
 * ``demos-ENV``: that env's sample efficiency, mean [95 % bootstrap CI] (n seeds) per method
@@ -22,6 +24,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from imitation_datasets.benchmark.plan import progress_lines
 from imitation_datasets.benchmark.protocol import cell_demos_count
 from imitation_datasets.benchmark.report import (
     CURVE_FOOTNOTE,
@@ -38,7 +41,7 @@ from imitation_datasets.core.safe_read import read_json
 
 BLOCK = re.compile(r"(?P<start><!-- results (?P<folder>[A-Za-z0-9_./-]+) (?P<kind>[a-z_-]+) -->\n)"
                    r"(?P<body>.*?)(?P<end><!-- end results -->)", re.S)
-KINDS = ("matrix", "iqm", "targets")
+KINDS = ("matrix", "iqm", "targets", "plan")
 SEEDS = "seeds-"
 """The prefix of the per-seed kind: ``seeds-METHOD``."""
 DEMOS = "demos-"
@@ -57,6 +60,12 @@ def block_lines(results: dict[str, Any], kind: str) -> list[str]:
         return matrix_table(results, statistic="iqm")
     if kind == "targets":
         return target_summary_lines(results)
+    if kind == "plan":
+        lines = progress_lines(results)
+        if not lines:
+            raise ReadmeBlockError("README block: no planned grid for these results (a probe's "
+                                   "folder, or envs of no family)")
+        return lines[1:-1]  # without the blank lines around it in a report
     if kind.startswith(DEMOS):
         env = kind.removeprefix(DEMOS)
         if env not in (results.get("sample_efficiency") or {}):

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from imitation_datasets.benchmark.anchors import anchor_lines, anchors
+from imitation_datasets.benchmark.options import method_order
 from imitation_datasets.benchmark.page import results_page
 from imitation_datasets.benchmark.plan import progress, progress_lines
 from imitation_datasets.benchmark.plots import plots
@@ -165,7 +166,7 @@ def summarise(cells: Sequence[dict[str, Any]], envs: dict[str, dict[str, Any]],
     every = list(cells)
     cells = table_cells(every, envs)
     summary: dict[str, dict[str, Any]] = {}
-    order = list(dict.fromkeys(c["method"] for c in every))
+    order = method_order(c["method"] for c in every)
     for env in envs:
         summary[env] = {}
         for method in (m for m in order if any(c["env"] == env and c["method"] == m

@@ -21,7 +21,7 @@ from typing import Any
 
 from imitation_datasets.benchmark.cells import Cell, check_folders, run_cell
 from imitation_datasets.benchmark.method_specs import method_spec, overrides_text
-from imitation_datasets.benchmark.options import METHODS
+from imitation_datasets.benchmark.options import method_rank
 from imitation_datasets.benchmark.protocol import (
     LeakageError,
     Splits,
@@ -71,13 +71,13 @@ def finished_results(out: str | Path) -> tuple[list[dict[str, Any]], dict[str, d
     A folder's report covers all of its cells, so a run of a few cells never hides the rest of
     a grid that was run into the same folder.
     """
-    envs, methods = list(protocol_table()), list(METHODS)
+    envs = list(protocol_table())
 
     def order(cell: dict[str, Any]) -> tuple[Any, ...]:
         """The report's order: envs.yaml's envs, METHODS' methods (others after), demos, seed."""
         return (envs.index(cell["env"]) if cell["env"] in envs else len(envs), cell["env"],
-                methods.index(cell["method"]) if cell["method"] in methods else len(methods),
-                cell["method"], cell.get("demos") or 0, cell["seed"])
+                method_rank(cell["method"]), cell["method"], cell.get("demos") or 0,
+                cell["seed"])
 
     cells = sorted((read_json(path) for path in cell_files(out)), key=order)
     facts = {env: read_json(facts_path(out, env))
