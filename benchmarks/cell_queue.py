@@ -15,6 +15,12 @@ comma-separated list of demonstration counts or `-` for the protocol's count, SE
 
     python benchmarks/cell_queue.py --out results_mujoco --workers 16 --stop-after 480 \\
         gail/ant/25,1/0-2 bc,dagger/hopper,cheetah,walker,ant,swimmer/25/1-4
+
+`--budget-scale K` and `--set JSON` make every grid of the queue a budget or config probe, as
+`il-datasets benchmark`'s options of those names do (use the probe's own `--out`):
+
+    python benchmarks/cell_queue.py --out results_mujoco/probes/x2 --budget-scale 2 \\
+        bc/hopper,walker/25/0-2 dagger/hopper,cheetah,walker/25/0-2
 """
 
 from __future__ import annotations
@@ -26,10 +32,11 @@ import sys
 import time
 from pathlib import Path
 
+from imitation_datasets.benchmark.options import parse_config_overrides
 from imitation_datasets.benchmark.results_lock import results_writer
 from imitation_datasets.benchmark.runner import GridPlan, plan_grid, run_cells
 from imitation_datasets.cli.benchmark import write_run_report
-from imitation_datasets.core.errors import ImitationDatasetsError
+from imitation_datasets.core.errors import ConfigError, ImitationDatasetsError
 
 
 def parse_grid(text: str) -> dict:
@@ -51,6 +58,25 @@ def parse_grid(text: str) -> dict:
             "first_seed": first_seed, "seeds": last_seed - first_seed + 1}
 
 
+def positive(text: str) -> float:
+    """A number > 0 (``--budget-scale``)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return value
+
+
+def config_fields(text: str) -> dict:
+    """``--set``'s JSON object of config fields."""
+    try:
+        return parse_config_overrides(text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("grids", nargs="+", type=parse_grid, metavar="GRID",
@@ -61,6 +87,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--workers", type=int, default=2, help="cells run in parallel")
     parser.add_argument("--stop-after", type=float, default=None,
                         help="seconds after which unfinished cells are dropped (default: none)")
+    parser.add_argument("--budget-scale", type=positive, default=1.0,
+                        help="a budget probe: every method's training budget times this "
+                             "(default: 1, the protocol)")
+    parser.add_argument("--set", type=config_fields, default=None, dest="overrides",
+                        help="a config probe: config fields set for every method, as a JSON "
+                             "object (default: none, the protocol)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     try:
@@ -76,7 +108,9 @@ def run_queue(args: argparse.Namespace, argv: list[str]) -> int:
     started = time.perf_counter()
     plan = GridPlan([], [], {})
     for grid in args.grids:
-        plan = plan + plan_grid(out=args.out, data_dir=args.data, workers=args.workers, **grid)
+        plan = plan + plan_grid(out=args.out, data_dir=args.data, workers=args.workers,
+                                budget_scale=args.budget_scale, overrides=args.overrides,
+                                **grid)
     print(f"{len(plan.todo)} of {len(plan.cells)} cells to run on {args.workers} workers",
           flush=True)
     stop_after = None  # the time limit counts from the start, data and planning included

@@ -63,6 +63,37 @@ def test_bad_grids_are_one_line_errors(grid, message):
     assert done.returncode == 2 and message in done.stderr
 
 
+@pytest.mark.parametrize("option, message", [
+    (["--budget-scale", "0"], "expected a number > 0, got '0'"),
+    (["--budget-scale", "nan"], "expected a number > 0, got 'nan'"),
+    (["--set", "{absorbing"], "not JSON"),
+    (["--set", "[1]"], "expected a JSON object of config fields"),
+    (["--set", '{"no_such_field": 1}'], "no_such_field"),
+])
+def test_bad_probe_options_are_one_line_errors(tmp_path, bench_data_dir, option, message):
+    done = queue("bc/cartpole/2/0", "--out", str(tmp_path / "q"), "--data", str(bench_data_dir),
+                 *option)
+    assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "q" / "cells").exists()
+
+
+def test_a_queue_of_probes_records_its_budget_and_config(tmp_path, bench_data_dir):
+    out = tmp_path / "probe"
+    done = queue("bc/cartpole/2/0", "--out", str(out), "--data", str(bench_data_dir),
+                 "--workers", "1", "--budget-scale", "0.5", "--set", '{"batch_size": 32}')
+    assert done.returncode == 0, done.stderr
+    cell = json.loads(next((out / "cells").rglob("seed0.json")).read_text())
+    assert cell["budget_scale"] == 0.5 and cell["config_overrides"] == {"batch_size": 32}
+    assert cell["config"]["batch_size"] == 32
+    alone = run_benchmark(["bc"], ["cartpole"], 1, tmp_path / "cli", bench_data_dir, workers=1,
+                          progress=False, demos=[2], budget_scale=0.5,
+                          overrides={"batch_size": 32})
+    assert {k: cell[k] for k in NUMBERS} == {k: alone[0][k] for k in NUMBERS}
+    report = (out / "benchmark_results.md").read_text()
+    assert "**A budget probe, not the protocol:**" in report
+    assert "**A config probe, not the protocol:**" in report
+
+
 def test_cells_are_never_made_from_other_data_than_the_folders_cells(tmp_path, bench_data_dir):
     run_benchmark(["bc"], ["cartpole"], 1, tmp_path, bench_data_dir, workers=1,
                   progress=False, demos=[2])

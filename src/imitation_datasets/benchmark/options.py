@@ -21,6 +21,21 @@ METHODS = ("bc", "bco", "abco", "iupe", "dagger", "gail", "gaifo", "airl", "sqil
 """Every shipped method, in the report's order (a test keeps it equal to the registry)."""
 
 
+def parse_config_overrides(text: str) -> dict[str, Any]:
+    """The config fields a ``--set`` JSON object sets (checked against configs later).
+
+    Raises:
+        ConfigError: not JSON, or not a non-empty JSON object.
+    """
+    try:
+        fields = json.loads(text)
+    except ValueError as exc:
+        raise ConfigError(f"not JSON ({exc})") from None
+    if not isinstance(fields, dict) or not fields:
+        raise ConfigError(f"expected a JSON object of config fields, got {text!r:.80}")
+    return fields
+
+
 def method_rank(name: str) -> int:
     """A method's place in the report's order: its index in ``METHODS``, others after them."""
     return METHODS.index(name) if name in METHODS else len(METHODS)
@@ -118,13 +133,4 @@ class BenchmarkOptions:
         Raises:
             ConfigError: not a JSON object.
         """
-        if self.overrides is None:
-            return None
-        try:
-            fields = json.loads(self.overrides)
-        except ValueError as exc:
-            raise ConfigError(f"not JSON ({exc})") from None
-        if not isinstance(fields, dict) or not fields:
-            raise ConfigError(f"expected a JSON object of config fields, got "
-                              f"{self.overrides!r:.80}")
-        return fields
+        return None if self.overrides is None else parse_config_overrides(self.overrides)
