@@ -160,10 +160,12 @@ def expert_on_test_seeds(splits: Splits) -> dict[str, float]:
 
 
 def data_fingerprints(splits: Splits) -> dict[str, str]:
-    """Content fingerprints of what an env's cells train on: random data and expert card.
+    """Fingerprints of what an env's cells train on: the random data's run, the expert card.
 
-    (The expert dataset's own fingerprint is ``dataset_fingerprint``.) They go into every
-    results bundle, so that two bundles can be checked to come from the same data.
+    ``random_fingerprint`` (like the expert dataset's ``dataset_fingerprint``) is the collection
+    run's fingerprint, a hash of what decides the data (env, expert or random policy, seeds), not
+    of the bytes recorded; the card's is a hash of its content. They go into every results
+    bundle, so that two bundles can be checked to come from the same data inputs.
     """
     from imitation_datasets.experts import Experts
 
