@@ -65,6 +65,8 @@ def test_module_class_from_the_command_line_appears_in_the_report(
     assert env["dataset_fingerprint"] and env["expert_card_sha256"]
     run = results["runs"][-1]
     assert run["libraries"]["torch"] and run["machine"]["cpus"] >= 1
+    # the simulators' versions too: they decide the data (a release may change the bytes)
+    assert {"mujoco", "box2d", "gymnasium"} <= set(run["libraries"])
     assert run["cell_environment"]["ATEN_CPU_CAPABILITY"] == "default"
 
     # the same bundle twice merges (cells shown once); a changed protocol is refused

@@ -19,8 +19,8 @@ from typing import Any
 from imitation_datasets.benchmark.reproducible import CELL_ENVIRONMENT
 from imitation_datasets.core.versions import library_versions
 
-LIBRARIES = ("numpy", "torch", "gymnasium", "scipy", "pyarrow")
-"""Libraries whose versions a run records (cells depend on them)."""
+LIBRARIES = ("numpy", "torch", "gymnasium", "mujoco", "box2d", "scipy", "pyarrow")
+"""Libraries whose versions a run records (cells depend on them; the simulators decide the data)."""
 COMPARED = ("protocol_hash", "dataset_fingerprint", "random_fingerprint", "expert_card_sha256")
 """Per-environment fields that must agree for two bundles' cells to share a table."""
 
