@@ -20,6 +20,15 @@ METHODS = ("bc", "bco", "abco", "iupe", "dagger", "gail", "gaifo", "airl", "sqil
            "iq_learn_offline", "iq_learn_online")
 """Every shipped method, in the report's order (a test keeps it equal to the registry)."""
 
+SAMPLE_EFFICIENCY_DEMOS = (1, 5, 10, 25, 100)
+"""Demonstration counts of the published sample-efficiency curves."""
+ENVS = ("cartpole", "acrobot", "mountaincar", "lunarlander", "pendulum", "mountaincarcontinuous")
+"""The benchmark environments, in ``envs.yaml`` order."""
+CLI_FLAGS = {"ray_address": "--address", "progress": "--quiet", "overrides": "--set"}
+"""Fields whose ``il-datasets benchmark`` flag is not ``--<field-name>``."""
+CLI_ALIASES = {"workers": ("--jobs",)}
+"""Old flag spellings still accepted (``--jobs`` is in the command of published reports)."""
+
 
 def parse_config_overrides(text: str) -> dict[str, Any]:
     """The config fields a ``--set`` JSON object sets (checked against configs later).
@@ -48,14 +57,6 @@ def method_order(names: Iterable[str]) -> list[str]:
     a grid fills in.
     """
     return sorted(dict.fromkeys(names), key=method_rank)
-SAMPLE_EFFICIENCY_DEMOS = (1, 5, 10, 25, 100)
-"""Demonstration counts of the published sample-efficiency curves."""
-ENVS = ("cartpole", "acrobot", "mountaincar", "lunarlander", "pendulum", "mountaincarcontinuous")
-"""The benchmark environments, in ``envs.yaml`` order."""
-CLI_FLAGS = {"ray_address": "--address", "progress": "--quiet", "overrides": "--set"}
-"""Fields whose ``il-datasets benchmark`` flag is not ``--<field-name>``."""
-CLI_ALIASES = {"workers": ("--jobs",)}
-"""Old flag spellings still accepted (``--jobs`` is in the command of published reports)."""
 
 
 @dataclass(frozen=True)
