@@ -19,6 +19,7 @@ from gymnasium.wrappers import OrderEnforcing, TimeLimit
 from imitation_datasets.core.acting import batch_actions
 from imitation_datasets.core.episode import Episode
 from imitation_datasets.core.errors import ImitationDatasetsError
+from imitation_datasets.core.portable_envs import make_portable
 from imitation_datasets.core.spaces import storable
 
 Job = tuple[Any, int]
@@ -31,8 +32,11 @@ def make_env(env_id: str, env_kwargs: dict[str, Any] | None = None) -> gym.Env:
     A non-Box observation space (Discrete, MultiDiscrete, MultiBinary, Dict, Tuple) is wrapped
     to give the rows it is stored as (``core/spaces.py``); an unsupported observation or action
     space raises :class:`~imitation_datasets.core.spaces.UnsupportedSpaceError` (one line).
+    An environment whose Gymnasium code gives CPU-dependent bits (``Reacher-v5``'s and
+    ``Pusher-v5``'s BLAS norms) gets its portable class (``core/portable_envs.py``).
     """
-    return storable(gym.make(env_id, disable_env_checker=True, **(env_kwargs or {})), env_id)
+    env = make_portable(gym.make(env_id, disable_env_checker=True, **(env_kwargs or {})))
+    return storable(env, env_id)
 
 
 FULL_RESET_FAMILIES = ("gymnasium.envs.classic_control.", "gymnasium.envs.mujoco.")
