@@ -63,6 +63,7 @@ def test_module_class_from_the_command_line_appears_in_the_report(
     env = results["provenance"]["envs"]["cartpole"]
     assert len(env["protocol_hash"]) == 64 and len(env["random_fingerprint"]) == 64
     assert env["dataset_fingerprint"] and env["expert_card_sha256"]
+    assert len(env["dataset_content_fingerprint"]) == len(env["random_content_fingerprint"]) == 64
     run = results["runs"][-1]
     assert run["libraries"]["torch"] and run["machine"]["cpus"] >= 1
     # the simulators' versions too: they decide the data (a release may change the bytes)
@@ -87,15 +88,17 @@ def test_module_class_from_the_command_line_appears_in_the_report(
     assert "shown apart: theirs on cartpole: protocol_hash" in markdown(apart)
     # other data (a different random dataset) is refused too, through the CLI (exit 2)
     other["envs"]["cartpole"]["test_seeds"] = results["envs"]["cartpole"]["test_seeds"]
-    other["envs"]["cartpole"]["random_fingerprint"] = "0" * 64
-    (tmp_path / "theirs.json").write_text(json.dumps(other))
-    assert main(["benchmark-compare", str(tmp_path / RESULTS_JSON),
-                 str(tmp_path / "theirs.json"), "--out", str(tmp_path / "cli")]) == 2
+    for field in ("random_fingerprint", "random_content_fingerprint"):
+        changed = {**other["envs"]["cartpole"], field: "0" * 64}
+        (tmp_path / "theirs.json").write_text(json.dumps({**other, "envs": {"cartpole": changed}}))
+        assert main(["benchmark-compare", str(tmp_path / RESULTS_JSON),
+                     str(tmp_path / "theirs.json"), "--out", str(tmp_path / "cli")]) == 2
 
 
 def test_one_cell_with_two_different_results_is_refused():
     envs = {"a": {"env_id": "A-v0", "protocol": {}, "dataset_fingerprint": "d",
-                  "random_fingerprint": "r", "expert_card_sha256": "c"}}
+                  "random_fingerprint": "r", "dataset_content_fingerprint": "dc",
+                  "random_content_fingerprint": "rc", "expert_card_sha256": "c"}}
     cell = {"env": "a", "method": "bc", "seed": 0, "aer": 1.0, "performance": 1.0,
             "test_returns": [1.0]}
     from imitation_datasets.benchmark.compare import Bundle

@@ -1,15 +1,19 @@
 """benchmarks/cell_queue.py: several grids on one pool, stopped in time, same cells as the CLI."""
 
+import dataclasses
 import json
+import shutil
 import subprocess
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from imitation_datasets.benchmark.cells import Cell
+from imitation_datasets.benchmark.protocol import prepare
 from imitation_datasets.benchmark.runner import (
     DataMismatchError,
     GridPlan,
@@ -18,9 +22,11 @@ from imitation_datasets.benchmark.runner import (
     stale_cells,
     stop_workers,
 )
+from imitation_datasets.data.parquet import read_parquet, write_parquet
 
 SCRIPT = Path(__file__).parent.parent / "benchmarks" / "cell_queue.py"
 NUMBERS = ("test_returns", "aer", "performance", "accuracy")
+CONTENT = ("dataset_content_fingerprint", "random_content_fingerprint")
 
 
 def queue(*args: str) -> subprocess.CompletedProcess:
@@ -92,6 +98,33 @@ def test_a_queue_of_probes_records_its_budget_and_config(tmp_path, bench_data_di
     report = (out / "benchmark_results.md").read_text()
     assert "**A budget probe, not the protocol:**" in report
     assert "**A config probe, not the protocol:**" in report
+
+
+def test_data_of_the_same_inputs_but_other_content_are_refused(tmp_path, bench_data_dir):
+    """Same run fingerprints (env, expert, seeds) but other bytes, as another simulator version
+    or CPU could give: refused, naming the content fingerprint; facts written before content
+    was recorded get it from their next run's data."""
+    data = tmp_path / "data"
+    shutil.copytree(bench_data_dir, data)
+    out = tmp_path / "out"
+    run_benchmark(["bc"], ["cartpole"], 1, out, data, workers=1, progress=False, demos=[2])
+    facts_path = out / "envs" / "cartpole.json"
+    facts = json.loads(facts_path.read_text())
+    content = {key: facts.pop(key) for key in CONTENT}
+    assert all(len(value) == 64 for value in content.values())
+    facts_path.write_text(json.dumps(facts))  # as an older version wrote it
+    plan_grid(["bc"], ["cartpole"], 1, out, data, demos=[2])
+    assert {key: json.loads(facts_path.read_text())[key] for key in CONTENT} == content
+
+    random_dir = prepare("cartpole", data).random_dir
+    arrays, meta = read_parquet(random_dir)
+    obs = np.array(arrays.obs)
+    obs[3, 0] = np.nextafter(obs[3, 0], np.float32(np.inf))  # one bit of one observation
+    write_parquet(random_dir, dataclasses.replace(arrays, obs=obs), meta)
+    assert read_parquet(random_dir)[1]["collection"]["fingerprint"] == facts["random_fingerprint"]
+    with pytest.raises(DataMismatchError, match=r"cartpole: the data in .* differ from those "
+                       r"the cells in .* were made from \(random_content_fingerprint"):
+        plan_grid(["bc"], ["cartpole"], 1, out, data, demos=[2])
 
 
 def test_cells_are_never_made_from_other_data_than_the_folders_cells(tmp_path, bench_data_dir):

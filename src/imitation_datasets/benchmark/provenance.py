@@ -1,11 +1,12 @@
 """What makes two benchmark results comparable, recorded with every results bundle.
 
-A bundle (``benchmark_results.json``) carries, per environment, the protocol its cells were
-made under (seeds, splits, episode counts) with a hash of it, and the fingerprints of the data
-they trained on (content hashes of the expert and random datasets) and of the curated expert's
-card. Cells from two bundles may share a table only when these agree
-(:mod:`~imitation_datasets.benchmark.compare`). Each invocation also records the package and
-library versions and the machine it ran on (:func:`run_record`).
+A bundle (``benchmark_results.json``) carries, per environment, the protocol its cells were made
+under (seeds, splits, episode counts) with a hash of it, and the fingerprints of the data they
+trained on (the expert and random datasets' collection runs, a hash of their inputs, and their
+content, a hash of the data themselves) and of the curated expert's card. Cells from two bundles
+may share a table only when these agree (:mod:`~imitation_datasets.benchmark.compare`). Each
+invocation also records the package and library versions and the machine it ran on
+(:func:`run_record`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from imitation_datasets.core.versions import library_versions
 
 LIBRARIES = ("numpy", "torch", "gymnasium", "mujoco", "box2d", "scipy", "pyarrow")
 """Libraries whose versions a run records (cells depend on them; the simulators decide the data)."""
-COMPARED = ("protocol_hash", "dataset_fingerprint", "random_fingerprint", "expert_card_sha256")
+COMPARED = ("protocol_hash", "dataset_fingerprint", "random_fingerprint",
+            "dataset_content_fingerprint", "random_content_fingerprint", "expert_card_sha256")
 """Per-environment fields that must agree for two bundles' cells to share a table."""
 
 
@@ -45,6 +47,8 @@ def env_provenance(facts: dict[str, Any]) -> dict[str, Any]:
         "protocol_hash": digest(protocol),
         "dataset_fingerprint": facts.get("dataset_fingerprint"),
         "random_fingerprint": facts.get("random_fingerprint"),
+        "dataset_content_fingerprint": facts.get("dataset_content_fingerprint"),
+        "random_content_fingerprint": facts.get("random_content_fingerprint"),
         "expert_card_sha256": facts.get("expert_card_sha256"),
         "expert_weights_sha256": (facts.get("expert") or {}).get("weights_sha256"),
     }

@@ -42,6 +42,7 @@ from imitation_datasets.core.errors import ConfigError, OneLineError
 from imitation_datasets.core.evaluation import evaluate_policy
 from imitation_datasets.core.processes import die_with_parent
 from imitation_datasets.core.safe_read import read_json
+from imitation_datasets.data.fingerprint import content_fingerprint
 from imitation_datasets.data.parquet import read_parquet
 
 __all__ = ["DataMismatchError", "GridPlan", "StaleCellError", "cell_files", "env_facts",
@@ -160,17 +161,23 @@ def expert_on_test_seeds(splits: Splits) -> dict[str, float]:
 
 
 def data_fingerprints(splits: Splits) -> dict[str, str]:
-    """Fingerprints of what an env's cells train on: the random data's run, the expert card.
+    """Fingerprints of what an env's cells train on: the data's runs and content, the expert card.
 
-    ``random_fingerprint`` (like the expert dataset's ``dataset_fingerprint``) is the collection
-    run's fingerprint, a hash of what decides the data (env, expert or random policy, seeds), not
-    of the bytes recorded; the card's is a hash of its content. They go into every results
-    bundle, so that two bundles can be checked to come from the same data inputs.
+    ``dataset_fingerprint`` and ``random_fingerprint`` are the collection runs' fingerprints,
+    hashes of what decides the data (env, expert or random policy, seeds);
+    ``dataset_content_fingerprint`` and ``random_content_fingerprint`` hash the data themselves
+    (``data/fingerprint.py``), so data collected with the same inputs but other simulator or
+    library versions (other physics, other bits) do not pass for the same; the card's is a hash of
+    its content. They go into the env's facts and every results bundle, so that a resumed run
+    and two bundles can be checked to come from the same data.
     """
     from imitation_datasets.experts import Experts
 
     card = Experts.get_expert(splits.protocol.expert).card.to_dict()
-    return {"random_fingerprint": read_parquet(splits.random_dir)[1]["collection"]["fingerprint"],
+    return {"dataset_fingerprint": splits.dataset[1]["collection"]["fingerprint"],
+            "random_fingerprint": read_parquet(splits.random_dir)[1]["collection"]["fingerprint"],
+            "dataset_content_fingerprint": content_fingerprint(splits.dataset[0]),
+            "random_content_fingerprint": content_fingerprint(splits.random),
             "expert_card_sha256": digest(card)}
 
 
@@ -195,7 +202,6 @@ def env_facts(splits: Splits) -> dict[str, Any]:
         "random_validation_return": float(random_validation.mean()),
         "validation_seeds": splits.validation_seeds,
         "test_seeds": splits.test_seeds,
-        "dataset_fingerprint": meta["collection"]["fingerprint"],
         "leakage": report.to_dict(),
         **expert_on_test_seeds(splits),
         **data_fingerprints(splits),
@@ -360,20 +366,18 @@ def env_facts_of(env: str, out: Path, data_dir: Path, workers: int) -> dict[str,
     path = facts_path(out, env)
     if path.exists():
         facts = json.loads(path.read_text())
-        fingerprints = data_fingerprints(splits)
-        made = {"dataset_fingerprint": splits.dataset[1]["collection"]["fingerprint"],
-                **fingerprints}
+        made = data_fingerprints(splits)
         for key, value in made.items():
             if facts.get(key, value) != value:
                 raise DataMismatchError(
                     f"{env}: the data in {data_dir} differ from those the cells in {out} were "
                     f"made from ({key} {value[:12]}, recorded {str(facts[key])[:12]}); use "
                     "another --out, or the data and library versions they were made with")
-        upgrades: dict[str, Any] = {}  # what facts written by an older version lack
+        # what facts written by an older version lack: fingerprints recorded from the data
+        # found now (which match every fingerprint recorded then), the expert's test return
+        upgrades: dict[str, Any] = {key: value for key, value in made.items() if key not in facts}
         if "expert_test_return" not in facts:
             upgrades.update(expert_on_test_seeds(splits))
-        if "random_fingerprint" not in facts:
-            upgrades.update(fingerprints)
         if upgrades:
             facts.update(upgrades)
             atomic_write_text(path, json.dumps(facts, indent=1))
