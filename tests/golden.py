@@ -67,6 +67,24 @@ def curated_keys() -> list[str]:
     return sorted(k for k, e in Experts.get_register().items() if isinstance(e, CuratedExpert))
 
 
+def numpy_simd_off(avx512_only: bool = False) -> str:
+    """An ``NPY_DISABLE_CPU_FEATURES`` value that turns off NumPy's run-time dispatched SIMD paths.
+
+    The names are this NumPy's own dispatch targets (NumPy 2.4 groups them as ``X86_V3``,
+    ``X86_V4``, ...; older releases named ``AVX2``, ``AVX512F``, ...: a name NumPy does not
+    dispatch is ignored without a word, so a hard-coded list can silently disable nothing).
+    ``avx512_only`` keeps the AVX2 paths.
+    """
+    import numpy as np
+
+    try:
+        from numpy._core._multiarray_umath import __cpu_dispatch__ as dispatched
+    except ImportError:  # NumPy 1.x
+        dispatched = np.core._multiarray_umath.__cpu_dispatch__
+    return " ".join(name for name in dispatched
+                    if not avx512_only or name == "X86_V4" or name.startswith("AVX512"))
+
+
 if __name__ == "__main__":
     import time
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 import pytest
+from golden import numpy_simd_off
 from network_fixtures import network_digest, random_network
 
 from imitation_datasets.core.evaluation import evaluate_policy
@@ -199,8 +200,8 @@ def test_network_bytes_are_the_same_on_every_machine():
 
 
 @pytest.mark.parametrize("blas, numpy_off", [
-    ("Prescott", "AVX512F AVX512_SKX AVX512_ICL AVX2 FMA3"),  # SSE-era kernels, no AVX in NumPy
-    ("Haswell", "AVX512F AVX512_SKX AVX512_ICL"),             # AVX2 without AVX-512
+    ("Prescott", numpy_simd_off()),                 # SSE-era kernels, no SIMD paths in NumPy
+    ("Haswell", numpy_simd_off(avx512_only=True)),  # AVX2 without AVX-512
     ("SkylakeX", ""),
 ])
 def test_network_bytes_do_not_depend_on_blas_kernels_or_simd(blas, numpy_off):
