@@ -225,9 +225,14 @@ class Splits:
         return read_parquet(self.dataset_dir)
 
     @functools.cached_property
+    def random_data(self) -> tuple[DatasetArrays, dict[str, Any]]:
+        """The random-policy dataset and its metadata."""
+        return read_parquet(self.random_dir)
+
+    @property
     def random(self) -> DatasetArrays:
         """The random-policy dataset."""
-        return read_parquet(self.random_dir)[0]
+        return self.random_data[0]
 
     @property
     def train(self) -> DatasetArrays:

@@ -43,7 +43,6 @@ from imitation_datasets.core.evaluation import evaluate_policy
 from imitation_datasets.core.processes import die_with_parent
 from imitation_datasets.core.safe_read import read_json
 from imitation_datasets.data.fingerprint import content_fingerprint
-from imitation_datasets.data.parquet import read_parquet
 
 __all__ = ["DataMismatchError", "GridPlan", "StaleCellError", "cell_files", "env_facts",
            "expert_on_test_seeds", "facts_path", "finished_results", "plan_grid",
@@ -175,7 +174,7 @@ def data_fingerprints(splits: Splits) -> dict[str, str]:
 
     card = Experts.get_expert(splits.protocol.expert).card.to_dict()
     return {"dataset_fingerprint": splits.dataset[1]["collection"]["fingerprint"],
-            "random_fingerprint": read_parquet(splits.random_dir)[1]["collection"]["fingerprint"],
+            "random_fingerprint": splits.random_data[1]["collection"]["fingerprint"],
             "dataset_content_fingerprint": content_fingerprint(splits.dataset[0]),
             "random_content_fingerprint": content_fingerprint(splits.random),
             "expert_card_sha256": digest(card)}

@@ -22,7 +22,6 @@ part of the library uses, calls it.
 
 from __future__ import annotations
 
-import importlib
 from typing import TypeVar
 
 import gymnasium as gym
@@ -47,6 +46,7 @@ def make_portable(env: EnvT) -> EnvT:
     portable = PORTABLE_CLASSES.get(name)
     if portable is not None:
         # imported here: the module imports MuJoCo, which other environments do not need
-        module = importlib.import_module("imitation_datasets.core.portable_mujoco")
-        inner.__class__ = getattr(module, portable)
+        from imitation_datasets.core import portable_mujoco
+
+        inner.__class__ = getattr(portable_mujoco, portable)
     return env
