@@ -10,11 +10,18 @@ RMSE of the benchmark cells of that env (``action_mse`` of each finished cell, o
 expert states). If the expert falls at the error size that the clones' errors reach, the
 clones' failure is the task's margin, not their training.
 
+``--kind linear`` asks the converse: is what the clones need in the data? It fits an affine
+policy ``a = W s + b`` by least squares to the first ``--demos`` training episodes of the
+protocol (steps whose action the expert clipped to a bound left out) and plays it, clipped to
+the bounds, on the same test seeds. An expert that is linear in the observations (ARS's linear
+policies, over their normalisation) is recovered from few demonstrations this way, so a miss of
+the benchmark's MLP clones there is the policy class and its training, not the data.
+
 Usage::
 
     python benchmarks/expert_margin.py [--env inverteddoublependulum] [--episodes 20]
-        [--noise 0 0.003 0.01 0.03 0.1] [--kind gauss|bias] [--data benchmark_data]
-        [--results results_mujoco]
+        [--noise 0 0.003 0.01 0.03 0.1] [--kind gauss|bias|linear] [--demos 25]
+        [--data benchmark_data] [--results results_mujoco]
 """
 
 from __future__ import annotations
@@ -45,12 +52,33 @@ class NoisyExpert:
         return np.clip(action + noise, self.low, self.high).astype(np.float32)
 
 
+class LinearClone:
+    """An affine policy fitted by least squares to demonstrations, clipped to the bounds."""
+
+    def __init__(self, obs: np.ndarray, actions: np.ndarray, low: np.ndarray,
+                 high: np.ndarray) -> None:
+        x = obs.reshape(len(obs), -1).astype(np.float64)
+        y = actions.reshape(len(actions), -1).astype(np.float64)
+        inside = np.all((y > low) & (y < high), axis=1)
+        features = np.c_[x[inside], np.ones(int(inside.sum()))]
+        self.weights = np.linalg.lstsq(features, y[inside], rcond=None)[0]
+        self.low, self.high = low, high
+        self.fitted, self.left_out = int(inside.sum()), int((~inside).sum())
+
+    def predict(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
+        x = np.asarray(obs, np.float64).reshape(len(obs), -1)
+        action = np.c_[x, np.ones(len(x))] @ self.weights
+        return np.clip(action, self.low, self.high).astype(np.float32)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--env", default="inverteddoublependulum")
     parser.add_argument("--episodes", type=int, default=20, help="the first N test seeds")
     parser.add_argument("--noise", type=float, nargs="+", default=[0, 0.003, 0.01, 0.03, 0.1])
-    parser.add_argument("--kind", choices=("gauss", "bias"), default="gauss")
+    parser.add_argument("--kind", choices=("gauss", "bias", "linear"), default="gauss")
+    parser.add_argument("--demos", type=int, default=25,
+                        help="--kind linear: training episodes the clone is fitted to")
     parser.add_argument("--data", default="benchmark_data")
     parser.add_argument("--results", default="results_mujoco")
     args = parser.parse_args()
@@ -71,16 +99,27 @@ def main() -> None:
         parser.error(f"--env {args.env}: needs continuous actions, got {space}")
     expert = Experts.get_expert(p.expert)
     seeds = splits.test_seeds[:args.episodes]
-    what = ("Gaussian action noise (std" if args.kind == "gauss"
-            else "a constant action offset (size")
-    print(f"{p.env_id}: curated expert on the first {len(seeds)} test seeds, {what} as a "
-          "fraction of the action half-range)")
-    for fraction in args.noise:
-        policy = NoisyExpert(expert, space.low, space.high, fraction, args.kind, seed=0)
+    def play(policy: Any) -> str:
         returns = evaluate_policy(policy, p.env_id, seeds, p.env_kwargs, n_envs=1)
         perf = performance(float(returns.mean()), facts["random_return"], facts["expert_return"])
-        print(f"  noise {fraction:<6g} performance {perf:.3f}  (AER {returns.mean():.1f}, "
-              f"min {returns.min():.1f})")
+        return f"performance {perf:.3f}  (AER {returns.mean():.1f}, min {returns.min():.1f})"
+
+    if args.kind == "linear":
+        demos = splits.training(args.demos)
+        clone = LinearClone(demos.obs, demos.actions, space.low, space.high)
+        print(f"{p.env_id}: a least-squares affine clone of the first {args.demos} training "
+              f"episodes ({clone.fitted} steps fitted, {clone.left_out} with a clipped action "
+              f"left out) on the first {len(seeds)} test seeds:")
+        print(f"  linear clone {play(clone)}")
+        print(f"  the expert   {play(expert)}")
+    else:
+        what = ("Gaussian action noise (std" if args.kind == "gauss"
+                else "a constant action offset (size")
+        print(f"{p.env_id}: curated expert on the first {len(seeds)} test seeds, {what} as a "
+              "fraction of the action half-range)")
+        for fraction in args.noise:
+            policy = NoisyExpert(expert, space.low, space.high, fraction, args.kind, seed=0)
+            print(f"  noise {fraction:<6g} {play(policy)}")
     half = float(np.mean((space.high - space.low) / 2))
     for path in sorted(Path(args.results, "cells", args.env).rglob("seed*.json")):
         cell = json.loads(path.read_text())
