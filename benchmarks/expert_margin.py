@@ -110,7 +110,11 @@ def main() -> None:
         print(f"{p.env_id}: a least-squares affine clone of the first {args.demos} training "
               f"episodes ({clone.fitted} steps fitted, {clone.left_out} with a clipped action "
               f"left out) on the first {len(seeds)} test seeds:")
-        print(f"  linear clone {play(clone)}")
+        held_out = splits.held_out
+        mse = float(np.mean((clone.predict(held_out.obs).reshape(held_out.actions.shape)
+                             - held_out.actions) ** 2))
+        print(f"  linear clone {play(clone)}; action MSE on the held-out expert states "
+              f"{mse:.2e} (the cells' action_mse)")
         print(f"  the expert   {play(expert)}")
     else:
         what = ("Gaussian action noise (std" if args.kind == "gauss"
