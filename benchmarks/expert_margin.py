@@ -57,17 +57,20 @@ class LinearClone:
 
     def __init__(self, obs: np.ndarray, actions: np.ndarray, low: np.ndarray,
                  high: np.ndarray) -> None:
-        x = obs.reshape(len(obs), -1).astype(np.float64)
         y = actions.reshape(len(actions), -1).astype(np.float64)
         inside = np.all((y > low) & (y < high), axis=1)
-        features = np.c_[x[inside], np.ones(int(inside.sum()))]
-        self.weights = np.linalg.lstsq(features, y[inside], rcond=None)[0]
+        self.weights = np.linalg.lstsq(self.features(obs[inside]), y[inside], rcond=None)[0]
         self.low, self.high = low, high
         self.fitted, self.left_out = int(inside.sum()), int((~inside).sum())
 
-    def predict(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
+    @staticmethod
+    def features(obs: np.ndarray) -> np.ndarray:
+        """Rows of ``[s, 1]`` in float64."""
         x = np.asarray(obs, np.float64).reshape(len(obs), -1)
-        action = np.c_[x, np.ones(len(x))] @ self.weights
+        return np.c_[x, np.ones(len(x))]
+
+    def predict(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
+        action = self.features(obs) @ self.weights
         return np.clip(action, self.low, self.high).astype(np.float32)
 
 
@@ -99,6 +102,7 @@ def main() -> None:
         parser.error(f"--env {args.env}: needs continuous actions, got {space}")
     expert = Experts.get_expert(p.expert)
     seeds = splits.test_seeds[:args.episodes]
+
     def play(policy: Any) -> str:
         returns = evaluate_policy(policy, p.env_id, seeds, p.env_kwargs, n_envs=1)
         perf = performance(float(returns.mean()), facts["random_return"], facts["expert_return"])
