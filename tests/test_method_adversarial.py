@@ -25,9 +25,13 @@ from imitation_datasets.methods.discriminator import (
     with_absorbing,
 )
 from imitation_datasets.methods.gail import GAIL
+from imitation_datasets.methods.interaction import Interaction
 from imitation_datasets.methods.ppo import (
+    PPO,
     PPOConfig,
     ReturnScale,
+    Rollout,
+    StateMoments,
     clipped_surrogate,
     gae,
     log_prob_entropy,
@@ -267,6 +271,46 @@ def test_absorbing_runs_and_is_off_by_default(name: str, cartpole: TrainingTask,
 
 
 # ---------------------------------------------------------------------------------- PPO
+def test_state_moments_pool_batches_as_one() -> None:
+    data = torch.randn(700, 3, dtype=torch.float64) * torch.tensor([1e-3, 1.0, 50.0]) + 7
+    moments = StateMoments(3)
+    for part in (data[:1], data[1:300], data[300:]):
+        moments.update(part.float())
+    pooled = data.float().double()
+    torch.testing.assert_close(moments.mean, pooled.mean(0))
+    torch.testing.assert_close(moments.std(), pooled.std(0, correction=0))
+    assert moments.count == 700
+
+
+@pytest.mark.parametrize("mode", ["expert", "running"])
+def test_running_normaliser_follows_the_visited_states(mode: str) -> None:
+    """``obs_normaliser: running``: after each update the policy and critic normalise with the
+    moments of every state the rollouts visited; ``expert`` keeps the expert's."""
+    config = PPOConfig(n_envs=2, n_steps=64, ppo_epochs=1, obs_normaliser=mode)
+    env = make_env("Pendulum-v1")
+    policy = policy_network(3, env.action_space, config)
+    env.close()
+    policy.normaliser.fit(torch.tensor([[1.0, 0.0, 0.0], [0.9, 0.1, 0.5]]))  # "the expert's"
+    expert_stats = {k: v.clone() for k, v in policy.normaliser.state_dict().items()}
+    ppo = PPO(policy, config, Interaction("Pendulum-v1", {}, 5, empty=(torch.zeros(0),) * 3),
+              torch.Generator().manual_seed(0), init_seed=1)
+    seen = []
+    for _ in range(2):
+        rollout = ppo.collect()
+        seen.append(Rollout.flat(rollout.obs))
+        ppo.update(rollout, torch.zeros(rollout.dones.shape))
+    ppo.close()
+    if mode == "expert":
+        now = policy.normaliser.state_dict()
+        assert all(torch.equal(now[k], v) for k, v in expert_stats.items())
+        return
+    states = torch.cat(seen).double()
+    torch.testing.assert_close(policy.normaliser.mean, states.mean(0).float())
+    torch.testing.assert_close(policy.normaliser.std, states.std(0, correction=0).float())
+    assert torch.equal(ppo.critic.normaliser.std, policy.normaliser.std)
+    assert "state_moments" in ppo.state()
+
+
 def test_clipped_surrogate_hand_computed() -> None:
     # ratios 1.5, 0.5, 1.1, 0.5 with advantages 1, 1, -1, -1 and eps = 0.2:
     # min(1.5, 1.2) = 1.2; min(0.5, 0.8) = 0.5; min(-1.1, -1.1) = -1.1; min(-0.5, -0.8) = -0.8

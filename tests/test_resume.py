@@ -112,6 +112,25 @@ def test_stopped_run_resumes_to_the_same_bytes(name: str, env: str, tasks, tmp_p
     assert straight.resumed is None and len(resumed.log.records) == 4
 
 
+@pytest.mark.parametrize("name", ["gail", "airl"])
+def test_running_normalisation_resumes_to_the_same_bytes(name: str, tasks, tmp_path) -> None:
+    """``obs_normaliser: running``: the pooled state moments are part of the saved state."""
+    task = tasks["pendulum"]
+    straight = make(name, task, obs_normaliser="running")
+    straight.fit(task)
+    path = tmp_path / "state.safetensors"
+    with pytest.raises(Stop):
+        stopping_after(make(name, task, obs_normaliser="running"), 2).fit(task, resume=path)
+    resumed = make(name, task, obs_normaliser="running")
+    resumed.fit(task, resume=path)
+    assert_same(outcome(resumed, task), outcome(straight, task))
+    ppo, disc, _ = straight._parts  # D normalises as the critic does (the last iteration's)
+    assert torch.equal(disc.get_submodule("normaliser").std, ppo.critic.normaliser.std)
+    expert_only = make(name, task)
+    expert_only.fit(task)
+    assert not torch.equal(expert_only.policy.normaliser.std, straight.policy.normaliser.std)
+
+
 @pytest.mark.parametrize("key", ["hopper", "lunarlandercontinuous"])
 @pytest.mark.parametrize("name", ["iq_learn_online", "gail"])
 def test_mujoco_and_box2d_runs_resume_mid_episode_to_the_same_bytes(name: str, key: str,

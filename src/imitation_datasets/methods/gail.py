@@ -31,7 +31,8 @@ Deviations from the paper (and what the paper leaves open):
   weights kept are those model selection picks on validation seeds (one ``end_epoch`` per
   iteration; the training loss it records is the discriminator's);
 * states are normalised with the expert's statistics (policy, value function and
-  discriminator alike);
+  discriminator alike); ``obs_normaliser: running`` refits the three after every iteration
+  to the states the policy has visited, as ikostrikov's GAIL (``VecNormalize``) does;
 * optional absorbing states as DAC does (Kostrikov et al. 2019; ``absorbing``, off by
   default; on only in GAIfO's LunarLander-v3 section: GAIL and AIRL measured worse with
   them there): the discriminator sees an absorbing-state indicator,
@@ -174,6 +175,9 @@ class GAIL(Method[GAILConfig]):
                 with torch.no_grad():
                     rewards = self.policy_rewards(disc, batch).reshape(rollout.dones.shape)
                 p_stats = ppo.update(rollout, rewards)
+                if cfg.obs_normaliser == "running":  # D follows the refitted normalisation
+                    disc.get_submodule("normaliser").load_state_dict(
+                        self.policy.normaliser.state_dict())
                 info = {**d_stats, **p_stats, "disc_reward": float(rewards.mean())}
                 if rollout.episode_returns:
                     info["rollout_return"] = sum(rollout.episode_returns) / len(

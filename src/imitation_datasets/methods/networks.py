@@ -67,8 +67,12 @@ class Normaliser(nn.Module):
     def fit(self, x: torch.Tensor) -> None:
         """Set the statistics from ``x`` (rows are samples); tiny deviations are floored."""
         x = x.double()
-        self.mean.copy_(x.mean(0).float())
-        self.std.copy_(x.std(0, correction=0).clamp_min(1e-6).float())
+        self.set_moments(x.mean(0), x.std(0, correction=0))
+
+    def set_moments(self, mean: torch.Tensor, std: torch.Tensor) -> None:
+        """Set the statistics to ``mean`` and ``std`` (float64 moments; tiny ``std`` floored)."""
+        self.mean.copy_(mean.float())
+        self.std.copy_(std.clamp_min(1e-6).float())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Normalise ``x``."""

@@ -84,6 +84,11 @@ class PPOConfig(MethodConfig):
         normalise_rewards: divide rewards by a running standard deviation of the discounted
             return (Stable-Baselines3's ``VecNormalize(norm_reward=True)`` without its clip;
             ikostrikov's GAIL does the same to the discriminator's rewards).
+        obs_normaliser: the statistics of the state normalisation the policy, the critic and
+            a discriminator share: ``expert`` (fitted once to the expert's states) or
+            ``running`` (refitted after every iteration to every state the policy's rollouts
+            have visited, :class:`StateMoments`; the first iteration uses the expert's), as
+            Stable-Baselines3's ``VecNormalize`` and ikostrikov's GAIL normalise.
     """
 
     activation: Literal["relu", "tanh", "gelu"] = "tanh"
@@ -102,6 +107,7 @@ class PPOConfig(MethodConfig):
     max_grad_norm: float = 0.5
     init_log_std: float = 0.0
     normalise_rewards: bool = False
+    obs_normaliser: Literal["expert", "running"] = "expert"
 
     budget_fields: ClassVar[tuple[str, ...]] = ("total_steps",)
 
@@ -251,6 +257,44 @@ class ReturnScale:
                                            for k in ("count", "mean", "var"))
 
 
+class StateMoments:
+    """Mean and variance of every state the policy's rollouts visited (float64).
+
+    Chan et al.'s parallel update of the pooled moments, one batch of states at a time, as
+    Stable-Baselines3's ``VecNormalize`` keeps them for observations.
+    """
+
+    def __init__(self, dim: int) -> None:
+        self.count = 0
+        self.mean = torch.zeros(dim, dtype=torch.float64)
+        self.m2 = torch.zeros(dim, dtype=torch.float64)
+
+    def update(self, states: torch.Tensor) -> None:
+        """Pool the rows of ``states`` (``[n, dim]``) into the moments."""
+        x = states.double()
+        n = len(x)
+        mean = x.mean(0)
+        total = self.count + n
+        delta = mean - self.mean
+        self.m2 = self.m2 + ((x - mean) ** 2).sum(0) + delta ** 2 * (self.count * n / total)
+        self.mean = self.mean + delta * (n / total)
+        self.count = total
+
+    def std(self) -> torch.Tensor:
+        """The pooled standard deviation (population form, as :meth:`Normaliser.fit`)."""
+        return (self.m2 / self.count).sqrt()
+
+    def state(self) -> dict[str, Any]:
+        """The moments (for a resumed run)."""
+        return {"count": self.count, "mean": self.mean, "m2": self.m2}
+
+    def restore(self, state: dict[str, Any], where: str) -> None:
+        """Load :meth:`state`."""
+        self.count = expect(state, "count", int, where)
+        self.mean = expect_tensor(state, "mean", self.mean, where).clone()
+        self.m2 = expect_tensor(state, "m2", self.m2, where).clone()
+
+
 class Critic(nn.Module):
     """``V(s)``: the policy's input normalisation and an MLP."""
 
@@ -319,6 +363,7 @@ class PPO:
         self.obs = np.zeros((config.n_envs, obs_dim), np.float32)
         self.tapes = [EpisodeTape() for _ in range(config.n_envs)]
         self.return_scale = ReturnScale(config.n_envs, config.gamma)
+        self.state_moments = StateMoments(obs_dim)
 
     # ------------------------------------------------------------------ environments
     def _reset(self, i: int) -> None:
@@ -358,13 +403,17 @@ class PPO:
         envs = [{**self.tapes[i].state(self.obs[i]), "length": int(self.lengths[i]),
                  "return": float(self.returns[i])} for i in range(len(self.envs))]
         return {"critic": self.critic.state_dict(), "optimizer": self.optimizer.state_dict(),
-                "return_scale": self.return_scale.state(), "envs": envs}
+                "return_scale": self.return_scale.state(), "envs": envs,
+                **({"state_moments": self.state_moments.state()}
+                   if self.config.obs_normaliser == "running" else {})}
 
     def restore(self, state: dict[str, Any], where: str) -> None:
         """Load :meth:`state`; each environment re-plays its episode (:mod:`.episode_tape`)."""
         load_module_state(self.critic, state.get("critic"), "critic", where)
         load_module_state(self.optimizer, state.get("optimizer"), "PPO optimiser", where)
         self.return_scale.restore(expect(state, "return_scale", dict, where), where)
+        if self.config.obs_normaliser == "running":
+            self.state_moments.restore(expect(state, "state_moments", dict, where), where)
         envs = expect(state, "envs", list, where)
         if len(envs) not in (0, self.config.n_envs):
             raise TrainingStateError(f"{where}: {len(envs)} environments saved, the run has "
@@ -437,7 +486,9 @@ class PPO:
     def update(self, rollout: Rollout, rewards: torch.Tensor) -> dict[str, float]:
         """K epochs of the clipped objective on ``rollout`` with ``rewards`` (``[T, N]``).
 
-        Returns the mean policy loss, value loss and entropy of the last epoch.
+        Returns the mean policy loss, value loss and entropy of the last epoch. With
+        ``obs_normaliser: running`` the normalisers are refitted afterwards
+        (:meth:`refit_normalisers`).
         """
         cfg, flat = self.config, Rollout.flat
         if cfg.normalise_rewards:
@@ -468,4 +519,15 @@ class PPO:
                 for key, value in (("policy_loss", policy_loss), ("value_loss", value_loss),
                                    ("entropy", entropy.mean())):
                     stats[key].append(float(value.detach()))
+        if cfg.obs_normaliser == "running":
+            self.refit_normalisers(flat(rollout.obs))
         return {k: float(np.mean(v)) for k, v in stats.items()}
+
+    def refit_normalisers(self, states: torch.Tensor) -> None:
+        """``obs_normaliser: running``: pool ``states``; refit the policy and critic normalisers.
+
+        The next iteration's collect sees the new statistics.
+        """
+        self.state_moments.update(states)
+        self.policy.normaliser.set_moments(self.state_moments.mean, self.state_moments.std())
+        self.critic.normaliser.load_state_dict(self.policy.normaliser.state_dict())
