@@ -8,10 +8,17 @@ trains one benchmark cell (the protocol's data, splits, seeds, config) with othe
 prints the test performance and the validation curve for each, in a worker started the way the
 runner starts one (CPU-independent kernels, one thread).
 
+``--saturation ENV ...`` trains nothing: for each env it fits the protocol's normaliser to the
+expert's training states (``--demos`` episodes) and prints how many features of the
+random-policy dataset's states (the protocol's random data) land on the ``±10`` clip, overall and
+in the worst columns: how far off the expert's states the normalisation stops telling states
+apart.
+
 Usage::
 
     python benchmarks/normaliser_floor.py [--method bc] [--env inverteddoublependulum]
         [--demos 25] [--floors 1e-6 1e-2 1e-1] [--data benchmark_data] [--results results_mujoco]
+    python benchmarks/normaliser_floor.py --saturation invertedpendulum swimmer [--demos 25]
 """
 
 from __future__ import annotations
@@ -40,6 +47,23 @@ def run(method: str, env: str, demos: int, floor: float, data: str, results: str
     return run_cell(Cell(method, env, 0, demos), data, tempfile.mkdtemp(), facts)
 
 
+def saturation(env: str, demos: int, data: str) -> str:
+    """One line: the share of the random states' features the expert-fitted normaliser clips."""
+    from imitation_datasets.benchmark.protocol import prepare
+    from imitation_datasets.methods.networks import NORMALISED_CLIP, Normaliser
+
+    splits = prepare(env, data)
+    expert = torch.as_tensor(splits.training(demos).obs, dtype=torch.float32).flatten(1)
+    states = torch.as_tensor(splits.random.obs, dtype=torch.float32).flatten(1)
+    normaliser = Normaliser(expert.shape[1])
+    normaliser.fit(expert)
+    with torch.no_grad():
+        clipped = (normaliser(states).abs() >= NORMALISED_CLIP).double()
+    worst = clipped.mean(0).sort(descending=True).values[:3].tolist()
+    return (f"{env:24s} {float(clipped.mean()):5.2f} of the random states' features clipped "
+            f"(worst columns {', '.join(f'{w:.2f}' for w in worst)})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--method", default="bc")
@@ -49,7 +73,14 @@ def main() -> None:
     parser.add_argument("--data", default="benchmark_data")
     parser.add_argument("--results", default="results_mujoco",
                         help="results folder holding the environment's facts (envs/ENV.json)")
+    parser.add_argument("--saturation", nargs="+", metavar="ENV",
+                        help="train nothing: print how much of each env's random states the "
+                        "expert-fitted normaliser clips")
     args = parser.parse_args()
+    if args.saturation:
+        for env in args.saturation:
+            print(saturation(env, args.demos, args.data))
+        return
     from imitation_datasets.benchmark.reproducible import cell_environment
     from imitation_datasets.benchmark.runner import cell_pool
 
