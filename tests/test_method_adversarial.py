@@ -26,12 +26,12 @@ from imitation_datasets.methods.discriminator import (
 )
 from imitation_datasets.methods.gail import GAIL
 from imitation_datasets.methods.interaction import Interaction
+from imitation_datasets.methods.networks import StateMoments
 from imitation_datasets.methods.ppo import (
     PPO,
     PPOConfig,
     ReturnScale,
     Rollout,
-    StateMoments,
     clipped_surrogate,
     gae,
     log_prob_entropy,

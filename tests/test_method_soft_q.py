@@ -180,6 +180,35 @@ def test_continuous_smoke(name: str, pendulum: TrainingTask) -> None:
     assert log.env_steps == (0 if name == "iq_learn_offline" else TINY["steps"])
 
 
+@pytest.mark.parametrize("name", ["sqil", "iq_learn_online"])
+def test_running_normaliser_follows_the_agent_states(name: str, pendulum: TrainingTask) -> None:
+    """``obs_normaliser: running``: every state the agent visited is pooled, and each validated
+    network normalises with the pooled statistics (the critics' state part is the actor's)."""
+    method = make(name, pendulum, {**TINY, "obs_normaliser": "running"})
+    log = method.fit(pendulum)
+    run = method._run
+    assert run is not None and run.moments is not None and run.samp is not None
+    states = run.samp.obs[:len(run.samp)].double()
+    assert run.moments.count == TINY["steps"] == len(run.samp)
+    torch.testing.assert_close(run.moments.mean, states.mean(0))
+    torch.testing.assert_close(run.moments.std(), states.std(0, correction=0))
+    actor, critic = method.networks["policy"].normaliser, method.networks["critic"].normaliser
+    seen = states[:TINY["steps_per_epoch"] * log.best_epoch]  # up to the selected epoch's end
+    torch.testing.assert_close(actor.mean, seen.mean(0).float())
+    torch.testing.assert_close(actor.std, seen.std(0, correction=0).float())
+    assert torch.equal(critic.std[:3], actor.std) and torch.equal(critic.std[3:], torch.ones(1))
+    expert = make(name, pendulum, TINY)
+    expert.fit(pendulum)
+    assert not torch.equal(expert.networks["policy"].normaliser.mean, actor.mean)
+
+
+def test_offline_iq_learn_refuses_a_running_normaliser(pendulum: TrainingTask) -> None:
+    method = make("iq_learn_offline", pendulum, {**TINY, "obs_normaliser": "running"})
+    with pytest.raises(ConfigError, match="offline method has none") as info:
+        method.fit(pendulum)
+    assert "\n" not in str(info.value)
+
+
 # ---------------------------------------------------------------------------------- determinism
 def weights(method: Method) -> dict[str, torch.Tensor]:
     return {f"{n}.{k}": v.clone() for n, net in method.networks.items()

@@ -24,12 +24,15 @@ negative log-likelihood, the categorical draw and the Gaussian draw.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
 import torch
 import torch.nn.functional as F  # noqa: N812 - the usual name
 from torch import nn
+
+from imitation_datasets.methods.training_state import expect, expect_tensor
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh, "gelu": nn.GELU}
 LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0
@@ -77,6 +80,45 @@ class Normaliser(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Normalise ``x``."""
         return ((x - self.mean) / self.std).clamp(-NORMALISED_CLIP, NORMALISED_CLIP)
+
+
+class StateMoments:
+    """Mean and variance of every state the policy's rollouts visited (float64).
+
+    Chan et al.'s parallel update of the pooled moments, one batch of states at a time, as
+    Stable-Baselines3's ``VecNormalize`` keeps them for observations. What an online method's
+    ``obs_normaliser: running`` refits its :class:`Normaliser` s to.
+    """
+
+    def __init__(self, dim: int) -> None:
+        self.count = 0
+        self.mean = torch.zeros(dim, dtype=torch.float64)
+        self.m2 = torch.zeros(dim, dtype=torch.float64)
+
+    def update(self, states: torch.Tensor) -> None:
+        """Pool the rows of ``states`` (``[n, dim]``) into the moments."""
+        x = states.double()
+        n = len(x)
+        mean = x.mean(0)
+        total = self.count + n
+        delta = mean - self.mean
+        self.m2 = self.m2 + ((x - mean) ** 2).sum(0) + delta ** 2 * (self.count * n / total)
+        self.mean = self.mean + delta * (n / total)
+        self.count = total
+
+    def std(self) -> torch.Tensor:
+        """The pooled standard deviation (population form, as :meth:`Normaliser.fit`)."""
+        return (self.m2 / self.count).sqrt()
+
+    def state(self) -> dict[str, Any]:
+        """The moments (for a resumed run)."""
+        return {"count": self.count, "mean": self.mean, "m2": self.m2}
+
+    def restore(self, state: dict[str, Any], where: str) -> None:
+        """Load :meth:`state`."""
+        self.count = expect(state, "count", int, where)
+        self.mean = expect_tensor(state, "mean", self.mean, where).clone()
+        self.m2 = expect_tensor(state, "m2", self.m2, where).clone()
 
 
 class ActionModel(nn.Module):

@@ -53,6 +53,7 @@ from imitation_datasets.methods.networks import (
     LOG_STD_MIN,
     ActionModel,
     Normaliser,
+    StateMoments,
     mlp,
 )
 from imitation_datasets.methods.training_state import (
@@ -255,44 +256,6 @@ class ReturnScale:
         self.returns = expect_tensor(state, "returns", self.returns, where).clone()
         self.count, self.mean, self.var = (float(expect(state, k, float, where))
                                            for k in ("count", "mean", "var"))
-
-
-class StateMoments:
-    """Mean and variance of every state the policy's rollouts visited (float64).
-
-    Chan et al.'s parallel update of the pooled moments, one batch of states at a time, as
-    Stable-Baselines3's ``VecNormalize`` keeps them for observations.
-    """
-
-    def __init__(self, dim: int) -> None:
-        self.count = 0
-        self.mean = torch.zeros(dim, dtype=torch.float64)
-        self.m2 = torch.zeros(dim, dtype=torch.float64)
-
-    def update(self, states: torch.Tensor) -> None:
-        """Pool the rows of ``states`` (``[n, dim]``) into the moments."""
-        x = states.double()
-        n = len(x)
-        mean = x.mean(0)
-        total = self.count + n
-        delta = mean - self.mean
-        self.m2 = self.m2 + ((x - mean) ** 2).sum(0) + delta ** 2 * (self.count * n / total)
-        self.mean = self.mean + delta * (n / total)
-        self.count = total
-
-    def std(self) -> torch.Tensor:
-        """The pooled standard deviation (population form, as :meth:`Normaliser.fit`)."""
-        return (self.m2 / self.count).sqrt()
-
-    def state(self) -> dict[str, Any]:
-        """The moments (for a resumed run)."""
-        return {"count": self.count, "mean": self.mean, "m2": self.m2}
-
-    def restore(self, state: dict[str, Any], where: str) -> None:
-        """Load :meth:`state`."""
-        self.count = expect(state, "count", int, where)
-        self.mean = expect_tensor(state, "mean", self.mean, where).clone()
-        self.m2 = expect_tensor(state, "m2", self.m2, where).clone()
 
 
 class Critic(nn.Module):

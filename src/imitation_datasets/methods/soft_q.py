@@ -29,7 +29,7 @@ import copy
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
 import gymnasium as gym
 import numpy as np
@@ -39,7 +39,13 @@ from torch import nn
 from imitation_datasets.core.errors import ConfigError
 from imitation_datasets.methods.base import Method
 from imitation_datasets.methods.configuration import MethodConfig, require_at_least
-from imitation_datasets.methods.networks import LOG_STD_MAX, LOG_STD_MIN, ActionModel, mlp
+from imitation_datasets.methods.networks import (
+    LOG_STD_MAX,
+    LOG_STD_MIN,
+    ActionModel,
+    StateMoments,
+    mlp,
+)
 from imitation_datasets.methods.replay import EnvLoop, ReplayBuffer, expert_dones
 from imitation_datasets.methods.training_state import (
     TrainingStateError,
@@ -68,6 +74,10 @@ class SoftQConfig(MethodConfig):
         steps_per_epoch: steps between two ``end_epoch`` calls (validation schedule).
         learning_starts: environment steps of uniformly random actions before learning.
         train_every: environment steps between gradient steps (online).
+        obs_normaliser: the statistics the networks normalise states with: ``expert`` (fitted
+            once to the expert's states) or, online only, ``running`` (refitted at every epoch
+            end to every state the agent has visited, :class:`~.networks.StateMoments`, as
+            Stable-Baselines3's ``VecNormalize`` normalises).
     """
 
     lr: float = 0.0003
@@ -83,6 +93,7 @@ class SoftQConfig(MethodConfig):
     steps_per_epoch: int = 2_500
     learning_starts: int = 1_000
     train_every: int = 1
+    obs_normaliser: Literal["expert", "running"] = "expert"
 
     budget_fields: ClassVar[tuple[str, ...]] = ("steps",)
 
@@ -173,26 +184,26 @@ class SoftQMethod(Method[C]):
 
     def learner(self) -> SoftQLearner:
         """The learner over this method's networks (call inside ``train``: normalisers fitted)."""
-        if not self.discrete:
-            critic = self.networks["critic"]
-            obs_stats = self.policy.normaliser
-            act_dim = self.policy.action_dim
-            critic.normaliser.mean.copy_(torch.cat([obs_stats.mean, torch.zeros(act_dim)]))
-            critic.normaliser.std.copy_(torch.cat([obs_stats.std, torch.ones(act_dim)]))
-        return SoftQLearner(self.networks, self.config, self.generator, self.make_optimizer)
+        learner = SoftQLearner(self.networks, self.config, self.generator, self.make_optimizer)
+        learner.follow_policy_normaliser()
+        return learner
 
     def start_run(self, online: bool) -> SoftQRun:
         """The loop's state, new or (when ``fit`` resumes a run) the saved one.
 
         A learner and, online, ``D_samp`` and the environment.
         """
+        if not online and self.config.obs_normaliser == "running":
+            raise ConfigError(f"{self.name}: obs_normaliser 'running' needs the agent's own "
+                              "states; an offline method has none (use 'expert')")
         learner = self.learner()
         samp = env = None
         if online:
             samp = ReplayBuffer(self.config.buffer_size, self.obs_dim, self.policy.action_dim,
                                 self.discrete)
             env = EnvLoop(self.interaction, self.policy)
-        self._run = SoftQRun(learner, self.config.steps, samp, env)
+        moments = StateMoments(self.obs_dim) if self.config.obs_normaliser == "running" else None
+        self._run = SoftQRun(learner, self.config.steps, samp, env, moments)
         if self.restored_run is not None:
             self._run.restore(self.restored_run, self.state_source)
         return self._run
@@ -221,6 +232,19 @@ class SoftQMethod(Method[C]):
             (lambda s: learner.random_actions(len(s)))
         s, a, s_next, done = env.step(act)
         buffer.add(s, a, torch.tensor([reward]), s_next, done)
+        if self._run is not None and self._run.moments is not None:
+            self._run.moments.update(s.reshape(1, -1))
+
+    def end_epoch(self, train_loss: float, idm_loss: float | None = None,
+                  idm_accuracy: float | None = None, **info: float) -> bool:
+        """End an epoch as every method does, after refitting the normalisers when running.
+
+        With ``obs_normaliser: running`` validation sees the refitted networks.
+        """
+        run = self._run
+        if run is not None and run.moments is not None and run.moments.count:
+            run.learner.refit_normalisers(run.moments)
+        return super().end_epoch(train_loss, idm_loss, idm_accuracy, **info)
 
     def epoch_due(self, step: int) -> bool:
         """Whether ``end_epoch`` is due after step ``step`` (from 1) of ``steps``."""
@@ -248,6 +272,23 @@ class SoftQLearner:
                 self.alpha_optimizer = torch.optim.Adam([self.log_alpha], lr=config.lr)
         self.target_entropy = -float(self.actor.action_dim)
         self.updates = 0
+
+    def follow_policy_normaliser(self) -> None:
+        """The Q-networks normalise states with the policy's statistics.
+
+        Continuous actions: the critics' ``[s, a]`` normalisers take the policy's state
+        statistics (actions, already in ``[-1, 1]``, pass unchanged); the target follows.
+        """
+        if not self.discrete:
+            stats, act_dim = self.actor.normaliser, self.actor.action_dim
+            self.q_net.normaliser.set_moments(torch.cat([stats.mean, torch.zeros(act_dim)]),
+                                              torch.cat([stats.std, torch.ones(act_dim)]))
+        self.target.normaliser.load_state_dict(self.q_net.normaliser.state_dict())
+
+    def refit_normalisers(self, moments: StateMoments) -> None:
+        """Every network normalises states with ``moments`` (``obs_normaliser: running``)."""
+        self.actor.normaliser.set_moments(moments.mean, moments.std())
+        self.follow_policy_normaliser()
 
     @property
     def alpha(self) -> float:
@@ -368,14 +409,16 @@ class SoftQRun:
         total: the step budget (``steps``).
         samp: the agent's replay buffer (online methods).
         env: the environment (online methods).
+        moments: the agent's state moments (``obs_normaliser: running``).
     """
 
     def __init__(self, learner: SoftQLearner, total: int, samp: ReplayBuffer | None = None,
-                 env: EnvLoop | None = None) -> None:
+                 env: EnvLoop | None = None, moments: StateMoments | None = None) -> None:
         self.learner = learner
         self.total = total
         self.samp = samp
         self.env = env
+        self.moments = moments
         self.step = 0
         self.info: dict[str, float] = {}
         """The latest update's extra figures, reported at the next epoch end."""
@@ -390,7 +433,8 @@ class SoftQRun:
         """The learner, the replay buffer, the environment and the step reached."""
         return {"step": self.step, "info": dict(self.info), "learner": self.learner.state(),
                 "samp": None if self.samp is None else self.samp.state(),
-                "env": None if self.env is None else self.env.state()}
+                "env": None if self.env is None else self.env.state(),
+                **({} if self.moments is None else {"moments": self.moments.state()})}
 
     def restore(self, state: dict[str, Any], where: str) -> None:
         """Load :meth:`state` into this run's learner, buffer and environment."""
@@ -400,7 +444,7 @@ class SoftQRun:
         info = expect(state, "info", dict, where)
         self.info = {str(k): float(v) for k, v in info.items()}
         self.learner.restore(expect(state, "learner", dict, where), where)
-        for part, name in ((self.samp, "samp"), (self.env, "env")):
+        for part, name in ((self.samp, "samp"), (self.env, "env"), (self.moments, "moments")):
             if part is not None:
                 part.restore(expect(state, name, dict, where), where)
         self.step = step
