@@ -11,8 +11,8 @@ runner starts one (CPU-independent kernels, one thread).
 ``--saturation ENV ...`` trains nothing: for each env it fits the protocol's normaliser to the
 expert's training states (``--demos`` episodes) and prints how many features of the
 random-policy dataset's states (the protocol's random data) land on the ``±10`` clip, overall and
-in the worst columns: how far off the expert's states the normalisation stops telling states
-apart.
+in the worst columns, and the expert's smallest non-constant std: how far off the expert's states
+the normalisation stops telling states apart.
 
 Usage::
 
@@ -60,8 +60,11 @@ def saturation(env: str, demos: int, data: str) -> str:
     with torch.no_grad():
         clipped = (normaliser(states).abs() >= NORMALISED_CLIP).double()
     worst = clipped.mean(0).sort(descending=True).values[:3].tolist()
+    varying = normaliser.std[normaliser.std > 1e-6]  # constant columns are floored, not small
+    smallest = f"{float(varying.min()):.2g}" if len(varying) else "none"
     return (f"{env:24s} {float(clipped.mean()):5.2f} of the random states' features clipped "
-            f"(worst columns {', '.join(f'{w:.2f}' for w in worst)})")
+            f"(worst columns {', '.join(f'{w:.2f}' for w in worst)}; smallest expert std "
+            f"{smallest})")
 
 
 def main() -> None:
