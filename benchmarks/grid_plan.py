@@ -17,30 +17,48 @@ it, in this order:
    (measured while other jobs shared the cores: an overstatement);
 4. wall seconds of the same (env, method) at another count (the largest median).
 
-Pairs with no measured cell are listed as unmeasured and left out of the totals. It prints the
-total per method, what is done, the projected wall time on N cores (cells are single-threaded
-and independent), and how many planned cells were costed each way.
+Pairs with no measured cell are listed as unmeasured and left out of the measured totals. They
+are projected apart (a second total, never mixed with the measured one): the method's median CPU
+seconds per unit of its training budget (its config's ``budget_fields``: environment steps for
+the online methods, epochs, iterations or gradient steps for the offline ones) over its
+CPU-timed cells on the other envs, times the pair's own budget (``load_config(method, env)``).
+A rough figure: a step of a MuJoCo env and of a small classic or pendulum env cost differently,
+and episode lengths change what validation costs. It prints the total per method, what is
+done, the projected wall time on N cores (cells are single-threaded and independent), and how
+many planned cells were costed each way.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
+import math
 import statistics
 from collections import defaultdict
 from pathlib import Path
 
 from imitation_datasets.benchmark.plan import grids, planned_cells
 from imitation_datasets.benchmark.protocol import env_protocol
+from imitation_datasets.methods.registry import load_config
 
 Timings = dict[tuple[str, str, int], list[float]]
 SOURCES = ("cpu", "cpu, other count", "wall", "wall, other count")
 
 
+@functools.cache
+def budget(method: str, env: str) -> int:
+    """The protocol's training budget of ``method`` on ``env``: its budget fields multiplied."""
+    config = load_config(method, env_protocol(env).env_id)
+    return math.prod(getattr(config, name) for name in type(config).budget_fields)
+
+
 def measured(folders: list[Path]) -> tuple[dict[str, Timings], set[tuple[str, str, int, int]]]:
-    """Cell seconds by (env, method, demos), CPU-timed and wall-timed, and the finished cells
+    """Cell seconds by (env, method, demos), CPU-timed and wall-timed, CPU seconds per budget
+    unit by method (key ``(method, "", 0)`` of ``"rate"``), and the finished cells
     ``(env, method, demos, seed)``, over every cell file in ``folders``."""
-    timed: dict[str, Timings] = {"cpu": defaultdict(list), "wall": defaultdict(list)}
+    timed: dict[str, Timings] = {"cpu": defaultdict(list), "wall": defaultdict(list),
+                                 "rate": defaultdict(list)}
     done = set()
     for folder in folders:
         for path in (folder / "cells").rglob("seed*.json"):
@@ -48,7 +66,10 @@ def measured(folders: list[Path]) -> tuple[dict[str, Timings], set[tuple[str, st
             demos = int(cell.get("demos") or env_protocol(cell["env"]).train_episodes)
             key = (cell["env"], cell["method"], demos)
             if "train_cpu_seconds" in cell:
-                timed["cpu"][key].append(cell["train_cpu_seconds"] + cell["test_cpu_seconds"])
+                seconds = cell["train_cpu_seconds"] + cell["test_cpu_seconds"]
+                timed["cpu"][key].append(seconds)
+                timed["rate"][(cell["method"], "", 0)].append(
+                    seconds / budget(cell["method"], cell["env"]))
             else:
                 timed["wall"][key].append(cell["train_seconds"] + cell["test_seconds"])
             done.add((cell["env"], cell["method"], demos, int(cell["seed"])))
@@ -69,6 +90,13 @@ def estimate(timed: dict[str, Timings], env: str, method: str, demos: int
     return None
 
 
+def projected(timed: dict[str, Timings], env: str, method: str) -> float | None:
+    """An unmeasured pair's seconds per cell, projected from the method's other envs (module
+    docstring); ``None``: no CPU-timed cell of the method at all."""
+    rates = timed["rate"].get((method, "", 0))
+    return statistics.median(rates) * budget(method, env) if rates else None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("families", nargs="*", default=["classic"],
@@ -80,7 +108,7 @@ def main() -> None:
         parser.error(f"unknown family {unknown[0]!r}; known: {', '.join(grids())}")
     timed, done = measured(args.results)
     print(f"{'method':18} {'cells':>6} {'done':>6} {'cell-min':>9} {'left-min':>9}  unmeasured")
-    total = left = 0.0
+    total = left = guessed = 0.0
     sources: dict[str, int] = dict.fromkeys(SOURCES, 0)
     by_method: dict[str, list[tuple[str, str, int, int]]] = defaultdict(list)
     for cell in planned_cells(args.families):
@@ -89,10 +117,12 @@ def main() -> None:
         minutes = remaining = 0.0
         finished = 0
         unmeasured: set[str] = set()
+        guess = 0.0
         for _, env, demos, seed in cells:
             found = estimate(timed, env, method, demos)
             if found is None:
                 unmeasured.add(env)
+                guess += (projected(timed, env, method) or math.nan) / 60
                 continue
             cell_min = found[0] / 60
             sources[found[1]] += 1
@@ -103,12 +133,16 @@ def main() -> None:
                 remaining += cell_min
         total += minutes
         left += remaining
+        guessed += guess
         print(f"{method:18} {len(cells):6d} {finished:6d} {minutes:9.1f} {remaining:9.1f}  "
-              f"{', '.join(sorted(unmeasured)) or '-'}")
+              f"{', '.join(sorted(unmeasured)) or '-'}"
+              + (f" (projected {guess:.0f} min)" if unmeasured else ""))
     print(f"{'all (measured)':18} {'':6} {'':6} {total:9.1f} {left:9.1f}")
     for cores in (2, 16):
         print(f"projected wall time on {cores} free cores: measured part of the grid "
-              f"{total / cores / 60:.1f} h, what is left of it {left / cores / 60:.1f} h")
+              f"{total / cores / 60:.1f} h, what is left of it {left / cores / 60:.1f} h; "
+              f"unmeasured pairs (projected from their methods' other envs) "
+              f"{guessed / cores / 60:.1f} h more")
     print("planned cells costed from: " + ", ".join(f"{sources[k]} {k}" for k in SOURCES)
           + " (wall seconds were measured under load: an overstatement)")
 
