@@ -109,6 +109,7 @@ def main() -> None:
     timed, done = measured(args.results)
     print(f"{'method':18} {'cells':>6} {'done':>6} {'cell-min':>9} {'left-min':>9}  unmeasured")
     total = left = guessed = 0.0
+    unprojected = 0
     sources: dict[str, int] = dict.fromkeys(SOURCES, 0)
     by_method: dict[str, list[tuple[str, str, int, int]]] = defaultdict(list)
     for cell in planned_cells(args.families):
@@ -122,7 +123,9 @@ def main() -> None:
             found = estimate(timed, env, method, demos)
             if found is None:
                 unmeasured.add(env)
-                guess += (projected(timed, env, method) or math.nan) / 60
+                seconds = projected(timed, env, method)
+                guess += (seconds or 0.0) / 60
+                unprojected += seconds is None
                 continue
             cell_min = found[0] / 60
             sources[found[1]] += 1
@@ -136,13 +139,16 @@ def main() -> None:
         guessed += guess
         print(f"{method:18} {len(cells):6d} {finished:6d} {minutes:9.1f} {remaining:9.1f}  "
               f"{', '.join(sorted(unmeasured)) or '-'}"
-              + (f" (projected {guess:.0f} min)" if unmeasured else ""))
+              + (f" (projected {guess:.0f} min)" if unmeasured and guess else "")
+              + (" (no CPU-timed cell to project from)" if unmeasured and not guess else ""))
     print(f"{'all (measured)':18} {'':6} {'':6} {total:9.1f} {left:9.1f}")
     for cores in (2, 16):
         print(f"projected wall time on {cores} free cores: measured part of the grid "
               f"{total / cores / 60:.1f} h, what is left of it {left / cores / 60:.1f} h; "
               f"unmeasured pairs (projected from their methods' other envs) "
               f"{guessed / cores / 60:.1f} h more")
+    if unprojected:
+        print(f"{unprojected} planned cells of methods with no CPU-timed cell are in neither total")
     print("planned cells costed from: " + ", ".join(f"{sources[k]} {k}" for k in SOURCES)
           + " (wall seconds were measured under load: an overstatement)")
 
