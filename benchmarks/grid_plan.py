@@ -54,11 +54,9 @@ def budget(method: str, env: str) -> int:
 
 
 def measured(folders: list[Path]) -> tuple[dict[str, Timings], set[tuple[str, str, int, int]]]:
-    """Cell seconds by (env, method, demos), CPU-timed and wall-timed, CPU seconds per budget
-    unit by method (key ``(method, "", 0)`` of ``"rate"``), and the finished cells
+    """Cell seconds by (env, method, demos), CPU-timed and wall-timed, and the finished cells
     ``(env, method, demos, seed)``, over every cell file in ``folders``."""
-    timed: dict[str, Timings] = {"cpu": defaultdict(list), "wall": defaultdict(list),
-                                 "rate": defaultdict(list)}
+    timed: dict[str, Timings] = {"cpu": defaultdict(list), "wall": defaultdict(list)}
     done = set()
     for folder in folders:
         for path in (folder / "cells").rglob("seed*.json"):
@@ -66,10 +64,7 @@ def measured(folders: list[Path]) -> tuple[dict[str, Timings], set[tuple[str, st
             demos = int(cell.get("demos") or env_protocol(cell["env"]).train_episodes)
             key = (cell["env"], cell["method"], demos)
             if "train_cpu_seconds" in cell:
-                seconds = cell["train_cpu_seconds"] + cell["test_cpu_seconds"]
-                timed["cpu"][key].append(seconds)
-                timed["rate"][(cell["method"], "", 0)].append(
-                    seconds / budget(cell["method"], cell["env"]))
+                timed["cpu"][key].append(cell["train_cpu_seconds"] + cell["test_cpu_seconds"])
             else:
                 timed["wall"][key].append(cell["train_seconds"] + cell["test_seconds"])
             done.add((cell["env"], cell["method"], demos, int(cell["seed"])))
@@ -93,7 +88,8 @@ def estimate(timed: dict[str, Timings], env: str, method: str, demos: int
 def projected(timed: dict[str, Timings], env: str, method: str) -> float | None:
     """An unmeasured pair's seconds per cell, projected from the method's other envs (module
     docstring); ``None``: no CPU-timed cell of the method at all."""
-    rates = timed["rate"].get((method, "", 0))
+    rates = [seconds / budget(method, e) for (e, m, _), ts in timed["cpu"].items() if m == method
+             for seconds in ts]
     return statistics.median(rates) * budget(method, env) if rates else None
 
 
@@ -109,7 +105,7 @@ def main() -> None:
     timed, done = measured(args.results)
     print(f"{'method':18} {'cells':>6} {'done':>6} {'cell-min':>9} {'left-min':>9}  unmeasured")
     total = left = guessed = 0.0
-    unprojected = 0
+    unprojected = pairs = 0
     sources: dict[str, int] = dict.fromkeys(SOURCES, 0)
     by_method: dict[str, list[tuple[str, str, int, int]]] = defaultdict(list)
     for cell in planned_cells(args.families):
@@ -137,6 +133,7 @@ def main() -> None:
         total += minutes
         left += remaining
         guessed += guess
+        pairs += len(unmeasured)
         print(f"{method:18} {len(cells):6d} {finished:6d} {minutes:9.1f} {remaining:9.1f}  "
               f"{', '.join(sorted(unmeasured)) or '-'}"
               + (f" (projected {guess:.0f} min)" if unmeasured and guess else "")
@@ -145,7 +142,7 @@ def main() -> None:
     for cores in (2, 16):
         print(f"projected wall time on {cores} free cores: measured part of the grid "
               f"{total / cores / 60:.1f} h, what is left of it {left / cores / 60:.1f} h; "
-              f"unmeasured pairs (projected from their methods' other envs) "
+              f"{pairs} unmeasured pairs (projected from their methods' other envs) "
               f"{guessed / cores / 60:.1f} h more")
     if unprojected:
         print(f"{unprojected} planned cells of methods with no CPU-timed cell are in neither total")
