@@ -173,7 +173,11 @@ def test_stopped_workers_end_at_once_and_leave_nothing_running():
             for future in as_completed(futures, timeout=5):
                 finished.append(future.result())
         processes = list(pool._processes.values())
+        manager = pool._executor_manager_thread
         stop_workers(pool)
+        # every future is settled when it returns, not some time later
+        assert all(f.cancelled() or f.done() for f in futures)
+        assert not manager.is_alive()
     assert finished == [None]
     assert time.perf_counter() - started < 30
     assert not any(p.is_alive() for p in processes)

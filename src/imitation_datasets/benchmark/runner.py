@@ -12,6 +12,7 @@ import dataclasses
 import json
 import logging
 import re
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -444,13 +445,18 @@ def stop_workers(pool: ProcessPoolExecutor) -> None:
         terminate()
         return
     processes = list((pool._processes or {}).values())  # no public way before 3.14
-    pool.shutdown(wait=False, cancel_futures=True)  # (this forgets the processes)
+    manager: threading.Thread | None = getattr(pool, "_executor_manager_thread", None)
+    pool.shutdown(wait=False, cancel_futures=True)  # (this forgets the processes and manager)
     for process in processes:
         process.terminate()
     for process in processes:
         process.join()
-    # The pool's manager thread reaps the same children: a join that loses that race returns
-    # before the Process object has seen the exit status, so wait until each one has.
+    # The pool's manager thread reaps the same children and then settles the futures of the
+    # cells that were running (BrokenProcessPool): wait for it, so that no future is left
+    # pending, and for each Process object to have seen its exit status (a join that lost
+    # the reaping race returns before it has).
     deadline = time.monotonic() + 30
+    if manager is not None:
+        manager.join(timeout=30)
     while any(process.is_alive() for process in processes) and time.monotonic() < deadline:
         time.sleep(0.02)
