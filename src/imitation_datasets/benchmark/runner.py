@@ -439,24 +439,29 @@ def run_cells(plan: GridPlan, out: str | Path, data_dir: str | Path, workers: in
 
 
 def stop_workers(pool: ProcessPoolExecutor) -> None:
-    """Cancel ``pool``'s queued cells and end its running ones (their files are not written)."""
+    """Cancel ``pool``'s queued cells and end its running ones (their files are not written).
+
+    When it returns no worker is alive and every future is settled: cancelled, or broken for
+    the cells that were running.
+    """
+    # The pool's manager thread reaps the workers and then settles the futures of the cells
+    # that were running (BrokenProcessPool), some time after they die: wait for it.
+    manager: threading.Thread | None = getattr(pool, "_executor_manager_thread", None)
     terminate = getattr(pool, "terminate_workers", None)  # Python >= 3.14
     if terminate is not None:
         terminate()
-        return
-    processes = list((pool._processes or {}).values())  # no public way before 3.14
-    manager: threading.Thread | None = getattr(pool, "_executor_manager_thread", None)
-    pool.shutdown(wait=False, cancel_futures=True)  # (this forgets the processes and manager)
-    for process in processes:
-        process.terminate()
-    for process in processes:
-        process.join()
-    # The pool's manager thread reaps the same children and then settles the futures of the
-    # cells that were running (BrokenProcessPool): wait for it, so that no future is left
-    # pending, and for each Process object to have seen its exit status (a join that lost
-    # the reaping race returns before it has).
+        processes = []
+    else:
+        processes = list((pool._processes or {}).values())  # no public way before 3.14
+        pool.shutdown(wait=False, cancel_futures=True)  # (this forgets processes and manager)
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.join()
     deadline = time.monotonic() + 30
     if manager is not None:
         manager.join(timeout=30)
+    # A join that lost the reaping race to the manager returns before the Process object has
+    # seen its exit status: wait until each one has.
     while any(process.is_alive() for process in processes) and time.monotonic() < deadline:
         time.sleep(0.02)
