@@ -122,3 +122,20 @@ def test_every_method_has_its_own_look_in_every_plot():
     assert len(METHODS) > 10 and len(looks) == len(METHODS)  # the eleventh is not the first
     # a method keeps its look whatever else is plotted beside it
     assert method_styles(["bc", "gail"])["gail"] == method_styles(["bc", "gail", "x"])["gail"]
+
+
+def test_a_sample_efficiency_point_with_fewer_seeds_than_planned_is_marked_short(tmp_path):
+    from imitation_datasets.benchmark.plots import plots, short_points
+
+    def point(demos, seeds):
+        return {"demos": demos, "seeds": list(range(seeds)),
+                "performance": {"mean": 0.5, "ci_low": 0.4, "ci_high": 0.6}}
+
+    curves = {"hopper": {"bc": [point(1, 1), point(25, 5)], "gail": [point(1, 3)]}}
+    results = {"sample_efficiency": curves, "progress": {"families": ["mujoco"]},
+               "envs": {"hopper": {"env_id": "Hopper-v5"}}, "summary": {}, "cells": []}
+    # the continuous grid plans 5 seeds of every cell: 1 of 5 and 3 of 5 are short, 5 is not
+    assert short_points(results) == {("hopper", "bc", 1): (1, 5), ("hopper", "gail", 1): (3, 5)}
+    # a grid outside every plan (a user's own, a probe) is never short
+    assert short_points({**results, "progress": {"families": []}}) == {}
+    assert [p.name for p in plots(results, tmp_path)] == ["sample_efficiency.png"]

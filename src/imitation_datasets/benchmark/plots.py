@@ -5,7 +5,12 @@
   environment and training seed) whose performance exceeds each threshold ``tau``;
 * ``learning_curves.png``: validation performance per epoch, mean over training seeds;
 * ``sample_efficiency.png`` (when the results have curves): performance against the number of
-  demonstration episodes, mean over training seeds with 95 % bootstrap CIs.
+  demonstration episodes, mean over training seeds with 95 % bootstrap CIs; a point with fewer
+  training seeds than the planned grid has (:mod:`.plan`) is drawn hollow, its seed count beside
+  it, so a curve of one seed does not pass for a finished one.
+
+Panels (one per environment) are laid out in rows of at most :data:`MAX_COLUMNS`, with one legend
+for the whole figure.
 
 Every plot but the last one is of the cells on the protocol's own number of demonstrations.
 """
@@ -18,7 +23,11 @@ from typing import Any
 
 import numpy as np
 
+from imitation_datasets.benchmark.plan import planned_cells
 from imitation_datasets.benchmark.protocol import table_cells
+
+MAX_COLUMNS = 4
+"""Panels per row of the per-environment figures (learning curves, sample efficiency)."""
 
 PROFILE_POINTS = 201
 """Thresholds of the performance profile, spread over the range of the scores and 1."""
@@ -126,8 +135,8 @@ def table_plots(plt: Any, results: dict[str, Any], summary: dict[str, Any],
     ax.legend(fontsize=8)
     profile = save(plt, fig, out / "performance_profile.png")
 
-    fig, axes = plt.subplots(1, len(envs), figsize=(3.2 * len(envs), 3), squeeze=False)
-    for ax, env in zip(axes[0], envs):
+    fig, axes = panel_grid(plt, len(envs), 3.2, 3)
+    for ax, env in zip(axes, envs):
         for method in methods:
             curves = [c["log"]["records"] for c in table
                       if c["env"] == env and c["method"] == method and c["log"].get("records")]
@@ -140,18 +149,40 @@ def table_plots(plt: Any, results: dict[str, Any], summary: dict[str, Any],
             ax.plot(x, y, label=method.upper(), **style[method])
         ax.set_title(results["envs"][env]["env_id"], fontsize=9)
         ax.set_xlabel("epoch")
-    axes[0][0].set_ylabel("validation performance")
-    _legend(fig, axes[0])
+        ax.set_ylabel("validation performance")
+    _legend(fig, axes)
     curves_path = save(plt, fig, out / "learning_curves.png")
     return [bars, profile, curves_path]
+
+
+def short_points(results: dict[str, Any]) -> dict[tuple[str, str, int], tuple[int, int]]:
+    """Sample-efficiency points with fewer training seeds than the planned grid has.
+
+    Maps ``(env, method, demos)`` to ``(seeds run, seeds planned)``. The plan is that of the
+    results' families (``results["progress"]``); points outside every plan (a user's own grid,
+    a probe) are never short.
+    """
+    families = (results.get("progress") or {}).get("families") or []
+    planned: dict[tuple[str, str, int], int] = {}
+    for method, env, demos, _ in planned_cells(families):
+        planned[(env, method, demos)] = planned.get((env, method, demos), 0) + 1
+    short = {}
+    for env, methods in results["sample_efficiency"].items():
+        for method, points in methods.items():
+            for point in points:
+                key = (env, method, int(point["demos"]))
+                if len(point["seeds"]) < planned.get(key, 0):
+                    short[key] = (len(point["seeds"]), planned[key])
+    return short
 
 
 def sample_efficiency_plot(plt: Any, results: dict[str, Any], out: Path) -> Path:
     """Performance against demonstration episodes (log axis), one panel per environment."""
     curves = results["sample_efficiency"]
     style = method_styles(_methods(results))
-    fig, axes = plt.subplots(1, len(curves), figsize=(3.4 * len(curves), 3.2), squeeze=False)
-    for ax, (env, methods) in zip(axes[0], curves.items()):
+    short = short_points(results)
+    fig, axes = panel_grid(plt, len(curves), 3.4, 3.2)
+    for ax, (env, methods) in zip(axes, curves.items()):
         for method, points in methods.items():
             x = [p["demos"] for p in points]
             perf = [p["performance"] for p in points]
@@ -159,21 +190,50 @@ def sample_efficiency_plot(plt: Any, results: dict[str, Any], out: Path) -> Path
                     label=method.upper(), **style[method])
             ax.fill_between(x, [p["ci_low"] for p in perf], [p["ci_high"] for p in perf],
                             color=style[method]["color"], alpha=0.15, linewidth=0)
+            for demos, p in zip(x, perf):
+                if (env, method, int(demos)) in short:
+                    ax.plot([demos], [p["mean"]], marker="o", markersize=6, linestyle="none",
+                            markerfacecolor="white", color=style[method]["color"])
+                    ax.annotate(str(short[(env, method, int(demos))][0]), (demos, p["mean"]),
+                                textcoords="offset points", xytext=(4, 3), fontsize=6,
+                                color=style[method]["color"])
         ax.axhline(1.0, color="black", linewidth=0.8, linestyle="--")
         ax.set_xscale("log")
         ax.set_title(results["envs"][env]["env_id"], fontsize=9)
         ax.set_xlabel("demonstration episodes")
-    axes[0][0].set_ylabel("performance (95 % CI)")
-    _legend(fig, axes[0])
+        ax.set_ylabel("performance (95 % CI)")
+    if short:
+        fig.suptitle("hollow marker: fewer training seeds than planned (the number beside it); "
+                     "the planned grid has not finished", fontsize=8)
+    _legend(fig, axes)
     return save(plt, fig, out / "sample_efficiency.png")
 
 
+def panel_grid(plt: Any, panels: int, width: float, height: float) -> tuple[Any, list[Any]]:
+    """A figure of ``panels`` axes, ``width`` x ``height`` inches each.
+
+    Rows hold at most :data:`MAX_COLUMNS` panels; the grid's cells left over are hidden.
+    """
+    columns = max(1, min(panels, MAX_COLUMNS))
+    rows = max(1, -(-panels // columns))
+    fig, grid = plt.subplots(rows, columns, figsize=(width * columns + 1.2, height * rows),
+                             squeeze=False)
+    axes = [ax for row in grid for ax in row]
+    for ax in axes[panels:]:
+        ax.set_visible(False)
+    return fig, axes[:panels]
+
+
 def _legend(fig: Any, axes: Sequence[Any]) -> None:
-    """One legend for every method of a row of panels (a panel may lack some), on the right."""
+    """One legend for every method of the figure's panels (a panel may lack some).
+
+    It sits right of the first row's last panel.
+    """
     entries: dict[str, Any] = {}
     for ax in axes:
         for handle, label in zip(*ax.get_legend_handles_labels()):
             entries.setdefault(label, handle)
     if entries:
-        axes[-1].legend(list(entries.values()), list(entries), fontsize=6,
-                        loc="center left", bbox_to_anchor=(1.02, 0.5))
+        anchor = axes[min(len(axes), MAX_COLUMNS) - 1]
+        anchor.legend(list(entries.values()), list(entries), fontsize=6,
+                      loc="upper left", bbox_to_anchor=(1.02, 1.0))
