@@ -9,7 +9,7 @@
 # Usage: nohup benchmarks/commit_cells.sh RESULTS "what the run is" [INTERVAL] > log 2>&1 &
 #   e.g. benchmarks/commit_cells.sh results_mujoco "BC/DAgger at 1, 5, 100 demos, seeds 0-4"
 # Stop it with kill; it commits nothing while no cell changed.
-set -euo pipefail
+set -uo pipefail  # not -e: a failed report or commit is logged and tried again next round
 results="${1:?usage: commit_cells.sh RESULTS DESCRIPTION [INTERVAL]}"
 what="${2:?usage: commit_cells.sh RESULTS DESCRIPTION [INTERVAL]}"
 interval="${3:-600}"
@@ -19,10 +19,13 @@ while true; do
   sleep "$interval"
   changed=$(git status --porcelain -- "$results/cells" | wc -l)
   if [ "$changed" -gt 0 ]; then
-    il-datasets benchmark-report "$results" > /dev/null
-    python benchmarks/readme_results.py > /dev/null
-    git add -- "$results" README.md
-    git commit -q -m "Results: $changed finished cell file(s) in $results ($what); report and README results blocks regenerated" -- "$results" README.md
-    echo "$(date -u +%FT%TZ) committed $changed cell file(s)"
+    if il-datasets benchmark-report "$results" > /dev/null \
+        && python benchmarks/readme_results.py > /dev/null \
+        && git add -- "$results" README.md \
+        && git commit -q -m "Results: $changed finished cell file(s) in $results ($what); report and README results blocks regenerated" -- "$results" README.md; then
+      echo "$(date -u +%FT%TZ) committed $changed cell file(s)"
+    else
+      echo "$(date -u +%FT%TZ) commit of $changed cell file(s) failed; trying again in $interval s" >&2
+    fi
   fi
 done
