@@ -191,6 +191,38 @@ def test_benchmark_report_of_a_wrong_file_names_the_file_and_field(tmp_path, cap
     one_line(capsys, path, problem)
 
 
+@pytest.mark.parametrize("content, problem", [
+    ([1, 2], "top level: expected an object, got [1, 2]"),
+    ({"env": "reacher", "method": "bc", "seed": True}, "seed: expected an integer, got true"),
+    ({"env": "reacher", "method": "bc", "seed": 0, "aer": 1.0, "performance": "high"},
+     "performance: expected a number"),
+    ({"env": "reacher", "method": "bc", "seed": 0, "aer": 1.0, "performance": 1.0,
+      "train_seconds": 1.0, "log": {"records": [{"epoch": 1}]}},
+     "log.records[0].validation_performance: missing"),
+    ({"env": "../../etc", "method": "bc", "seed": 0, "aer": 1.0, "performance": 1.0,
+      "train_seconds": 1.0, "log": {}}, "env: unknown benchmark environment '../../etc'"),
+], ids=["not-an-object", "bool-seed", "string-performance", "record-without-score",
+        "unknown-env"])
+def test_a_results_folder_with_a_wrong_cell_file_names_the_file_and_field(tmp_path, capsys,
+                                                                          content, problem):
+    import shutil
+    from pathlib import Path
+
+    out = tmp_path / "results"  # a committed folder, then one of its cells overwritten
+    shutil.copytree(Path(__file__).resolve().parents[1] / "results_mujoco" / "envs",
+                    out / "envs")
+    cell = out / "cells" / "reacher" / "bc" / "demos1" / "seed0.json"
+    cell.parent.mkdir(parents=True)
+    cell.write_text(json.dumps(content))
+    assert main(["benchmark-report", str(out)]) == 2
+    one_line(capsys, cell, problem)
+    (out / "envs" / "reacher.json").write_text(json.dumps({"env_id": 3}))
+    shutil.copy(Path(__file__).resolve().parents[1] / "results_mujoco" / "cells" / "reacher"
+                / "bc" / "demos1" / "seed0.json", cell)
+    assert main(["benchmark-report", str(out)]) == 2
+    one_line(capsys, out / "envs" / "reacher.json", "env_id: expected a string, got 3")
+
+
 def test_bugs_keep_their_traceback_and_ctrl_c_exits_130(tmp_path, monkeypatch):
     import imitation_datasets.cli.datasets as datasets
 

@@ -187,6 +187,9 @@ def test_probe_folders_feed_the_report_and_its_json_alone(tmp_path):
     bad_cell = out / "probes" / "x2" / "cells" / "cartpole" / "gail" / "demos10" / "seed0.json"
     saved = bad_cell.read_text()
     bad_cell.write_text(json.dumps({**json.loads(saved), "budget_scale": "big"}))
+    with pytest.raises(ReportFormatError, match="seed0.json: budget_scale: expected a number"):
+        probe_records(out)  # the file and the field named as the cell is read
+    bad_cell.write_text(json.dumps({**json.loads(saved), "performance": float("nan")}))
     with pytest.raises(ProbeFormatError, match="probes/x2: a cell has no valid") as err:
         probe_records(out)
     assert "\n" not in str(err.value)

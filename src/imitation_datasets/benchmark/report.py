@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +27,17 @@ from imitation_datasets.benchmark.plan import progress, progress_lines
 from imitation_datasets.benchmark.plots import plots
 from imitation_datasets.benchmark.protocol import LeakageError, cell_demos_count, table_cells
 from imitation_datasets.benchmark.provenance import provenance
+from imitation_datasets.benchmark.structure import (
+    CELL_STRUCTURE,
+    FACTS_STRUCTURE,
+    Each,
+    Number,
+    Optional,
+    ReportFormatError,
+    check_structure,
+)
 from imitation_datasets.benchmark.targets import probe_records, target_lines, targets
 from imitation_datasets.core.atomic import atomic_write_text
-from imitation_datasets.core.errors import OneLineError
-from imitation_datasets.core.json_values import is_int, is_number
 from imitation_datasets.core.metrics import (
     Aggregate,
     TaskAggregates,
@@ -50,90 +57,19 @@ CURVE_FOOTNOTE = "(n) = training seeds at that count."
 """The line under sample-efficiency tables."""
 
 
-class ReportFormatError(OneLineError, ValueError):
-    """A benchmark results file does not have the structure the report is made from."""
-
-
-class _Number:
-    """An int or float (not a bool)."""
-
-
-@dataclass(frozen=True)
-class _Optional:
-    spec: Any
-
-
-@dataclass(frozen=True)
-class _Each:
-    """Every value of an object (``mapping=True``) or every item of a list follows ``spec``."""
-
-    spec: Any
-    mapping: bool = True
-
-
-_AGGREGATE = {k: _Number for k in ("mean", "std", "iqm", "ci_low", "ci_high")}
 RESULTS_STRUCTURE: dict[str, Any] = {
-    "envs": _Each({
-        "env_id": str, "expert_return": _Number, "random_return": _Number,
-        "expert_test_return": _Optional(_Number),
-        "leakage": {"passed": bool, "test_seeds": int, "training_start_states": int,
-                    "min_distance": _Number},
-    }),
-    "cells": _Each({
-        "env": str, "method": str, "seed": int, "demos": _Optional(int), "aer": _Number,
-        "performance": _Number, "env_steps": _Optional(int),
-        "accuracy": _Optional(_Number), "train_seconds": _Number,
-        "log": {"records": _Optional(_Each({"epoch": _Number, "validation_performance": _Number},
-                                           mapping=False))}}, mapping=False),
-    "command": _Optional(str),
-    "runs": _Optional(_Each({"cells_run": int, "cells_total": int, "wall_seconds": _Number,
-                             "command": _Optional(str)},
+    "envs": Each(FACTS_STRUCTURE),
+    "cells": Each(CELL_STRUCTURE, mapping=False),
+    "command": Optional(str),
+    "runs": Optional(Each({"cells_run": int, "cells_total": int, "wall_seconds": Number,
+                           "command": Optional(str)},
+                          mapping=False)),
+    "probes": Optional(Each({"env": str, "method": str, "demos": int, "seed": int,
+                             "budget_scale": Number, "performance": Number, "probe": str},
                             mapping=False)),
-    "probes": _Optional(_Each({"env": str, "method": str, "demos": int, "seed": int,
-                               "budget_scale": _Number, "performance": _Number, "probe": str},
-                              mapping=False)),
 }
 """What :func:`summarise`, :func:`markdown`, :func:`plots` and :func:`write_report` read from a
 results file (the keys in :data:`RECOMPUTED` are recomputed from ``cells``)."""
-
-
-def _type_name(spec: Any) -> str:
-    if isinstance(spec, dict) or (isinstance(spec, _Each) and spec.mapping):
-        return "an object"
-    if isinstance(spec, _Each) or spec is list:
-        return "a list"
-    return {_Number: "a number", str: "a string", bool: "true or false", int: "an integer"}[spec]
-
-
-def _matches(value: Any, spec: Any) -> bool:
-    if isinstance(spec, dict) or (isinstance(spec, _Each) and spec.mapping):
-        return isinstance(value, dict)
-    if isinstance(spec, _Each):
-        return isinstance(value, list)
-    if spec is _Number or spec is int:
-        return is_number(value) if spec is _Number else is_int(value)
-    return isinstance(value, spec)
-
-
-def check_structure(value: Any, spec: Any, where: str) -> None:
-    """Raise :class:`ReportFormatError` naming the first field of ``value`` not like ``spec``."""
-    if not _matches(value, spec):
-        raise ReportFormatError(f"{where}: expected {_type_name(spec)}, got "
-                                f"{json.dumps(value)[:40]}")
-    if isinstance(spec, dict):
-        for key, sub in spec.items():
-            if isinstance(sub, _Optional):
-                if value.get(key) is not None:
-                    check_structure(value[key], sub.spec, f"{where}.{key}")
-            elif key not in value:
-                raise ReportFormatError(f"{where}.{key}: missing")
-            else:
-                check_structure(value[key], sub, f"{where}.{key}")
-    elif isinstance(spec, _Each):
-        items = value.items() if spec.mapping else enumerate(value)
-        for key, item in items:
-            check_structure(item, spec.spec, f"{where}.{key}" if spec.mapping else
-                            f"{where}[{key}]")
 
 
 def validate_results(results: Any, origin: str) -> None:

@@ -38,9 +38,16 @@ from imitation_datasets.benchmark.provenance import digest
 from imitation_datasets.benchmark.ray_runner import run_cells_on_ray
 from imitation_datasets.benchmark.reproducible import cell_environment, torch_version
 from imitation_datasets.benchmark.results_lock import results_writer
+from imitation_datasets.benchmark.structure import (
+    CELL_STRUCTURE,
+    FACTS_STRUCTURE,
+    ReportFormatError,
+    checked,
+)
 from imitation_datasets.core.atomic import atomic_write_text
 from imitation_datasets.core.errors import ConfigError, OneLineError
 from imitation_datasets.core.evaluation import evaluate_policy
+from imitation_datasets.core.names import UnknownNameError
 from imitation_datasets.core.processes import die_with_parent
 from imitation_datasets.core.safe_read import read_json
 from imitation_datasets.data.fingerprint import content_fingerprint
@@ -71,6 +78,11 @@ def finished_results(out: str | Path) -> tuple[list[dict[str, Any]], dict[str, d
 
     A folder's report covers all of its cells, so a run of a few cells never hides the rest of
     a grid that was run into the same folder.
+
+    Raises:
+        DatasetFormatError: a file is missing, too large or not JSON.
+        ReportFormatError: a cell or facts file lacks a field the report reads, or has one of
+            the wrong type (the file and the field named).
     """
     envs = list(protocol_table())
 
@@ -80,8 +92,17 @@ def finished_results(out: str | Path) -> tuple[list[dict[str, Any]], dict[str, d
                 method_rank(cell["method"]), cell["method"], cell.get("demos") or 0,
                 cell["seed"])
 
-    cells = sorted((read_json(path) for path in cell_files(out)), key=order)
-    facts = {env: read_json(facts_path(out, env))
+    def read_cell(path: Path) -> dict[str, Any]:
+        cell: dict[str, Any] = checked(read_json(path), CELL_STRUCTURE, str(path))
+        try:
+            env_key(cell["env"])
+        except UnknownNameError as exc:
+            raise ReportFormatError(f"{path}: env: {exc}") from None
+        return cell
+
+    cells = sorted((read_cell(path) for path in cell_files(out)), key=order)
+    facts = {env: checked(read_json(facts_path(out, env)), FACTS_STRUCTURE,
+                          str(facts_path(out, env)))
              for env in dict.fromkeys(c["env"] for c in cells)}
     return cells, facts
 
@@ -117,7 +138,7 @@ def stale_cells(cells: Sequence[Cell], out: Path) -> list[tuple[Path, str]]:
             continue
         current = json.loads(json.dumps(cell.spec.config_mapping(env_protocol(cell.env).env_id)))
         defaults = json.loads(json.dumps(cell.spec.config_defaults()))
-        cell_result = read_json(path)
+        cell_result = checked(read_json(path), CELL_STRUCTURE, str(path))
         recorded = {**{k: v for k, v in defaults.items() if k in current},
                     **(cell_result.get("config") or {})}
         if cell_result.get("torch_version", torch_now) != torch_now:
@@ -260,8 +281,8 @@ def run_benchmark(methods: Sequence[str | type], envs: Sequence[str], seeds: int
                          overwrite=overwrite, budget_scale=budget_scale, first_seed=first_seed,
                          overrides=overrides)
         run_cells(plan, out, data_dir, workers, backend, address, progress, stop_after)
-    return [json.loads(c.path(Path(out)).read_text()) for c in plan.cells
-            if c.path(Path(out)).exists()]
+    return [checked(read_json(c.path(Path(out))), CELL_STRUCTURE, str(c.path(Path(out))))
+            for c in plan.cells if c.path(Path(out)).exists()]
 
 
 @dataclasses.dataclass
@@ -365,7 +386,7 @@ def env_facts_of(env: str, out: Path, data_dir: Path, workers: int) -> dict[str,
     splits = prepare(env, data_dir, workers=workers)
     path = facts_path(out, env)
     if path.exists():
-        facts = json.loads(path.read_text())
+        facts = checked(read_json(path), FACTS_STRUCTURE, str(path))
         made = data_fingerprints(splits)
         for key, value in made.items():
             if facts.get(key, value) != value:

@@ -117,7 +117,9 @@ def probe_records(out: str | Path) -> list[dict[str, Any]]:
     config probes (``--set``: another config, not only another budget), are left out.
 
     Raises:
-        ProbeFormatError: a cell without a valid env, method, seed, scale or performance.
+        ReportFormatError: a cell file without the structure a report reads (file and field
+            named, as :func:`~.runner.finished_results` reads it).
+        ProbeFormatError: a cell without a valid env, method, seed, scale or finite performance.
     """
     from imitation_datasets.benchmark.runner import finished_results
 
