@@ -8,8 +8,10 @@ from __future__ import annotations
 import errno
 import json
 import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from conftest import digests
@@ -205,20 +207,16 @@ def test_benchmark_report_of_a_wrong_file_names_the_file_and_field(tmp_path, cap
         "unknown-env"])
 def test_a_results_folder_with_a_wrong_cell_file_names_the_file_and_field(tmp_path, capsys,
                                                                           content, problem):
-    import shutil
-    from pathlib import Path
-
+    committed = Path(__file__).resolve().parents[1] / "results_mujoco"
     out = tmp_path / "results"  # a committed folder, then one of its cells overwritten
-    shutil.copytree(Path(__file__).resolve().parents[1] / "results_mujoco" / "envs",
-                    out / "envs")
+    shutil.copytree(committed / "envs", out / "envs")
     cell = out / "cells" / "reacher" / "bc" / "demos1" / "seed0.json"
     cell.parent.mkdir(parents=True)
     cell.write_text(json.dumps(content))
     assert main(["benchmark-report", str(out)]) == 2
     one_line(capsys, cell, problem)
     (out / "envs" / "reacher.json").write_text(json.dumps({"env_id": 3}))
-    shutil.copy(Path(__file__).resolve().parents[1] / "results_mujoco" / "cells" / "reacher"
-                / "bc" / "demos1" / "seed0.json", cell)
+    shutil.copy(committed / "cells" / "reacher" / "bc" / "demos1" / "seed0.json", cell)
     assert main(["benchmark-report", str(out)]) == 2
     one_line(capsys, out / "envs" / "reacher.json", "env_id: expected a string, got 3")
 

@@ -42,14 +42,13 @@ from imitation_datasets.benchmark.structure import (
     CELL_STRUCTURE,
     FACTS_STRUCTURE,
     ReportFormatError,
-    checked,
+    read_checked,
 )
 from imitation_datasets.core.atomic import atomic_write_text
 from imitation_datasets.core.errors import ConfigError, OneLineError
 from imitation_datasets.core.evaluation import evaluate_policy
 from imitation_datasets.core.names import UnknownNameError
 from imitation_datasets.core.processes import die_with_parent
-from imitation_datasets.core.safe_read import read_json
 from imitation_datasets.data.fingerprint import content_fingerprint
 
 __all__ = ["DataMismatchError", "GridPlan", "StaleCellError", "cell_files", "env_facts",
@@ -93,7 +92,7 @@ def finished_results(out: str | Path) -> tuple[list[dict[str, Any]], dict[str, d
                 cell["seed"])
 
     def read_cell(path: Path) -> dict[str, Any]:
-        cell: dict[str, Any] = checked(read_json(path), CELL_STRUCTURE, str(path))
+        cell: dict[str, Any] = read_checked(path, CELL_STRUCTURE)
         try:
             env_key(cell["env"])
         except UnknownNameError as exc:
@@ -101,8 +100,7 @@ def finished_results(out: str | Path) -> tuple[list[dict[str, Any]], dict[str, d
         return cell
 
     cells = sorted((read_cell(path) for path in cell_files(out)), key=order)
-    facts = {env: checked(read_json(facts_path(out, env)), FACTS_STRUCTURE,
-                          str(facts_path(out, env)))
+    facts = {env: read_checked(facts_path(out, env), FACTS_STRUCTURE)
              for env in dict.fromkeys(c["env"] for c in cells)}
     return cells, facts
 
@@ -138,7 +136,7 @@ def stale_cells(cells: Sequence[Cell], out: Path) -> list[tuple[Path, str]]:
             continue
         current = json.loads(json.dumps(cell.spec.config_mapping(env_protocol(cell.env).env_id)))
         defaults = json.loads(json.dumps(cell.spec.config_defaults()))
-        cell_result = checked(read_json(path), CELL_STRUCTURE, str(path))
+        cell_result = read_checked(path, CELL_STRUCTURE)
         recorded = {**{k: v for k, v in defaults.items() if k in current},
                     **(cell_result.get("config") or {})}
         if cell_result.get("torch_version", torch_now) != torch_now:
@@ -281,8 +279,8 @@ def run_benchmark(methods: Sequence[str | type], envs: Sequence[str], seeds: int
                          overwrite=overwrite, budget_scale=budget_scale, first_seed=first_seed,
                          overrides=overrides)
         run_cells(plan, out, data_dir, workers, backend, address, progress, stop_after)
-    return [checked(read_json(c.path(Path(out))), CELL_STRUCTURE, str(c.path(Path(out))))
-            for c in plan.cells if c.path(Path(out)).exists()]
+    return [read_checked(c.path(Path(out)), CELL_STRUCTURE) for c in plan.cells
+            if c.path(Path(out)).exists()]
 
 
 @dataclasses.dataclass
@@ -386,7 +384,7 @@ def env_facts_of(env: str, out: Path, data_dir: Path, workers: int) -> dict[str,
     splits = prepare(env, data_dir, workers=workers)
     path = facts_path(out, env)
     if path.exists():
-        facts = checked(read_json(path), FACTS_STRUCTURE, str(path))
+        facts = read_checked(path, FACTS_STRUCTURE)
         made = data_fingerprints(splits)
         for key, value in made.items():
             if facts.get(key, value) != value:

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from imitation_datasets.core.errors import OneLineError
 from imitation_datasets.core.json_values import is_int, is_number
+from imitation_datasets.core.safe_read import read_json
 
 
 class ReportFormatError(OneLineError, ValueError):
@@ -120,3 +122,13 @@ def checked(value: Any, spec: Any, origin: str) -> Any:
         raise ReportFormatError(f"{origin}: {field.lstrip('.') or 'top level'}: {problem}"
                                 ) from None
     return value
+
+
+def read_checked(path: str | Path, spec: Any) -> Any:
+    """The JSON file ``path``, parsed and checked against ``spec`` (:func:`checked`).
+
+    Raises:
+        DatasetFormatError: the file is missing, too large or not JSON.
+        ReportFormatError: ``"<path>: <field>: <problem>"`` for the first wrong field.
+    """
+    return checked(read_json(path), spec, str(path))
