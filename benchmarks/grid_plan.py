@@ -32,14 +32,16 @@ from __future__ import annotations
 
 import argparse
 import functools
-import json
 import math
 import statistics
+import sys
 from collections import defaultdict
 from pathlib import Path
 
 from imitation_datasets.benchmark.plan import grids, planned_cells
 from imitation_datasets.benchmark.protocol import env_protocol
+from imitation_datasets.benchmark.runner import cell_files, read_cell
+from imitation_datasets.core.errors import ImitationDatasetsError
 from imitation_datasets.methods.registry import load_config
 
 Timings = dict[tuple[str, str, int], list[float]]
@@ -59,14 +61,15 @@ def measured(folders: list[Path]) -> tuple[dict[str, Timings], set[tuple[str, st
     timed: dict[str, Timings] = {"cpu": defaultdict(list), "wall": defaultdict(list)}
     done = set()
     for folder in folders:
-        for path in (folder / "cells").rglob("seed*.json"):
-            cell = json.loads(path.read_text())
+        for path in cell_files(folder):
+            cell = read_cell(path)
             demos = int(cell.get("demos") or env_protocol(cell["env"]).train_episodes)
             key = (cell["env"], cell["method"], demos)
-            if "train_cpu_seconds" in cell:
-                timed["cpu"][key].append(cell["train_cpu_seconds"] + cell["test_cpu_seconds"])
+            if cell.get("train_cpu_seconds") is not None:
+                timed["cpu"][key].append(cell["train_cpu_seconds"]
+                                         + (cell.get("test_cpu_seconds") or 0.0))
             else:
-                timed["wall"][key].append(cell["train_seconds"] + cell["test_seconds"])
+                timed["wall"][key].append(cell["train_seconds"] + (cell.get("test_seconds") or 0.0))
             done.add((cell["env"], cell["method"], demos, int(cell["seed"])))
     return timed, done
 
@@ -102,7 +105,11 @@ def main() -> None:
     unknown = [f for f in args.families if f not in grids()]
     if unknown:
         parser.error(f"unknown family {unknown[0]!r}; known: {', '.join(grids())}")
-    timed, done = measured(args.results)
+    try:
+        timed, done = measured(args.results)
+    except ImitationDatasetsError as exc:  # a cell file that is not JSON or lacks a field
+        print(f"grid_plan.py: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     print(f"{'method':18} {'cells':>6} {'done':>6} {'cell-min':>9} {'left-min':>9}  unmeasured")
     total = left = guessed = 0.0
     unprojected = pairs = 0

@@ -21,6 +21,7 @@ def write_cell(folder: Path, env: str, method: str, seed: int, seconds: float) -
     path = folder / "cells" / env / method / f"seed{seed}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"env": env, "method": method, "seed": seed, "demos": 10,
+                                "aer": 100.0, "performance": 0.5, "log": {},
                                 "train_cpu_seconds": seconds - 10.0, "test_cpu_seconds": 10.0,
                                 "train_seconds": 1e6, "test_seconds": 1e6}))
 
@@ -56,3 +57,16 @@ def test_unmeasured_pairs_are_projected_apart_from_the_measured_total(tmp_path):
     bc = next(line for line in out.splitlines() if line.startswith("bc "))
     assert bc.endswith("(no CPU-timed cell to project from)")
     assert f"{len(planned_cells(['classic'])) // 11 * 10} planned cells of methods with no" in out
+
+
+def test_a_bad_cell_file_is_one_line_naming_it(tmp_path):
+    write_cell(tmp_path, "cartpole", "gail", 0, 120.0)
+    bad = tmp_path / "cells" / "cartpole" / "gail" / "seed1.json"
+    bad.write_text(json.dumps({"env": "cartpole", "method": "gail", "seed": 1, "aer": 1.0,
+                               "performance": "high", "train_seconds": 1.0,
+                               "log": {}}))
+    done = subprocess.run([sys.executable, str(SCRIPT), "classic", "--results", str(tmp_path)],
+                          capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0
+    assert str(bad) in done.stderr and "performance" in done.stderr

@@ -72,6 +72,21 @@ def cell_files(out: str | Path) -> list[Path]:
     return sorted([*root.glob("*/*/seed*.json"), *root.glob("*/*/demos*/seed*.json")])
 
 
+def read_cell(path: Path) -> dict[str, Any]:
+    """The finished cell file ``path``, checked (:data:`~.structure.CELL_STRUCTURE`, a known env).
+
+    Raises:
+        DatasetFormatError: the file is missing, too large or not JSON.
+        ReportFormatError: ``"<path>: <field>: <problem>"`` for the first wrong field.
+    """
+    cell: dict[str, Any] = read_checked(path, CELL_STRUCTURE)
+    try:
+        env_key(cell["env"])
+    except UnknownNameError as exc:
+        raise ReportFormatError(f"{path}: env: {exc}") from None
+    return cell
+
+
 def finished_results(out: str | Path) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
     """Every finished cell under ``out`` and the facts of their environments: a report's input.
 
@@ -90,14 +105,6 @@ def finished_results(out: str | Path) -> tuple[list[dict[str, Any]], dict[str, d
         return (envs.index(cell["env"]) if cell["env"] in envs else len(envs), cell["env"],
                 method_rank(cell["method"]), cell["method"], cell.get("demos") or 0,
                 cell["seed"])
-
-    def read_cell(path: Path) -> dict[str, Any]:
-        cell: dict[str, Any] = read_checked(path, CELL_STRUCTURE)
-        try:
-            env_key(cell["env"])
-        except UnknownNameError as exc:
-            raise ReportFormatError(f"{path}: env: {exc}") from None
-        return cell
 
     cells = sorted((read_cell(path) for path in cell_files(out)), key=order)
     facts = {env: read_checked(facts_path(out, env), FACTS_STRUCTURE)
