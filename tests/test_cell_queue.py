@@ -153,6 +153,15 @@ def test_cells_are_never_made_from_other_data_than_the_folders_cells(tmp_path, b
     # one that records none predates the record: kept
     path.write_text(json.dumps({k: v for k, v in cell.items() if k != "torch_version"}))
     assert stale_cells(plan.cells, tmp_path) == []
+    # a cell trained with torch's Adam (arithmetic 1: it records none) is stale, and the queue
+    # says so in one line instead of adding cells of another arithmetic to the folder
+    assert cell["arithmetic"] == 2
+    path.write_text(json.dumps({k: v for k, v in cell.items() if k != "arithmetic"}))
+    reason = stale_cells(plan.cells, tmp_path)[0][1]
+    assert reason.startswith("made with arithmetic 1, now 2 ")
+    done = queue("bc/cartpole/2/1", "--out", str(tmp_path), "--data", str(bench_data_dir))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "made with arithmetic 1, now 2" in done.stderr.splitlines()[-1]
 
 
 def test_grids_add_up_in_order_without_repeating_a_cell():

@@ -147,7 +147,9 @@ def test_evaluate_remeasures_a_level_card(tmp_path: Path) -> None:
 
 def test_the_card_command_reproduces_the_cartpole_medium_checkpoint(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """``python -m imitation_zoo.levels cartpole --level medium`` (about 14,000 PPO steps).
+    """``python -m imitation_zoo.levels cartpole --level medium`` (about 5,000 PPO steps), in a
+    process started with the benchmark cells' environment and a correctly rounded Adam: the same
+    weights on every CPU (an Intel Xeon with AVX-512, ``qemu-x86_64 -cpu Nehalem``).
 
     Training leaves nothing in the temporary directory (SB3's default logger makes a folder there).
     """
@@ -157,6 +159,7 @@ def test_the_card_command_reproduces_the_cartpole_medium_checkpoint(
     temporary = tmp_path / "tmp"
     temporary.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(temporary))
+    monkeypatch.setenv("TMPDIR", str(temporary))  # the training process's temporary directory
 
     shipped = ExpertCard.from_file(LEVELS_DIR / "cartpole-medium.json")
     arguments = shipped.training["recipe"].split()[3:]

@@ -3,10 +3,12 @@
 ``python -m imitation_zoo.levels KEY [--level medium] [--eval-every N] [--out DIR]``
 
 Trains the curated expert ``KEY``'s recipe again (same algorithm, hyperparameters and seed, one
-torch thread), validates the exported policy every ``eval_every`` steps on the recipe's
-validation seeds and keeps the checkpoint chosen by :data:`LEVEL_RULE` (written before any
-level was trained); it is then shipped like a curated expert (safetensors + JSON card, measured
-on the card's evaluation seeds) to ``experts/zoo/levels/KEY-LEVEL.*``, with a ``level`` section
+torch thread; in the benchmark cells' environment with a correctly rounded Adam, so the same
+checkpoint on every CPU, where the curated experts were trained with torch's Adam), validates
+the exported policy every ``eval_every`` steps on the recipe's validation seeds and keeps the
+checkpoint chosen by :data:`LEVEL_RULE` (written before any level was trained); it is then
+shipped like a curated expert (safetensors + JSON card, measured on the card's evaluation
+seeds) to ``experts/zoo/levels/KEY-LEVEL.*``, with a ``level`` section
 giving the curated expert's and the random policy's returns and the measured normalised score.
 
 Only stable-baselines3 recipes that are not resumable are supported (the classic-control and
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from imitation_datasets.benchmark.reproducible import call_in_cell_process
 from imitation_datasets.core.config import option
 from imitation_datasets.core.errors import ConfigError
 from imitation_datasets.core.extras import MissingExtraError, require_env_extra, require_extra
@@ -42,7 +45,7 @@ from imitation_zoo.checkpoint import (
 from imitation_zoo.command import check_positive, check_recipe_key, parse_options
 from imitation_zoo.measure import normalised_score
 from imitation_zoo.recipe import Recipe, load_recipe
-from imitation_zoo.sb3_setup import build_model, make_training_env
+from imitation_zoo.sb3_setup import build_model, exact_optimizers, make_training_env
 from imitation_zoo.sb3_training import validation_callback
 from imitation_zoo.selection import NO_BEST, BestCheckpoint, StopTraining
 from imitation_zoo.shipping import ship_checkpoint, training_section
@@ -140,6 +143,10 @@ def train_level(recipe: Recipe, level: Level, references: References, eval_every
                 scratch: Path) -> dict[str, Any]:
     """Train ``recipe`` until :data:`LEVEL_RULE` has chosen a checkpoint; return its ``best.json``.
 
+    Run by :func:`main` in a process started with the benchmark cells' environment, with
+    :class:`~imitation_datasets.methods.exact.Adam` for SB3's optimisers: the same bits on every
+    CPU (:mod:`imitation_datasets.benchmark.reproducible`).
+
     The chosen export lies in ``scratch`` as ``best.safetensors`` + ``best.json`` (the format of
     :mod:`imitation_zoo.selection`), with ``progress.csv`` holding every validation.
     """
@@ -162,6 +169,7 @@ def train_level(recipe: Recipe, level: Level, references: References, eval_every
                              level=level, references=references)
     env, vecnorm = make_training_env(recipe)
     model = build_model(recipe, env)
+    exact_optimizers(model)
     callback = validation_callback(keeper, vecnorm)
     started = time.monotonic()
     with contextlib.suppress(StopTraining):
@@ -241,7 +249,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if info is None:
             parser.error(f"{scratch}: no level checkpoint; train it first")
     else:
-        info = train_level(recipe, level, references, eval_every, scratch)
+        info = call_in_cell_process(train_level, recipe, level, references, eval_every, scratch)
     key = level_key(recipe.key, level.name)
     training = training_section(recipe, info, scratch)
     training["selection"] = {"rule": LEVEL_RULE, "eval_every": eval_every,

@@ -55,6 +55,35 @@ def build_model(recipe: Recipe, env: Any) -> Any:
     return model
 
 
+def exact_optimizers(model: Any) -> None:
+    """Replace every ``torch.optim.Adam`` of a freshly built SB3 ``model`` by :class:`exact.Adam`.
+
+    Same parameters and hyperparameters (SB3's PPO ``eps=1e-5`` included), a correctly rounded
+    square root: with the cells' environment (:mod:`imitation_datasets.benchmark.reproducible`)
+    training gives the same bits on every CPU. Looks at the model, its policy and the policy's
+    sub-modules (SAC's actor, critic and entropy-coefficient optimisers, PPO's and DQN's one).
+
+    Raises:
+        ValueError: an optimiser has taken a step already or has more than its defaults.
+    """
+    import torch
+
+    from imitation_datasets.methods import exact
+
+    owners = [model, *model.policy.modules()]
+    for owner in owners:
+        for name, value in list(vars(owner).items()):
+            if type(value) is not torch.optim.Adam:
+                continue
+            defaults = value.defaults
+            if value.state or defaults["amsgrad"] or defaults["maximize"]:
+                raise ValueError(f"{type(owner).__name__}.{name}: not a fresh plain Adam")
+            groups = [{"params": group["params"]} for group in value.param_groups]
+            setattr(owner, name, exact.Adam(groups, lr=defaults["lr"], betas=defaults["betas"],
+                                            eps=defaults["eps"],
+                                            weight_decay=defaults["weight_decay"]))
+
+
 def schedule_value(value: Any) -> Any:
     """Decode rl-zoo conventions: ``"lin_<x>"`` is a linear schedule from ``x`` to 0."""
     if isinstance(value, str) and value.startswith("lin_"):

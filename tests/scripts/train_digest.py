@@ -1,4 +1,4 @@
-"""Train a small MLP the way benchmark cells do (Adam, tanh, minibatches) and print a digest.
+"""Train a small MLP the way benchmark cells do (exact.Adam, tanh, minibatches); print a digest.
 
 Run by tests/test_benchmark_reproducible.py in subprocesses with different MKL/oneDNN
 instruction sets: under the cells' environment the digest must not change. Prints the ATen CPU
@@ -14,6 +14,8 @@ import time
 import numpy as np
 import torch
 
+from imitation_datasets.methods import exact
+
 torch.set_num_threads(1)
 rng = np.random.default_rng(0)
 x = torch.from_numpy(rng.standard_normal((2048, 11)).astype(np.float32))
@@ -25,7 +27,7 @@ batch_size = int(sys.argv[2]) if len(sys.argv) > 2 else 64
 model = torch.nn.Sequential(torch.nn.Linear(11, width), torch.nn.Tanh(),
                             torch.nn.Linear(width, width), torch.nn.ReLU(),
                             torch.nn.Linear(width, 3))
-optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+optimizer = exact.Adam(model.parameters(), lr=1e-3)
 generator = torch.Generator().manual_seed(0)
 steps, started = 0, time.process_time()
 for _ in range(20):

@@ -25,7 +25,11 @@ import torch
 
 from imitation_datasets.benchmark.method_specs import MethodSpec
 from imitation_datasets.benchmark.protocol import Splits, prepare
-from imitation_datasets.benchmark.reproducible import check_cell_process, torch_version
+from imitation_datasets.benchmark.reproducible import (
+    ARITHMETIC,
+    check_cell_process,
+    torch_version,
+)
 from imitation_datasets.core.atomic import atomic_write_text
 from imitation_datasets.core.errors import OneLineError
 from imitation_datasets.core.evaluation import evaluate_policy
@@ -171,6 +175,7 @@ def run_cell(cell: Cell, data_dir: str, out_dir: str, facts: dict[str, Any]) -> 
         "test_cpu_seconds": time.process_time() - cpu_trained,
         "config": cell.spec.config_mapping(p.env_id),
         "torch_version": torch_version(),
+        "arithmetic": ARITHMETIC,
         **({"resumed": resumed["times"]} if resumed else {}),
         "log": log_record,
     }

@@ -3,7 +3,7 @@
 Training a method on CPU goes through MKL's GEMM and ATen's vectorised kernels, and both pick
 code paths by instruction set: the same cell trained with AVX-512 kernels and with SSE4.2 kernels
 gave Pendulum BC returns that differ from the 9th digit on (and chaotic envs amplify such
-differences). Two switches make the arithmetic the same on every x86-64 CPU, at a cost
+differences). Two switches pin those code paths on every x86-64 CPU, at a cost
 (``python benchmarks/cpu_kernels.py``: an Adam step of the classic grid's 64-wide networks takes
 about 1.5 x, of the continuous grid's 256-wide ones about 2.2 x the time of torch's own kernels;
 an AVX2 floor would be as fast, but only for CPUs with AVX2, and would change every cell):
@@ -15,31 +15,39 @@ an AVX2 floor would be as fast, but only for CPUs with AVX2, and would change ev
 Both are read when torch loads, so they cannot be switched on in a process that has imported
 torch already. The runner therefore plays every cell in a spawned worker process started with
 :data:`CELL_ENVIRONMENT` (Ray tasks get it as their ``runtime_env``), and :func:`check_cell_process`
-refuses to train a cell in a process started otherwise. Not covered: CPUs other than x86-64
-(torch there does not use MKL), and not every x86-64 machine: on a lent Intel Xeon with AMX
-(glibc 2.39, torch 2.11.0) every op a cell uses gave the bits it gives here (linear layers and
-their gradients, tanh, exp, log, softmax, the random streams, initialisation) except an Adam
-step, so cells trained there differ from the 9th digit on. The prime suspect is Adam's square
-root: torch's float32 ``sqrt`` on CPU is not the correctly rounded one (17 % of results differ
-from it here), so its bits depend on an implementation that picks its code by CPU, while every
-other step of Adam is plain IEEE arithmetic in one binary (``benchmarks/torch_ops.py`` prints
-per-op digests, to confirm it on such a machine; that ``sqrt`` is MKL's vector-maths function,
-like ``exp``, ``tanh`` and ``log``, which did agree there). An Adam with a correctly rounded
-square root would remove it, but changes every cell (a new protocol, every grid rerun), so it
-is not done.
-Here torch 2.11.0 and 2.13.0 give the same bits. Each cell records
-:func:`torch_version`, and a results folder never mixes cells of two torch releases (the runner
-treats a finished cell of another release as stale): a release may change a kernel.
+refuses to train a cell in a process started otherwise.
+
+Those two switches are not enough on their own: torch's element-wise ``sqrt`` is MKL's
+vector-maths function, which is not correctly rounded and whose bits still depend on the CPU
+(an AMD EPYC, an Intel Xeon with AVX-512 and ``qemu-x86_64 -cpu EPYC`` gave three sets of bits;
+every other op a cell uses agreed, :mod:`imitation_datasets.methods.exact`). Adam takes that
+square root at every step, so cells trained with ``torch.optim.Adam`` (**arithmetic 1**, every
+cell that records no ``arithmetic``) can be reproduced only on a machine whose MKL rounds its
+square roots the same way: the committed grids were trained on AMD EPYC machines, and on the
+Intel one ``tests/test_benchmark_reproducible.py``'s digest differed. Methods now train with
+:class:`~imitation_datasets.methods.exact.Adam` and the correctly rounded square root
+(**arithmetic 2**, :data:`ARITHMETIC`): ``tests/scripts/train_digest.py`` gave the same bits on the
+Intel Xeon and under ``qemu-x86_64 -cpu EPYC`` and ``-cpu Nehalem``. Each cell records the
+arithmetic it was trained with, and the runner treats a finished cell of another arithmetic as
+stale, like one of another torch release (a release may change a kernel; torch 2.11.0 and 2.13.0
+gave the same bits here): a results folder never mixes two. Not covered: CPUs other than
+x86-64 (torch there does not use MKL).
 """
 
 from __future__ import annotations
 
 import contextlib
 import importlib.metadata
+import multiprocessing
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any, TypeVar
 
 from imitation_datasets.core.errors import ImitationDatasetsError
+
+ARITHMETIC = 2
+"""The cells' arithmetic (module docstring): 1 ``torch.optim.Adam``, 2 :mod:`~.methods.exact`."""
 
 CELL_ENVIRONMENT = {
     "MKL_CBWR": "COMPATIBLE",
@@ -87,6 +95,26 @@ def check_cell_process() -> None:
             "benchmark cells train only in a process started with MKL_CBWR=COMPATIBLE and "
             "ATEN_CPU_CAPABILITY=default (run_benchmark starts such workers); this one has "
             + ", ".join(problems))
+
+
+T = TypeVar("T")
+
+
+def call_in_cell_process(function: Callable[..., T], *args: Any) -> T:
+    """``function(*args)`` in a spawned process started with :data:`CELL_ENVIRONMENT`.
+
+    For training outside the benchmark's worker pool that must give the same bits on every CPU
+    (the expert zoo's levels). ``function`` and ``args`` go to the worker by ``multiprocessing``
+    (module-level function, picklable arguments: this process's own objects, never a file's).
+    """
+    with cell_environment(), ProcessPoolExecutor(
+            1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(_checked_call, function, *args).result()
+
+
+def _checked_call(function: Callable[..., T], *args: Any) -> T:
+    check_cell_process()
+    return function(*args)
 
 
 def torch_version() -> str:

@@ -36,7 +36,11 @@ from imitation_datasets.benchmark.protocol import (
 )
 from imitation_datasets.benchmark.provenance import digest
 from imitation_datasets.benchmark.ray_runner import run_cells_on_ray
-from imitation_datasets.benchmark.reproducible import cell_environment, torch_version
+from imitation_datasets.benchmark.reproducible import (
+    ARITHMETIC,
+    cell_environment,
+    torch_version,
+)
 from imitation_datasets.benchmark.results_lock import results_writer
 from imitation_datasets.benchmark.structure import (
     CELL_STRUCTURE,
@@ -133,7 +137,8 @@ def stale_cells(cells: Sequence[Cell], out: Path) -> list[tuple[Path, str]]:
     default: a new option whose default keeps the old behaviour leaves older cells valid
     (``benchmarks/rerun_identity.py`` is how such a claim is checked). A cell trained under
     another torch release is stale too (a release may change a kernel); one that records none
-    predates the record and was made with the release the set-up paths install.
+    predates the record and was made with the release the set-up paths install. So is one of
+    another arithmetic (:data:`~.reproducible.ARITHMETIC`; one that records none has 1).
     """
     stale = []
     torch_now = torch_version()
@@ -146,7 +151,11 @@ def stale_cells(cells: Sequence[Cell], out: Path) -> list[tuple[Path, str]]:
         cell_result = read_checked(path, CELL_STRUCTURE)
         recorded = {**{k: v for k, v in defaults.items() if k in current},
                     **(cell_result.get("config") or {})}
-        if cell_result.get("torch_version", torch_now) != torch_now:
+        if cell_result.get("arithmetic", 1) != ARITHMETIC:
+            stale.append((path, f"made with arithmetic {cell_result.get('arithmetic', 1)}, now "
+                          f"{ARITHMETIC} (benchmark/reproducible.py: torch's Adam square root, "
+                          "whose bits depend on the CPU)"))
+        elif cell_result.get("torch_version", torch_now) != torch_now:
             stale.append((path, f"made with torch {cell_result['torch_version']}, now "
                           f"{torch_now} (a release may round differently)"))
         elif (cell.demos is not None and "demo_repeats" not in cell_result

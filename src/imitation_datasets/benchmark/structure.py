@@ -60,6 +60,7 @@ CELL_STRUCTURE: dict[str, Any] = {
     "accuracy": Optional(Number), "train_seconds": Number,
     "test_seconds": Optional(Number), "train_cpu_seconds": Optional(Number),
     "test_cpu_seconds": Optional(Number), "budget_scale": Optional(Number),
+    "arithmetic": Optional(int),
     "config_overrides": Optional(Each(object)),
     "log": {"records": Optional(Each({"epoch": Number, "validation_performance": Number},
                                      mapping=False))},

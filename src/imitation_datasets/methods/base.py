@@ -42,6 +42,7 @@ from imitation_datasets.core.acting import one_or_batch
 from imitation_datasets.core.config import from_mapping, to_mapping
 from imitation_datasets.core.names import unknown
 from imitation_datasets.data.schema import space_from_dict, space_to_dict
+from imitation_datasets.methods import exact
 from imitation_datasets.methods._data import minibatches, transitions
 from imitation_datasets.methods.checkpoint import (
     DESCRIPTION_FILE,
@@ -147,8 +148,8 @@ class Method(ABC, Generic[C]):
         return ActionModel(in_dim, self.action_space, body, self.config.continuous_loss)
 
     def make_optimizer(self, model: nn.Module, lr: float) -> torch.optim.Optimizer:
-        """Adam over ``model``'s parameters."""
-        return torch.optim.Adam(model.parameters(), lr=lr, weight_decay=self.config.weight_decay)
+        """Adam over ``model``'s parameters (:class:`.exact.Adam`: the same bits on every CPU)."""
+        return exact.Adam(model.parameters(), lr=lr, weight_decay=self.config.weight_decay)
 
     def train_epoch(self, model: ActionModel, optimizer: torch.optim.Optimizer,
                     inputs: torch.Tensor, targets: torch.Tensor) -> float:

@@ -56,6 +56,7 @@ import torch
 from torch import nn
 
 from imitation_datasets.core.seeding import episode_seed
+from imitation_datasets.methods import exact
 from imitation_datasets.methods.base import Method
 from imitation_datasets.methods.discriminator import (
     AdversarialConfig,
@@ -152,7 +153,7 @@ class GAIL(Method[GAILConfig]):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(episode_seed(self.seed, DISCRIMINATOR_SEED))
             disc = self.make_discriminator()
-        disc_optimizer = torch.optim.Adam(self.discriminator_parameters(disc), lr=cfg.disc_lr)
+        disc_optimizer = exact.Adam(self.discriminator_parameters(disc), lr=cfg.disc_lr)
         self._parts = ppo, disc, disc_optimizer
         first = 0 if self.restored_run is None else self.restore_run(self.restored_run) + 1
         expert = self.expert_batch()

@@ -32,6 +32,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812 - the usual name
 from torch import nn
 
+from imitation_datasets.methods import exact
 from imitation_datasets.methods.training_state import expect, expect_tensor
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh, "gelu": nn.GELU}
@@ -108,7 +109,7 @@ class StateMoments:
 
     def std(self) -> torch.Tensor:
         """The pooled standard deviation (population form, as :meth:`Normaliser.fit`)."""
-        return (self.m2 / self.count).sqrt()
+        return exact.sqrt(self.m2 / self.count)
 
     def state(self) -> dict[str, Any]:
         """The moments (for a resumed run)."""

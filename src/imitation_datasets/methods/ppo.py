@@ -44,6 +44,7 @@ from torch import nn
 
 from imitation_datasets.core.rollout import fast_step, make_env, resets_completely
 from imitation_datasets.core.seeding import episode_seed
+from imitation_datasets.methods import exact
 from imitation_datasets.methods._data import minibatches
 from imitation_datasets.methods.configuration import MethodConfig, require_at_least
 from imitation_datasets.methods.episode_tape import EpisodeTape, replay_episode
@@ -317,7 +318,7 @@ class PPO:
             self.critic = Critic(obs_dim, config.hidden, config.activation)
         self.critic.normaliser.load_state_dict(policy.normaliser.state_dict())
         params = list(policy.parameters()) + list(self.critic.parameters())
-        self.optimizer = torch.optim.Adam(params, lr=config.lr, eps=1e-5)
+        self.optimizer = exact.Adam(params, lr=config.lr, eps=1e-5)
         self.envs: list[gym.Env] = []
         self.steps: list[Any] = []
         self.limits: list[int | None] = []

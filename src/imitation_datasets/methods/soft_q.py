@@ -37,6 +37,7 @@ import torch
 from torch import nn
 
 from imitation_datasets.core.errors import ConfigError
+from imitation_datasets.methods import exact
 from imitation_datasets.methods.base import Method
 from imitation_datasets.methods.configuration import MethodConfig, require_at_least
 from imitation_datasets.methods.networks import (
@@ -269,7 +270,7 @@ class SoftQLearner:
         if not self.discrete:
             self.actor_optimizer = make_optimizer(self.actor, config.lr)
             if config.learn_alpha:
-                self.alpha_optimizer = torch.optim.Adam([self.log_alpha], lr=config.lr)
+                self.alpha_optimizer = exact.Adam([self.log_alpha], lr=config.lr)
         self.target_entropy = -float(self.actor.action_dim)
         self.updates = 0
 
