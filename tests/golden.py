@@ -17,7 +17,7 @@ GOLDEN_EPISODES = 10
 # content_fingerprint of GOLDEN_EPISODES episodes with dataset seed GOLDEN_SEED.
 GOLDEN_FINGERPRINTS: dict[str, str] = {
     "acrobot": "c472b4d485c992da04c3ddde5e7df55d55361d08c138d0f28b12157c17ef729c",
-    "acrobot-medium": "21ddc0cca755971317d1858e018f9d103a2298a27d6bd7eb2f94fb175361ba05",
+    "acrobot-medium": "c7c72bcb30099499aa3769e605695a7d6fc8e061bc792bba5adea97633ca3a63",
     "ant": "82fa6a79748a2713f406f47433b497bec43203424acb69b467a810b74ecc5322",
     "bipedalwalker": "0731f345e70f8d7c07fb09c255289f827919c3bd23452f41e67e4e1add9cfa07",
     "cartpole": "c771ff7eb50e92aa00c575fac357be90eb1b493eb744bd505fea0d2cf402fd76",
@@ -28,7 +28,7 @@ GOLDEN_FINGERPRINTS: dict[str, str] = {
     "inverteddoublependulum": "420a2786ae81248edb6b2e7bc57145690b7a21e49940556d3573b48a14ee9830",
     "invertedpendulum": "38bf2b71fa4fffe3ed8fdb5843086caace26462d24c1dcb2bb98755d91d030b1",
     "lunarlander": "cdb7122fc92eb47b08f5326cb92214bfaead59186d6a56d7d6ae8a1407548e6b",
-    "lunarlander-medium": "5e0790855aa624598a35ff6763cc65a8191203b72ae82d1eecdefa69b3b4cadd",
+    "lunarlander-medium": "f6043afbda18e3a72c73e2ea41d9af7438d44dfcd0272057ca6cd82e7d3fee28",
     "lunarlandercontinuous": "6da4e1291412c1c978a6e01855f81f8a39f8afb3d9b9f0e4810855337c91ad45",
     "mountaincar": "757bfca4f1538963e7d4eb4c8b76613aa55daea7e6d10cd2c5d1c4de9110fb39",
     "mountaincarcontinuous": "55349cd08062b6c2c098eae2ca3fe561a8b5da913e9db1a11a99e3265a3f8cfd",
