@@ -23,6 +23,8 @@ def test_sqrt_is_correctly_rounded_including_the_edges():
     assert torch.isnan(exact.sqrt(torch.tensor([-1.0, float("nan")]))).all()
     doubles = torch.from_numpy(np.abs(rng.standard_normal(1000)))
     assert exact.sqrt(doubles).dtype == torch.float64
+    scalar = exact.sqrt(torch.tensor(2.0))  # a 0-d tensor (SAC's log temperature) stays one
+    assert scalar.shape == () and scalar.item() == np.float32(np.sqrt(2.0))
 
 
 def _train(optimizer_class: type[torch.optim.Optimizer], **options: float) -> tuple[list, dict]:

@@ -29,7 +29,7 @@ NAMES = ("sqil", "iq_learn_offline", "iq_learn_online")
 LEARN = {
     "sqil": {"steps": 6000, "steps_per_epoch": 1500, "learning_starts": 500},
     "iq_learn_offline": {"steps": 1000, "steps_per_epoch": 500},
-    "iq_learn_online": {"steps": 8000, "steps_per_epoch": 2000, "learning_starts": 500},
+    "iq_learn_online": {"steps": 12000, "steps_per_epoch": 2000, "learning_starts": 500},
 }
 TINY = {"steps": 300, "steps_per_epoch": 150, "learning_starts": 100, "batch_size": 32,
         "eval_episodes": 2}

@@ -38,7 +38,7 @@ def sqrt(tensor: torch.Tensor) -> torch.Tensor:
     """
     if tensor.device.type != "cpu":
         return tensor.sqrt()
-    return torch.from_numpy(np.sqrt(tensor.detach().numpy()))
+    return torch.from_numpy(np.asarray(np.sqrt(tensor.detach().numpy())))  # 0-d: not a scalar
 
 
 class Adam(torch.optim.Adam):
