@@ -13,8 +13,10 @@ import pytest
 import torch
 
 from imitation_datasets.benchmark.reproducible import (
+    ARITHMETIC,
     CELL_ENVIRONMENT,
     ReproducibilityError,
+    arithmetic_line,
     cell_environment,
     check_cell_process,
 )
@@ -76,3 +78,12 @@ def test_the_environment_is_set_only_while_workers_start(monkeypatch):
     with cell_environment():
         assert os.environ["MKL_CBWR"] == "COMPATIBLE" and os.environ["OMP_NUM_THREADS"] == "1"
     assert "MKL_CBWR" not in os.environ and os.environ["OMP_NUM_THREADS"] == "4"
+
+
+def test_a_report_says_which_arithmetic_its_cells_were_trained_with():
+    old, new = {"env": "cartpole"}, {"env": "cartpole", "arithmetic": ARITHMETIC}
+    line = arithmetic_line([old, old, new])
+    assert "2 cell(s) with arithmetic 1 (torch's Adam" in line
+    assert f"1 cell(s) with arithmetic {ARITHMETIC}" in line
+    assert "adds no cell to this folder" in line and "\n" not in line
+    assert "adds no cell" not in arithmetic_line([new])

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from imitation_datasets.benchmark.reproducible import arithmetic_line
 from imitation_datasets.core.atomic import atomic_write_text
 
 PAGE = "index.html"
@@ -145,6 +146,8 @@ def results_page(results: dict[str, Any], out: Path) -> Path:
     if results.get("command"):
         parts.append(f"<p class='meta'>Produced by <code>{html.escape(results['command'])}"
                      "</code></p>")
+    parts.append(f"<p class='meta'>{html.escape(arithmetic_line(results.get('cells') or []))}"
+                 "</p>")
     prov = results.get("provenance") or {}
     if prov:
         parts.append(f"<p class='meta'>Protocol hash <code>{prov['protocol_hash'][:16]}</code> "

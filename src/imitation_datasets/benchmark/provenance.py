@@ -17,7 +17,7 @@ import os
 import platform
 from typing import Any
 
-from imitation_datasets.benchmark.reproducible import CELL_ENVIRONMENT
+from imitation_datasets.benchmark.reproducible import ARITHMETIC, CELL_ENVIRONMENT
 from imitation_datasets.core.versions import library_versions
 
 LIBRARIES = ("numpy", "torch", "gymnasium", "mujoco", "box2d", "scipy", "pyarrow")
@@ -78,4 +78,5 @@ def run_record() -> dict[str, Any]:
     """What one benchmark invocation ran with: package, libraries, cell arithmetic, machine."""
     return {"libraries": library_versions(("imitation-datasets", *LIBRARIES),
                                           missing="not installed"),
-            "cell_environment": dict(CELL_ENVIRONMENT), "machine": machine()}
+            "cell_environment": dict(CELL_ENVIRONMENT), "arithmetic": ARITHMETIC,
+            "machine": machine()}

@@ -27,6 +27,7 @@ from imitation_datasets.benchmark.plan import progress, progress_lines
 from imitation_datasets.benchmark.plots import plots
 from imitation_datasets.benchmark.protocol import LeakageError, cell_demos_count, table_cells
 from imitation_datasets.benchmark.provenance import provenance
+from imitation_datasets.benchmark.reproducible import arithmetic_line
 from imitation_datasets.benchmark.structure import (
     CELL_STRUCTURE,
     FACTS_STRUCTURE,
@@ -255,6 +256,7 @@ def markdown(results: dict[str, Any]) -> str:
         lines += ["**A config probe, not the protocol:** cells trained with these config fields "
                   f"set over their method's config: {'; '.join(f'`{o}`' for o in overrides)} "
                   "(`il-datasets benchmark --set`); no target is judged here.", ""]
+    lines += [arithmetic_line(results["cells"]), ""]
     if results.get("command"):
         lines += [f"Produced by `{results['command']}`.", *_run_lines(results.get("runs", [])),
                   ""]

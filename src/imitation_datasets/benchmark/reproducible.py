@@ -40,7 +40,7 @@ import contextlib
 import importlib.metadata
 import multiprocessing
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar
 
@@ -115,6 +115,20 @@ def call_in_cell_process(function: Callable[..., T], *args: Any) -> T:
 def _checked_call(function: Callable[..., T], *args: Any) -> T:
     check_cell_process()
     return function(*args)
+
+
+def arithmetic_line(cells: Sequence[dict[str, Any]]) -> str:
+    """Which training arithmetic the cells used (``benchmark/reproducible.py``), in one line."""
+    counts: dict[int, int] = {}
+    for cell in cells:
+        counts[cell.get("arithmetic", 1)] = counts.get(cell.get("arithmetic", 1), 0) + 1
+    parts = [f"{n} cell(s) with arithmetic {k}" + (
+        " (torch's Adam, whose square root rounds by CPU: they reproduce bit for bit only on "
+        "a CPU that rounds it the same way)" if k == 1 else "") for k, n in sorted(counts.items())]
+    note = "" if set(counts) <= {ARITHMETIC} else (
+        f"; the current code trains with arithmetic {ARITHMETIC} and adds no cell to this folder")
+    listed = ", ".join(parts) or "no cells"
+    return f"Training arithmetic (`benchmark/reproducible.py`): {listed}{note}."
 
 
 def torch_version() -> str:
