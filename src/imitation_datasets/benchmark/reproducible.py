@@ -40,11 +40,13 @@ import contextlib
 import importlib.metadata
 import multiprocessing
 import os
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar
 
 from imitation_datasets.core.errors import ImitationDatasetsError
+from imitation_datasets.core.processes import die_with_parent
 
 ARITHMETIC = 2
 """The cells' arithmetic (module docstring): 1 ``torch.optim.Adam``, 2 :mod:`~.methods.exact`."""
@@ -97,6 +99,18 @@ def check_cell_process() -> None:
             + ", ".join(problems))
 
 
+def cell_pool(workers: int) -> ProcessPoolExecutor:
+    """The worker processes that play benchmark cells.
+
+    Always fresh spawned workers (even for one): started inside :func:`cell_environment`, their
+    torch has the CPU-independent kernels whatever this process imported. Each dies with this
+    process (a killed driver does not leave cells computing and writing behind it).
+    """
+    return ProcessPoolExecutor(max_workers=max(1, workers),
+                               mp_context=multiprocessing.get_context("spawn"),
+                               initializer=die_with_parent)
+
+
 T = TypeVar("T")
 
 
@@ -107,8 +121,7 @@ def call_in_cell_process(function: Callable[..., T], *args: Any) -> T:
     (the expert zoo's levels). ``function`` and ``args`` go to the worker by ``multiprocessing``
     (module-level function, picklable arguments: this process's own objects, never a file's).
     """
-    with cell_environment(), ProcessPoolExecutor(
-            1, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with cell_environment(), cell_pool(1) as pool:
         return pool.submit(_checked_call, function, *args).result()
 
 
@@ -119,9 +132,7 @@ def _checked_call(function: Callable[..., T], *args: Any) -> T:
 
 def arithmetic_line(cells: Sequence[dict[str, Any]]) -> str:
     """Which training arithmetic the cells used (``benchmark/reproducible.py``), in one line."""
-    counts: dict[int, int] = {}
-    for cell in cells:
-        counts[cell.get("arithmetic", 1)] = counts.get(cell.get("arithmetic", 1), 0) + 1
+    counts = Counter(cell.get("arithmetic", 1) for cell in cells)
     parts = [f"{n} cell(s) with arithmetic {k}" + (
         " (torch's Adam, whose square root rounds by CPU: they reproduce bit for bit only on "
         "a CPU that rounds it the same way)" if k == 1 else "") for k, n in sorted(counts.items())]

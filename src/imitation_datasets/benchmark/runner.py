@@ -39,6 +39,7 @@ from imitation_datasets.benchmark.ray_runner import run_cells_on_ray
 from imitation_datasets.benchmark.reproducible import (
     ARITHMETIC,
     cell_environment,
+    cell_pool,
     torch_version,
 )
 from imitation_datasets.benchmark.results_lock import results_writer
@@ -52,7 +53,6 @@ from imitation_datasets.core.atomic import atomic_write_text
 from imitation_datasets.core.errors import ConfigError, OneLineError
 from imitation_datasets.core.evaluation import evaluate_policy
 from imitation_datasets.core.names import UnknownNameError
-from imitation_datasets.core.processes import die_with_parent
 from imitation_datasets.data.fingerprint import content_fingerprint
 
 __all__ = ["DataMismatchError", "GridPlan", "StaleCellError", "cell_files", "env_facts",
@@ -241,19 +241,6 @@ def env_facts(splits: Splits) -> dict[str, Any]:
         **expert_on_test_seeds(splits),
         **data_fingerprints(splits),
     }
-
-
-def cell_pool(workers: int) -> ProcessPoolExecutor:
-    """The worker processes that play benchmark cells.
-
-    Always fresh spawned workers (even for one): their torch starts with the CPU-independent
-    arithmetic of reproducible.py, whatever this process imported. Each dies with this process
-    (a killed driver does not leave cells computing and writing behind it).
-    """
-    import multiprocessing as mp
-
-    return ProcessPoolExecutor(max_workers=max(1, workers), mp_context=mp.get_context("spawn"),
-                               initializer=die_with_parent)
 
 
 def run_benchmark(methods: Sequence[str | type], envs: Sequence[str], seeds: int, out: str | Path,
